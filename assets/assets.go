@@ -1,0 +1,231 @@
+// Package assets manages the files the pipeline needs that cannot live in
+// this repository: datatrove's URL word lists (and, optionally, the UT1
+// adult domain/URL blocklist). They are kept in an asset folder, fetched from
+// their pinned public homes or imported from a local copy, and always
+// verified by sha256. A run records the hash of every asset it used.
+package assets
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Spec is one known asset.
+type Spec struct {
+	// Name is the file's path inside the asset folder.
+	Name string
+	// URL is its pinned public home (a commit-pinned raw file).
+	URL string
+	// SHA256 of the file; empty for assets that have no pinned version.
+	SHA256 string
+	// Licence and origin, shown by `refine assets list`.
+	Origin string
+}
+
+// Known lists the assets the FineWeb pipeline uses.
+var Known = []Spec{
+	{
+		Name:   "datatrove/banned_words.txt",
+		URL:    "https://raw.githubusercontent.com/huggingface/datatrove/6fcdc4144b9f6b46a99ce07255e189d8251066cd/src/datatrove/assets/banned_words.txt",
+		SHA256: "7aae5109ccc4d8357167168fa3a91331fa2fafd8eb8cc9c38cc9147c2610fab0",
+		Origin: "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+	},
+	{
+		Name:   "datatrove/soft_banned_words.txt",
+		URL:    "https://raw.githubusercontent.com/huggingface/datatrove/07d4409bf7befa1c977b7277bfd832091f5cb9df/src/datatrove/assets/soft_banned_words.txt",
+		SHA256: "e5043030accca33b0e368a693997576beea4c58279da641bff40b4e02281b063",
+		Origin: "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+	},
+	{
+		Name:   "datatrove/banned_subwords.txt",
+		URL:    "https://raw.githubusercontent.com/huggingface/datatrove/07d4409bf7befa1c977b7277bfd832091f5cb9df/src/datatrove/assets/banned_subwords.txt",
+		SHA256: "4770445cd8d2b16495efde88bc4efc3a520bdc0f3137d14d85cd3d89b194a232",
+		Origin: "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+	},
+}
+
+// Blocklist is the folder name of the optional UT1 adult blocklist inside
+// the asset folder (files "domains" and "urls"). UT1 publishes no versioned
+// releases, so it has no pinned hash: it is imported from a local copy with
+// `refine assets import --ut1`, and a run records the hash of what it used.
+const Blocklist = "ut1/adult"
+
+// DefaultDir is the asset folder used when none is given: $REFINE_ASSETS,
+// else the user's cache folder.
+func DefaultDir() string {
+	if d := os.Getenv("REFINE_ASSETS"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "refine", "assets")
+	}
+	return filepath.Join(".refine", "assets")
+}
+
+// ErrMissing reports an asset absent from the asset folder.
+var ErrMissing = errors.New("asset missing")
+
+// Hash is the sha256 of a file, hex-encoded.
+func Hash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Check verifies the known assets in dir, returning a clear error for the
+// first one that is missing or altered.
+func Check(dir string) error {
+	for _, s := range Known {
+		p := filepath.Join(dir, filepath.FromSlash(s.Name))
+		got, err := Hash(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return missing(dir, s.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if got != s.SHA256 {
+			return fmt.Errorf("asset %s in %s has sha256 %s, want %s: run `refine assets fetch` or `refine assets import DIR` again", s.Name, dir, got, s.SHA256)
+		}
+	}
+	return nil
+}
+
+func missing(dir, name string) error {
+	return fmt.Errorf("%w: %s is not in the asset folder %s; get it with `refine assets fetch` (downloads the pinned versions) or `refine assets import DIR` (a local copy, e.g. ../shared/data/filters_dedup/datatrove_assets)", ErrMissing, name, dir)
+}
+
+// Fetch downloads every known asset into dir and verifies its sha256. A file
+// already present with the right hash is not downloaded again.
+func Fetch(ctx context.Context, dir string, client *http.Client, log func(string, ...any)) error {
+	if client == nil {
+		client = &http.Client{Timeout: 2 * time.Minute}
+	}
+	for _, s := range Known {
+		dst := filepath.Join(dir, filepath.FromSlash(s.Name))
+		if h, err := Hash(dst); err == nil && h == s.SHA256 {
+			continue
+		}
+		if log != nil {
+			log("fetching asset", "name", s.Name, "url", s.URL)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("fetch %s: %w", s.Name, err)
+		}
+		err = func() error {
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("fetch %s from %s: HTTP %s", s.Name, s.URL, resp.Status)
+			}
+			return install(io.LimitReader(resp.Body, 64<<20), dst, s)
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Import copies the known assets from a local folder into dir, verifying
+// each. A file is found in src by its full asset name or by its base name
+// (so a plain copy of datatrove's assets folder works). If ut1 is not empty
+// it is a folder with the UT1 "adult" category files domains and urls,
+// copied unverified (UT1 has no pinned version).
+func Import(src, dir, ut1 string) error {
+	for _, s := range Known {
+		cands := []string{filepath.Join(src, filepath.FromSlash(s.Name)), filepath.Join(src, filepath.Base(s.Name))}
+		var f *os.File
+		var err error
+		for _, c := range cands {
+			if f, err = os.Open(c); err == nil {
+				break
+			}
+		}
+		if f == nil {
+			return fmt.Errorf("import: %s not found in %s", filepath.Base(s.Name), src)
+		}
+		err = install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if ut1 != "" {
+		for _, name := range []string{"domains", "urls"} {
+			f, err := os.Open(filepath.Join(ut1, name))
+			if err != nil {
+				return fmt.Errorf("import UT1 blocklist: %w", err)
+			}
+			err = install(f, filepath.Join(dir, Blocklist, name), Spec{Name: Blocklist + "/" + name})
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// install writes r to dst through a temporary file, checking the hash before
+// the file takes its name, so a half-written or wrong file is never used.
+func install(r io.Reader, dst string, s Spec) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), r); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", s.Name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); s.SHA256 != "" && got != s.SHA256 {
+		return fmt.Errorf("asset %s: sha256 %s does not match the pinned %s", s.Name, got, s.SHA256)
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// Path returns the path of a known asset in dir, checking that it exists
+// and has its pinned hash, and the hash for the run's record.
+func Path(dir, name string) (path, sha string, err error) {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	sha, err = Hash(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", "", missing(dir, name)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	for _, s := range Known {
+		if s.Name == name && s.SHA256 != "" && s.SHA256 != sha {
+			return "", "", fmt.Errorf("asset %s in %s has sha256 %s, want %s: run `refine assets fetch` or `refine assets import DIR` again", name, dir, sha, s.SHA256)
+		}
+	}
+	return p, sha, nil
+}

@@ -1,0 +1,413 @@
+package devchain
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/datarefine/refine/chain"
+	"golang.org/x/crypto/blake2b"
+)
+
+// Chain is a running devchain. It implements chain.Client and chain.Staker;
+// all methods are safe for concurrent use.
+type Chain struct {
+	opts Options
+	db   *sql.DB
+
+	mu       sync.Mutex
+	genesis  string
+	head     chain.Block
+	balances map[string]uint64
+	subnets  map[uint16]*subnet
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+var (
+	_ chain.Client = (*Chain)(nil)
+	_ chain.Staker = (*Chain)(nil)
+)
+
+// New opens (or creates) the chain in opts.DB. On first start it writes the
+// genesis block and creates opts.Netuids. With a BlockTime it starts producing
+// blocks; Close stops it.
+func New(ctx context.Context, opts Options) (*Chain, error) {
+	o := opts.withDefaults()
+	db, err := openDB(ctx, o.DB)
+	if err != nil {
+		return nil, err
+	}
+	c := &Chain{opts: o, db: db, balances: map[string]uint64{}, subnets: map[uint16]*subnet{}}
+	if err := c.load(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load devchain state from %s: %w", o.DB, err)
+	}
+	if c.genesis == "" {
+		if err := c.initGenesis(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	c.stop, c.done = make(chan struct{}), make(chan struct{})
+	if o.BlockTime > 0 {
+		go c.produce(o.BlockTime)
+	} else {
+		close(c.done)
+	}
+	o.Logger.Info("devchain started", "db", o.DB, "head", c.head.Number, "block_time", o.BlockTime)
+	return c, nil
+}
+
+func (c *Chain) initGenesis(ctx context.Context) error {
+	g := blake2b.Sum256([]byte("refine-devchain genesis:" + c.opts.Seed))
+	c.genesis = "0x" + hex.EncodeToString(g[:])
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin genesis: %w", err)
+	}
+	defer tx.Rollback()
+	if err := setMeta(ctx, tx, "genesis", c.genesis); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (number, hash, time_ms) VALUES (0, ?, ?)`,
+		c.genesis, c.opts.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("write genesis block: %w", err)
+	}
+	subnets := map[uint16]*subnet{}
+	for _, netuid := range c.opts.Netuids {
+		s := newSubnet(netuid, *c.opts.Hyperparameters)
+		if err := saveSubnet(ctx, tx, s); err != nil {
+			return err
+		}
+		subnets[netuid] = s
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit genesis: %w", err)
+	}
+	c.head = chain.Block{Number: 0, Hash: c.genesis}
+	c.subnets = subnets
+	return nil
+}
+
+// Close stops block production and closes the database.
+func (c *Chain) Close() error {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	<-c.done
+	return c.db.Close()
+}
+
+// Genesis returns the genesis hash; signed calls are bound to it.
+func (c *Chain) Genesis() string { return c.genesis }
+
+func (c *Chain) produce(every time.Duration) {
+	defer close(c.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			if err := c.AdvanceBlocks(context.Background(), 1); err != nil {
+				c.opts.Logger.Error("produce block", "err", err)
+			}
+		}
+	}
+}
+
+// blockHash chains hashes: H(n) = blake2b-256(H(n−1) ‖ n as u64 LE).
+func blockHash(prev string, n uint64) string {
+	p, _ := hex.DecodeString(strings.TrimPrefix(prev, "0x"))
+	h := blake2b.Sum256(binary.LittleEndian.AppendUint64(p, n))
+	return "0x" + hex.EncodeToString(h[:])
+}
+
+// AdvanceBlocks produces n blocks now, running every epoch that falls due.
+func (c *Chain) AdvanceBlocks(ctx context.Context, n int) error {
+	for i := 0; i < n; i++ {
+		if err := c.nextBlock(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Chain) nextBlock(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	num := c.head.Number + 1
+	hash := blockHash(c.head.Hash, num)
+	now := c.opts.Now()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin block %d: %w", num, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (number, hash, time_ms) VALUES (?, ?, ?)`, num, hash, now.UnixMilli()); err != nil {
+		return fmt.Errorf("write block %d: %w", num, err)
+	}
+	// Forget nonces that are outside the timestamp window anyway.
+	if num%64 == 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM nonces WHERE time_ms < ?`,
+			now.Add(-2*c.opts.MaxClockSkew).UnixMilli()); err != nil {
+			return fmt.Errorf("prune nonces: %w", err)
+		}
+	}
+	// Epochs mutate in-memory subnets; work on copies so a failed commit leaves state intact.
+	var changed []*subnet
+	for _, netuid := range c.netuids() {
+		s := c.subnets[netuid]
+		if !shouldRunEpoch(netuid, uint64(s.HP.Tempo), num) {
+			continue
+		}
+		cp := s.clone()
+		if err := c.runEpoch(ctx, tx, cp, num); err != nil {
+			return fmt.Errorf("epoch of subnet %d at block %d: %w", netuid, num, err)
+		}
+		changed = append(changed, cp)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit block %d: %w", num, err)
+	}
+	for _, s := range changed {
+		c.subnets[s.Netuid] = s
+	}
+	c.head = chain.Block{Number: num, Hash: hash}
+	return nil
+}
+
+// shouldRunEpoch is subtensor's schedule: an epoch runs at the blocks where
+// (block + netuid + 1) mod (tempo + 1) == tempo, which staggers subnets.
+func shouldRunEpoch(netuid uint16, tempo, block uint64) bool {
+	if tempo == 0 {
+		return false
+	}
+	return (block+uint64(netuid)+1)%(tempo+1) == tempo
+}
+
+func (c *Chain) netuids() []uint16 {
+	out := make([]uint16, 0, len(c.subnets))
+	for k := range c.subnets {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// clone deep-copies the parts an epoch or a call mutates.
+func (s *subnet) clone() *subnet {
+	cp := *s
+	cp.Neurons = make([]*neuron, len(s.Neurons))
+	for i, n := range s.Neurons {
+		nn := *n
+		cp.Neurons[i] = &nn
+	}
+	cp.Stake = make(map[string]uint64, len(s.Stake))
+	for k, v := range s.Stake {
+		cp.Stake[k] = v
+	}
+	return &cp
+}
+
+// CreateSubnet adds a subnet (a devchain administration call, unsigned).
+func (c *Chain) CreateSubnet(ctx context.Context, netuid uint16, hp chain.Hyperparameters) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.subnets[netuid]; ok {
+		return fmt.Errorf("create subnet %d: %w: exists", netuid, chain.ErrInvalidArgument)
+	}
+	s := newSubnet(netuid, hp)
+	if err := saveSubnet(ctx, c.db, s); err != nil {
+		return err
+	}
+	c.subnets[netuid] = s
+	return nil
+}
+
+// SetHyperparameters replaces a subnet's settings (the sudo calls of a real
+// chain; a devchain administration call, unsigned).
+func (c *Chain) SetHyperparameters(ctx context.Context, netuid uint16, hp chain.Hyperparameters) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.subnet(netuid)
+	if err != nil {
+		return err
+	}
+	cp := *s
+	cp.HP = hp
+	if err := saveSubnet(ctx, c.db, &cp); err != nil {
+		return err
+	}
+	s.HP = hp
+	return nil
+}
+
+// Faucet credits the signing coldkey with amount rao (devchain only; a
+// signed call, like Client.Faucet).
+func (c *Chain) Faucet(ctx context.Context, coldkey chain.Signer, amount uint64) error {
+	_, err := c.call(ctx, MethodFaucet, 0, coldkey, FaucetArgs{Amount: amount})
+	return err
+}
+
+// Credit adds amount rao to any coldkey (a devchain administration call,
+// unsigned, in-process only).
+func (c *Chain) Credit(ctx context.Context, coldkey string, amount uint64) error {
+	if _, err := chain.PublicKey(coldkey); err != nil {
+		return fmt.Errorf("credit: %w", err)
+	}
+	if amount > c.opts.FaucetLimit {
+		return fmt.Errorf("faucet: %w: %d rao is above the limit of %d", chain.ErrInvalidArgument, amount, c.opts.FaucetLimit)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	nb := c.balances[coldkey] + amount
+	if err := saveBalance(ctx, c.db, coldkey, nb); err != nil {
+		return err
+	}
+	c.balances[coldkey] = nb
+	return nil
+}
+
+// Balance returns a coldkey's free balance in rao.
+func (c *Chain) Balance(ctx context.Context, coldkey string) (uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.balances[coldkey], nil
+}
+
+func (c *Chain) subnet(netuid uint16) (*subnet, error) {
+	s, ok := c.subnets[netuid]
+	if !ok {
+		return nil, fmt.Errorf("subnet %d: %w", netuid, chain.ErrSubnetNotFound)
+	}
+	return s, nil
+}
+
+// Block returns the head block.
+func (c *Chain) Block(ctx context.Context) (chain.Block, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.head, nil
+}
+
+// BlockHash returns the hash of a produced block.
+func (c *Chain) BlockHash(ctx context.Context, number uint64) (string, error) {
+	var h string
+	err := c.db.QueryRowContext(ctx, `SELECT hash FROM blocks WHERE number = ?`, number).Scan(&h)
+	if err == sql.ErrNoRows {
+		return "", fmt.Errorf("block %d: %w", number, chain.ErrUnknownBlock)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read block %d: %w", number, err)
+	}
+	return h, nil
+}
+
+// Hyperparameters returns a subnet's settings.
+func (c *Chain) Hyperparameters(ctx context.Context, netuid uint16) (chain.Hyperparameters, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.subnet(netuid)
+	if err != nil {
+		return chain.Hyperparameters{}, err
+	}
+	return s.HP, nil
+}
+
+// Metagraph returns the subnet's neurons.
+func (c *Chain) Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.subnet(netuid)
+	if err != nil {
+		return nil, err
+	}
+	m := &chain.Metagraph{Netuid: netuid, Block: c.head.Number, Neurons: make([]chain.Neuron, len(s.Neurons))}
+	for uid, n := range s.Neurons {
+		m.Neurons[uid] = chain.Neuron{
+			UID: uint16(uid), Hotkey: n.Hotkey, Coldkey: n.Coldkey, Stake: s.Stake[n.Hotkey],
+			ValidatorPermit: n.Permit, Active: n.Active, Consensus: n.Consensus, Incentive: n.Incentive,
+			Dividends: n.Dividends, ValidatorTrust: n.Trust, Emission: n.Emission, LastUpdate: n.LastUpdate,
+			BlockAtRegistration: n.BlockAtRegistration, Weights: entries(n.Weights), Bonds: entries(n.Bonds),
+		}
+	}
+	return m, nil
+}
+
+// Commitment returns hotkey's commitment.
+func (c *Chain) Commitment(ctx context.Context, netuid uint16, hotkey string) (chain.Commitment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.subnet(netuid)
+	if err != nil {
+		return chain.Commitment{}, err
+	}
+	cm, ok := s.Commitments[hotkey]
+	if !ok {
+		return chain.Commitment{}, fmt.Errorf("subnet %d hotkey %s: %w", netuid, hotkey, chain.ErrNoCommitment)
+	}
+	return cm, nil
+}
+
+// Commitments returns all commitments of a subnet, ordered by hotkey.
+func (c *Chain) Commitments(ctx context.Context, netuid uint16) ([]chain.Commitment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.subnet(netuid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chain.Commitment, 0, len(s.Commitments))
+	for _, cm := range s.Commitments {
+		out = append(out, cm)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hotkey < out[j].Hotkey })
+	return out, nil
+}
+
+// LedgerEntry is one uid's reward in one epoch.
+type LedgerEntry struct {
+	Netuid            uint16 `json:"netuid"`
+	Block             uint64 `json:"block"`
+	Epoch             uint64 `json:"epoch"`
+	UID               uint16 `json:"uid"`
+	Hotkey            string `json:"hotkey"`
+	Incentive         uint16 `json:"incentive"`
+	Dividends         uint16 `json:"dividends"`
+	ServerEmission    uint64 `json:"server_emission"`
+	ValidatorEmission uint64 `json:"validator_emission"`
+}
+
+// Emissions returns the emission ledger of a subnet from block fromBlock on
+// (optionally for one hotkey), oldest first.
+func (c *Chain) Emissions(ctx context.Context, netuid uint16, fromBlock uint64, hotkey string) ([]LedgerEntry, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT netuid, block, epoch, uid, hotkey, incentive, dividends,
+		server_emission, validator_emission FROM ledger WHERE netuid = ? AND block >= ? AND (? = '' OR hotkey = ?)
+		ORDER BY block, uid`, netuid, fromBlock, hotkey, hotkey)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []LedgerEntry
+	for rows.Next() {
+		var e LedgerEntry
+		if err := rows.Scan(&e.Netuid, &e.Block, &e.Epoch, &e.UID, &e.Hotkey, &e.Incentive, &e.Dividends,
+			&e.ServerEmission, &e.ValidatorEmission); err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,139 @@
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// KeptBy names the document kept in place of a removed one.
+type KeptBy struct {
+	Index int    // the kept document's index, as given to Add
+	ID    string // its id
+}
+
+// TaskStats summarises one task's deduplication.
+type TaskStats struct {
+	Documents     int   `json:"documents"`      // documents added
+	WithSignature int   `json:"with_signature"` // documents with at least one shingle
+	Matches       int64 `json:"matches"`        // duplicate pairs over all buckets
+	Clusters      int   `json:"clusters"`       // clusters of two or more documents
+	Removed       int   `json:"removed"`        // documents removed
+}
+
+// TaskOptions configures a TaskDeduper.
+type TaskOptions struct {
+	Signer *Signer // required
+}
+
+// TaskDeduper deduplicates the documents of one task exactly as datatrove's
+// four MinHash stages do on one rank: documents arrive in order, their
+// signatures are kept in memory (NumHashes × 8 bytes each), and Finish
+// returns which to remove. It is not safe for concurrent use; compute
+// signatures in parallel with Signer.Sign and hand them over in order with
+// AddSignature.
+type TaskDeduper struct {
+	signer *Signer
+	cfg    Config
+	docs   int
+	last   int
+	index  []int
+	ids    []string
+	sigs   []uint64 // NumHashes values per document with a signature
+}
+
+// NewTaskDeduper returns an empty deduper.
+func NewTaskDeduper(opts TaskOptions) (*TaskDeduper, error) {
+	if opts.Signer == nil {
+		return nil, fmt.Errorf("task dedup: no signer")
+	}
+	return &TaskDeduper{signer: opts.Signer, cfg: opts.Signer.Config(), last: -1}, nil
+}
+
+// Add computes the signature of a document and records it. index must grow
+// from one call to the next. It returns the signature (nil when the text
+// has fewer words than a shingle), e.g. for the task's signature file.
+func (d *TaskDeduper) Add(index int, id, text string) (Signature, error) {
+	sig := d.signer.Sign(text)
+	return sig, d.AddSignature(index, id, sig)
+}
+
+// AddSignature records a signature computed elsewhere (nil: none).
+func (d *TaskDeduper) AddSignature(index int, id string, sig Signature) error {
+	if index <= d.last {
+		return fmt.Errorf("task dedup: document index %d after %d: indices must increase", index, d.last)
+	}
+	if sig != nil && len(sig) != d.cfg.NumHashes() {
+		return fmt.Errorf("task dedup: document %d: signature of %d values, want %d", index, len(sig), d.cfg.NumHashes())
+	}
+	d.last = index
+	d.docs++
+	if sig == nil {
+		return nil
+	}
+	d.index = append(d.index, index)
+	d.ids = append(d.ids, id)
+	d.sigs = append(d.sigs, sig...)
+	return nil
+}
+
+// Signature returns the recorded signature of the i-th document that had
+// one (in Add order), for writers that need it after Finish.
+func (d *TaskDeduper) Signature(i int) (index int, id string, sig Signature) {
+	n := d.cfg.NumHashes()
+	return d.index[i], d.ids[i], Signature(d.sigs[i*n : (i+1)*n])
+}
+
+// Len is the number of documents with a signature.
+func (d *TaskDeduper) Len() int { return len(d.index) }
+
+// Finish clusters the documents and returns the removed ones, keyed by
+// index, each with the document kept in its place.
+func (d *TaskDeduper) Finish(ctx context.Context) (map[int]KeptBy, TaskStats, error) {
+	stats := TaskStats{Documents: d.docs, WithSignature: len(d.index)}
+	n := len(d.index)
+	if n > 1<<31-1 {
+		return nil, stats, fmt.Errorf("task dedup: %d documents exceed the in-memory limit", n)
+	}
+	uf := newDatatroveUnion(n)
+	order := make([]int32, n)
+	h, nh := d.cfg.HashesPerBucket, d.cfg.NumHashes()
+	for b := 0; b < d.cfg.NumBuckets; b++ {
+		if err := ctx.Err(); err != nil {
+			return nil, stats, err
+		}
+		bucket := func(i int32) []uint64 {
+			off := int(i)*nh + b*h
+			return d.sigs[off : off+h]
+		}
+		for i := range order {
+			order[i] = int32(i)
+		}
+		// Documents are stored in index order, so ties on the bucket
+		// signature fall back to the document order, as datatrove's
+		// (sig, doc_id) sort does.
+		slices.SortFunc(order, func(x, y int32) int {
+			if c := slices.Compare(bucket(x), bucket(y)); c != 0 {
+				return c
+			}
+			return int(x - y)
+		})
+		for k := 1; k < n; k++ {
+			if slices.Equal(bucket(order[k-1]), bucket(order[k])) {
+				stats.Matches++
+				uf.union(order[k-1], order[k])
+			}
+		}
+	}
+	removed := make(map[int]KeptBy)
+	for i := int32(0); i < int32(n); i++ {
+		root := uf.find(i)
+		if root != i {
+			removed[d.index[i]] = KeptBy{Index: d.index[root], ID: d.ids[root]}
+		} else if uf.size[i] > 1 {
+			stats.Clusters++
+		}
+	}
+	stats.Removed = len(removed)
+	return removed, stats, nil
+}

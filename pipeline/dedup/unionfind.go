@@ -1,0 +1,85 @@
+package dedup
+
+// datatroveUnion is MinhashDedupCluster's union-find: union by size, and on
+// equal sizes the root of the pair's first element stays root. The order in
+// which pairs are applied therefore decides which document survives, so
+// callers replay datatrove's order: buckets in order, and within a bucket
+// the pairs of neighbours in (signature, document) order.
+type datatroveUnion struct {
+	parent []int32
+	size   []int32
+}
+
+func newDatatroveUnion(n int) *datatroveUnion {
+	u := &datatroveUnion{parent: make([]int32, n), size: make([]int32, n)}
+	for i := range u.parent {
+		u.parent[i] = int32(i)
+		u.size[i] = 1
+	}
+	return u
+}
+
+func (u *datatroveUnion) find(x int32) int32 {
+	root := x
+	for u.parent[root] != root {
+		root = u.parent[root]
+	}
+	for u.parent[x] != root { // path compression, as datatrove's parent()
+		next := u.parent[x]
+		u.parent[x] = root
+		x = next
+	}
+	return root
+}
+
+// union joins the sets of a (the earlier document of the pair) and b.
+func (u *datatroveUnion) union(a, b int32) {
+	ra, rb := u.find(a), u.find(b)
+	if ra == rb {
+		return
+	}
+	if u.size[ra] < u.size[rb] {
+		ra, rb = rb, ra
+	}
+	u.parent[rb] = ra
+	u.size[ra] += u.size[rb]
+}
+
+// earliestUnion keeps the smallest element of every set as its root, so
+// the survivor of a cluster does not depend on the order of the pairs. The
+// cross-dataset engine uses it: the earliest submission wins.
+type earliestUnion struct {
+	parent []uint32
+}
+
+func newEarliestUnion(n int) *earliestUnion {
+	u := &earliestUnion{parent: make([]uint32, n)}
+	for i := range u.parent {
+		u.parent[i] = uint32(i)
+	}
+	return u
+}
+
+func (u *earliestUnion) find(x uint32) uint32 {
+	root := x
+	for u.parent[root] != root {
+		root = u.parent[root]
+	}
+	for u.parent[x] != root {
+		next := u.parent[x]
+		u.parent[x] = root
+		x = next
+	}
+	return root
+}
+
+func (u *earliestUnion) union(a, b uint32) {
+	ra, rb := u.find(a), u.find(b)
+	switch {
+	case ra == rb:
+	case ra < rb:
+		u.parent[rb] = ra
+	default:
+		u.parent[ra] = rb
+	}
+}

@@ -1,0 +1,55 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline/warc"
+)
+
+type page struct{ html, url string }
+
+// loadPages reads the decodable pages of trafilatura_eval.warc.gz.
+func loadPages(tb testing.TB) []page {
+	tb.Helper()
+	r, err := warc.Open(context.Background(), testdata.Path(tb, "golden", "trafilatura_eval.warc.gz"), warc.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	var pages []page
+	for {
+		rec, err := r.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return pages
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if rec.Skip == "" {
+			pages = append(pages, page{rec.HTML, rec.URL})
+		}
+	}
+}
+
+// BenchmarkExtractTrafilaturaEval extracts the ~990 benchmark pages in one
+// goroutine, without time limit; reports docs/s.
+func BenchmarkExtractTrafilaturaEval(b *testing.B) {
+	pages := loadPages(b)
+	e := New(Options{Timeout: -1})
+	ctx := context.Background()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for _, p := range pages {
+			if _, _, err := e.Extract(ctx, p.html, p.url); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "docs/s")
+}

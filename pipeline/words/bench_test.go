@@ -1,0 +1,47 @@
+package words
+
+import (
+	"testing"
+)
+
+// benchTexts loads the golden extracted texts once for the benchmarks.
+func benchTexts(b *testing.B) ([]string, int64) {
+	b.Helper()
+	rows := loadGolden(b)
+	texts := make([]string, len(rows))
+	var n int64
+	for i, r := range rows {
+		texts[i] = *r.Text
+		n += int64(len(texts[i]))
+	}
+	return texts, n
+}
+
+// BenchmarkWordsGolden tokenizes every golden document once per iteration;
+// it reports MB/s and documents per second.
+func BenchmarkWordsGolden(b *testing.B) {
+	texts, n := benchTexts(b)
+	b.SetBytes(n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, t := range texts {
+			_ = Words(t)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkSentencesGolden runs the sentencizer on every golden document.
+func BenchmarkSentencesGolden(b *testing.B) {
+	texts, n := benchTexts(b)
+	b.SetBytes(n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, t := range texts {
+			_ = CountSentences(t)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "docs/s")
+}

@@ -1,0 +1,349 @@
+// Package process runs the FineWeb pipeline over a set of inputs into a
+// dataset folder: the job of `refine process`, of a miner on its task, and of
+// a validator re-running sampled records. It wires the pipeline's steps,
+// sources, runner and the ordered stages (deduplication, PII, writing) that
+// must see documents in input order.
+package process
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"time"
+
+	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/pipeline"
+	"github.com/datarefine/refine/pipeline/dedup"
+	"github.com/datarefine/refine/pipeline/input"
+)
+
+// Version identifies the pipeline's semantics. It changes whenever a change
+// could alter any output byte: validators compare outputs only between equal
+// versions.
+const Version = "fineweb-go/0.1"
+
+// Options configures a run.
+type Options struct {
+	// Inputs are WARC files, folders and URLs, or JSONL/parquet document files.
+	Inputs []string
+	// Output is the dataset folder to write.
+	Output string
+	// Workers is the number of parallel workers (default GOMAXPROCS).
+	Workers int
+	// Decisions, when set, is a file that receives one JSON line per record:
+	// id, url, and kept or the step and reason that dropped it.
+	Decisions string
+	// Steps configures the pipeline's steps.
+	Steps StepOptions
+	// Dump is the crawl id written in the dump column; by default it is taken
+	// from the first input path that names one (CC-MAIN-YYYY-WW).
+	Dump string
+	// Task and Hotkey are recorded in the manifest (set by the miner).
+	Task, Hotkey string
+	// MaxShardBytes bounds a shard's text size (default 256 MiB).
+	MaxShardBytes int64
+	// Progress, if set, is called from the ordered stage as records are done.
+	Progress func(Progress)
+	// Log receives structured progress and warnings (default: discard).
+	Log *slog.Logger
+}
+
+// Progress is a snapshot of a running job.
+type Progress struct {
+	Input     string // current input
+	Inputs    int    // inputs done
+	Records   int64
+	Kept      int64
+	BytesRead int64 // input bytes consumed (compressed bytes for .gz)
+}
+
+var dumpRe = regexp.MustCompile(`CC-MAIN-\d{4}-\d{2}`)
+
+// Run processes opts.Inputs into opts.Output and returns the manifest it wrote.
+func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
+	if opts.Output == "" {
+		return nil, errors.New("process: no output folder")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	inputs, err := input.Expand(opts.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Dump == "" {
+		for _, in := range inputs {
+			if m := dumpRe.FindString(in.Path); m != "" {
+				opts.Dump = m
+				break
+			}
+		}
+	}
+	steps, err := NewSteps(opts.Steps)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.Output, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w", err)
+	}
+	j := &job{opts: opts, steps: steps, start: time.Now()}
+	j.stats = pipeline.NewStats(steps.StepNames()...)
+	if j.dedup, err = dedup.NewTaskDeduper(dedup.TaskOptions{Signer: steps.Signer}); err != nil {
+		return nil, err
+	}
+	spill, err := os.CreateTemp(opts.Output, ".kept-*.gob")
+	if err != nil {
+		return nil, fmt.Errorf("create spill file: %w", err)
+	}
+	defer os.Remove(spill.Name())
+	defer spill.Close()
+	j.spillBuf = bufio.NewWriterSize(spill, 1<<20)
+	j.spill = gob.NewEncoder(j.spillBuf)
+
+	m := &dataset.Manifest{
+		Format: dataset.Format, PipelineVersion: Version,
+		Task: opts.Task, Hotkey: opts.Hotkey, Dump: opts.Dump,
+		Assets: steps.Assets,
+	}
+	for i, in := range inputs {
+		n, err := j.runInput(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		m.Inputs = append(m.Inputs, dataset.Input{Path: in.Path, Records: n})
+		j.progress.Inputs = i + 1
+	}
+	if err := j.spillBuf.Flush(); err != nil {
+		return nil, fmt.Errorf("write spill file: %w", err)
+	}
+
+	// Deduplication needs every kept document's signature: it runs once
+	// the inputs are read, then the kept documents are replayed in order
+	// through PII formatting into the dataset writer.
+	removed, dstats, err := j.dedup.Finish(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	opts.Log.Info("dedup done", "documents", dstats.Documents, "clusters", dstats.Clusters, "removed", dstats.Removed)
+	if _, err := spill.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if err := j.write(ctx, spill, removed, m); err != nil {
+		return nil, err
+	}
+	m.Stats = j.stats
+	if opts.Decisions != "" {
+		if err := j.writeDecisions(opts.Decisions); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := dataset.WriteManifest(opts.Output, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// job is one run's ordered state.
+type job struct {
+	opts      Options
+	steps     *Steps
+	stats     *pipeline.Stats
+	dedup     *dedup.TaskDeduper
+	spill     *gob.Encoder
+	spillBuf  *bufio.Writer
+	kept      int // documents in the spill file
+	decisions []decision
+	progress  Progress
+	doneBytes int64 // input bytes of the inputs already done
+	start     time.Time
+	lastLog   time.Time
+}
+
+// decision is one line of the decisions file.
+type decision struct {
+	ID     string `json:"id"`
+	URL    string `json:"url,omitempty"`
+	Input  string `json:"input"`
+	Index  int64  `json:"index"`
+	Kept   bool   `json:"kept"`
+	Step   string `json:"step,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	KeptID string `json:"kept_id,omitempty"` // dedup: the document kept in its place
+}
+
+// keptDoc is a kept document in the spill file.
+type keptDoc struct {
+	Text, ID, URL, Date, Dump, FilePath, Language string
+	LanguageScore                                 float64
+	TokenCount, Offset                            int64
+	MinHash                                       []uint64
+	Decision                                      int // index in job.decisions
+}
+
+func (j *job) runInput(ctx context.Context, in input.Input) (int64, error) {
+	src, closer, err := j.steps.Open(ctx, in)
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	j.progress.Input = in.Path
+	runner := &pipeline.Runner{
+		Filters:    j.steps.Filters(in.Kind),
+		Annotators: j.steps.Annotators,
+		Workers:    j.opts.Workers,
+	}
+	var n int64
+	err = runner.Run(ctx, src, func(r pipeline.Result) error {
+		n++
+		return j.sink(in, r)
+	})
+	if err != nil {
+		return n, fmt.Errorf("process %s: %w", in.Path, err)
+	}
+	j.doneBytes = j.progress.BytesRead
+	return n, nil
+}
+
+// sink is the ordered stage: it sees every document in input order.
+func (j *job) sink(in input.Input, r pipeline.Result) error {
+	j.stats.Add(r)
+	d := r.Doc
+	dec := decision{ID: d.ID, URL: d.URL, Input: in.Path, Index: d.Index, Kept: r.Kept(), Step: r.Step, Reason: r.Reason}
+	j.decisions = append(j.decisions, dec)
+	if r.Kept() {
+		if d.Dump == "" {
+			d.Dump = j.opts.Dump
+		}
+		if err := j.dedup.AddSignature(j.kept, d.ID, d.MinHash); err != nil {
+			return err
+		}
+		k := keptDoc{
+			Text: d.Text, ID: d.ID, URL: d.URL, Date: d.Date, Dump: d.Dump, FilePath: d.FilePath,
+			Language: d.Language, LanguageScore: d.LanguageScore, TokenCount: d.TokenCount,
+			Offset: d.Offset, MinHash: d.MinHash, Decision: len(j.decisions) - 1,
+		}
+		if err := j.spill.Encode(&k); err != nil {
+			return fmt.Errorf("write spill file: %w", err)
+		}
+		j.kept++
+	}
+	if d.Offset >= 0 {
+		j.progress.BytesRead = j.doneBytes + d.Offset
+	}
+	j.progress.Records = j.stats.Records
+	j.progress.Kept = j.stats.Kept
+	if j.opts.Progress != nil {
+		j.opts.Progress(j.progress)
+	}
+	if now := time.Now(); now.Sub(j.lastLog) >= 10*time.Second {
+		j.lastLog = now
+		j.opts.Log.Info("progress", "input", in.Path, "records", j.stats.Records, "kept", j.stats.Kept,
+			"docs_per_s", float64(j.stats.Records)/now.Sub(j.start).Seconds())
+	}
+	return nil
+}
+
+// write replays the kept documents: drops dedup's removals, formats PII in
+// order and writes the dataset.
+func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.KeptBy, m *dataset.Manifest) error {
+	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: j.opts.Output, MaxShardBytes: j.opts.MaxShardBytes})
+	if err != nil {
+		return err
+	}
+	dec := gob.NewDecoder(bufio.NewReaderSize(spill, 1<<20))
+	pii := j.steps.NewPII()
+	var sigs []dedup.Signature
+	var ids []string
+	for i := 0; i < j.kept; i++ {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var k keptDoc
+		if err := dec.Decode(&k); err != nil {
+			return fmt.Errorf("read spill file: %w", err)
+		}
+		if by, ok := removed[i]; ok {
+			j.stats.Unkeep("dedup", "duplicate")
+			d := &j.decisions[k.Decision]
+			d.Kept, d.Step, d.Reason, d.KeptID = false, "dedup", "duplicate", by.ID
+			continue
+		}
+		doc := pipeline.Document{Text: k.Text, ID: k.ID}
+		pii.Format(&doc)
+		out := dataset.Doc{
+			Text: doc.Text, ID: k.ID, Dump: k.Dump, URL: k.URL, Date: k.Date, FilePath: k.FilePath,
+			Language: k.Language, LanguageScore: k.LanguageScore, TokenCount: k.TokenCount,
+		}
+		if err := w.Write(&out, k.FilePath, k.Offset); err != nil {
+			return err
+		}
+		m.Documents++
+		m.Tokens += k.TokenCount
+		sigs = append(sigs, k.MinHash)
+		ids = append(ids, k.ID)
+	}
+	shards, records, err := w.Close()
+	if err != nil {
+		return err
+	}
+	// Each shard gets its signature file next to it, so that cross-dataset
+	// dedup (refine dedup) and validators need not recompute signatures.
+	first := 0
+	for i := range shards {
+		sh := &shards[i]
+		rel := dedup.SignaturePath(sh.Path)
+		n := int(sh.Documents)
+		err := dedup.WriteSigFile(filepath.Join(j.opts.Output, filepath.FromSlash(rel)), j.steps.Signer.Config(), func(sw *dedup.SigWriter) error {
+			for row := 0; row < n; row++ {
+				if err := sw.Add(int64(row), ids[first+row], sigs[first+row]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("write signatures of %s: %w", sh.Path, err)
+		}
+		first += n
+		if sh.Signatures, err = dataset.HashFile(j.opts.Output, rel); err != nil {
+			return err
+		}
+	}
+	m.Shards, m.Records = shards, records
+	return nil
+}
+
+func (j *job) writeDecisions(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create decisions file: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range j.decisions {
+		if err := enc.Encode(&j.decisions[i]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("write decisions file: %w", err)
+	}
+	return f.Close()
+}

