@@ -444,3 +444,39 @@ func BenchmarkSign(b *testing.B) {
 		}
 	}
 }
+
+// TestInteropPolkadotJS verifies a request signed by another implementation:
+// the vector was made with @polkadot/keyring 13 (sr25519, //Alice, raw
+// message, no <Bytes> wrapping) and Node's sha256, not with this package.
+func TestInteropPolkadotJS(t *testing.T) {
+	const (
+		body      = `{"task_id":"CC-MAIN-2024-10/segments/1707947473347.0/warc/00000","worker":3}`
+		id        = "6f1c2a3e-8b4d-4e5f-9a6b-7c8d9e0f1a2b"
+		ts        = int64(1764072000123)
+		signedBy  = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" // //Alice
+		signedFor = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty" // //Bob
+		msg       = "675ab80e96a933da40f0242add36c48221e88ea059e64820d7c8e99b67f9d641.6f1c2a3e-8b4d-4e5f-9a6b-7c8d9e0f1a2b.1764072000123.5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+		sig       = "0xec6a9fb1b915cec44695f2f1df43ccf47bed03147e9152e242ea9337992db20861bc45aa8935a42b0808872efa5d0d767a397e6f1c24628e28f17c882914b288"
+	)
+	if got := string(Message([]byte(body), id, ts, signedFor)); got != msg {
+		t.Fatalf("Message = %q, want %q", got, msg)
+	}
+	mk := func(b string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/v1/lease", strings.NewReader(b))
+		r.Header.Set(HeaderVersion, "2")
+		r.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+		r.Header.Set(HeaderUUID, id)
+		r.Header.Set(HeaderSignedBy, signedBy)
+		r.Header.Set(HeaderSignedFor, signedFor)
+		r.Header.Set(HeaderSignature, sig)
+		return r
+	}
+	clock := func() time.Time { return time.UnixMilli(ts + 1500) }
+	v := NewVerifier(Options{SignedFor: signedFor, Now: clock})
+	if res := serve(v, mk(body)); res.status != 200 || res.signer != signedBy || res.body != body {
+		t.Fatalf("polkadot.js request: %d %s", res.status, res.msg)
+	}
+	if res := serve(NewVerifier(Options{SignedFor: signedFor, Now: clock}), mk(body+" ")); res.code != CodeBadSignature {
+		t.Errorf("altered body: %d %q", res.status, res.code)
+	}
+}

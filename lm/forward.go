@@ -67,17 +67,26 @@ func (m *Model) forward(tokens, targets []int32, nseq int, train bool) (sum floa
 					mx, arg = z, v
 				}
 			}
+			zt := row[tg]
 			var s float32
-			for _, z := range row {
-				s += Exp(z - mx)
+			if train { // keep the exponentials for the gradient
+				for v, z := range row {
+					e := Exp(z - mx)
+					row[v] = e
+					s += e
+				}
+			} else {
+				for _, z := range row {
+					s += Exp(z - mx)
+				}
 			}
 			lse := float64(mx) + Log(float64(s))
-			a.rowLoss[r] = float32(lse - float64(row[tg]))
+			a.rowLoss[r] = float32(lse - float64(zt))
 			a.rowHit[r] = arg == tg
 			if train {
 				is := 1 / s
-				for v, z := range row {
-					row[v] = float32(float32(Exp(z-mx)*is) * inv)
+				for v, e := range row {
+					row[v] = float32(float32(e*is) * inv)
 				}
 				row[tg] -= inv
 			}

@@ -29,7 +29,7 @@ var assetDir = sync.OnceValues(func() (string, error) {
 	return dir, assets.Import(filepath.Join(root, "filters_dedup", "datatrove_assets"), dir, "")
 })
 
-func testAssets(t *testing.T) string {
+func testAssets(t testing.TB) string {
 	t.Helper()
 	testdata.Dir(t)
 	dir, err := assetDir()

@@ -337,3 +337,32 @@ func TestMnemonicGenerationAndRejection(t *testing.T) {
 		t.Fatalf("Generate: %v", err)
 	}
 }
+
+// TestURIPolkadotJS checks soft, numeric, hashed and password URIs against
+// addresses computed by another implementation (@polkadot/keyring 13,
+// sr25519, ss58Format 42). Only URIs where polkadot.js and sp-core agree
+// are listed: polkadot.js differs from sp-core (which btwallet and subkey
+// use, and we follow) for "/soft" on the dev phrase, "+5", "0x…" junctions
+// and numbers above 2^64-1.
+func TestURIPolkadotJS(t *testing.T) {
+	const oldLeopard = "old leopard transfer rib spatial phone calm indicate online fire caution review"
+	for uri, want := range map[string]string{
+		"//Alice/0":      "5FKxrLQM24ZhLxcaQfJR3uMxMZh5gU6E4CP3yghPJLzCDnHN",
+		"//Alice/1/2//3": "5Fj8N7Q1QstWAeF9pWkFZ5eyfSVncAd54NpgNFb5T2XcihbB",
+		"//Alice///pw":   "5CVNhgaHCEe41RKB2QgscUnzJmfZScb6EgYdXrJshoCY8CjY",
+		"//PathNameLongerThan32BytesWhichShouldBeHashed/AlsoSoftLongerThan32BytesToBeHashedYes": "5FRKkQwxLxKRJpxCuTkpedMZshUA4dUKxb3mJZYfHWKKVGbj",
+		oldLeopard + "//hot/1":                                                    "5D1yzHDdSGPp1197aPvpPt413dwVW5p6UXMjg67h6E95EAeg",
+		oldLeopard + "/soft//hard///secret pass":                                  "5FpnVEhR4Zqk3kztmVR2Y7chZsby4JeyqYrxUAPviXhYJViY",
+		"0xe5be9a5092b81bca64be81d212e7f2f9eba183bb7a90954f7b76361f6edb5c0a//x/y": "5CAG8XAoAkomNfZDWff6waiks9ZPfpU1M5vcks1fAfcNFfLn",
+		"//18446744073709551615":                                                  "5FnmmEqtcYdJa7ikbQXggS685DpNeE9j7ob6oBYMyD9kQLxz",
+	} {
+		kp, err := FromURI(uri)
+		if err != nil {
+			t.Errorf("%q: %v", uri, err)
+			continue
+		}
+		if kp.SS58() != want {
+			t.Errorf("%q = %s, want %s", uri, kp.SS58(), want)
+		}
+	}
+}

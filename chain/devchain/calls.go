@@ -287,8 +287,24 @@ func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error)
 	}
 	nr := &neuron{Hotkey: hotkey, Coldkey: coldkey, BlockAtRegistration: head, LastUpdate: head, Active: true}
 	var oldHotkey string
+	// clear_neuron: other neurons' weights on a replaced uid drop to zero.
+	zeroed := map[uint16]*neuron{}
 	if replace {
 		oldHotkey = s.Neurons[uid].Hotkey
+		for i, other := range s.Neurons {
+			for k, w := range other.Weights {
+				if w.UID == uid && w.Value != 0 && uint16(i) != uid {
+					cp, ok := zeroed[uint16(i)]
+					if !ok {
+						c := *other
+						c.Weights = append([]yuma.Weight(nil), other.Weights...)
+						cp = &c
+						zeroed[uint16(i)] = cp
+					}
+					cp.Weights[k].Value = 0
+				}
+			}
+		}
 	}
 	newBal := bal - s.HP.Burn
 	return &effect{
@@ -301,9 +317,17 @@ func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error)
 			if err := saveSubnet(ctx, x, &cp); err != nil {
 				return err
 			}
+			for i, z := range zeroed {
+				if err := saveNeuron(ctx, x, s.Netuid, i, z); err != nil {
+					return err
+				}
+			}
 			return saveNeuron(ctx, x, s.Netuid, uid, nr)
 		},
 		apply: func() {
+			for i, z := range zeroed {
+				s.Neurons[i] = z
+			}
 			c.balances[coldkey] = newBal
 			s.RegsBlock, s.RegsCount = head, regs+1
 			if replace {

@@ -25,9 +25,9 @@ type walletOptions struct {
 }
 
 func (o *walletOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Path, "wallet.path", wallet.DefaultRoot(), "wallets folder (default $"+wallet.EnvWalletPath+" or ~/.bittensor/wallets)")
-	fs.StringVar(&o.Name, "wallet.name", wallet.DefaultName(), "wallet (coldkey) name (default $"+wallet.EnvWalletName+" or default)")
-	fs.StringVar(&o.Hotkey, "wallet.hotkey", wallet.DefaultHotkey(), "hotkey name (default $"+wallet.EnvWalletHotkey+" or default)")
+	fs.StringVar(&o.Path, "wallet.path", wallet.DefaultRoot(), "wallets folder ($"+wallet.EnvWalletPath+" overrides the default)")
+	fs.StringVar(&o.Name, "wallet.name", wallet.DefaultName(), "wallet (coldkey) name ($"+wallet.EnvWalletName+" overrides the default)")
+	fs.StringVar(&o.Hotkey, "wallet.hotkey", wallet.DefaultHotkey(), "hotkey name ($"+wallet.EnvWalletHotkey+" overrides the default)")
 }
 
 func (o walletOptions) root() string { return wallet.ExpandHome(o.Path) }
@@ -419,6 +419,8 @@ func readMessage(arg *string, isHex bool, stdin io.Reader) ([]byte, error) {
 	var msg []byte
 	if arg != nil {
 		msg = []byte(*arg)
+	} else if stdin == nil {
+		return nil, errors.New("no message: give it as an argument or on standard input")
 	} else {
 		b, err := io.ReadAll(io.LimitReader(stdin, 16<<20))
 		if err != nil {

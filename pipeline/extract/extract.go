@@ -136,5 +136,5 @@ func extract(page, url string, fallback bool) (text string) {
 	if err != nil || res == nil {
 		return ""
 	}
-	return strings.TrimSpace(res.ContentText)
+	return renderText(res.ContentNode)
 }

@@ -56,7 +56,7 @@ func KindOf(name string) (Kind, bool) {
 	}
 	n := strings.ToLower(name)
 	switch {
-	case strings.HasSuffix(n, ".warc"), strings.HasSuffix(n, ".warc.gz"), strings.HasSuffix(n, ".arc.gz"):
+	case strings.HasSuffix(n, "warc"), strings.HasSuffix(n, "warc.gz"):
 		return WARC, true
 	case strings.HasSuffix(n, ".jsonl"), strings.HasSuffix(n, ".jsonl.gz"), strings.HasSuffix(n, ".json.gz"):
 		return JSONL, true
@@ -86,7 +86,10 @@ func Expand(args []string) ([]Input, error) {
 		if !st.IsDir() {
 			k, ok := KindOf(a)
 			if !ok {
-				return nil, fmt.Errorf("input %s: not a .warc, .warc.gz, .jsonl(.gz) or .parquet file", a)
+				// A file named explicitly may have an odd name: look inside.
+				if k, ok = sniff(a); !ok {
+					return nil, fmt.Errorf("input %s: not a .warc, .warc.gz, .jsonl(.gz) or .parquet file", a)
+				}
 			}
 			out = append(out, Input{a, k})
 			continue
@@ -117,6 +120,40 @@ func Expand(args []string) ([]Input, error) {
 		return nil, errors.New("no input given")
 	}
 	return out, nil
+}
+
+// sniff tells an input's kind from its first bytes: a WARC header, a
+// parquet magic, a JSON object, possibly inside gzip.
+func sniff(path string) (Kind, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	var r io.Reader = f
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		f.Seek(0, io.SeekStart)
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return 0, false
+		}
+		r = gz
+		head = make([]byte, 8)
+		n, _ = io.ReadFull(r, head)
+		head = head[:n]
+	}
+	switch {
+	case strings.HasPrefix(string(head), "WARC/"):
+		return WARC, true
+	case strings.HasPrefix(string(head), "PAR1"):
+		return Parquet, true
+	case strings.HasPrefix(strings.TrimSpace(string(head)), "{"):
+		return JSONL, true
+	}
+	return 0, false
 }
 
 // docLine is the JSONL document shape: text and id required, the rest

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/datarefine/refine/internal/testdata"
 )
 
 // sampleTexts need no test data: a few languages, scripts and odd inputs.
@@ -84,17 +86,32 @@ func TestLoadFile(t *testing.T) {
 	}
 }
 
-// A dense input matrix holding the dequantised rows must predict exactly as
-// the quantised one: fastText adds the same float32 values either way.
+// Whether rows are added from the product quantiser, from the dense copy
+// made at load time, or from a dense input matrix as in a .bin file, the
+// same float32 values are added: predictions must be identical.
 func TestDenseInputMatchesQuantised(t *testing.T) {
-	q := lid(t)
-	d := withDenseMatrices(q)
+	m := lid(t)
+	if _, ok := m.rowsIn.(*denseMatrix); !ok {
+		t.Fatal("lid.176 rows are not dequantised at load")
+	}
+	q := withQuantisedRows(m)
+	d := withDenseMatrices(m)
 	if _, ok := d.input.(*denseMatrix); !ok {
 		t.Fatal("input not dense")
 	}
-	for _, text := range sampleTexts {
-		if got, want := d.Predict(text, -1, 0), q.Predict(text, -1, 0); !reflect.DeepEqual(got, want) {
-			t.Errorf("%q: dense %v, quantised %v", text, got, want)
+	texts := sampleTexts
+	if testdata.Root() != "" {
+		for _, c := range lid176Cases(t) {
+			texts = append(texts, c.text)
+		}
+	}
+	for _, text := range texts {
+		want := q.Predict(text, -1, 0)
+		if got := m.Predict(text, -1, 0); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: dequantised rows %v, quantised %v", text, got, want)
+		}
+		if got := d.Predict(text, -1, 0); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: dense matrix %v, quantised %v", text, got, want)
 		}
 	}
 }

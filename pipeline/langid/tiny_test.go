@@ -93,25 +93,33 @@ func TestTinyModelsMatchFastText(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(s.want) != len(texts) {
-			t.Fatalf("%s: %d expected lines for %d texts", s.file, len(s.want), len(texts))
+		models := []*Model{m}
+		if _, ok := m.input.(*quantMatrix); ok {
+			// Check the product-quantiser path too, not only the dense
+			// copy that parse makes.
+			models = append(models, withQuantisedRows(m))
 		}
-		for i, text := range texts {
-			got := m.Predict(text, s.k, s.threshold)
-			want := s.want[i]
-			if len(got) != len(want) {
-				t.Errorf("%s k=%d thr=%g text %d %q:\n got %v\nwant %v", s.file, s.k, s.threshold, i, text, got, want)
-				continue
+		for _, m := range models {
+			if len(s.want) != len(texts) {
+				t.Fatalf("%s: %d expected lines for %d texts", s.file, len(s.want), len(texts))
 			}
-			for j := range want {
-				d := math.Abs(float64(got[j].Prob - want[j].Prob))
-				worst = max(worst, d)
-				if got[j].Label != want[j].Label || d >= 1e-6 {
+			for i, text := range texts {
+				got := m.Predict(text, s.k, s.threshold)
+				want := s.want[i]
+				if len(got) != len(want) {
 					t.Errorf("%s k=%d thr=%g text %d %q:\n got %v\nwant %v", s.file, s.k, s.threshold, i, text, got, want)
-					break
+					continue
 				}
+				for j := range want {
+					d := math.Abs(float64(got[j].Prob - want[j].Prob))
+					worst = max(worst, d)
+					if got[j].Label != want[j].Label || d >= 1e-6 {
+						t.Errorf("%s k=%d thr=%g text %d %q:\n got %v\nwant %v", s.file, s.k, s.threshold, i, text, got, want)
+						break
+					}
+				}
+				n++
 			}
-			n++
 		}
 	}
 	t.Logf("%d predictions over %d model/settings: max |Δp| = %.3g", n, len(sections), worst)
@@ -177,5 +185,40 @@ func TestFtzToBin(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The tiny models must keep covering what README.md says they cover.
+func TestTinyModelsCoverage(t *testing.T) {
+	load := func(name string) *Model {
+		m, err := LoadFile(filepath.Join("testdata", "tiny", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	losses := map[lossKind]bool{}
+	var wordNgrams, minn1, qout, qnorm, unequal, pruned, unpruned, dense bool
+	for _, name := range []string{"lang_hs.bin", "lang_hs.ftz", "lang_softmax.bin", "lang_softmax.ftz", "lang_ova.bin", "many_ns.bin", "many_ns.ftz", "many_hs.bin", "many_hs.ftz"} {
+		m := load(name)
+		losses[m.args.loss] = true
+		wordNgrams = wordNgrams || m.args.wordNgrams > 1
+		minn1 = minn1 || (m.args.minn == 1 && m.args.maxn > 0)
+		if _, ok := m.input.(*denseMatrix); ok {
+			dense = true
+		}
+		if q, ok := m.input.(*quantMatrix); ok {
+			qnorm = qnorm || q.norms != nil
+			unequal = unequal || q.pq.lastdsub != q.pq.dsub
+			pruned = pruned || m.dict.pruned
+			unpruned = unpruned || !m.dict.pruned
+		}
+		if _, ok := m.output.(*quantMatrix); ok {
+			qout = true
+		}
+	}
+	if len(losses) != 4 || !wordNgrams || !minn1 || !qout || !qnorm || !unequal || !pruned || !unpruned || !dense {
+		t.Errorf("coverage lost: losses %v, word n-grams %v, minn 1 %v, qout %v, qnorm %v, unequal sub-vectors %v, pruned %v, unpruned %v, dense %v",
+			losses, wordNgrams, minn1, qout, qnorm, unequal, pruned, unpruned, dense)
 	}
 }

@@ -112,3 +112,11 @@ func withDenseMatrices(m *Model) *Model {
 	c.states.New = m.states.New
 	return c
 }
+
+// withQuantisedRows returns a copy of m that adds rows through the product
+// quantiser instead of its dense copy of the input matrix.
+func withQuantisedRows(m *Model) *Model {
+	c := &Model{args: m.args, version: m.version, dict: m.dict, input: m.input, rowsIn: m.input, output: m.output, tree: m.tree, labels: m.labels}
+	c.states.New = m.states.New
+	return c
+}

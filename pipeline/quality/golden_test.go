@@ -221,3 +221,43 @@ func TestGoldenParityRealTokenizer(t *testing.T) {
 	}
 	p.check(t)
 }
+
+// TestConcurrentUse runs the filters from several goroutines at once (the
+// Runner's workers share one instance of each) and expects the sequential
+// answers.
+func TestConcurrentUse(t *testing.T) {
+	rows := loadGolden(t)
+	if len(rows) > 300 {
+		rows = rows[:300]
+	}
+	chain := []pipeline.Filter{
+		NewGopherRepetition(GopherRepetitionOptions{}), NewGopherQuality(GopherQualityOptions{}),
+		NewC4Quality(C4QualityOptions{}), NewFineWebQuality(FineWebQualityOptions{}),
+	}
+	run := func(r goldenRow) string {
+		d := &pipeline.Document{Text: *r.ExtractedText}
+		for _, f := range chain {
+			if keep, reason := f.Filter(d); !keep {
+				return f.Name() + ":" + reason
+			}
+		}
+		return "kept:" + d.Text
+	}
+	want := make([]string, len(rows))
+	for i, r := range rows {
+		want[i] = run(r)
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(rows); i += 4 {
+				if got := run(rows[i]); got != want[i] {
+					t.Errorf("row %d: concurrent result differs", i)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+}

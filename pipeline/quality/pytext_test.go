@@ -246,3 +246,31 @@ func TestOptionsConvention(t *testing.T) {
 		t.Errorf("names %v", names)
 	}
 }
+
+// The filters share the document's cached words: the tokenizer runs once
+// per text, and again only after C4 rewrote it.
+func TestTokenizeOncePerText(t *testing.T) {
+	calls := 0
+	ws := func(s string) []string { calls++; return strings.Fields(s) }
+	doc := &pipeline.Document{Text: "short\nshort\n" +
+		"The kitten rested with a ribbon near the old barn today.\n" +
+		"Yesterday a storm passed over the hills and flooded that river.\n" +
+		"Our neighbours have planted apples, pears and plums this spring.\n" +
+		"Trains to the coast leave every hour with many tourists aboard.\n" +
+		"Local schools reopened after the holidays to be with friends.\n" +
+		"Bakers in town sell fresh bread of rye and wheat each morning.\n"}
+	chain := []pipeline.Filter{
+		NewGopherRepetition(GopherRepetitionOptions{Words: ws}),
+		NewGopherQuality(GopherQualityOptions{Words: ws, MinDocWords: 10}),
+		NewC4Quality(C4QualityOptions{CountSentences: func(string) int { return 1 }}),
+		NewFineWebQuality(FineWebQualityOptions{Words: ws}),
+	}
+	for _, f := range chain {
+		if keep, reason := f.Filter(doc); !keep {
+			t.Fatalf("%s dropped the document: %s", f.Name(), reason)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("tokenizer ran %d times, want 2 (original text, C4's rewrite)", calls)
+	}
+}

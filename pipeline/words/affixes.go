@@ -1,6 +1,9 @@
 package words
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The three finders below reproduce, without regexes, spaCy's compiled
 // prefix_search, suffix_search and infix_finditer for English
@@ -139,6 +142,15 @@ var maxUnitLen = func() int {
 	return m
 }()
 
+// asciiInfixStart marks the ASCII characters an infix match can start with
+// (no ASCII character is an icon).
+var asciiInfixStart = func() (t [utf8.RuneSelf]bool) {
+	for _, c := range ".+-*^,:<>=/~" {
+		t[c] = true
+	}
+	return t
+}()
+
 // hyphenInfixes are the HYPHENS alternatives of the infix rule
 // (?<=[{a}0-9])(?:{h})(?=[{a}]), in their regex order.
 var hyphenInfixes = [...]string{"-", "–", "—", "--", "---", "——", "~"}
@@ -147,6 +159,10 @@ var hyphenInfixes = [...]string{"-", "–", "—", "--", "---", "——", "~"}
 // as infix_finditer would report it; lookbehinds see all of s.
 func nextInfix(s string, from int) (start, end int, ok bool) {
 	for pos := from; pos < len(s); {
+		if c := s[pos]; c < utf8.RuneSelf && !asciiInfixStart[c] {
+			pos++
+			continue
+		}
 		r, n := runeAt(s, pos)
 		if e := infixAt(s, pos, r, n); e > pos {
 			return pos, e, true

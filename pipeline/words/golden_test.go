@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
+	"sync"
 	"testing"
 
 	"github.com/datarefine/refine/internal/testdata"
@@ -24,9 +24,20 @@ type goldenRow struct {
 
 var goldenFiles = []string{"golden_trafilatura_eval.jsonl", "golden_realwarcs.jsonl"}
 
+// goldenCache keeps the parsed rows: several tests and benchmarks use them.
+var goldenCache struct {
+	sync.Mutex
+	rows []goldenRow
+}
+
 // loadGolden reads the golden rows that have spaCy words.
 func loadGolden(tb testing.TB) []goldenRow {
 	tb.Helper()
+	goldenCache.Lock()
+	defer goldenCache.Unlock()
+	if goldenCache.rows != nil {
+		return goldenCache.rows
+	}
 	var rows []goldenRow
 	for _, name := range goldenFiles {
 		f, err := os.Open(testdata.Path(tb, "golden", name))
@@ -49,6 +60,7 @@ func loadGolden(tb testing.TB) []goldenRow {
 		}
 		f.Close()
 	}
+	goldenCache.rows = rows
 	return rows
 }
 
@@ -107,5 +119,3 @@ func TestGoldenWordsParity(t *testing.T) {
 		t.Fatalf("parity %.2f%% below 99.5%%", pct)
 	}
 }
-
-var _ = strings.TrimSpace

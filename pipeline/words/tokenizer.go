@@ -28,17 +28,18 @@ var (
 )
 
 // bloom is a set of (length, first byte, last byte) signatures of strings;
-// a string whose signature is absent is not in the set.
-type bloom [32][256]uint64
+// a string whose signature is absent is not in the set. 32 KiB, so that
+// it stays in a fast cache.
+type bloom [16][256]uint64
 
 func (b *bloom) add(s string) {
 	last := s[len(s)-1]
-	b[len(s)&31][s[0]] |= 1 << (last & 63)
+	b[len(s)&15][s[0]] |= 1 << (last & 63)
 }
 
 func (b *bloom) mayHave(s string) bool {
 	last := s[len(s)-1]
-	return b[len(s)&31][s[0]]&(1<<(last&63)) != 0
+	return b[len(s)&15][s[0]]&(1<<(last&63)) != 0
 }
 
 func init() { specials = buildSpecials() }
@@ -110,10 +111,11 @@ func buildPhrasePatterns() (map[string][]phrasePattern, int) {
 		for i, t := range tk.toks {
 			toks[i] = k[t.start:t.end]
 		}
-		if len(toks) == 1 {
-			// A one-token pattern re-creates the token it matches, and
-			// being shorter than every other pattern it cannot keep one
-			// from being applied: it never changes the output.
+		if len(toks) == 1 && len(specials[k].cuts) == 1 {
+			// A one-token pattern whose special case is that same token
+			// replaces a token by itself, and being shorter than every
+			// other pattern it cannot keep one from being applied: it
+			// never changes the output (English has " ", "'", "’", "—").
 			continue
 		}
 		m[toks[0]] = append(m[toks[0]], phrasePattern{key: k, tokens: toks})
@@ -137,6 +139,7 @@ type tokenizer struct {
 	toks     []span
 	suffixes []span
 	matches  []phraseMatch
+	seen     []bool
 	out      []span
 }
 
@@ -272,6 +275,11 @@ func (t *tokenizer) attach(lo, hi int, checkSpecial bool) {
 		t.pushSpecial(sp, lo)
 		return
 	}
+	if onlyASCIILetters(core) {
+		// No infix, and no URL without a '.'.
+		t.push(lo, hi)
+		return
+	}
 	if urlMatch(core) {
 		t.push(lo, hi)
 		return
@@ -314,7 +322,7 @@ func (t *tokenizer) applyPhraseSpecials() {
 	s := t.text
 	for i, tk := range t.toks {
 		w := s[tk.start:tk.end]
-		if len(w) > maxFirstLen || !firstBloom.mayHave(w) || i+1 == len(t.toks) {
+		if len(w) > maxFirstLen || !firstBloom.mayHave(w) {
 			continue
 		}
 		pats, ok := patternsByFirst[w]
@@ -353,20 +361,20 @@ func (t *tokenizer) applyPhraseSpecials() {
 		}
 		return ms[a].start < ms[b].start
 	})
-	kept := ms[:0:0]
-	covered := func(tok int, upTo int) bool {
-		for _, m := range ms[:upTo] {
-			if tok >= m.start && tok < m.end {
-				return true
-			}
-		}
-		return false
+	if cap(t.seen) < len(t.toks) {
+		t.seen = make([]bool, len(t.toks))
 	}
-	for i, m := range ms {
-		if !covered(m.start, i) && !covered(m.end-1, i) {
+	seen := t.seen[:len(t.toks)]
+	kept := ms[:0:0]
+	for _, m := range ms {
+		if !seen[m.start] && !seen[m.end-1] {
 			kept = append(kept, m)
 		}
+		for i := m.start; i < m.end; i++ {
+			seen[i] = true
+		}
 	}
+	clear(seen)
 	sort.Slice(kept, func(a, b int) bool { return kept[a].start < kept[b].start })
 	t.out = t.out[:0]
 	next := 0

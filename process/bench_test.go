@@ -1,0 +1,106 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline/extract"
+	"github.com/datarefine/refine/pipeline/warc"
+)
+
+// BenchmarkPipeline measures the whole pipeline on the golden WARC (990
+// real pages) and, in the same run, go-trafilatura extraction alone on the
+// same pages, so that their ratio is measured under the same conditions.
+//
+//	go test ./process -run '^$' -bench Pipeline -benchtime 1x
+//
+// Metrics: docs/s (whole pipeline, all workers), docs/s/core
+// (docs/s ÷ workers), extract-docs/s (extraction alone, one goroutine),
+// pipeline/extract (CPU time of the whole pipeline ÷ CPU time of extraction
+// alone) and peak-RSS-MB of the process.
+func BenchmarkPipeline(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			benchPipeline(b, workers)
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Maxrss) / 1024 // Linux reports KiB
+}
+
+func benchPipeline(b *testing.B, workers int) {
+	dir := testAssets(b)
+	path := testdata.Path(b, "golden", "trafilatura_eval.warc.gz")
+	ctx := context.Background()
+
+	// Extraction alone: read and decode every page once (outside the
+	// timing), then extract each page on one goroutine.
+	r, err := warc.Open(ctx, path, warc.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type page struct{ html, url string }
+	var pages []page
+	for {
+		rec, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rec.Skip == "" {
+			pages = append(pages, page{rec.HTML, rec.URL})
+		}
+	}
+	r.Close()
+	ex := extract.New(extract.Options{Timeout: -1})
+
+	b.ResetTimer()
+	var pipeWall, pipeCPU, exCPU time.Duration
+	var docs int64
+	for i := 0; i < b.N; i++ {
+		c0 := cpuTime()
+		for _, p := range pages {
+			ex.Extract(ctx, p.html, p.url)
+		}
+		exCPU += cpuTime() - c0
+
+		out := b.TempDir()
+		c0, t0 := cpuTime(), time.Now()
+		m, err := Run(ctx, Options{
+			Inputs: []string{path}, Output: out, Workers: workers,
+			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		pipeWall += time.Since(t0)
+		pipeCPU += cpuTime() - c0
+		docs += m.Stats.Records
+	}
+	b.StopTimer()
+	dps := float64(docs) / pipeWall.Seconds()
+	b.ReportMetric(dps, "docs/s")
+	b.ReportMetric(dps/float64(workers), "docs/s/core")
+	b.ReportMetric(float64(len(pages)*b.N)/exCPU.Seconds(), "extract-docs/s")
+	b.ReportMetric(float64(docs)/pipeCPU.Seconds(), "docs/cpu-s")
+	b.ReportMetric(pipeCPU.Seconds()/exCPU.Seconds(), "pipeline/extract")
+	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+}
