@@ -23,6 +23,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -91,6 +92,9 @@ func SignRequest(req *http.Request, body []byte, s Signer, signedFor string) err
 	if err != nil {
 		return err
 	}
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
 	for k, v := range h {
 		req.Header[k] = v
 	}
@@ -131,6 +135,12 @@ type Transport struct {
 
 // RoundTrip signs a clone of req and sends it.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Signer == nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errors.New("epistula: Transport has no Signer")
+	}
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		var err error

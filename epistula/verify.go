@@ -22,7 +22,7 @@ import (
 const (
 	DefaultMaxSkew         = 8 * time.Second
 	DefaultMaxBodyBytes    = 16 << 20
-	DefaultReplayCacheSize = 1 << 20
+	DefaultReplayCacheSize = 1 << 18
 )
 
 // Options configure a Verifier. The zero value is usable.
@@ -40,8 +40,10 @@ type Options struct {
 	AllowEmptySignedFor bool
 	// MaxBodyBytes limits the request body (default 16 MiB; -1: no limit).
 	MaxBodyBytes int64
-	// ReplayCacheSize bounds the remembered uuids (default 1<<20, ~100 MB
-	// at worst). When it is full of unexpired entries new requests get 503.
+	// ReplayCacheSize bounds the remembered uuids (default 1<<18: ~50 MB at
+	// worst, and room for 16k requests/s over the ±8 s window, beyond what
+	// one core can verify). When it is full of unexpired entries new
+	// requests get 503 rather than an entry being forgotten early.
 	ReplayCacheSize int
 	// Allow authorises a verified hotkey (e.g. registered on the subnet,
 	// has a validator permit). A non-nil error rejects the request with 403

@@ -35,9 +35,6 @@ var (
 	ErrWrongPassword = errors.New("wrong password (or corrupt keyfile)")
 	// ErrPasswordRequired: the keyfile is encrypted and no password was given.
 	ErrPasswordRequired = errors.New("keyfile is encrypted: a password is required")
-	// ErrUnsupportedEncryption: a legacy format we do not read (Ansible
-	// Vault, Fernet); open it once with btcli to upgrade it to $NACL.
-	ErrUnsupportedEncryption = errors.New("unsupported keyfile encryption")
 	// ErrCorruptKeyfile: the keyfile's content is malformed or inconsistent.
 	ErrCorruptKeyfile = errors.New("corrupt keyfile")
 )
@@ -74,16 +71,18 @@ func Encrypt(plaintext []byte, password string) ([]byte, error) {
 	return secretbox.Seal(out, plaintext, &nonce, deriveKey(password)), nil
 }
 
-// Decrypt opens an encrypted keyfile. It costs one Argon2i hash.
+// Decrypt opens an encrypted keyfile: $NACL (one Argon2i hash), or the
+// legacy Ansible Vault and Fernet formats of older bittensor releases.
 func Decrypt(data []byte, password string) ([]byte, error) {
 	switch Encryption(data) {
 	case "NaCl":
 		return openNaCl(data, deriveKey(password))
-	case "":
-		return nil, fmt.Errorf("wallet: keyfile is not encrypted")
+	case "Ansible Vault":
+		return decryptAnsible(data, password)
+	case "legacy":
+		return decryptFernetLegacy(data, password)
 	default:
-		return nil, fmt.Errorf("wallet: %w: %s (open the wallet once with btcli to re-encrypt it as NaCl)",
-			ErrUnsupportedEncryption, Encryption(data))
+		return nil, fmt.Errorf("wallet: keyfile is not encrypted")
 	}
 }
 

@@ -366,3 +366,25 @@ func TestURIPolkadotJS(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkSign(b *testing.B) {
+	kp, _ := FromURI("//Alice")
+	msg := bytes.Repeat([]byte("m"), 200)
+	for i := 0; i < b.N; i++ {
+		if _, err := kp.Sign(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	kp, _ := FromURI("//Alice")
+	msg := bytes.Repeat([]byte("m"), 200)
+	sig, _ := kp.Sign(msg)
+	addr := kp.SS58()
+	for i := 0; i < b.N; i++ {
+		if !Verify(addr, msg, sig) {
+			b.Fatal("invalid")
+		}
+	}
+}

@@ -119,15 +119,13 @@ func (c *Chain) Submit(ctx context.Context, call *Call) (CallResult, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	eff, err := c.validate(call)
-	if err != nil {
-		return CallResult{}, fmt.Errorf("%s by %s on subnet %d: %w", call.Method, call.Signer, call.Netuid, err)
-	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return CallResult{}, fmt.Errorf("begin %s: %w", call.Method, err)
 	}
 	defer tx.Rollback()
+	// The nonce is spent even when the call then fails, so that a signed call
+	// can never be replayed into success later.
 	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO nonces (signer, nonce, time_ms) VALUES (?, ?, ?)`,
 		call.Signer, call.Nonce, call.Timestamp)
 	if err != nil {
@@ -135,6 +133,13 @@ func (c *Chain) Submit(ctx context.Context, call *Call) (CallResult, error) {
 	}
 	if k, _ := res.RowsAffected(); k == 0 {
 		return CallResult{}, fmt.Errorf("%s by %s: %w: nonce %s already used", call.Method, call.Signer, chain.ErrReplay, call.Nonce)
+	}
+	eff, err := c.validate(call)
+	if err != nil {
+		if cerr := tx.Commit(); cerr != nil {
+			return CallResult{}, fmt.Errorf("record nonce: %w", cerr)
+		}
+		return CallResult{}, fmt.Errorf("%s by %s on subnet %d: %w", call.Method, call.Signer, call.Netuid, err)
 	}
 	if eff.db != nil {
 		if err := eff.db(ctx, tx); err != nil {

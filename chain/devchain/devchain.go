@@ -41,6 +41,9 @@ var (
 // blocks; Close stops it.
 func New(ctx context.Context, opts Options) (*Chain, error) {
 	o := opts.withDefaults()
+	if err := validateHP(*o.Hyperparameters, 0); err != nil {
+		return nil, err
+	}
 	db, err := openDB(ctx, o.DB)
 	if err != nil {
 		return nil, err
@@ -221,8 +224,26 @@ func (s *subnet) clone() *subnet {
 	return &cp
 }
 
+// validateHP rejects settings the devchain cannot honour.
+func validateHP(hp chain.Hyperparameters, neurons int) error {
+	switch {
+	case hp.LiquidAlphaEnabled:
+		return fmt.Errorf("%w: liquid alpha is not implemented by the devchain", chain.ErrInvalidArgument)
+	case hp.MaxAllowedUIDs == 0:
+		return fmt.Errorf("%w: max_allowed_uids must be positive", chain.ErrInvalidArgument)
+	case int(hp.MaxAllowedUIDs) < neurons:
+		return fmt.Errorf("%w: max_allowed_uids %d is below the %d registered uids", chain.ErrInvalidArgument, hp.MaxAllowedUIDs, neurons)
+	case hp.BondsMovingAverage > 1_000_000:
+		return fmt.Errorf("%w: bonds_moving_avg is per million", chain.ErrInvalidArgument)
+	}
+	return nil
+}
+
 // CreateSubnet adds a subnet (a devchain administration call, unsigned).
 func (c *Chain) CreateSubnet(ctx context.Context, netuid uint16, hp chain.Hyperparameters) error {
+	if err := validateHP(hp, 0); err != nil {
+		return fmt.Errorf("create subnet %d: %w", netuid, err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.subnets[netuid]; ok {
@@ -244,6 +265,9 @@ func (c *Chain) SetHyperparameters(ctx context.Context, netuid uint16, hp chain.
 	s, err := c.subnet(netuid)
 	if err != nil {
 		return err
+	}
+	if err := validateHP(hp, len(s.Neurons)); err != nil {
+		return fmt.Errorf("set hyperparameters of subnet %d: %w", netuid, err)
 	}
 	cp := *s
 	cp.HP = hp

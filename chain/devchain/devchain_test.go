@@ -92,48 +92,6 @@ func wantErr(t *testing.T, name string, err, want error) {
 	}
 }
 
-func TestRegistration(t *testing.T) {
-	ctx := context.Background()
-	hp := testHP()
-	hp.MaxRegistrationsPerBlock = 1
-	c := newChain(t, hp, "")
-	cold := key(t, "Cold")
-	_, err := c.Register(ctx, cold, 1, key(t, "H0").SS58())
-	wantErr(t, "unfunded coldkey", err, chain.ErrInsufficientBalance)
-	if err := c.Faucet(ctx, cold, 10*tao); err != nil {
-		t.Fatal(err)
-	}
-	uid, err := c.Register(ctx, cold, 1, key(t, "H0").SS58())
-	if err != nil || uid != 0 {
-		t.Fatalf("register: uid %d, err %v", uid, err)
-	}
-	if bal, _ := c.Balance(ctx, cold.SS58()); bal != 10*tao-hp.Burn {
-		t.Errorf("balance after burn = %d, want %d", bal, 10*tao-hp.Burn)
-	}
-	_, err = c.Register(ctx, cold, 1, key(t, "H1").SS58())
-	wantErr(t, "second registration in a block", err, chain.ErrTooManyRegistrations)
-	_, err = c.Register(ctx, cold, 1, key(t, "H0").SS58())
-	wantErr(t, "already registered", err, chain.ErrAlreadyRegistered)
-	_, err = c.Register(ctx, cold, 9, key(t, "H1").SS58())
-	wantErr(t, "unknown subnet", err, chain.ErrSubnetNotFound)
-	_, err = c.Register(ctx, key(t, "Thief"), 1, key(t, "H0").SS58())
-	if err == nil {
-		t.Error("a second coldkey registered someone else's hotkey")
-	}
-	advance(t, c, 1)
-	if uid, err := c.Register(ctx, cold, 1, key(t, "H1").SS58()); err != nil || uid != 1 {
-		t.Fatalf("register next block: uid %d, err %v", uid, err)
-	}
-	m, err := c.Metagraph(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Neurons) != 2 || m.Neurons[1].Hotkey != key(t, "H1").SS58() || m.Neurons[1].Coldkey != cold.SS58() ||
-		m.Neurons[1].BlockAtRegistration != 1 {
-		t.Errorf("metagraph = %+v", m.Neurons)
-	}
-}
-
 func TestRegistrationReplacesPrunableUID(t *testing.T) {
 	ctx := context.Background()
 	hp := testHP()
@@ -170,45 +128,6 @@ func TestRegistrationReplacesPrunableUID(t *testing.T) {
 	}
 }
 
-func TestCommitments(t *testing.T) {
-	ctx := context.Background()
-	c := newChain(t, testHP(), "")
-	register(t, c, c, fund(c), "M", 0)
-	advance(t, c, 2) // block 2; netuid 1, tempo 3: epochs at blocks 1, 5, 9, ...
-	m := key(t, "M")
-	if err := c.Commit(ctx, m, 1, []byte("v1:repo@abc:task1")); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.Commitment(ctx, 1, m.SS58())
-	if err != nil || string(got.Data) != "v1:repo@abc:task1" || got.Block != 2 || got.Hotkey != m.SS58() {
-		t.Fatalf("commitment = %+v, %v", got, err)
-	}
-	_, err = c.Commitment(ctx, 1, key(t, "Nobody").SS58())
-	wantErr(t, "no commitment", err, chain.ErrNoCommitment)
-	wantErr(t, "unregistered", c.Commit(ctx, key(t, "Nobody"), 1, []byte("x")), chain.ErrNotRegistered)
-	wantErr(t, "oversized", c.Commit(ctx, m, 1, make([]byte, MaxBigRawCommitment+1)), chain.ErrCommitmentTooLarge)
-	// 512 bytes (BigRaw) are allowed and count 512; small ones count 100.
-	if err := c.Commit(ctx, m, 1, make([]byte, MaxBigRawCommitment)); err != nil {
-		t.Fatalf("512-byte commitment: %v", err)
-	}
-	used := uint64(100 + 512)
-	for used+100 <= 3100 {
-		if err := c.Commit(ctx, m, 1, []byte("x")); err != nil {
-			t.Fatalf("commit at %d bytes used: %v", used, err)
-		}
-		used += 100
-	}
-	wantErr(t, "over the epoch's space", c.Commit(ctx, m, 1, []byte("x")), chain.ErrRateLimited)
-	advance(t, c, 3) // epoch at block 5 resets the budget
-	if err := c.Commit(ctx, m, 1, []byte("next epoch")); err != nil {
-		t.Fatalf("after epoch: %v", err)
-	}
-	all, err := c.Commitments(ctx, 1)
-	if err != nil || len(all) != 1 || all[0].Block != 5 {
-		t.Errorf("commitments = %+v, %v", all, err)
-	}
-}
-
 // setupValidators registers validators V0..V{v-1} with stake and miners
 // M0..M{m-1}, and runs an epoch so that the validators get permits.
 func setupValidators(t testing.TB, c *Chain, v, m int) {
@@ -220,109 +139,6 @@ func setupValidators(t testing.TB, c *Chain, v, m int) {
 		register(t, c, c, fund(c), fmt.Sprintf("M%d", i), 0)
 	}
 	advance(t, c, 2) // through the epoch at block 1 (tempo 3, netuid 1)
-}
-
-func TestSetWeightsChecks(t *testing.T) {
-	ctx := context.Background()
-	hp := testHP()
-	hp.MinAllowedWeights = 2
-	hp.WeightsVersionKey = 5
-	hp.WeightsRateLimit = 2
-	hp.MaxWeightsLimit = 60000
-	hp.MaxAllowedValidators = 2
-	c := newChain(t, hp, "")
-	setupValidators(t, c, 2, 3)
-	v0, m0 := key(t, "V0"), key(t, "M0")
-	mg, _ := c.Metagraph(ctx, 1)
-	if !mg.Neurons[0].ValidatorPermit || !mg.Neurons[1].ValidatorPermit || mg.Neurons[2].ValidatorPermit {
-		t.Fatalf("permits after first epoch: %+v", mg.Neurons)
-	}
-	ok := func() error { return c.SetWeights(ctx, v0, 1, []uint16{2, 3, 4}, []uint16{10, 20, 30}, 5) }
-	cases := []struct {
-		name string
-		err  error
-		want error
-	}{
-		{"unregistered", c.SetWeights(ctx, key(t, "Nobody"), 1, []uint16{2, 3}, []uint16{1, 1}, 5), chain.ErrNotRegistered},
-		{"no permit", c.SetWeights(ctx, m0, 1, []uint16{3, 4}, []uint16{1, 1}, 5), chain.ErrNoPermit},
-		{"version key", c.SetWeights(ctx, v0, 1, []uint16{2, 3}, []uint16{1, 1}, 4), chain.ErrVersionKey},
-		{"duplicates", c.SetWeights(ctx, v0, 1, []uint16{2, 2}, []uint16{1, 1}, 5), chain.ErrDuplicateUIDs},
-		{"unknown uid", c.SetWeights(ctx, v0, 1, []uint16{2, 99}, []uint16{1, 1}, 5), chain.ErrInvalidUID},
-		{"too few", c.SetWeights(ctx, v0, 1, []uint16{2}, []uint16{1}, 5), chain.ErrTooFewWeights},
-		{"max weight", c.SetWeights(ctx, v0, 1, []uint16{2, 3}, []uint16{1, 1000}, 5), chain.ErrMaxWeightExceeded},
-		{"length mismatch", c.SetWeights(ctx, v0, 1, []uint16{2, 3}, []uint16{1}, 5), chain.ErrLengthMismatch},
-		{"commit weights while disabled", c.CommitWeights(ctx, v0, 1, [32]byte{1}), chain.ErrCommitRevealDisabled},
-	}
-	for _, tc := range cases {
-		wantErr(t, tc.name, tc.err, tc.want)
-	}
-	// A miner may set a self-weight without a permit.
-	if err := c.SetWeights(ctx, m0, 1, []uint16{2}, []uint16{1}, 5); err != nil {
-		t.Errorf("miner self-weight: %v", err)
-	}
-	if err := c.SetWeights(ctx, v0, 1, []uint16{2, 3, 4}, []uint16{1, 1, 1}, 5); err == nil {
-		// 1,1,1 max-upscales to 65535 > 60000
-		t.Error("max weight limit not applied after upscaling")
-	}
-	if err := c.SetWeights(ctx, v0, 1, []uint16{2, 3}, []uint16{65535, 65535}, 5); !errors.Is(err, chain.ErrMaxWeightExceeded) {
-		t.Errorf("upscaled max weight: %v", err)
-	}
-	c.SetHyperparameters(ctx, 1, func() chain.Hyperparameters { h := hp; h.MaxWeightsLimit = 65535; return h }())
-	if err := ok(); err != nil {
-		t.Fatalf("valid weights: %v", err)
-	}
-	wantErr(t, "rate limit", ok(), chain.ErrRateLimited)
-	advance(t, c, 2)
-	if err := ok(); err != nil {
-		t.Fatalf("after rate limit: %v", err)
-	}
-	mg, _ = c.Metagraph(ctx, 1)
-	w := mg.Neurons[0].Weights
-	if len(w) != 3 || w[2].Value != 65535 || w[0].Value != 21845 || mg.Neurons[0].LastUpdate != 4 {
-		t.Errorf("stored weights = %+v (last update %d)", w, mg.Neurons[0].LastUpdate)
-	}
-	h := hp
-	h.CommitRevealEnabled = true
-	c.SetHyperparameters(ctx, 1, h)
-	wantErr(t, "commit-reveal on", c.SetWeights(ctx, v0, 1, []uint16{2, 3}, []uint16{1, 1}, 5), chain.ErrCommitRevealEnabled)
-}
-
-func TestCommitReveal(t *testing.T) {
-	ctx := context.Background()
-	hp := testHP()
-	hp.CommitRevealEnabled = true
-	c := newChain(t, hp, "")
-	setupValidators(t, c, 1, 2) // block 2, epoch index 1
-	v := key(t, "V0")
-	uids, vals, salt := []uint16{1, 2}, []uint16{100, 300}, []uint16{42, 7}
-	hash, err := chain.CommitHash(v.SS58(), 1, uids, vals, salt, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantErr(t, "reveal without commit", c.RevealWeights(ctx, v, 1, uids, vals, salt, 0), chain.ErrNoWeightsCommit)
-	if err := c.CommitWeights(ctx, v, 1, hash); err != nil {
-		t.Fatal(err)
-	}
-	wantErr(t, "commit from unregistered", c.CommitWeights(ctx, key(t, "Nobody"), 1, hash), chain.ErrNotRegistered)
-	wantErr(t, "reveal in the commit epoch", c.RevealWeights(ctx, v, 1, uids, vals, salt, 0), chain.ErrRevealTooEarly)
-	advance(t, c, 3) // epoch at block 5
-	wantErr(t, "wrong salt", c.RevealWeights(ctx, v, 1, uids, vals, []uint16{1}, 0), chain.ErrRevealMismatch)
-	if err := c.RevealWeights(ctx, v, 1, uids, vals, salt, 0); err != nil {
-		t.Fatalf("reveal: %v", err)
-	}
-	mg, _ := c.Metagraph(ctx, 1)
-	if w := mg.Neurons[0].Weights; len(w) != 2 || w[1].Value != 65535 || w[0].Value != 21845 {
-		t.Errorf("revealed weights = %+v", w)
-	}
-	if mg.Neurons[0].LastUpdate != 2 {
-		t.Errorf("last update = %d, want the commit block 2", mg.Neurons[0].LastUpdate)
-	}
-	// A commit left unrevealed past its reveal epoch expires.
-	if err := c.CommitWeights(ctx, v, 1, hash); err != nil {
-		t.Fatal(err)
-	}
-	advance(t, c, 8) // two more epochs
-	wantErr(t, "expired", c.RevealWeights(ctx, v, 1, uids, vals, salt, 0), chain.ErrCommitExpired)
 }
 
 func TestEpochLedgerAndMetagraph(t *testing.T) {
@@ -467,5 +283,37 @@ func TestBlockTimer(t *testing.T) {
 			t.Fatalf("only %d blocks produced", b.Number)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestAdministration(t *testing.T) {
+	ctx := context.Background()
+	c := newChain(t, testHP(), "")
+	hp := testHP()
+	if err := c.CreateSubnet(ctx, 2, hp); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateSubnet(ctx, 2, hp); !errors.Is(err, chain.ErrInvalidArgument) {
+		t.Errorf("duplicate subnet: %v", err)
+	}
+	bad := hp
+	bad.LiquidAlphaEnabled = true
+	if err := c.SetHyperparameters(ctx, 2, bad); !errors.Is(err, chain.ErrInvalidArgument) {
+		t.Errorf("liquid alpha accepted: %v", err)
+	}
+	if err := c.SetHyperparameters(ctx, 3, hp); !errors.Is(err, chain.ErrSubnetNotFound) {
+		t.Errorf("unknown subnet: %v", err)
+	}
+	if _, err := New(ctx, Options{Hyperparameters: &bad}); err == nil {
+		t.Error("New accepted liquid alpha")
+	}
+	if err := c.Credit(ctx, key(t, "X").SS58(), 5); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := c.Balance(ctx, key(t, "X").SS58()); b != 5 {
+		t.Errorf("balance = %d", b)
+	}
+	if err := c.Faucet(ctx, key(t, "X"), 1<<62); !errors.Is(err, chain.ErrInvalidArgument) {
+		t.Errorf("faucet above limit: %v", err)
 	}
 }

@@ -117,6 +117,10 @@ func TestHTTPRejectsForgedCalls(t *testing.T) {
 	}
 	wantErr(t, "replayed call", post(once), chain.ErrReplay)
 
+	failing, _ := NewCall(g, MethodCommit, 1, key(t, "Nobody"), CommitArgs{Data: []byte("x")}, time.Now())
+	wantErr(t, "unregistered", post(failing), chain.ErrNotRegistered)
+	wantErr(t, "replay of a failed call", post(failing), chain.ErrReplay)
+
 	resp, err := http.Post(cl.base+"/v1/calls", "application/json", bytes.NewReader([]byte("{not json")))
 	if err != nil {
 		t.Fatal(err)

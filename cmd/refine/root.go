@@ -21,6 +21,8 @@ func newRootCommand() *cobra.Command {
 		newAssetsCommand(),
 		newWalletCommand(),
 		newChainCommand(),
+		newDedupCommand(),
+		newEvaluateCommand(),
 	)
 	return root
 }

@@ -337,7 +337,7 @@ func (e *engine) scatter(ctx context.Context, perBuf int) error {
 		recs   []bucketRec
 	}
 	jobs := make(chan job)
-	free := make(chan []bucketRec, e.opts.Workers)
+	free := make(chan []bucketRec, nb+e.opts.Workers) // room for every buffer: never blocks a worker
 	for range e.opts.Workers {
 		free <- nil // allocated on first use
 	}

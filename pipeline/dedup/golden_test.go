@@ -93,12 +93,15 @@ func TestSignatureGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n, ok, shOK, shOKsig int
+	var n, ok, shOK, shOKsig, e2e int
 	for _, r := range rows {
 		if r.Simplified == nil || r.NumShingles == nil {
 			continue
 		}
 		n++
+		if r.ExtractedText != nil && sameSig(signer.Sign(*r.ExtractedText), r.Sig) {
+			e2e++ // the whole chain: simplify, tokenize, shingle, sign
+		}
 		sh := Shingles(words.Words(*r.Simplified), 5)
 		same := sameSig(signer.SignShingles(sh), r.Sig)
 		if same {
@@ -112,8 +115,8 @@ func TestSignatureGolden(t *testing.T) {
 		}
 	}
 	real := realTokenizer()
-	t.Logf("signature parity given minhash_simplified: %d/%d (%.2f%%); shingle counts equal on %d, of which signatures equal on %d (spaCy tokenizer present: %v)",
-		ok, n, pct(ok, n), shOK, shOKsig, real)
+	t.Logf("signature parity given minhash_simplified: %d/%d (%.2f%%); shingle counts equal on %d, of which signatures equal on %d (spaCy tokenizer present: %v); from the raw text: %d/%d (%.2f%%)",
+		ok, n, pct(ok, n), shOK, shOKsig, real, e2e, n, pct(e2e, n))
 	if n == 0 || shOK == 0 {
 		t.Fatal("no golden rows with minhash fields")
 	}

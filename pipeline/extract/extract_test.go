@@ -23,7 +23,7 @@ func TestExtract(t *testing.T) {
 		reason           string
 		contains, absent []string
 	}{
-		{"article", article, "", []string{"A headline\n", "first paragraph", "with bold words and a link, so", "one point\nanother point"}, []string{"Impressum", "Home"}},
+		{"article", article, "", []string{"A headline\n", "first paragraph", "with bold words and a link, so", "one point\n-\nanother point\n-"}, []string{"Impressum", "Home"}},
 		{"empty page", "<html><body></body></html>", ReasonEmpty, nil, nil},
 		{"not html at all", "", ReasonEmpty, nil, nil},
 	}

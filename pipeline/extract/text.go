@@ -2,60 +2,113 @@ package extract
 
 import (
 	"strings"
+	"unicode"
 
 	"golang.org/x/net/html"
 )
 
-// blockTags end a line in the text output, like the elements that Python
-// trafilatura's txt output (xmltotxt) follows with a newline: paragraphs,
-// headings, list items, quotes, code, table rows and cells, line breaks.
-var blockTags = map[string]bool{
-	"p": true, "div": true, "section": true, "article": true, "main": true, "body": true,
-	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "summary": true,
-	"ul": true, "ol": true, "dl": true, "li": true, "dd": true, "dt": true,
-	"blockquote": true, "pre": true, "code": true, "q": true,
-	"table": true, "tr": true, "th": true, "td": true,
-	"br": true, "hr": true,
+// Text output. go-trafilatura's ContentText joins the extracted tree's text
+// with spaces on a single line, whereas FineWeb's line-based filters (C4,
+// Gopher) see Python trafilatura's txt output, where blocks end lines. So
+// the text is rendered here from go-trafilatura's ContentNode the way
+// trafilatura 1.8.1 (the version behind the golden data) renders its XML
+// tree in xmltotxt:
+//   - text, then the children, then an end marker, then the tail;
+//   - the end marker is "\n" for p, head, list, quote, code, lb, row,
+//     table; "\n- " then "\n" for list items; "|" then "\n" for cells; none
+//     for hi, ref, del; a space for any other element;
+//   - an element with neither text nor tail gets no marker (rows and
+//     tables still get "\n");
+//   - then sanitize (per line: drop control characters, collapse white
+//     space, drop empty lines) and unescape HTML entities.
+//
+// go-trafilatura keeps HTML tag names in its tree; xmlTag maps them back to
+// trafilatura's XML names.
+
+// xmlTag maps the HTML tags of go-trafilatura's tree to trafilatura's XML
+// element names.
+var xmlTag = map[string]string{
+	"p":  "p",
+	"h1": "head", "h2": "head", "h3": "head", "h4": "head", "h5": "head", "h6": "head", "summary": "head",
+	"ul": "list", "ol": "list", "dl": "list",
+	"li": "item", "dd": "item", "dt": "item",
+	"blockquote": "quote", "pre": "quote", "q": "quote",
+	"code": "code",
+	"br":   "lb", "hr": "lb",
+	"table": "table", "tr": "row", "td": "cell", "th": "cell",
+	"a":  "ref",
+	"em": "hi", "i": "hi", "b": "hi", "strong": "hi", "u": "hi", "kbd": "hi", "samp": "hi",
+	"tt": "hi", "var": "hi", "sub": "hi", "sup": "hi", "mark": "hi",
+	"del": "del", "s": "del", "strike": "del",
+	"img": "graphic",
 }
 
-// renderText turns go-trafilatura's extracted tree into lines of text.
-// go-trafilatura's own ContentText joins everything with spaces on one
-// line; FineWeb's line-based filters (C4, Gopher) need the line structure
-// of trafilatura's txt output, so block elements end lines here.
-func renderText(n *html.Node) string {
+// endMarker is what xmltotxt writes after an element's content (before its
+// tail); ok is false for elements that get nothing.
+func endMarker(tag string) string {
+	switch tag {
+	case "p", "head", "list", "quote", "code", "lb", "row", "table", "graphic":
+		return "\n\n"
+	case "item":
+		return "\n- \n"
+	case "cell":
+		return "|\n"
+	case "hi", "ref", "del":
+		return ""
+	}
+	return " "
+}
+
+func renderText(root *html.Node) string {
+	if root == nil {
+		return ""
+	}
 	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		switch n.Type {
+	renderNode(&b, root)
+	return html.UnescapeString(sanitize(b.String()))
+}
+
+func renderNode(b *strings.Builder, n *html.Node) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		switch c.Type {
 		case html.TextNode:
-			b.WriteString(n.Data)
-			return
+			b.WriteString(c.Data)
 		case html.ElementNode:
-			if n.Data == "script" || n.Data == "style" {
-				return
+			renderNode(b, c)
+			tag := xmlTag[c.Data]
+			if tag == "" {
+				tag = c.Data
 			}
-		}
-		block := n.Type == html.ElementNode && blockTags[n.Data]
-		if block {
-			b.WriteByte('\n')
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-		if block {
-			b.WriteByte('\n')
+			if !hasText(c) && !hasTail(c) {
+				if tag == "row" || tag == "table" {
+					b.WriteByte('\n')
+				}
+				continue
+			}
+			b.WriteString(endMarker(tag))
 		}
 	}
-	walk(n)
-	return sanitize(b.String())
 }
 
-// sanitize collapses white space inside lines, trims them and drops empty
-// lines, like trafilatura's sanitize().
+// hasText: lxml's element.text is not None (text before the first child).
+func hasText(n *html.Node) bool {
+	return n.FirstChild != nil && n.FirstChild.Type == html.TextNode && n.FirstChild.Data != ""
+}
+
+// hasTail: lxml's element.tail is not None (text right after the element).
+func hasTail(n *html.Node) bool {
+	return n.NextSibling != nil && n.NextSibling.Type == html.TextNode && n.NextSibling.Data != ""
+}
+
+// sanitize is trafilatura's sanitize(): split into lines like Python's
+// str.splitlines, drop non-printable characters, collapse white space, drop
+// empty lines.
 func sanitize(s string) string {
 	var out strings.Builder
-	for line := range strings.SplitSeq(s, "\n") {
-		f := strings.Fields(line)
+	lines := strings.FieldsFunc(s, isLineBreak)
+	for _, line := range lines {
+		line = strings.Map(dropControl, line)
+		f := strings.FieldsFunc(line, isPySpace)
 		if len(f) == 0 {
 			continue
 		}
@@ -70,4 +123,31 @@ func sanitize(s string) string {
 		}
 	}
 	return out.String()
+}
+
+// isLineBreak: the separators of Python's str.splitlines.
+func isLineBreak(r rune) bool {
+	switch r {
+	case '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
+		return true
+	}
+	return false
+}
+
+// isPySpace: Python's str.isspace.
+func isPySpace(r rune) bool {
+	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
+}
+
+// dropControl removes what trafilatura's remove_control_characters drops:
+// characters that are neither printable nor white space (control, format,
+// private-use, surrogate and unassigned code points).
+func dropControl(r rune) rune {
+	if isPySpace(r) {
+		return r
+	}
+	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) || !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z) {
+		return -1
+	}
+	return r
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // FineWebQualityOptions configures FineWebQuality. Zero values mean
-// datatrove's defaults. A negative LinePunctThr or NewLineRatio can be used
-// where datatrove would be given 0.
+// datatrove's defaults; a negative threshold disables its rule (for
+// LinePunctThr that is what datatrove's 0.0 does).
 type FineWebQualityOptions struct {
 	LinePunctThr float64 // 0.12
 	// LinePunctExcludeZero keeps documents where no line ends in terminal
@@ -32,6 +32,8 @@ type FineWebQuality struct {
 	opts                          FineWebQualityOptions
 	linePunct, shortLine, charDup float64
 	newLine                       float64
+	linePunctOK, shortOK          bool
+	dupOK, newLineOK              bool
 	shortLen                      int
 	words                         pipeline.WordsFunc
 	seen                          sync.Pool // *map[string]struct{}
@@ -41,23 +43,16 @@ type FineWebQuality struct {
 // datatrove's defaults.
 func NewFineWebQuality(opts FineWebQualityOptions) *FineWebQuality {
 	f := &FineWebQuality{opts: opts, words: wordsOrDefault(opts.Words)}
-	f.linePunct = def(opts.LinePunctThr, 0.12)
-	f.shortLine = def(opts.ShortLineThr, 0.67)
-	f.charDup = def(opts.CharDuplicatesRatio, 0.01)
-	f.newLine = def(opts.NewLineRatio, 0.3)
+	f.linePunct, f.linePunctOK = orDefault(opts.LinePunctThr, 0.12)
+	f.shortLine, f.shortOK = orDefault(opts.ShortLineThr, 0.67)
+	f.charDup, f.dupOK = orDefault(opts.CharDuplicatesRatio, 0.01)
+	f.newLine, f.newLineOK = orDefault(opts.NewLineRatio, 0.3)
 	f.shortLen = opts.ShortLineLength
 	if f.shortLen == 0 {
 		f.shortLen = 30
 	}
 	f.seen.New = func() any { m := make(map[string]struct{}); return &m }
 	return f
-}
-
-func def(v, d float64) float64 {
-	if v == 0 {
-		return d
-	}
-	return v
 }
 
 // Name implements pipeline.Filter.
@@ -81,13 +76,24 @@ func (f *FineWebQuality) Filter(doc *pipeline.Document) (bool, string) {
 		return false, "empty"
 	}
 	r := ratio(punct, nLines)
-	if r < f.linePunct && !(r == 0 && f.opts.LinePunctExcludeZero) {
+	if f.linePunctOK && r < f.linePunct && !(r == 0 && f.opts.LinePunctExcludeZero) {
 		return false, "line_punct_ratio"
 	}
-	if ratio(short, nLines) > f.shortLine {
+	if f.shortOK && ratio(short, nLines) > f.shortLine {
 		return false, "short_line_ratio"
 	}
 
+	if f.dupOK && f.charDupRatio(text) > f.charDup {
+		return false, "char_dup_ratio"
+	}
+	if f.newLineOK && ratio(strings.Count(text, "\n"), len(doc.Words(f.words))) > f.newLine {
+		return false, "list_ratio"
+	}
+	return true, ""
+}
+
+// charDupRatio is find_duplicates(lines)[1] / len(text.replace("\n", "")).
+func (f *FineWebQuality) charDupRatio(text string) float64 {
 	mp := f.seen.Get().(*map[string]struct{})
 	seen := *mp
 	dupChars := 0
@@ -100,15 +106,7 @@ func (f *FineWebQuality) Filter(doc *pipeline.Document) (bool, string) {
 	})
 	clear(seen)
 	f.seen.Put(mp)
-	newlines := strings.Count(text, "\n")
-	if ratio(dupChars, pyLen(text)-newlines) > f.charDup {
-		return false, "char_dup_ratio"
-	}
-
-	if ratio(newlines, len(doc.Words(f.words))) > f.newLine {
-		return false, "list_ratio"
-	}
-	return true, ""
+	return ratio(dupChars, pyLen(text)-strings.Count(text, "\n"))
 }
 
 func forNonBlankLines(text string, fn func(string)) {

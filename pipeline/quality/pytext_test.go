@@ -240,6 +240,13 @@ func TestOptionsConvention(t *testing.T) {
 	if keep, reason := NewGopherQuality(GopherQualityOptions{Words: ws}).Filter(&pipeline.Document{Text: "three little words"}); keep || reason != "gopher_short_doc" {
 		t.Errorf("default MinDocWords: %v %q", keep, reason)
 	}
+	fw := NewFineWebQuality(FineWebQualityOptions{Words: ws, ShortLineThr: -1, NewLineRatio: -1})
+	if keep, reason := fw.Filter(&pipeline.Document{Text: "hi.\nbye."}); !keep {
+		t.Errorf("FineWeb with short-line and list rules disabled: %s", reason)
+	}
+	if keep, reason := NewFineWebQuality(FineWebQualityOptions{Words: ws}).Filter(&pipeline.Document{Text: "hi.\nbye."}); keep || reason != "short_line_ratio" {
+		t.Errorf("FineWeb defaults: %v %q", keep, reason)
+	}
 	names := []string{NewGopherRepetition(GopherRepetitionOptions{}).Name(), NewGopherQuality(GopherQualityOptions{}).Name(),
 		NewC4Quality(C4QualityOptions{}).Name(), NewFineWebQuality(FineWebQualityOptions{}).Name()}
 	if want := []string{"gopher_rep", "gopher_qual", "c4", "fineweb_qual"}; !reflect.DeepEqual(names, want) {

@@ -1,7 +1,9 @@
 package words
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // benchTexts loads the golden extracted texts once for the benchmarks.
@@ -44,4 +46,27 @@ func BenchmarkSentencesGolden(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkWords10KB tokenizes one 10 KiB document made of golden texts.
+func BenchmarkWords10KB(b *testing.B) {
+	texts, _ := benchTexts(b)
+	var sb strings.Builder
+	for _, t := range texts {
+		if sb.Len() >= 10<<10 {
+			break
+		}
+		sb.WriteString(t)
+		sb.WriteByte('\n')
+	}
+	doc := sb.String()[:10<<10]
+	for !utf8.ValidString(doc) {
+		doc = doc[:len(doc)-1]
+	}
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = Words(doc)
+	}
 }

@@ -1,6 +1,7 @@
 package words
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -139,6 +140,7 @@ type tokenizer struct {
 	toks     []span
 	suffixes []span
 	matches  []phraseMatch
+	kept     []phraseMatch
 	seen     []bool
 	out      []span
 }
@@ -354,18 +356,17 @@ func (t *tokenizer) applyPhraseSpecials() {
 	// when neither its first nor its last token was covered by a match seen
 	// before it, kept or not.
 	ms := t.matches
-	sort.SliceStable(ms, func(a, b int) bool {
-		la, lb := ms[a].end-ms[a].start, ms[b].end-ms[b].start
-		if la != lb {
-			return la > lb
+	slices.SortFunc(ms, func(a, b phraseMatch) int {
+		if la, lb := a.end-a.start, b.end-b.start; la != lb {
+			return lb - la
 		}
-		return ms[a].start < ms[b].start
+		return a.start - b.start
 	})
 	if cap(t.seen) < len(t.toks) {
 		t.seen = make([]bool, len(t.toks))
 	}
 	seen := t.seen[:len(t.toks)]
-	kept := ms[:0:0]
+	kept := t.kept[:0]
 	for _, m := range ms {
 		if !seen[m.start] && !seen[m.end-1] {
 			kept = append(kept, m)
@@ -375,7 +376,8 @@ func (t *tokenizer) applyPhraseSpecials() {
 		}
 	}
 	clear(seen)
-	sort.Slice(kept, func(a, b int) bool { return kept[a].start < kept[b].start })
+	t.kept = kept
+	slices.SortFunc(kept, func(a, b phraseMatch) int { return a.start - b.start })
 	t.out = t.out[:0]
 	next := 0
 	for _, m := range kept {

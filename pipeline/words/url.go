@@ -177,7 +177,8 @@ func ipAllowed(s string, p int) bool {
 	case (strings.HasPrefix(t, "169.254") || strings.HasPrefix(t, "192.168")) && dotGroups(t, 7, 2):
 		return false
 	case strings.HasPrefix(t, "172."):
-		for _, e := range octetEnds(t, 4, alt172) {
+		var buf [8]int
+		for _, e := range octetEnds(t, 4, alt172, &buf) {
 			if dotGroups(t, e, 2) {
 				return false
 			}
@@ -222,9 +223,10 @@ var (
 	altLast = []octetAlt{{"123456789"}, {"123456789", "d"}, {"1", "d", "d"}, {"2", "01234", "d"}, {"2", "5", "01234"}}
 )
 
-// octetEnds returns every end offset at which one of alts matches t at i.
-func octetEnds(t string, i int, alts []octetAlt) []int {
-	var ends []int
+// octetEnds returns every end offset at which one of alts matches t at i,
+// stored in buf.
+func octetEnds(t string, i int, alts []octetAlt, buf *[8]int) []int {
+	ends := buf[:0]
 next:
 	for _, a := range alts {
 		e := i
@@ -249,10 +251,11 @@ next:
 
 // ipv4Tail matches the dotted IPv4 form followed by port/path/end from p.
 func ipv4Tail(s string, p int) bool {
-	for _, e1 := range octetEnds(s, p, altFirst) {
-		for _, e2 := range dotOctet(s, e1, altMid) {
-			for _, e3 := range dotOctet(s, e2, altMid) {
-				for _, e4 := range dotOctet(s, e3, altLast) {
+	var b1, b2, b3, b4 [8]int
+	for _, e1 := range octetEnds(s, p, altFirst, &b1) {
+		for _, e2 := range dotOctet(s, e1, altMid, &b2) {
+			for _, e3 := range dotOctet(s, e2, altMid, &b3) {
+				for _, e4 := range dotOctet(s, e3, altLast, &b4) {
 					if portPathEnd(s, e4) {
 						return true
 					}
@@ -263,9 +266,9 @@ func ipv4Tail(s string, p int) bool {
 	return false
 }
 
-func dotOctet(s string, i int, alts []octetAlt) []int {
+func dotOctet(s string, i int, alts []octetAlt, buf *[8]int) []int {
 	if i >= len(s) || s[i] != '.' {
 		return nil
 	}
-	return octetEnds(s, i+1, alts)
+	return octetEnds(s, i+1, alts, buf)
 }

@@ -11,24 +11,50 @@
 // chunk special cases (tokenizer exceptions), prefixes, suffixes, URL
 // matching and infixes in the order of spacy/tokenizer.pyx, then the
 // re-merging of special cases that the affix rules split. The regexes are
-// replaced by hand-written scanners over precomputed character tables.
+// replaced by hand-written scanners over character tables generated from
+// spaCy's own class definitions (tables_gen.go, internal/gentables); the
+// scanners are checked against spaCy's compiled regexes
+// (testdata/regex_cases.jsonl) and the whole against datatrove's golden
+// outputs. Tokens are substrings of the input (no copies), and all
+// functions are safe for concurrent use.
 package words
 
 import (
+	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 var tokenizers = sync.Pool{New: func() any { return new(tokenizer) }}
 
-// withTokens runs the tokenizer on text and calls f with its tokens; the
-// tokens are only valid during f.
-func withTokens(text string, f func(toks []span)) {
+// withTokens runs the tokenizer on text and calls f with the text that was
+// tokenized and its tokens; the tokens are only valid during f.
+//
+// spaCy fails on a token "IS_ALPHA" (its string id is 1, a key its hash
+// maps reserve), and datatrove then tokenizes the text with every
+// "IS_ALPHA" removed; so do we.
+func withTokens(text string, f func(tokenized string, toks []span)) {
 	t := tokenizers.Get().(*tokenizer)
 	t.run(text, true)
-	f(t.toks)
+	if strings.Contains(text, isAlpha) && hasToken(t, isAlpha) {
+		text = strings.ReplaceAll(text, isAlpha, "")
+		t.run(text, true)
+	}
+	f(text, t.toks)
 	t.text = ""
 	tokenizers.Put(t)
+}
+
+const isAlpha = "IS_ALPHA"
+
+func hasToken(t *tokenizer, w string) bool {
+	for _, tk := range t.toks {
+		if t.text[tk.start:tk.end] == w {
+			return true
+		}
+	}
+	return false
 }
 
 // isSpaceToken reports whether a token is a whitespace token. Tokens come
@@ -48,7 +74,7 @@ func Words(text string) []string {
 
 // AppendWords appends the words of text (see Words) to dst and returns it.
 func AppendWords(dst []string, text string) []string {
-	withTokens(text, func(toks []span) {
+	withTokens(text, func(text string, toks []span) {
 		if dst == nil {
 			dst = make([]string, 0, len(toks))
 		}
@@ -66,7 +92,7 @@ func AppendWords(dst []string, text string) []string {
 // included (what a spaCy Doc holds).
 func Tokens(text string) []string {
 	var out []string
-	withTokens(text, func(toks []span) {
+	withTokens(text, func(text string, toks []span) {
 		out = make([]string, len(toks))
 		for i, tk := range toks {
 			out[i] = text[tk.start:tk.end]
@@ -137,7 +163,14 @@ func appendSentenceEnds(ends []int, text string, toks []span) []int {
 // The pieces concatenate to text; an empty text gives [""].
 func Sentences(text string) []string {
 	var ends []int
-	withTokens(text, func(toks []span) { ends = appendSentenceEnds(nil, text, toks) })
+	// After an "IS_ALPHA" removal datatrove still cuts the original text at
+	// the offsets found in the shortened one; so do we.
+	withTokens(text, func(tokenized string, toks []span) {
+		ends = appendSentenceEnds(nil, tokenized, toks)
+		if len(tokenized) != len(text) {
+			ends = sameCharOffsets(ends, tokenized, text)
+		}
+	})
 	if len(ends) == 0 {
 		return []string{text}
 	}
@@ -151,12 +184,29 @@ func Sentences(text string) []string {
 	return out
 }
 
+// sameCharOffsets maps byte offsets in a to the byte offsets in b that are
+// as many characters from the start (Python slices by characters), capped
+// at len(b).
+func sameCharOffsets(offs []int, a, b string) []int {
+	out := make([]int, len(offs))
+	for i, o := range offs {
+		n := utf8.RuneCountInString(a[:o])
+		j := 0
+		for ; j < len(b) && n > 0; n-- {
+			_, size := utf8.DecodeRuneInString(b[j:])
+			j += size
+		}
+		out[i] = j
+	}
+	return out
+}
+
 // CountSentences returns len(Sentences(text)) without building the pieces.
 func CountSentences(text string) int {
 	n := 0
-	withTokens(text, func(toks []span) {
+	withTokens(text, func(tokenized string, toks []span) {
 		var buf [64]int
-		n = len(appendSentenceEnds(buf[:0], text, toks))
+		n = len(appendSentenceEnds(buf[:0], tokenized, toks))
 	})
 	return max(n, 1)
 }

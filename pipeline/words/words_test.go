@@ -285,6 +285,31 @@ func TestRegexFixture(t *testing.T) {
 	}
 }
 
+// TestISAlpha covers datatrove's retry without "IS_ALPHA" when spaCy fails
+// on that token.
+func TestISAlpha(t *testing.T) {
+	cases := []struct {
+		text string
+		want []string
+	}{
+		{"use IS_ALPHA here", []string{"use", "here"}},
+		{"x.IS_ALPHA", []string{"x."}},                      // "x", ".", "IS_ALPHA" fails; "x." is a special case
+		{"IS_ALPHAS stays", []string{"IS_ALPHAS", "stays"}}, // no token is "IS_ALPHA"
+	}
+	for _, c := range cases {
+		if got := Words(c.text); !equalTokens(got, c.want) {
+			t.Errorf("Words(%q) = %q, want %q", c.text, got, c.want)
+		}
+	}
+	// Sentence ends found in the shortened text ("A  bb." ends after 6
+	// characters) cut the original one.
+	got := Sentences("A IS_ALPHA bb. Cd")
+	want := []string{"A IS_A", "LPHA bb. Cd"}
+	if !equalTokens(got, want) {
+		t.Errorf("Sentences = %q, want %q", got, want)
+	}
+}
+
 func TestEmpty(t *testing.T) {
 	if w := Words(""); len(w) != 0 {
 		t.Errorf("Words(\"\") = %q", w)

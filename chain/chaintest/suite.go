@@ -1,0 +1,379 @@
+// Package chaintest is the conformance suite for chain.Client
+// implementations: the rules and rejections every chain must show the
+// subnet's roles (registration, commitments, weights, commit-reveal, typed
+// errors). The devchain runs it in-process and over HTTP; a subtensor client
+// can run it against a local subtensor node.
+package chaintest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/datarefine/refine/chain"
+)
+
+// Harness gives the suite a fresh chain with subnet Netuid configured by hp.
+type Harness struct {
+	Client chain.Client
+	Staker chain.Staker
+	Netuid uint16
+	// Fund gives a coldkey rao to burn and stake.
+	Fund func(ctx context.Context, coldkey chain.Signer, rao uint64) error
+	// Advance produces blocks.
+	Advance func(ctx context.Context, blocks int) error
+	// SetHyperparameters changes the subnet's settings (sudo on a real chain).
+	SetHyperparameters func(ctx context.Context, netuid uint16, hp chain.Hyperparameters) error
+}
+
+// NewHarness returns a fresh chain whose subnet uses hp.
+type NewHarness func(t *testing.T, hp chain.Hyperparameters) *Harness
+
+// TestHyperparameters are the settings the suite starts from: subtensor's
+// defaults made fast (tempo 3) and permissive (no rate limits, commit-reveal
+// off, many registrations per block); tests change what they exercise.
+func TestHyperparameters(base chain.Hyperparameters) chain.Hyperparameters {
+	hp := base
+	hp.Tempo = 3
+	hp.WeightsRateLimit = 0
+	hp.CommitRevealEnabled = false
+	hp.MaxRegistrationsPerBlock = 64
+	hp.MinAllowedWeights = 1
+	hp.MaxWeightsLimit = 65535
+	hp.WeightsVersionKey = 0
+	return hp
+}
+
+// Run runs every conformance test.
+func Run(t *testing.T, base chain.Hyperparameters, newHarness NewHarness) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, chain.Hyperparameters, NewHarness)
+	}{
+		{"Registration", testRegistration},
+		{"Commitments", testCommitments},
+		{"SetWeightsChecks", testSetWeightsChecks},
+		{"CommitReveal", testCommitReveal},
+		{"Consensus", testConsensus},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, TestHyperparameters(base), newHarness) })
+	}
+}
+
+const tao = 1_000_000_000
+
+var keys = map[string]chain.Signer{}
+
+// Key returns the dev key //name.
+func Key(t testing.TB, name string) chain.Signer {
+	t.Helper()
+	if k, ok := keys[name]; ok {
+		return k
+	}
+	k, err := chain.SignerFromURI("//" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys[name] = k
+	return k
+}
+
+// WantErr fails unless err wraps want and carries detail beyond it.
+func WantErr(t testing.TB, what string, err, want error) {
+	t.Helper()
+	switch {
+	case !errors.Is(err, want):
+		t.Errorf("%s: err = %v, want %v", what, err, want)
+	case err.Error() == want.Error() || !strings.Contains(err.Error(), ":"):
+		t.Errorf("%s: error %q carries no detail", what, err)
+	}
+}
+
+// register funds the coldkey "C-<hot>", registers hotkey //hot and stakes.
+func register(t *testing.T, h *Harness, hot string, stake uint64) uint16 {
+	t.Helper()
+	ctx := context.Background()
+	cold := Key(t, "C-"+hot)
+	if err := h.Fund(ctx, cold, stake+10*tao); err != nil {
+		t.Fatal(err)
+	}
+	uid, err := h.Client.Register(ctx, cold, h.Netuid, Key(t, hot).SS58())
+	if err != nil {
+		t.Fatalf("register %s: %v", hot, err)
+	}
+	if stake > 0 {
+		if err := h.Staker.AddStake(ctx, cold, h.Netuid, Key(t, hot).SS58(), stake); err != nil {
+			t.Fatalf("stake %s: %v", hot, err)
+		}
+	}
+	return uid
+}
+
+func block(t *testing.T, h *Harness) uint64 {
+	t.Helper()
+	b, err := h.Client.Block(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Number
+}
+
+func advance(t *testing.T, h *Harness, n int) {
+	t.Helper()
+	if err := h.Advance(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// isEpochBlock is subtensor's schedule (blocks_until_next_epoch == 0).
+func isEpochBlock(netuid uint16, tempo, b uint64) bool {
+	return tempo > 0 && (b+uint64(netuid)+1)%(tempo+1) == tempo
+}
+
+// nextEpoch advances until just past the next epoch block.
+func nextEpoch(t *testing.T, h *Harness, tempo uint16) {
+	t.Helper()
+	for i := 0; i <= int(tempo)+1; i++ {
+		advance(t, h, 1)
+		if isEpochBlock(h.Netuid, uint64(tempo), block(t, h)) {
+			return
+		}
+	}
+	t.Fatal("no epoch within a tempo")
+}
+
+// setup registers validators V0.. (with stake) and miners M0.., then runs
+// an epoch so that validators hold permits.
+func setup(t *testing.T, h *Harness, hp chain.Hyperparameters, validators, miners int) {
+	t.Helper()
+	for i := 0; i < validators; i++ {
+		register(t, h, fmt.Sprintf("V%d", i), uint64(i+1)*100*tao)
+	}
+	for i := 0; i < miners; i++ {
+		register(t, h, fmt.Sprintf("M%d", i), 0)
+	}
+	nextEpoch(t, h, hp.Tempo)
+	advance(t, h, 1)
+}
+
+func testRegistration(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	hp.MaxRegistrationsPerBlock = 1
+	h := newHarness(t, hp)
+	cold := Key(t, "Cold")
+	_, err := h.Client.Register(ctx, cold, h.Netuid, Key(t, "H0").SS58())
+	WantErr(t, "unfunded coldkey", err, chain.ErrInsufficientBalance)
+	if err := h.Fund(ctx, cold, 10*tao); err != nil {
+		t.Fatal(err)
+	}
+	uid, err := h.Client.Register(ctx, cold, h.Netuid, Key(t, "H0").SS58())
+	if err != nil || uid != 0 {
+		t.Fatalf("register: uid %d, err %v", uid, err)
+	}
+	regBlock := block(t, h)
+	_, err = h.Client.Register(ctx, cold, h.Netuid, Key(t, "H1").SS58())
+	WantErr(t, "second registration in a block", err, chain.ErrTooManyRegistrations)
+	_, err = h.Client.Register(ctx, cold, h.Netuid, Key(t, "H0").SS58())
+	WantErr(t, "already registered", err, chain.ErrAlreadyRegistered)
+	_, err = h.Client.Register(ctx, cold, h.Netuid+100, Key(t, "H1").SS58())
+	WantErr(t, "unknown subnet", err, chain.ErrSubnetNotFound)
+	advance(t, h, 1)
+	if uid, err := h.Client.Register(ctx, cold, h.Netuid, Key(t, "H1").SS58()); err != nil || uid != 1 {
+		t.Fatalf("register next block: uid %d, err %v", uid, err)
+	}
+	m, err := h.Client.Metagraph(ctx, h.Netuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Neurons) != 2 || m.Neurons[0].Hotkey != Key(t, "H0").SS58() || m.Neurons[1].Coldkey != cold.SS58() ||
+		m.Neurons[0].BlockAtRegistration != regBlock || m.Neurons[1].BlockAtRegistration != regBlock+1 {
+		t.Errorf("metagraph = %+v", m.Neurons)
+	}
+	if uid, err := m.UID(Key(t, "H1").SS58()); err != nil || uid != 1 {
+		t.Errorf("Metagraph.UID = %d, %v", uid, err)
+	}
+	hpGot, err := h.Client.Hyperparameters(ctx, h.Netuid)
+	if err != nil || hpGot.Tempo != hp.Tempo || hpGot.MaxRegistrationsPerBlock != 1 {
+		t.Errorf("hyperparameters = %+v, %v", hpGot, err)
+	}
+	_, err = h.Client.Hyperparameters(ctx, h.Netuid+100)
+	WantErr(t, "hyperparameters of unknown subnet", err, chain.ErrSubnetNotFound)
+}
+
+func testCommitments(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	h := newHarness(t, hp)
+	register(t, h, "M", 0)
+	nextEpoch(t, h, hp.Tempo)
+	advance(t, h, 1)
+	m := Key(t, "M")
+	if err := h.Client.Commit(ctx, m, h.Netuid, []byte("v1:repo@abc:task1")); err != nil {
+		t.Fatal(err)
+	}
+	at := block(t, h)
+	got, err := h.Client.Commitment(ctx, h.Netuid, m.SS58())
+	if err != nil || string(got.Data) != "v1:repo@abc:task1" || got.Block != at || got.Hotkey != m.SS58() {
+		t.Fatalf("commitment = %+v, %v (block %d)", got, err, at)
+	}
+	_, err = h.Client.Commitment(ctx, h.Netuid, Key(t, "Nobody").SS58())
+	WantErr(t, "no commitment", err, chain.ErrNoCommitment)
+	WantErr(t, "unregistered", h.Client.Commit(ctx, Key(t, "Nobody"), h.Netuid, []byte("x")), chain.ErrNotRegistered)
+	WantErr(t, "oversized", h.Client.Commit(ctx, m, h.Netuid, make([]byte, 513)), chain.ErrCommitmentTooLarge)
+	// 512 bytes (BigRaw) are allowed and count 512; small ones count 100.
+	if err := h.Client.Commit(ctx, m, h.Netuid, make([]byte, 512)); err != nil {
+		t.Fatalf("512-byte commitment: %v", err)
+	}
+	used := uint64(100 + 512)
+	for used+100 <= hp.CommitmentMaxSpace {
+		if err := h.Client.Commit(ctx, m, h.Netuid, []byte("x")); err != nil {
+			t.Fatalf("commit with %d bytes used: %v", used, err)
+		}
+		used += 100
+	}
+	WantErr(t, "over the epoch's space", h.Client.Commit(ctx, m, h.Netuid, []byte("x")), chain.ErrRateLimited)
+	nextEpoch(t, h, hp.Tempo) // a new epoch resets the budget
+	if err := h.Client.Commit(ctx, m, h.Netuid, []byte("next epoch")); err != nil {
+		t.Fatalf("after epoch: %v", err)
+	}
+	all, err := h.Client.Commitments(ctx, h.Netuid)
+	if err != nil || len(all) != 1 || string(all[0].Data) != "next epoch" || all[0].Block != block(t, h) {
+		t.Errorf("commitments = %+v, %v", all, err)
+	}
+}
+
+func testSetWeightsChecks(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	hp.MinAllowedWeights = 2
+	hp.WeightsVersionKey = 5
+	hp.WeightsRateLimit = 2
+	hp.MaxWeightsLimit = 60000
+	hp.MaxAllowedValidators = 2
+	h := newHarness(t, hp)
+	setup(t, h, hp, 2, 3)
+	v0, m0 := Key(t, "V0"), Key(t, "M0")
+	mg, _ := h.Client.Metagraph(ctx, h.Netuid)
+	if !mg.Neurons[0].ValidatorPermit || !mg.Neurons[1].ValidatorPermit || mg.Neurons[2].ValidatorPermit {
+		t.Fatalf("permits after an epoch: %+v", mg.Neurons)
+	}
+	set := func(k chain.Signer, uids, w []uint16, vk uint64) error {
+		return h.Client.SetWeights(ctx, k, h.Netuid, uids, w, vk)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"unregistered", set(Key(t, "Nobody"), []uint16{2, 3}, []uint16{1, 1}, 5), chain.ErrNotRegistered},
+		{"no permit", set(m0, []uint16{3, 4}, []uint16{1, 1}, 5), chain.ErrNoPermit},
+		{"version key", set(v0, []uint16{2, 3}, []uint16{1, 1}, 4), chain.ErrVersionKey},
+		{"duplicates", set(v0, []uint16{2, 2}, []uint16{1, 1}, 5), chain.ErrDuplicateUIDs},
+		{"unknown uid", set(v0, []uint16{2, 99}, []uint16{1, 1}, 5), chain.ErrInvalidUID},
+		{"too few", set(v0, []uint16{2}, []uint16{1}, 5), chain.ErrTooFewWeights},
+		{"max weight after upscaling", set(v0, []uint16{2, 3}, []uint16{1, 1}, 5), chain.ErrMaxWeightExceeded},
+		{"length mismatch", set(v0, []uint16{2, 3}, []uint16{1}, 5), chain.ErrLengthMismatch},
+		{"commit weights while disabled", h.Client.CommitWeights(ctx, v0, h.Netuid, [32]byte{1}), chain.ErrCommitRevealDisabled},
+		{"reveal weights while disabled", h.Client.RevealWeights(ctx, v0, h.Netuid, []uint16{2}, []uint16{1}, []uint16{1}, 5), chain.ErrCommitRevealDisabled},
+	} {
+		WantErr(t, tc.name, tc.err, tc.want)
+	}
+	// A miner may set a self-weight without a permit.
+	if err := set(m0, []uint16{2}, []uint16{1}, 5); err != nil {
+		t.Errorf("miner self-weight: %v", err)
+	}
+	hp.MaxWeightsLimit = 65535
+	if err := h.SetHyperparameters(ctx, h.Netuid, hp); err != nil {
+		t.Fatal(err)
+	}
+	ok := func() error { return set(v0, []uint16{2, 3, 4}, []uint16{10, 20, 30}, 5) }
+	if err := ok(); err != nil {
+		t.Fatalf("valid weights: %v", err)
+	}
+	at := block(t, h)
+	WantErr(t, "rate limit", ok(), chain.ErrRateLimited)
+	advance(t, h, 2)
+	if err := ok(); err != nil {
+		t.Fatalf("after the rate limit: %v", err)
+	}
+	mg, _ = h.Client.Metagraph(ctx, h.Netuid)
+	w := mg.Neurons[0].Weights
+	if len(w) != 3 || w[2].Value != 65535 || w[0].Value != 21845 || mg.Neurons[0].LastUpdate != at+2 {
+		t.Errorf("stored weights = %+v (last update %d)", w, mg.Neurons[0].LastUpdate)
+	}
+	hp.CommitRevealEnabled = true
+	if err := h.SetHyperparameters(ctx, h.Netuid, hp); err != nil {
+		t.Fatal(err)
+	}
+	WantErr(t, "commit-reveal on", set(v0, []uint16{2, 3}, []uint16{1, 1}, 5), chain.ErrCommitRevealEnabled)
+}
+
+func testCommitReveal(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	hp.CommitRevealEnabled = true
+	hp.RevealPeriodEpochs = 1
+	h := newHarness(t, hp)
+	setup(t, h, hp, 1, 2)
+	v := Key(t, "V0")
+	uids, vals, salt := []uint16{1, 2}, []uint16{100, 300}, []uint16{42, 7}
+	hash, err := chain.CommitHash(v.SS58(), h.Netuid, uids, vals, salt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	WantErr(t, "set_weights with commit-reveal on", h.Client.SetWeights(ctx, v, h.Netuid, uids, vals, 0), chain.ErrCommitRevealEnabled)
+	WantErr(t, "reveal without commit", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0), chain.ErrNoWeightsCommit)
+	if err := h.Client.CommitWeights(ctx, v, h.Netuid, hash); err != nil {
+		t.Fatal(err)
+	}
+	committed := block(t, h)
+	WantErr(t, "commit from unregistered", h.Client.CommitWeights(ctx, Key(t, "Nobody"), h.Netuid, hash), chain.ErrNotRegistered)
+	WantErr(t, "reveal in the commit epoch", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0), chain.ErrRevealTooEarly)
+	nextEpoch(t, h, hp.Tempo)
+	WantErr(t, "wrong salt", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, []uint16{1}, 0), chain.ErrRevealMismatch)
+	if err := h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0); err != nil {
+		t.Fatalf("reveal: %v", err)
+	}
+	mg, _ := h.Client.Metagraph(ctx, h.Netuid)
+	if w := mg.Neurons[0].Weights; len(w) != 2 || w[1].Value != 65535 || w[0].Value != 21845 {
+		t.Errorf("revealed weights = %+v", w)
+	}
+	if mg.Neurons[0].LastUpdate != committed {
+		t.Errorf("last update = %d, want the commit block %d", mg.Neurons[0].LastUpdate, committed)
+	}
+	// A commit left unrevealed past its reveal epoch expires.
+	if err := h.Client.CommitWeights(ctx, v, h.Netuid, hash); err != nil {
+		t.Fatal(err)
+	}
+	nextEpoch(t, h, hp.Tempo)
+	nextEpoch(t, h, hp.Tempo)
+	WantErr(t, "expired", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0), chain.ErrCommitExpired)
+}
+
+// testConsensus checks the direction of an epoch's results, not subtensor's
+// exact numbers (chain/yuma's tests do that).
+func testConsensus(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	h := newHarness(t, hp)
+	setup(t, h, hp, 2, 2) // uids 0, 1 validators; 2, 3 miners
+	for i := 0; i < 2; i++ {
+		if err := h.Client.SetWeights(ctx, Key(t, fmt.Sprintf("V%d", i)), h.Netuid, []uint16{2, 3}, []uint16{3, 1}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nextEpoch(t, h, hp.Tempo)
+	mg, err := h.Client.Metagraph(ctx, h.Netuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := mg.Neurons
+	if n[2].Incentive <= n[3].Incentive || n[3].Incentive == 0 || n[0].Incentive != 0 {
+		t.Errorf("incentive = %d %d %d %d", n[0].Incentive, n[1].Incentive, n[2].Incentive, n[3].Incentive)
+	}
+	if n[0].Dividends == 0 || n[1].Dividends <= n[0].Dividends || n[2].Dividends != 0 {
+		t.Errorf("dividends = %d %d %d", n[0].Dividends, n[1].Dividends, n[2].Dividends)
+	}
+	if n[0].ValidatorTrust == 0 || n[2].Consensus == 0 || len(n[0].Bonds) != 2 || !n[0].Active || n[2].Emission == 0 {
+		t.Errorf("trust/consensus/bonds/emission: %+v / %+v", n[0], n[2])
+	}
+}

@@ -1,0 +1,173 @@
+// Package subtensor implements chain.Client over Substrate JSON-RPC against
+// a subtensor node (finney, testnet or a local node): reads through runtime
+// API calls and storage, writes as signed extrinsics with subtensor's
+// transaction extensions. See docs/chain.md for the RPC methods and storage
+// items it uses.
+package subtensor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/datarefine/refine/chain"
+)
+
+// Network endpoints, as btcli names them.
+var Networks = map[string]string{
+	"finney": "wss://entrypoint-finney.opentensor.ai:443",
+	"test":   "wss://test.finney.opentensor.ai:443",
+	"local":  "ws://127.0.0.1:9944",
+}
+
+// Endpoint resolves a btcli-style network name ("finney", "test", "local")
+// or a ws:// / wss:// URL to a websocket URL.
+func Endpoint(network string) (string, error) {
+	n := strings.TrimSpace(network)
+	if n == "" {
+		n = "finney"
+	}
+	if e, ok := Networks[strings.ToLower(n)]; ok {
+		return e, nil
+	}
+	if strings.HasPrefix(n, "ws://") || strings.HasPrefix(n, "wss://") {
+		return n, nil
+	}
+	return "", fmt.Errorf("network %q: %w: want finney, test, local or a ws:// or wss:// url", network, chain.ErrInvalidArgument)
+}
+
+// Options configure a Client.
+type Options struct {
+	// Network is "finney" (default), "test", "local" or a ws:// URL.
+	Network string
+	// Period is the mortality of submitted extrinsics in blocks (a power of
+	// two, 4..65536); 0 means 64.
+	Period uint64
+	// WaitFinalized makes writes wait for finalization instead of inclusion.
+	WaitFinalized bool
+	// SubmitTimeout bounds how long a write waits for its block; 0 means
+	// two minutes.
+	SubmitTimeout time.Duration
+	// Tip is paid to the block author on every extrinsic, in rao.
+	Tip uint64
+}
+
+// Client is a chain.Client for a subtensor node. It is safe for concurrent use.
+type Client struct {
+	conn *wsConn
+	opts Options
+
+	mu      sync.Mutex
+	genesis string
+	meta    map[uint32]*runtimeMeta // by spec version
+	// submitMu serialises writes so that nonces taken from the node are not
+	// reused by two concurrent extrinsics of the same account.
+	submitMu sync.Mutex
+}
+
+var (
+	_ chain.Client = (*Client)(nil)
+	_ chain.Staker = (*Client)(nil)
+)
+
+// New connects to the node that opts.Network names.
+func New(ctx context.Context, opts Options) (*Client, error) {
+	endpoint, err := Endpoint(opts.Network)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Period == 0 {
+		opts.Period = 64
+	}
+	if opts.Period < 4 || opts.Period > 65536 || opts.Period&(opts.Period-1) != 0 {
+		return nil, fmt.Errorf("period %d: %w: want a power of two in 4..65536", opts.Period, chain.ErrInvalidArgument)
+	}
+	if opts.SubmitTimeout == 0 {
+		opts.SubmitTimeout = 2 * time.Minute
+	}
+	conn, err := dialWS(ctx, endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("subtensor: %w", err)
+	}
+	return &Client{conn: conn, opts: opts, meta: map[uint32]*runtimeMeta{}}, nil
+}
+
+// Dial connects to endpoint (a network name or URL) with default options.
+func Dial(ctx context.Context, endpoint string) (*Client, error) {
+	return New(ctx, Options{Network: endpoint})
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// runtimeVersion is the part of state_getRuntimeVersion the client uses.
+type runtimeVersion struct {
+	SpecName           string `json:"specName"`
+	SpecVersion        uint32 `json:"specVersion"`
+	TransactionVersion uint32 `json:"transactionVersion"`
+}
+
+func (c *Client) runtimeVersion(ctx context.Context, blockHash string) (runtimeVersion, error) {
+	var rv runtimeVersion
+	var err error
+	if blockHash == "" {
+		err = c.conn.Call(ctx, &rv, "state_getRuntimeVersion")
+	} else {
+		err = c.conn.Call(ctx, &rv, "state_getRuntimeVersion", blockHash)
+	}
+	if err != nil {
+		return rv, fmt.Errorf("runtime version: %w", err)
+	}
+	return rv, nil
+}
+
+// metadata returns the runtime metadata of the runtime at blockHash (the
+// best block when empty), cached by spec version.
+func (c *Client) metadata(ctx context.Context, blockHash string) (*runtimeMeta, runtimeVersion, error) {
+	rv, err := c.runtimeVersion(ctx, blockHash)
+	if err != nil {
+		return nil, rv, err
+	}
+	c.mu.Lock()
+	m := c.meta[rv.SpecVersion]
+	c.mu.Unlock()
+	if m != nil {
+		return m, rv, nil
+	}
+	var hexMeta string
+	if blockHash == "" {
+		err = c.conn.Call(ctx, &hexMeta, "state_getMetadata")
+	} else {
+		err = c.conn.Call(ctx, &hexMeta, "state_getMetadata", blockHash)
+	}
+	if err != nil {
+		return nil, rv, fmt.Errorf("metadata: %w", err)
+	}
+	m, err = parseMetadata(hexMeta)
+	if err != nil {
+		return nil, rv, fmt.Errorf("metadata of spec %d: %w", rv.SpecVersion, err)
+	}
+	c.mu.Lock()
+	c.meta[rv.SpecVersion] = m
+	c.mu.Unlock()
+	return m, rv, nil
+}
+
+func (c *Client) genesisHash(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	g := c.genesis
+	c.mu.Unlock()
+	if g != "" {
+		return g, nil
+	}
+	var h string
+	if err := c.conn.Call(ctx, &h, "chain_getBlockHash", 0); err != nil {
+		return "", fmt.Errorf("genesis hash: %w", err)
+	}
+	c.mu.Lock()
+	c.genesis = h
+	c.mu.Unlock()
+	return h, nil
+}

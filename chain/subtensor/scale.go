@@ -1,0 +1,191 @@
+package subtensor
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+)
+
+// The few SCALE shapes the client reads and writes, hand-written so that the
+// decoders state exactly the layouts they expect (runtime API results are
+// not described by the V14 metadata that state_getMetadata returns).
+
+var errShort = errors.New("scale: input too short")
+
+// appendCompact appends SCALE's compact integer encoding of v.
+func appendCompact(b []byte, v uint64) []byte {
+	switch {
+	case v < 1<<6:
+		return append(b, byte(v<<2))
+	case v < 1<<14:
+		return binary.LittleEndian.AppendUint16(b, uint16(v<<2|1))
+	case v < 1<<30:
+		return binary.LittleEndian.AppendUint32(b, uint32(v<<2|2))
+	default:
+		n := (bits.Len64(v) + 7) / 8
+		b = append(b, byte((n-4)<<2|3))
+		for i := 0; i < n; i++ {
+			b = append(b, byte(v>>(8*i)))
+		}
+		return b
+	}
+}
+
+func appendU16s(b []byte, vs []uint16) []byte {
+	b = appendCompact(b, uint64(len(vs)))
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint16(b, v)
+	}
+	return b
+}
+
+// decoder reads SCALE values from a byte slice; the first error sticks and
+// later reads return zero values, so callers check err once at the end.
+type decoder struct {
+	b   []byte
+	off int
+	err error
+}
+
+func newDecoder(b []byte) *decoder { return &decoder{b: b} }
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w at offset %d", err, d.off)
+	}
+}
+
+func (d *decoder) take(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || len(d.b)-d.off < n {
+		d.fail(errShort)
+		return nil
+	}
+	p := d.b[d.off : d.off+n]
+	d.off += n
+	return p
+}
+
+func (d *decoder) remaining() int { return len(d.b) - d.off }
+
+func (d *decoder) u8() uint8 {
+	p := d.take(1)
+	if p == nil {
+		return 0
+	}
+	return p[0]
+}
+
+func (d *decoder) bool() bool {
+	switch v := d.u8(); v {
+	case 0:
+		return false
+	case 1:
+		return true
+	default:
+		d.fail(fmt.Errorf("scale: bad bool byte %d", v))
+		return false
+	}
+}
+
+func (d *decoder) u16() uint16 {
+	p := d.take(2)
+	if p == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint16(p)
+}
+
+func (d *decoder) u32() uint32 {
+	p := d.take(4)
+	if p == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(p)
+}
+
+func (d *decoder) u64() uint64 {
+	p := d.take(8)
+	if p == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(p)
+}
+
+func (d *decoder) compact() uint64 {
+	first := d.u8()
+	if d.err != nil {
+		return 0
+	}
+	switch first & 3 {
+	case 0:
+		return uint64(first >> 2)
+	case 1:
+		p := d.take(1)
+		if p == nil {
+			return 0
+		}
+		return uint64(binary.LittleEndian.Uint16([]byte{first, p[0]}) >> 2)
+	case 2:
+		p := d.take(3)
+		if p == nil {
+			return 0
+		}
+		return uint64(binary.LittleEndian.Uint32([]byte{first, p[0], p[1], p[2]}) >> 2)
+	default:
+		n := int(first>>2) + 4
+		if n > 8 {
+			d.fail(fmt.Errorf("scale: compact of %d bytes does not fit u64", n))
+			return 0
+		}
+		p := d.take(n)
+		var v uint64
+		for i := len(p) - 1; i >= 0; i-- {
+			v = v<<8 | uint64(p[i])
+		}
+		return v
+	}
+}
+
+// compactU16 reads a compact that must fit a u16.
+func (d *decoder) compactU16() uint16 {
+	v := d.compact()
+	if v > 0xffff {
+		d.fail(fmt.Errorf("scale: compact %d overflows u16", v))
+	}
+	return uint16(v)
+}
+
+// length reads a compact collection length, bounded by the bytes left so
+// that corrupt input cannot make us allocate wildly.
+func (d *decoder) length() int {
+	n := d.compact()
+	if d.err == nil && n > uint64(d.remaining()) {
+		d.fail(fmt.Errorf("scale: length %d exceeds the %d bytes left", n, d.remaining()))
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) account() [32]byte {
+	var a [32]byte
+	copy(a[:], d.take(32))
+	return a
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.length()
+	return append([]byte(nil), d.take(n)...)
+}
+
+// end fails unless every byte was consumed: a layout that leaves bytes over
+// is the wrong layout.
+func (d *decoder) end() error {
+	if d.err == nil && d.off != len(d.b) {
+		d.fail(fmt.Errorf("scale: %d trailing bytes", len(d.b)-d.off))
+	}
+	return d.err
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/datarefine/refine/pipeline/dedup"
+	"github.com/datarefine/refine/pipeline/words"
+)
+
+type dedupOptions struct {
+	Inputs      []string
+	Output      string
+	Memory      string
+	Workers     int
+	TempDir     string
+	NoRecompute bool
+	NoProgress  bool
+}
+
+func newDedupCommand() *cobra.Command {
+	var o dedupOptions
+	cmd := &cobra.Command{
+		Use:   "dedup --input DATASET... --output DIR",
+		Short: "MinHash-deduplicate several datasets against each other (cross-submission)",
+		Long: `Finds near-duplicates across dataset folders with FineWeb's MinHash settings
+(5-grams, 14 buckets x 8 hashes) from the shards' signature files, with an
+external sort whose memory stays under --memory whatever the input size.
+Datasets are given in submission order: in every cluster the earliest document
+survives (earliest dataset, then shard, then row).
+
+Writes DIR/removed.jsonl (dataset, shard, row, id, kept_id, ...; in input order)
+and DIR/stats.json. A missing or corrupt signature file is recomputed from its
+parquet shard (unless --no-recompute, then the run fails naming the files).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Inputs = append(o.Inputs, args...)
+			return runDedup(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.Inputs, "input", nil, "dataset folder (repeatable, in submission order)")
+	f.StringVar(&o.Output, "output", "", "output folder")
+	f.StringVar(&o.Memory, "memory", "2GB", "memory bound for buffers and tables (e.g. 512MB, 2GB, 4GiB)")
+	f.IntVar(&o.Workers, "workers", 0, "buckets sorted and merged in parallel (default: all cores)")
+	f.StringVar(&o.TempDir, "tmp", "", "folder for spill files (default: the output folder)")
+	f.BoolVar(&o.NoRecompute, "no-recompute", false, "fail on a missing or corrupt signature file instead of recomputing it")
+	f.BoolVar(&o.NoProgress, "no-progress", false, "no progress bar, even on a terminal")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) error {
+	if len(o.Inputs) == 0 {
+		return fmt.Errorf("dedup: no --input dataset")
+	}
+	mem, err := humanize.ParseBytes(o.Memory)
+	if err != nil {
+		return fmt.Errorf("dedup: --memory %q: %w", o.Memory, err)
+	}
+	var datasets []dedup.Dataset
+	for _, in := range o.Inputs {
+		ds, err := dedup.OpenDataset(in)
+		if err != nil {
+			return err
+		}
+		datasets = append(datasets, ds)
+	}
+	signer, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.Output, 0o755); err != nil {
+		return fmt.Errorf("dedup: output folder: %w", err)
+	}
+	if o.TempDir == "" {
+		o.TempDir = o.Output
+	}
+	// The engine sizes its buffers to the bound; the GC limit keeps the
+	// runtime's garbage from adding to it.
+	debug.SetMemoryLimit(int64(mem))
+	opts := dedup.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, Signer: signer}
+	if !o.NoRecompute {
+		opts.Texts = dedup.ParquetTexts{}
+	}
+	bar := newDedupBar(stderr, !o.NoProgress)
+	if bar != nil {
+		opts.Progress = bar.update
+	}
+	removedPath := filepath.Join(o.Output, "removed.jsonl")
+	out, err := os.CreateTemp(o.Output, ".removed-*.jsonl")
+	if err != nil {
+		return fmt.Errorf("dedup: %w", err)
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	w := bufio.NewWriterSize(out, 1<<20)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	start := time.Now()
+	stats, err := dedup.Deduplicate(ctx, datasets, opts, func(r dedup.Removal) error { return enc.Encode(r) })
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("dedup: write removals: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("dedup: write removals: %w", err)
+	}
+	if err := os.Rename(out.Name(), removedPath); err != nil {
+		return fmt.Errorf("dedup: %w", err)
+	}
+	sj, err := json.MarshalIndent(stats, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.Output, "stats.json"), append(sj, '\n'), 0o644); err != nil {
+		return fmt.Errorf("dedup: write stats: %w", err)
+	}
+	slog.New(slog.NewTextHandler(stderr, nil)).Info("dedup done",
+		"documents", stats.Documents, "with_signature", stats.WithSignature, "clusters", stats.Clusters,
+		"removed", stats.Removed, "removed_for_other_dataset", stats.RemovedCross,
+		"seconds", time.Since(start).Seconds(), "removals", removedPath)
+	return nil
+}
+
+// dedupBar shows the engine's current phase on a terminal.
+type dedupBar struct {
+	p    *mpb.Progress
+	bar  *mpb.Bar
+	mu   sync.Mutex
+	last dedup.Progress
+}
+
+func newDedupBar(w io.Writer, enabled bool) *dedupBar {
+	f, ok := w.(*os.File)
+	if !enabled || !ok || !isatty.IsTerminal(f.Fd()) {
+		return nil
+	}
+	b := &dedupBar{p: mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(200*time.Millisecond))}
+	b.bar = b.p.New(0, mpb.BarStyle(),
+		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return fmt.Sprintf("%-7s %d/%d", b.last.Phase, b.last.Done, b.last.Total)
+		})),
+		mpb.AppendDecorators(decor.Percentage()),
+	)
+	return b
+}
+
+func (b *dedupBar) update(p dedup.Progress) {
+	b.mu.Lock()
+	b.last = p
+	b.mu.Unlock()
+	b.bar.SetTotal(max(p.Total, 1), false)
+	b.bar.SetCurrent(p.Done)
+}
+
+func (b *dedupBar) finish() {
+	if b == nil {
+		return
+	}
+	b.bar.SetTotal(-1, true)
+	b.p.Wait()
+}

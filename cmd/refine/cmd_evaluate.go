@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/datarefine/refine/lm/eval"
+)
+
+type evaluateOptions struct {
+	dataset    string
+	against    string // relative mode: the dataset to compare with
+	reference  string
+	refFormat  string
+	benchmarks []string // name=path-or-URL
+	json       bool
+	small      bool
+}
+
+func newEvaluateCommand() *cobra.Command {
+	var o evaluateOptions
+	cmd := &cobra.Command{
+		Use:   "evaluate DATASET",
+		Short: "Score a dataset by training a small language model on it (the validators' quality score)",
+		Long: `Trains our small GPT from scratch on a deterministic sample of DATASET (a folder,
+e.g. a store revision, or a parquet / JSONL(.gz) file with a "text" field) under
+the fixed protocol, once per protocol seed, and measures each model on held-out
+reference text (loss, accuracy) and on multiple-choice benchmarks. The quality
+score is minus the mean reference loss: higher is better. The result is the same
+bits on every machine of the same architecture, whatever the thread count.
+
+With --against OTHER it compares the two datasets under the same budget and
+seeds and reports the paired difference (positive: DATASET is better).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.dataset = args[0]
+			return runEvaluate(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.against, "against", "", "relative mode: compare DATASET with this dataset")
+	f.StringVar(&o.reference, "reference", "", "reference text, path or URL (e.g. wikitext-2-raw/wiki.test.raw); required")
+	f.StringVar(&o.refFormat, "reference-format", eval.FormatAuto, "reference format: wikitext, text, or empty to detect")
+	f.StringArrayVar(&o.benchmarks, "benchmark", nil, "NAME=PATH-or-URL of a multiple-choice JSONL benchmark (repeatable)")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	f.BoolVar(&o.small, "small", false, "use the small development protocol (scores not comparable with the validator's)")
+	return cmd
+}
+
+func runEvaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Writer) error {
+	if o.reference == "" {
+		return fmt.Errorf("evaluate: --reference is required")
+	}
+	p := eval.ProtocolV1()
+	if o.small {
+		p = eval.ProtocolSmall()
+	}
+	opts := eval.Options{
+		Protocol:  p,
+		Reference: eval.Asset{Source: o.reference, Format: o.refFormat},
+		Logf:      func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
+	}
+	for _, b := range o.benchmarks {
+		name, src, ok := strings.Cut(b, "=")
+		if !ok || name == "" || src == "" {
+			return fmt.Errorf("evaluate: --benchmark %q: want NAME=PATH", b)
+		}
+		opts.Benchmarks = append(opts.Benchmarks, eval.NamedAsset{Name: name, Source: src})
+	}
+	ev, err := eval.New(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	docs, err := eval.ReadDataset(ctx, o.dataset)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	if o.against == "" {
+		r, err := ev.Evaluate(ctx, docs)
+		if err != nil {
+			return fmt.Errorf("evaluate: %w", err)
+		}
+		if o.json {
+			return writeJSON(stdout, r)
+		}
+		printReport(stdout, o.dataset, r)
+		return nil
+	}
+	other, err := eval.ReadDataset(ctx, o.against)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	c, err := ev.Compare(ctx, docs, other)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	if o.json {
+		return writeJSON(stdout, c)
+	}
+	printReport(stdout, o.dataset, c.A)
+	printReport(stdout, o.against, c.B)
+	fmt.Fprintf(stdout, "delta quality (A - B): %+.4f  (paired seed sd %.4f, z %.1f)\n", c.Delta, c.DeltaSD, c.Z)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("evaluate: write json: %w", err)
+	}
+	return nil
+}
+
+func printReport(w io.Writer, name string, r *eval.Report) {
+	fmt.Fprintf(w, "dataset %s (%s)\n", name, r.Protocol)
+	fmt.Fprintf(w, "  documents %d, sampled %d, pool %d tokens (%.1f%% out of vocabulary), %d training tokens per seed\n",
+		r.Documents, r.PoolDocs, r.PoolTokens, 100*r.PoolOOV, r.TrainTokens)
+	fmt.Fprintf(w, "  reference loss     %.4f ± %.4f nats/token\n", r.RefLoss.Mean, r.RefLoss.SD)
+	fmt.Fprintf(w, "  reference accuracy %.4f ± %.4f\n", r.RefAccuracy.Mean, r.RefAccuracy.SD)
+	names := make([]string, 0, len(r.Benchmarks))
+	for k := range r.Benchmarks {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "  %-18s %.4f ± %.4f (accuracy)\n", k, r.Benchmarks[k].Mean, r.Benchmarks[k].SD)
+	}
+	fmt.Fprintf(w, "  quality            %.4f ± %.4f   (%.0f s)\n", r.Quality, r.QualitySD, r.Seconds)
+}

@@ -1,0 +1,657 @@
+// Package sqlstore implements taskserver.Store on SQLite (modernc.org/sqlite,
+// pure Go, WAL) and PostgreSQL (pgx), with one set of SQL statements: both
+// accept $N placeholders, RETURNING and partial unique indexes. The few
+// differences (identity columns, row locking) are in the dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/datarefine/refine/taskserver"
+)
+
+type dialect int
+
+const (
+	sqlite dialect = iota
+	postgres
+)
+
+// Store is a taskserver.Store over database/sql.
+type Store struct {
+	d dialect
+	// w runs every transaction that writes. On SQLite it has one
+	// connection, which serialises writers without SQLITE_BUSY; readers use
+	// r, a pool, concurrently with the writer (WAL).
+	w, r *sql.DB
+}
+
+var _ taskserver.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database named by dsn and applies
+// migrations: "postgres://…" or "postgresql://…" for PostgreSQL; anything
+// else is a SQLite file path (":memory:" is not supported: use a temp file).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.d = postgres
+		if s.w, err = sql.Open("pgx", dsn); err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		s.w.SetMaxOpenConns(32)
+		s.w.SetMaxIdleConns(32)
+		s.r = s.w
+	} else {
+		s.d = sqlite
+		file := strings.TrimPrefix(dsn, "sqlite://")
+		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+		if s.w, err = sql.Open("sqlite", "file:"+file+q); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
+		}
+		s.w.SetMaxOpenConns(1)
+		if s.r, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"); err != nil {
+			s.w.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
+		}
+		s.r.SetMaxOpenConns(4)
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database handles.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		if rerr := s.r.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for i, m := range migrations(s.d) {
+		version := i + 1
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if s.d == postgres {
+				// Replicas starting together migrate one at a time.
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305423)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, stmt := range strings.Split(m, ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", strings.TrimSpace(stmt), err)
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func taskKey(t taskserver.NewTask) string {
+	return fmt.Sprintf("%s|%s|%d|%d", t.Crawl, strings.Join(t.WARCs, ","), t.RecordStart, t.RecordEnd)
+}
+
+func event(ctx context.Context, tx *sql.Tx, at taskserver.Stamp, kind string, taskID, leaseID int64, hotkey, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO events(at, block, kind, task_id, lease_id, hotkey, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ms(at.Time), int64(at.Block), kind, nullInt(taskID), nullInt(leaseID), nullStr(hotkey), nullStr(detail))
+	return err
+}
+
+func nullInt(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+func nullStr(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// AddTasks implements taskserver.Store.
+func (s *Store) AddTasks(ctx context.Context, tasks []taskserver.NewTask, at taskserver.Stamp) (int, error) {
+	added := 0
+	const batch = 500
+	for i := 0; i < len(tasks); i += batch {
+		chunk := tasks[i:min(i+batch, len(tasks))]
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			for _, t := range chunk {
+				warcs, _ := json.Marshal(t.WARCs)
+				res, err := tx.ExecContext(ctx, `INSERT INTO tasks(task_key, crawl, warcs, record_start, record_end, state, created_at)
+					VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (task_key) DO NOTHING`,
+					taskKey(t), t.Crawl, string(warcs), t.RecordStart, t.RecordEnd, ms(at.Time))
+				if err != nil {
+					return err
+				}
+				n, _ := res.RowsAffected()
+				added += int(n)
+			}
+			return nil
+		})
+		if err != nil {
+			return added, fmt.Errorf("add tasks: %w", err)
+		}
+	}
+	if added > 0 {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			return event(ctx, tx, at, "imported", 0, 0, "", fmt.Sprintf("%d tasks", added))
+		})
+		if err != nil {
+			return added, err
+		}
+	}
+	return added, nil
+}
+
+// expire ends live leases past their expiry and returns their tasks to
+// the pool. It runs inside every lease transaction, so a grant never sees
+// a stale lease.
+func (s *Store) expire(ctx context.Context, tx *sql.Tx, at taskserver.Stamp) (int, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE leases SET state = 'expired', ended_at = $1, ended_block = $2
+		WHERE state = 'live' AND expires_at < $1 RETURNING id, task_id, hotkey`, ms(at.Time), int64(at.Block))
+	if err != nil {
+		return 0, err
+	}
+	type exp struct {
+		id, task int64
+		hotkey   string
+	}
+	var done []exp
+	for rows.Next() {
+		var e exp
+		if err := rows.Scan(&e.id, &e.task, &e.hotkey); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		done = append(done, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, e := range done {
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'pending' WHERE id = $1 AND state = 'leased'`, e.task); err != nil {
+			return 0, err
+		}
+		if err := event(ctx, tx, at, "expired", e.task, e.id, e.hotkey, ""); err != nil {
+			return 0, err
+		}
+	}
+	return len(done), nil
+}
+
+// Expire implements taskserver.Store.
+func (s *Store) Expire(ctx context.Context, at taskserver.Stamp) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.expire(ctx, tx, at)
+		return err
+	})
+	return n, err
+}
+
+// Lease implements taskserver.Store.
+func (s *Store) Lease(ctx context.Context, req taskserver.LeaseRequest) (taskserver.Lease, taskserver.Task, error) {
+	var lease taskserver.Lease
+	var task taskserver.Task
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if s.d == postgres {
+			// Serialise one hotkey's lease requests so the live-lease
+			// limit holds across replicas.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, req.Hotkey); err != nil {
+				return err
+			}
+		}
+		if _, err := s.expire(ctx, tx, req.At); err != nil {
+			return err
+		}
+		var live int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE hotkey = $1 AND state = 'live'`, req.Hotkey).Scan(&live); err != nil {
+			return err
+		}
+		if req.MaxLive > 0 && live >= req.MaxLive {
+			return fmt.Errorf("%w: %d live leases", taskserver.ErrLeaseLimit, live)
+		}
+		q := `SELECT id FROM tasks WHERE state = 'pending' ORDER BY id LIMIT 1`
+		if s.d == postgres {
+			q += ` FOR UPDATE SKIP LOCKED`
+		}
+		var id int64
+		if err := tx.QueryRowContext(ctx, q).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+			return taskserver.ErrNoTask
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'leased' WHERE id = $1`, id); err != nil {
+			return err
+		}
+		now := req.At.Time
+		deadline := now.Add(req.Duration)
+		expires := now.Add(req.TTL)
+		if req.TTL <= 0 || expires.After(deadline) {
+			expires = deadline
+		}
+		var leaseID int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO leases(task_id, hotkey, state, granted_at, granted_block, deadline, expires_at, heartbeat_at)
+			VALUES ($1, $2, 'live', $3, $4, $5, $6, $3) RETURNING id`,
+			id, req.Hotkey, ms(now), int64(req.At.Block), ms(deadline), ms(expires)).Scan(&leaseID)
+		if err != nil {
+			return err
+		}
+		if err := event(ctx, tx, req.At, "leased", id, leaseID, req.Hotkey, ""); err != nil {
+			return err
+		}
+		if lease, err = getLease(ctx, tx, leaseID); err != nil {
+			return err
+		}
+		task, err = getTask(ctx, tx, id)
+		return err
+	})
+	return lease, task, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+const leaseCols = `id, task_id, hotkey, state, granted_at, granted_block, deadline, expires_at, heartbeat_at, ended_at, ended_block, commitment, commit_block`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanLease(r scanner) (taskserver.Lease, error) {
+	var l taskserver.Lease
+	var granted, deadline, expires, hb, gblock int64
+	var ended, eblock, cblock sql.NullInt64
+	var commitment sql.NullString
+	var state string
+	err := r.Scan(&l.ID, &l.TaskID, &l.Hotkey, &state, &granted, &gblock, &deadline, &expires, &hb, &ended, &eblock, &commitment, &cblock)
+	if err != nil {
+		return l, err
+	}
+	l.State = taskserver.LeaseState(state)
+	l.GrantedAt, l.GrantedBlock = fromMS(granted), uint64(gblock)
+	l.Deadline, l.ExpiresAt, l.HeartbeatAt = fromMS(deadline), fromMS(expires), fromMS(hb)
+	if ended.Valid {
+		t := fromMS(ended.Int64)
+		l.EndedAt = &t
+	}
+	l.EndedBlock, l.Commitment, l.CommitBlock = uint64(eblock.Int64), commitment.String, uint64(cblock.Int64)
+	return l, nil
+}
+
+func getLease(ctx context.Context, q querier, id int64) (taskserver.Lease, error) {
+	l, err := scanLease(q.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, fmt.Errorf("lease %d: %w", id, taskserver.ErrNotFound)
+	}
+	return l, err
+}
+
+func getTask(ctx context.Context, q querier, id int64) (taskserver.Task, error) {
+	var t taskserver.Task
+	var warcs, state string
+	var created int64
+	err := q.QueryRowContext(ctx, `SELECT id, crawl, warcs, record_start, record_end, state, created_at FROM tasks WHERE id = $1`, id).
+		Scan(&t.ID, &t.Crawl, &warcs, &t.RecordStart, &t.RecordEnd, &state, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("task %d: %w", id, taskserver.ErrNotFound)
+	}
+	if err != nil {
+		return t, err
+	}
+	t.State, t.CreatedAt = taskserver.TaskState(state), fromMS(created)
+	if err := json.Unmarshal([]byte(warcs), &t.WARCs); err != nil {
+		return t, fmt.Errorf("task %d: warcs: %w", id, err)
+	}
+	return t, nil
+}
+
+// ownLiveLease loads a lease for an action by hotkey, after expiring stale
+// leases, and checks it is the caller's and live.
+func (s *Store) ownLiveLease(ctx context.Context, tx *sql.Tx, id int64, hotkey string, at taskserver.Stamp) (taskserver.Lease, error) {
+	if _, err := s.expire(ctx, tx, at); err != nil {
+		return taskserver.Lease{}, err
+	}
+	l, err := getLease(ctx, tx, id)
+	if err != nil {
+		return l, err
+	}
+	if l.Hotkey != hotkey {
+		return l, fmt.Errorf("lease %d: %w", id, taskserver.ErrNotHolder)
+	}
+	return l, nil
+}
+
+// Heartbeat implements taskserver.Store.
+func (s *Store) Heartbeat(ctx context.Context, id int64, hotkey string, ttl time.Duration, at taskserver.Stamp) (taskserver.Lease, error) {
+	var out taskserver.Lease
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		l, err := s.ownLiveLease(ctx, tx, id, hotkey, at)
+		if err != nil {
+			return err
+		}
+		if l.State != taskserver.LeaseLive {
+			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskserver.ErrLeaseNotLive)
+		}
+		expires := at.Time.Add(ttl)
+		if ttl <= 0 || expires.After(l.Deadline) {
+			expires = l.Deadline
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET heartbeat_at = $1, expires_at = $2 WHERE id = $3`, ms(at.Time), ms(expires), id); err != nil {
+			return err
+		}
+		if err := event(ctx, tx, at, "heartbeat", l.TaskID, id, hotkey, ""); err != nil {
+			return err
+		}
+		out, err = getLease(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// Complete implements taskserver.Store.
+func (s *Store) Complete(ctx context.Context, id int64, hotkey, commitment string, commitBlock uint64, at taskserver.Stamp) (taskserver.Lease, error) {
+	var out taskserver.Lease
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		l, err := s.ownLiveLease(ctx, tx, id, hotkey, at)
+		if err != nil {
+			return err
+		}
+		switch l.State {
+		case taskserver.LeaseCompleted:
+			if l.Commitment == commitment {
+				out = l
+				return nil
+			}
+			return fmt.Errorf("lease %d: %w", id, taskserver.ErrConflict)
+		case taskserver.LeaseLive:
+		default:
+			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskserver.ErrLeaseNotLive)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'completed', ended_at = $1, ended_block = $2, commitment = $3, commit_block = $4 WHERE id = $5`,
+			ms(at.Time), int64(at.Block), commitment, int64(commitBlock), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'done' WHERE id = $1`, l.TaskID); err != nil {
+			return err
+		}
+		if err := event(ctx, tx, at, "completed", l.TaskID, id, hotkey, commitment); err != nil {
+			return err
+		}
+		out, err = getLease(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// Release implements taskserver.Store.
+func (s *Store) Release(ctx context.Context, id int64, hotkey string, at taskserver.Stamp) (taskserver.Lease, error) {
+	var out taskserver.Lease
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		l, err := s.ownLiveLease(ctx, tx, id, hotkey, at)
+		if err != nil {
+			return err
+		}
+		if l.State != taskserver.LeaseLive {
+			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskserver.ErrLeaseNotLive)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'released', ended_at = $1, ended_block = $2 WHERE id = $3`, ms(at.Time), int64(at.Block), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'pending' WHERE id = $1`, l.TaskID); err != nil {
+			return err
+		}
+		if err := event(ctx, tx, at, "released", l.TaskID, id, hotkey, ""); err != nil {
+			return err
+		}
+		out, err = getLease(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// Task implements taskserver.Store.
+func (s *Store) Task(ctx context.Context, id int64) (taskserver.Task, []taskserver.Lease, error) {
+	t, err := getTask(ctx, s.r, id)
+	if err != nil {
+		return t, nil, err
+	}
+	ls, err := s.leases(ctx, `SELECT `+leaseCols+` FROM leases WHERE task_id = $1 ORDER BY id`, id)
+	return t, ls, err
+}
+
+func (s *Store) leases(ctx context.Context, q string, args ...any) ([]taskserver.Lease, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []taskserver.Lease
+	for rows.Next() {
+		l, err := scanLease(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Leases implements taskserver.Store.
+func (s *Store) Leases(ctx context.Context, hotkey string, limit int) ([]taskserver.Lease, error) {
+	return s.leases(ctx, `SELECT `+leaseCols+` FROM leases WHERE hotkey = $1 ORDER BY id DESC LIMIT $2`, hotkey, limit)
+}
+
+// AddScore implements taskserver.Store.
+func (s *Store) AddScore(ctx context.Context, sc taskserver.Score) (taskserver.Score, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO scores(validator, hotkey, task_id, score, detail, at, block) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			sc.Validator, sc.Hotkey, sc.TaskID, sc.Score, nullStr(sc.Detail), ms(sc.At), int64(sc.Block)).Scan(&sc.ID)
+		if err != nil {
+			return err
+		}
+		return event(ctx, tx, taskserver.Stamp{Time: sc.At, Block: sc.Block}, "scored", sc.TaskID, 0, sc.Hotkey, fmt.Sprintf("%s: %.6g", sc.Validator, sc.Score))
+	})
+	return sc, err
+}
+
+// Scores implements taskserver.Store.
+func (s *Store) Scores(ctx context.Context, hotkey string, limit int) ([]taskserver.Score, error) {
+	q := `SELECT id, validator, hotkey, task_id, score, detail, at, block FROM scores`
+	args := []any{}
+	if hotkey != "" {
+		q += ` WHERE hotkey = $1 ORDER BY id DESC LIMIT $2`
+		args = append(args, hotkey, limit)
+	} else {
+		q += ` ORDER BY id DESC LIMIT $1`
+		args = append(args, limit)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []taskserver.Score
+	for rows.Next() {
+		var sc taskserver.Score
+		var detail sql.NullString
+		var at, block int64
+		if err := rows.Scan(&sc.ID, &sc.Validator, &sc.Hotkey, &sc.TaskID, &sc.Score, &detail, &at, &block); err != nil {
+			return nil, err
+		}
+		sc.Detail, sc.At, sc.Block = detail.String, fromMS(at), uint64(block)
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+// Counts implements taskserver.Store.
+func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
+	var c taskserver.Counts
+	rows, err := s.r.QueryContext(ctx, `SELECT state, count(*) FROM tasks GROUP BY state`)
+	if err != nil {
+		return c, err
+	}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return c, err
+		}
+		c.Tasks += n
+		switch taskserver.TaskState(st) {
+		case taskserver.TaskPending:
+			c.Pending = n
+		case taskserver.TaskLeased:
+			c.Leased = n
+		case taskserver.TaskDone:
+			c.Done = n
+		}
+	}
+	rows.Close()
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE state = 'live'`).Scan(&c.LiveLeases); err != nil {
+		return c, err
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT count(DISTINCT hotkey) FROM leases`).Scan(&c.Miners)
+	return c, err
+}
+
+// Events implements taskserver.Store.
+func (s *Store) Events(ctx context.Context, before int64, limit int) ([]taskserver.Event, error) {
+	q := `SELECT id, at, block, kind, task_id, lease_id, hotkey, detail FROM events`
+	args := []any{limit}
+	if before > 0 {
+		q += ` WHERE id < $2`
+		args = append(args, before)
+	}
+	q += ` ORDER BY id DESC LIMIT $1`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []taskserver.Event
+	for rows.Next() {
+		var e taskserver.Event
+		var at, block int64
+		var task, lease sql.NullInt64
+		var hotkey, detail sql.NullString
+		if err := rows.Scan(&e.ID, &at, &block, &e.Kind, &task, &lease, &hotkey, &detail); err != nil {
+			return nil, err
+		}
+		e.At, e.Block, e.TaskID, e.LeaseID = fromMS(at), uint64(block), task.Int64, lease.Int64
+		e.Hotkey, e.Detail = hotkey.String, detail.String
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Miners implements taskserver.Store.
+func (s *Store) Miners(ctx context.Context, since time.Time) ([]taskserver.MinerActivity, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT hotkey, count(*),
+			sum(CASE WHEN state = 'completed' THEN 1 ELSE 0 END),
+			sum(CASE WHEN state = 'expired' THEN 1 ELSE 0 END),
+			sum(CASE WHEN state = 'live' THEN 1 ELSE 0 END),
+			max(CASE WHEN ended_at IS NULL THEN heartbeat_at WHEN ended_at > heartbeat_at THEN ended_at ELSE heartbeat_at END),
+			avg(CASE WHEN state = 'completed' THEN ended_at - granted_at END)
+		FROM leases WHERE granted_at >= $1 GROUP BY hotkey ORDER BY count(*) DESC, hotkey`, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []taskserver.MinerActivity
+	for rows.Next() {
+		var m taskserver.MinerActivity
+		var last int64
+		var avg sql.NullFloat64
+		if err := rows.Scan(&m.Hotkey, &m.Leases, &m.Completed, &m.Expired, &m.Live, &last, &avg); err != nil {
+			return nil, err
+		}
+		m.LastSeen, m.AvgSeconds = fromMS(last), avg.Float64/1000
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Completions implements taskserver.Store.
+func (s *Store) Completions(ctx context.Context, since time.Time, bucket time.Duration) ([]taskserver.Bucket, error) {
+	b := bucket.Milliseconds()
+	if b <= 0 {
+		return nil, fmt.Errorf("bucket %s: %w", bucket, errors.New("must be positive"))
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT (ended_at / $1) * $1 AS start, count(*) FROM leases
+		WHERE state = 'completed' AND ended_at >= $2 GROUP BY start ORDER BY start`, b, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []taskserver.Bucket
+	for rows.Next() {
+		var start, n int64
+		if err := rows.Scan(&start, &n); err != nil {
+			return nil, err
+		}
+		out = append(out, taskserver.Bucket{Start: fromMS(start), Count: n})
+	}
+	return out, rows.Err()
+}
