@@ -2,6 +2,8 @@ package lm
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/fnv"
 	"fmt"
 	"math"
 	"runtime"
@@ -166,5 +168,40 @@ func TestTrainingDeterministic(t *testing.T) {
 				t.Fatalf("GOMAXPROCS=%d: parameter %d differs: %x vs %x", procs, i, math.Float32bits(m.Params[i]), math.Float32bits(ref[i]))
 			}
 		}
+	}
+}
+
+// protocolFingerprint is the FNV-1a hash of the parameters after
+// TestProtocolFingerprint's training run. Every build (scalar or
+// GOEXPERIMENT=simd) on every machine must reproduce it: a change means
+// validators would disagree, so it is a protocol-version change.
+const protocolFingerprint = 0x50ca4836f4ed3fac
+
+func TestProtocolFingerprint(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Vocab, cfg.Dim, cfg.Ctx, cfg.Batch, cfg.Steps = 50, 16, 16, 4, 10
+	pool := make([]int32, 2000)
+	rng := NewRNG(11)
+	for i := range pool {
+		pool[i] = int32(rng.Intn(cfg.Vocab))
+	}
+	m, _, err := Train(context.Background(), cfg, 5, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Evaluate(context.Background(), pool[:500])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fnv.New64a()
+	var b [8]byte
+	for _, p := range m.Params {
+		binary.LittleEndian.PutUint32(b[:4], math.Float32bits(p))
+		h.Write(b[:4])
+	}
+	binary.LittleEndian.PutUint64(b[:], math.Float64bits(res.Loss))
+	h.Write(b[:])
+	if got := h.Sum64(); got != protocolFingerprint {
+		t.Errorf("fingerprint %#x, want %#x (simd kernels: %v)", got, uint64(protocolFingerprint), simdKernels)
 	}
 }

@@ -42,6 +42,8 @@ type Store interface {
 	// Expire expires every live lease past its expiry and returns how many.
 	Expire(ctx context.Context, at Stamp) (int, error)
 
+	// GetLease returns one lease. ErrNotFound.
+	GetLease(ctx context.Context, id int64) (Lease, error)
 	// Task returns a task and its leases, oldest first. ErrNotFound.
 	Task(ctx context.Context, id int64) (Task, []Lease, error)
 	// Leases returns a hotkey's leases, newest first, at most limit.

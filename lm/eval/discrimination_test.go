@@ -242,4 +242,3 @@ func TestDiscrimination(t *testing.T) {
 		}
 	}
 }
-

@@ -79,7 +79,7 @@ type Stats struct {
 	SpilledBytes      int64            `json:"spilled_bytes"`
 	MemoryBound       int64            `json:"memory_bound"`
 	SortBufferRecords int              `json:"sort_buffer_records"`
-	Seconds           map[string]float64
+	Seconds           map[string]float64 `json:"seconds"`
 }
 
 // DatasetStats is one input dataset's share.

@@ -63,6 +63,7 @@ func renderText(root *html.Node) string {
 	if root == nil {
 		return ""
 	}
+	unwrapFormatting(root)
 	var b strings.Builder
 	renderNode(&b, root)
 	return html.UnescapeString(sanitize(b.String()))
@@ -87,6 +88,56 @@ func renderNode(b *strings.Builder, n *html.Node) {
 			}
 			b.WriteString(endMarker(tag))
 		}
+	}
+}
+
+// formattingTags are the inline formatting elements trafilatura strips
+// (keeping their text) when formatting is not wanted, as for txt output.
+var formattingTags = map[string]bool{
+	"em": true, "i": true, "b": true, "strong": true, "u": true, "kbd": true, "samp": true,
+	"tt": true, "var": true, "sub": true, "sup": true, "mark": true,
+}
+
+// unwrapFormatting replaces formatting elements by their children, like
+// lxml's strip_tags, so that text and tails come out as in trafilatura's
+// tree. It modifies the tree (the extraction result, owned by us).
+func unwrapFormatting(n *html.Node) {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		if c.Type == html.ElementNode {
+			unwrapFormatting(c)
+			if formattingTags[c.Data] {
+				for gc := c.FirstChild; gc != nil; {
+					gnext := gc.NextSibling
+					c.RemoveChild(gc)
+					n.InsertBefore(gc, c)
+					gc = gnext
+				}
+				n.RemoveChild(c)
+			}
+		}
+		c = next
+	}
+	mergeText(n)
+}
+
+// mergeText joins adjacent text children and drops empty ones, so that
+// "text" and "tail" are single strings as in lxml.
+func mergeText(n *html.Node) {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		if c.Type == html.TextNode {
+			for next != nil && next.Type == html.TextNode {
+				c.Data += next.Data
+				after := next.NextSibling
+				n.RemoveChild(next)
+				next = after
+			}
+			if c.Data == "" {
+				n.RemoveChild(c)
+			}
+		}
+		c = next
 	}
 }
 

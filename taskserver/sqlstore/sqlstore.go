@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
 
@@ -125,7 +126,26 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// tx runs fn in a write transaction. On PostgreSQL a transaction that loses
+// a deadlock or serialization race (two replicas expiring the same leases
+// in different orders) is retried a few times: fn has no effect outside
+// the transaction, so running it again is safe.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.tx1(ctx, fn); !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+func (s *Store) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -467,6 +487,11 @@ func (s *Store) Release(ctx context.Context, id int64, hotkey string, at taskser
 		return err
 	})
 	return out, err
+}
+
+// GetLease implements taskserver.Store.
+func (s *Store) GetLease(ctx context.Context, id int64) (taskserver.Lease, error) {
+	return getLease(ctx, s.r, id)
 }
 
 // Task implements taskserver.Store.

@@ -1,0 +1,325 @@
+package subtensor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/datarefine/refine/chain"
+)
+
+// moduleErrors maps pallet error names (from the runtime's metadata) to
+// the chain package's sentinel errors.
+var moduleErrors = map[string]error{
+	"SubtensorModule.HotKeyNotRegisteredInSubNet":      chain.ErrNotRegistered,
+	"SubtensorModule.HotKeyNotRegisteredInNetwork":     chain.ErrNotRegistered,
+	"SubtensorModule.HotKeyAccountNotExists":           chain.ErrNotRegistered,
+	"SubtensorModule.HotKeyAlreadyRegisteredInSubNet":  chain.ErrAlreadyRegistered,
+	"SubtensorModule.NeuronNoValidatorPermit":          chain.ErrNoPermit,
+	"SubtensorModule.SettingWeightsTooFast":            chain.ErrRateLimited,
+	"SubtensorModule.CommittingWeightsTooFast":         chain.ErrRateLimited,
+	"SubtensorModule.TxRateLimitExceeded":              chain.ErrRateLimited,
+	"SubtensorModule.CommitRevealEnabled":              chain.ErrCommitRevealEnabled,
+	"SubtensorModule.CommitRevealDisabled":             chain.ErrCommitRevealDisabled,
+	"SubtensorModule.IncorrectWeightVersionKey":        chain.ErrVersionKey,
+	"SubtensorModule.DuplicateUids":                    chain.ErrDuplicateUIDs,
+	"SubtensorModule.UidVecContainInvalidOne":          chain.ErrInvalidUID,
+	"SubtensorModule.UidsLengthExceedUidsInSubNet":     chain.ErrInvalidUID,
+	"SubtensorModule.WeightVecLengthIsLow":             chain.ErrTooFewWeights,
+	"SubtensorModule.WeightVecNotEqualSize":            chain.ErrLengthMismatch,
+	"SubtensorModule.InputLengthsUnequal":              chain.ErrLengthMismatch,
+	"SubtensorModule.MaxWeightExceeded":                chain.ErrMaxWeightExceeded,
+	"SubtensorModule.NotEnoughStakeToSetWeights":       chain.ErrNotEnoughStake,
+	"SubtensorModule.NoWeightsCommitFound":             chain.ErrNoWeightsCommit,
+	"SubtensorModule.RevealTooEarly":                   chain.ErrRevealTooEarly,
+	"SubtensorModule.ExpiredWeightCommit":              chain.ErrCommitExpired,
+	"SubtensorModule.InvalidRevealCommitHashNotMatch":  chain.ErrRevealMismatch,
+	"SubtensorModule.TooManyUnrevealedCommits":         chain.ErrTooManyCommits,
+	"SubtensorModule.SubNetworkDoesNotExist":           chain.ErrSubnetNotFound,
+	"SubtensorModule.SubnetNotExists":                  chain.ErrSubnetNotFound,
+	"SubtensorModule.NotEnoughBalanceToStake":          chain.ErrInsufficientBalance,
+	"SubtensorModule.TooManyRegistrationsThisBlock":    chain.ErrTooManyRegistrations,
+	"SubtensorModule.TooManyRegistrationsThisInterval": chain.ErrTooManyRegistrations,
+	"Commitments.AccountNotAllowedCommit":              chain.ErrNotRegistered,
+	"Commitments.SpaceLimitExceeded":                   chain.ErrRateLimited,
+	"Commitments.CommitmentSetRateLimitExceeded":       chain.ErrRateLimited,
+	"Commitments.TooManyFieldsInCommitmentInfo":        chain.ErrCommitmentTooLarge,
+	"Balances.InsufficientBalance":                     chain.ErrInsufficientBalance,
+}
+
+// DispatchError is a failed extrinsic's error as the runtime reported it.
+type DispatchError struct {
+	Pallet string // "" unless a module error
+	Name   string // the error's name, or the DispatchError variant
+}
+
+func (e *DispatchError) Error() string {
+	if e.Pallet != "" {
+		return "extrinsic failed: " + e.Pallet + "." + e.Name
+	}
+	return "extrinsic failed: " + e.Name
+}
+
+// Unwrap maps known module errors to the chain package's sentinels.
+func (e *DispatchError) Unwrap() error { return moduleErrors[e.Pallet+"."+e.Name] }
+
+// dispatchErrorVariants are sp_runtime::DispatchError's variant names.
+var dispatchErrorVariants = []string{"Other", "CannotLookup", "BadOrigin", "Module", "ConsumerRemaining",
+	"NoProviders", "TooManyConsumers", "Token", "Arithmetic", "Transactional", "Exhausted", "Corruption",
+	"Unavailable", "RootNotAllowed", "Trie"}
+
+// customErrors maps subtensor's InvalidTransaction::Custom codes (from its
+// transaction extension's validation) to sentinels.
+var customErrors = map[int]error{
+	2:  chain.ErrInsufficientBalance, // BalanceTooLow
+	3:  chain.ErrSubnetNotFound,      // SubnetDoesntExist
+	4:  chain.ErrNotRegistered,       // HotkeyAccountDoesntExist
+	6:  chain.ErrRateLimited,         // RateLimitExceeded
+	10: chain.ErrNotRegistered,       // HotKeyNotRegisteredInNetwork
+	12: chain.ErrRateLimited,         // ServingRateLimitExceeded
+}
+
+var customRE = regexp.MustCompile(`Custom error: (\d+)`)
+
+// poolError maps an author_submit* rejection to a sentinel where one fits.
+func poolError(err error) error {
+	var re *rpcError
+	if !errors.As(err, &re) {
+		return err
+	}
+	data := strings.Trim(string(re.Data), `"`)
+	if m := customRE.FindStringSubmatch(data); m != nil {
+		code, _ := strconv.Atoi(m[1])
+		if s, ok := customErrors[code]; ok {
+			return fmt.Errorf("%w: %w", s, err)
+		}
+		return err
+	}
+	switch {
+	case strings.Contains(data, "Inability to pay some fees"):
+		return fmt.Errorf("%w: %w", chain.ErrInsufficientBalance, err)
+	case strings.Contains(data, "outdated"), strings.Contains(data, "stale"), re.Code == 1012, re.Code == 1013:
+		// stale nonce, banned (recently seen) or already imported
+		return fmt.Errorf("%w: %w", chain.ErrReplay, err)
+	case strings.Contains(data, "bad signature"):
+		return fmt.Errorf("%w: %w", chain.ErrBadSignature, err)
+	}
+	return err
+}
+
+// extrinsicStatus is one author_extrinsicUpdate notification: a string
+// ("ready", "future", "dropped", "invalid", "usurped") or an object with one
+// key ("inBlock", "finalized", "retracted", "finalityTimeout", "broadcast").
+func extrinsicStatus(raw json.RawMessage) (state, hash string) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, ""
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return "unknown", ""
+	}
+	for k, v := range obj {
+		_ = json.Unmarshal(v, &hash)
+		return k, hash
+	}
+	return "unknown", ""
+}
+
+// submit signs and submits call for signer, waits until it is in a block
+// (or finalized, per Options) and returns that block's hash, or the
+// runtime's dispatch error.
+func (c *Client) submit(ctx context.Context, signer chain.Signer, build func(*runtimeMeta) ([]byte, error)) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.SubmitTimeout)
+	defer cancel()
+	c.submitMu.Lock()
+	xt, err := c.prepare(ctx, signer, build)
+	if err != nil {
+		c.submitMu.Unlock()
+		return "", err
+	}
+	id, updates, err := c.conn.Subscribe(ctx, "author_submitAndWatchExtrinsic", hexOf(xt))
+	c.submitMu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("submit: %w", poolError(err))
+	}
+	defer func() { _ = c.conn.Unsubscribe(context.WithoutCancel(ctx), "author_unwatchExtrinsic", id) }()
+	for {
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("waiting for extrinsic: %w", ctx.Err())
+		case raw, ok := <-updates:
+			if !ok {
+				return "", fmt.Errorf("waiting for extrinsic: connection closed")
+			}
+			state, block := extrinsicStatus(raw)
+			switch state {
+			case "inBlock":
+				if c.opts.WaitFinalized {
+					continue
+				}
+				return block, c.outcome(ctx, block, xt)
+			case "finalized":
+				return block, c.outcome(ctx, block, xt)
+			case "dropped", "invalid", "usurped", "finalityTimeout":
+				return "", fmt.Errorf("extrinsic %s", state)
+			}
+		}
+	}
+}
+
+// prepare fetches what the extrinsic commits to (runtime versions,
+// genesis, a finalized birth block, the account's next nonce) and builds it.
+func (c *Client) prepare(ctx context.Context, signer chain.Signer, build func(*runtimeMeta) ([]byte, error)) ([]byte, error) {
+	meta, rv, err := c.metadata(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	call, err := build(meta)
+	if err != nil {
+		return nil, err
+	}
+	genesis, err := c.genesisHash(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var birthHash string
+	if err := c.conn.Call(ctx, &birthHash, "chain_getFinalizedHead"); err != nil {
+		return nil, fmt.Errorf("finalized head: %w", err)
+	}
+	var hdr struct {
+		Number string `json:"number"`
+	}
+	if err := c.conn.Call(ctx, &hdr, "chain_getHeader", birthHash); err != nil {
+		return nil, fmt.Errorf("finalized header: %w", err)
+	}
+	birth, err := strconv.ParseUint(strings.TrimPrefix(hdr.Number, "0x"), 16, 64)
+	if err != nil {
+		return nil, fmt.Errorf("finalized header number %q: %w", hdr.Number, err)
+	}
+	var nonce uint64
+	if err := c.conn.Call(ctx, &nonce, "system_accountNextIndex", signer.SS58()); err != nil {
+		return nil, fmt.Errorf("nonce of %s: %w", signer.SS58(), err)
+	}
+	tx := txContext{SpecVersion: rv.SpecVersion, TxVersion: rv.TransactionVersion, Era: mortalEra(c.opts.Period, birth), Nonce: nonce, Tip: c.opts.Tip}
+	if err := hash32(genesis, &tx.Genesis); err != nil {
+		return nil, err
+	}
+	if err := hash32(birthHash, &tx.BirthHash); err != nil {
+		return nil, err
+	}
+	return signedExtrinsic(meta, signer, call, tx)
+}
+
+func hash32(s string, out *[32]byte) error {
+	b, err := decodeHex(s)
+	if err != nil || len(b) != 32 {
+		return fmt.Errorf("bad block hash %q", s)
+	}
+	copy(out[:], b)
+	return nil
+}
+
+// outcome finds xt in block and reads its ExtrinsicSuccess or
+// ExtrinsicFailed event.
+func (c *Client) outcome(ctx context.Context, block string, xt []byte) error {
+	var blk struct {
+		Block struct {
+			Extrinsics []string `json:"extrinsics"`
+		} `json:"block"`
+	}
+	if err := c.conn.Call(ctx, &blk, "chain_getBlock", block); err != nil {
+		return fmt.Errorf("read block %s: %w", block, err)
+	}
+	want := hexOf(xt)
+	idx := -1
+	for i, x := range blk.Block.Extrinsics {
+		if strings.EqualFold(x, want) {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return fmt.Errorf("extrinsic not found in block %s", block)
+	}
+	meta, _, err := c.metadata(ctx, block)
+	if err != nil {
+		return err
+	}
+	var raw *string
+	if err := c.conn.Call(ctx, &raw, "state_getStorage", hexOf(storagePrefix("System", "Events")), block); err != nil {
+		return fmt.Errorf("events of %s: %w", block, err)
+	}
+	if raw == nil {
+		return fmt.Errorf("events of %s: none stored", block)
+	}
+	events, err := decodeHex(*raw)
+	if err != nil {
+		return fmt.Errorf("events of %s: %w", block, err)
+	}
+	return extrinsicResult(meta, events, uint32(idx))
+}
+
+// extrinsicResult walks a block's System.Events for extrinsic idx's
+// System.ExtrinsicSuccess (nil) or System.ExtrinsicFailed (its error).
+func extrinsicResult(m *runtimeMeta, events []byte, idx uint32) error {
+	d := newDecoder(events)
+	n := d.length()
+	for i := 0; i < n && d.err == nil; i++ {
+		phase := d.u8()
+		var applyIdx uint32
+		if phase == 0 { // ApplyExtrinsic(u32)
+			applyIdx = d.u32()
+		}
+		palletIdx, eventIdx := d.u8(), d.u8()
+		if d.err != nil {
+			break
+		}
+		pallet, name, fields, err := m.eventFields(palletIdx, eventIdx)
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		ours := phase == 0 && applyIdx == idx && pallet == "System"
+		if ours && name == "ExtrinsicSuccess" {
+			return nil
+		}
+		if ours && name == "ExtrinsicFailed" {
+			return m.dispatchError(d)
+		}
+		for _, f := range fields {
+			m.skip(d, f, 0)
+		}
+		topics := d.length() // Vec<H256>
+		d.take(32 * topics)
+	}
+	if d.err != nil {
+		return fmt.Errorf("events: %w", d.err)
+	}
+	return fmt.Errorf("events: no outcome for extrinsic %d", idx)
+}
+
+// dispatchError reads a DispatchError; module errors are named from the
+// metadata (ModuleError { index: u8, error: [u8; 4] }, the first byte being
+// the pallet's error variant).
+func (m *runtimeMeta) dispatchError(d *decoder) error {
+	tag := d.u8()
+	if d.err != nil {
+		return fmt.Errorf("events: %w", d.err)
+	}
+	if tag == 3 {
+		p := d.take(5)
+		if p == nil {
+			return fmt.Errorf("events: %w", d.err)
+		}
+		pallet, name := m.errorName(p[0], p[1])
+		return &DispatchError{Pallet: pallet, Name: name}
+	}
+	if int(tag) < len(dispatchErrorVariants) {
+		return &DispatchError{Name: dispatchErrorVariants[tag]}
+	}
+	return &DispatchError{Name: fmt.Sprintf("DispatchError(%d)", tag)}
+}
