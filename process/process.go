@@ -47,6 +47,14 @@ type Options struct {
 	// Dump is the crawl id written in the dump column; by default it is taken
 	// from the first input path that names one (CC-MAIN-YYYY-WW).
 	Dump string
+	// Names gives the name recorded for an input (file_path column, records
+	// file, manifest) when it differs from where it is read: a miner reads
+	// a local copy of crawl-data/…/x.warc.gz but records the crawl path.
+	Names map[string]string
+	// RecordStart and RecordEnd limit each WARC input to the records with
+	// index in [RecordStart, RecordEnd) (RecordEnd 0: to the end), for tasks
+	// that are record ranges of a WARC.
+	RecordStart, RecordEnd int64
 	// Task and Hotkey are recorded in the manifest (set by the miner).
 	Task, Hotkey string
 	// MaxShardBytes bounds a shard's text size (default 256 MiB).
@@ -122,7 +130,7 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.Inputs = append(m.Inputs, dataset.Input{Path: in.Path, Records: n})
+		m.Inputs = append(m.Inputs, dataset.Input{Path: j.name(in.Path), Records: n})
 		j.progress.Inputs = i + 1
 	}
 	if err := j.spillBuf.Flush(); err != nil {
@@ -192,12 +200,24 @@ type keptDoc struct {
 	Decision                                      int // index in job.decisions
 }
 
+// name is the recorded name of an input.
+func (j *job) name(path string) string {
+	if n, ok := j.opts.Names[path]; ok {
+		return n
+	}
+	return path
+}
+
 func (j *job) runInput(ctx context.Context, in input.Input) (int64, error) {
 	src, closer, err := j.steps.Open(ctx, in)
 	if err != nil {
 		return 0, err
 	}
 	defer closer.Close()
+	if ws, ok := src.(*warcSource); ok {
+		ws.name = j.name(in.Path)
+		ws.start, ws.end = j.opts.RecordStart, j.opts.RecordEnd
+	}
 	j.progress.Input = in.Path
 	runner := &pipeline.Runner{
 		Filters:    j.steps.Filters(in.Kind),
@@ -220,7 +240,7 @@ func (j *job) runInput(ctx context.Context, in input.Input) (int64, error) {
 func (j *job) sink(in input.Input, r pipeline.Result) error {
 	j.stats.Add(r)
 	d := r.Doc
-	dec := decision{ID: d.ID, URL: d.URL, Input: in.Path, Index: d.Index, Kept: r.Kept(), Step: r.Step, Reason: r.Reason}
+	dec := decision{ID: d.ID, URL: d.URL, Input: j.name(in.Path), Index: d.Index, Kept: r.Kept(), Step: r.Step, Reason: r.Reason}
 	j.decisions = append(j.decisions, dec)
 	if r.Kept() {
 		if d.Dump == "" {

@@ -144,7 +144,7 @@ func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.C
 		if err != nil {
 			return nil, nil, err
 		}
-		return &warcSource{r: r, path: in.Path}, r, nil
+		return &warcSource{r: r, name: in.Path}, r, nil
 	case input.JSONL:
 		return input.OpenJSONL(in.Path)
 	case input.Parquet:
@@ -156,17 +156,27 @@ func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.C
 
 // warcSource turns WARC records into documents.
 type warcSource struct {
-	r    *warc.Reader
-	path string
+	r          *warc.Reader
+	name       string // recorded as the documents' file_path
+	start, end int64  // record index range; end 0: no limit
 }
 
 func (w *warcSource) Next(ctx context.Context) (*pipeline.Document, error) {
-	rec, err := w.r.Next(ctx)
-	if err != nil {
-		return nil, err
+	var rec *warc.Record
+	for {
+		var err error
+		if rec, err = w.r.Next(ctx); err != nil {
+			return nil, err
+		}
+		if w.end > 0 && rec.Index >= w.end {
+			return nil, io.EOF
+		}
+		if rec.Index >= w.start {
+			break
+		}
 	}
 	return &pipeline.Document{
-		ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: w.path,
+		ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: w.name,
 		Offset: rec.Offset, Index: rec.Index, HTML: rec.HTML, Skip: rec.Skip,
 	}, nil
 }

@@ -38,4 +38,3 @@ func TestConformanceHTTP(t *testing.T) {
 		}
 	})
 }
-

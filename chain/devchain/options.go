@@ -1,13 +1,3 @@
-// Package devchain is a local development chain: the subtensor features the
-// subnet uses (subnets, burned registration, stake, validator permits,
-// commitments, weights with commit-reveal v2, Yuma consensus every tempo and
-// an emission ledger), kept in SQLite so that a restart loses nothing, usable
-// in-process (Chain implements chain.Client) or over HTTP (Handler, Serve
-// and Client).
-//
-// It is not a blockchain: there is one node, blocks are produced on a timer
-// (or by AdvanceBlocks), calls take effect immediately in the current head
-// block, and block hashes are a deterministic hash chain from a seed.
 package devchain
 
 import (

@@ -102,16 +102,21 @@ func encodeData(data []byte) ([]byte, error) {
 	return nil, fmt.Errorf("%w: %d bytes, at most 512", chain.ErrCommitmentTooLarge, len(data))
 }
 
-// runtimeResult unwraps a runtime API result. Current runtimes return
-// Option<T>; older ones (before spec ~220) returned Vec<u8> holding T. It
-// returns nil when the option is None.
-func runtimeResult(b []byte) ([]byte, error) {
+// runtimeResult unwraps a runtime API result. Older runtimes (before
+// spec ~220) returned Vec<u8> holding the SCALE value; current ones return
+// it directly, Option<T> for the "get one" APIs. When optional it returns
+// nil for None.
+func runtimeResult(b []byte, optional bool) ([]byte, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("empty runtime api result")
 	}
 	d := newDecoder(b)
 	if n := d.compact(); d.err == nil && n == uint64(d.remaining()) && n > 0 {
-		return b[d.off:], nil // legacy Vec<u8> wrapping
+		// Legacy wrapping: its content was never an Option.
+		return b[d.off:], nil
+	}
+	if !optional {
+		return b, nil
 	}
 	switch b[0] {
 	case 0:

@@ -50,7 +50,7 @@ func (c *Client) BlockHash(ctx context.Context, number uint64) (string, error) {
 
 // stateCall runs a runtime API at blockHash (best when empty) and returns
 // the unwrapped result, nil for None.
-func (c *Client) stateCall(ctx context.Context, method string, args []byte, blockHash string) ([]byte, error) {
+func (c *Client) stateCall(ctx context.Context, method string, args []byte, blockHash string, optional bool) ([]byte, error) {
 	var res string
 	params := []any{method, hexOf(args)}
 	if blockHash != "" {
@@ -63,7 +63,7 @@ func (c *Client) stateCall(ctx context.Context, method string, args []byte, bloc
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
-	out, err := runtimeResult(b)
+	out, err := runtimeResult(b, optional)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
@@ -158,7 +158,7 @@ func (c *Client) mapEntries(ctx context.Context, prefix []byte, blockHash string
 // plus the storage items it lacks (MaxAllowedUids, Burn, BondsPenalty,
 // StakeThreshold, Commitments.MaxSpace).
 func (c *Client) Hyperparameters(ctx context.Context, netuid uint16) (chain.Hyperparameters, error) {
-	res, err := c.stateCall(ctx, "SubnetInfoRuntimeApi_get_subnet_hyperparams", u16LE(netuid), "")
+	res, err := c.stateCall(ctx, "SubnetInfoRuntimeApi_get_subnet_hyperparams", u16LE(netuid), "", true)
 	if err != nil {
 		return chain.Hyperparameters{}, fmt.Errorf("hyperparameters of %d: %w", netuid, err)
 	}
@@ -223,18 +223,15 @@ func (c *Client) Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph
 }
 
 func (c *Client) metagraphAt(ctx context.Context, netuid uint16, at chain.Block) (*chain.Metagraph, error) {
-	res, err := c.stateCall(ctx, "NeuronInfoRuntimeApi_get_neurons_lite", u16LE(netuid), at.Hash)
+	res, err := c.stateCall(ctx, "NeuronInfoRuntimeApi_get_neurons_lite", u16LE(netuid), at.Hash, false)
 	if err != nil {
 		return nil, fmt.Errorf("metagraph %d: %w", netuid, err)
-	}
-	if res == nil {
-		return nil, fmt.Errorf("metagraph %d: %w", netuid, chain.ErrSubnetNotFound)
 	}
 	lite, err := decodeNeuronsLite(res)
 	if err != nil {
 		return nil, fmt.Errorf("metagraph %d: %w", netuid, err)
 	}
-	res, err = c.stateCall(ctx, "SubnetInfoRuntimeApi_get_subnet_state", u16LE(netuid), at.Hash)
+	res, err = c.stateCall(ctx, "SubnetInfoRuntimeApi_get_subnet_state", u16LE(netuid), at.Hash, true)
 	if err != nil {
 		return nil, fmt.Errorf("metagraph %d: %w", netuid, err)
 	}

@@ -30,7 +30,8 @@ type replayNode struct {
 	srv      *httptest.Server
 }
 
-// handler answers one method; it may push notifications with notify.
+// handler answers one method; it may queue subscription notifications
+// with notify, sent after the reply.
 type handler func(params []any, notify func(sub string, result any)) (result any, rpcErr *rpcError)
 
 func newReplayNode(t *testing.T) *replayNode {
@@ -57,8 +58,11 @@ func newReplayNode(t *testing.T) *replayNode {
 			if err := ws.ReadJSON(&req); err != nil {
 				return
 			}
+			// Notifications a handler sends go out after its reply, as a
+			// node sends them.
+			var queued []any
 			notify := func(sub string, result any) {
-				write(map[string]any{"jsonrpc": "2.0", "method": "notification",
+				queued = append(queued, map[string]any{"jsonrpc": "2.0", "method": "author_extrinsicUpdate",
 					"params": map[string]any{"subscription": sub, "result": result}})
 			}
 			res, rerr := n.answer(req.Method, req.Params, notify)
@@ -69,6 +73,9 @@ func newReplayNode(t *testing.T) *replayNode {
 				msg["result"] = res
 			}
 			write(msg)
+			for _, q := range queued {
+				write(q)
+			}
 		}
 	}))
 	t.Cleanup(n.srv.Close)

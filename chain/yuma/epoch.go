@@ -11,6 +11,7 @@ package yuma
 import (
 	"math"
 	"sort"
+	"sync"
 )
 
 // Weight is one (uid, value) entry of a sparse weights or bonds row, as
@@ -77,8 +78,6 @@ type Output struct {
 // FixedOutput holds the unrounded fixed-point vectors, for tests and tools.
 type FixedOutput struct {
 	Stake, ActiveStake, Consensus, Incentive, Dividends, ValidatorTrust []Fixed
-	// EMABonds is the column-normalized EMA bond matrix before max-upscaling (n×n, row-major).
-	EMABonds []Fixed
 }
 
 // matrix is a dense n×n row-major matrix.
@@ -87,11 +86,31 @@ type matrix struct {
 	v []Fixed
 }
 
-func newMatrix(n int) matrix           { return matrix{n: n, v: make([]Fixed, n*n)} }
 func (m matrix) row(i int) []Fixed     { return m.v[i*m.n : (i+1)*m.n] }
 func (m matrix) at(i, j int) Fixed     { return m.v[i*m.n+j] }
 func (m matrix) set(i, j int, x Fixed) { m.v[i*m.n+j] = x }
-func (m matrix) clone() matrix         { return matrix{n: m.n, v: append([]Fixed(nil), m.v...)} }
+
+// matrixPool recycles the n×n buffers: an epoch of 256 uids needs three of
+// 512 KiB, and allocating them afresh every epoch mostly feeds the garbage
+// collector.
+var matrixPool sync.Pool
+
+func newMatrix(n int) matrix {
+	if p, ok := matrixPool.Get().(*[]Fixed); ok && cap(*p) >= n*n {
+		v := (*p)[:n*n]
+		clear(v)
+		return matrix{n: n, v: v}
+	}
+	return matrix{n: n, v: make([]Fixed, n*n)}
+}
+
+func (m matrix) clone() matrix {
+	c := newMatrix(m.n)
+	copy(c.v, m.v)
+	return c
+}
+
+func (m matrix) release() { matrixPool.Put(&m.v) }
 
 // Epoch runs one epoch.
 func Epoch(in *Input) *Output {
@@ -229,24 +248,29 @@ func Epoch(in *Input) *Output {
 	}
 	colNormalize(bonds)
 
-	delta := newMatrix(n)
+	// ΔB = W_b ∘ S, column-normalized; computed in place (W_b is not read again).
+	delta := wb
 	for i := 0; i < n; i++ {
 		s := activeStake[i]
-		src, dst := wb.row(i), delta.row(i)
-		for j, x := range src {
-			dst[j] = x.Mul(s)
+		r := delta.row(i)
+		for j, x := range r {
+			if x != 0 {
+				r[j] = x.Mul(s)
+			}
 		}
 	}
 	colNormalize(delta)
 
+	// EMA of bonds, in place over the previous bonds.
 	alpha := One.Sub(bondsMovingAverage(in.BondsMovingAverage))
 	oneMinusAlpha := One.Sub(alpha)
-	ema := newMatrix(n)
+	ema := bonds
 	for k := range ema.v {
 		x := alpha.Mul(delta.v[k]).Add(oneMinusAlpha.Mul(bonds.v[k]))
-		if x > 0 {
-			ema.v[k] = x
+		if x < 0 {
+			x = 0
 		}
+		ema.v[k] = x
 	}
 	colNormalize(ema)
 
@@ -261,7 +285,6 @@ func Epoch(in *Input) *Output {
 		dividends[i] = acc
 	}
 	normalize(dividends)
-	out.Fixed.EMABonds = append([]Fixed(nil), ema.v...)
 	colMaxUpscale(ema)
 
 	// == Emission ==
@@ -319,10 +342,12 @@ func Epoch(in *Input) *Output {
 			out.Bonds[i], out.BondsSet[i] = nil, true // lost its permit: bonds cleared
 		}
 	}
+	w.release()
+	clipped.release()
+	bonds.release()
 	out.Fixed = FixedOutput{
 		Stake: stake, ActiveStake: activeStake, Consensus: consensus,
 		Incentive: incentive, Dividends: dividends, ValidatorTrust: trust,
-		EMABonds: out.Fixed.EMABonds,
 	}
 	return out
 }

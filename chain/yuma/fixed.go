@@ -116,7 +116,7 @@ func (a Fixed) Div(b Fixed) Fixed {
 	return Fixed(q)
 }
 
-// Floor returns the integer part (saturating_to_num, which floors), clamped to [0, max].
+// floorU64 is the integer part (saturating_to_num floors), clamped at 0.
 func (a Fixed) floorU64() uint64 {
 	if a <= 0 {
 		return 0

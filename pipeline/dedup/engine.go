@@ -62,23 +62,23 @@ type Removal struct {
 
 // Stats describes a cross-dataset run.
 type Stats struct {
-	Datasets          []DatasetStats   `json:"datasets"`
-	Shards            int              `json:"shards"`
-	Documents         int64            `json:"documents"`
-	WithSignature     int64            `json:"with_signature"`
-	MatchesPerBucket  []int64          `json:"matches_per_bucket"`
-	Matches           int64            `json:"matches"`
-	Clusters          int64            `json:"clusters"`
-	InClusters        int64            `json:"documents_in_clusters"`
-	LargestCluster    int64            `json:"largest_cluster"`
-	ClusterSizes      map[string]int64 `json:"cluster_sizes"`
-	Removed           int64            `json:"removed"`
-	RemovedCross      int64            `json:"removed_for_other_dataset"`
-	RecomputedShards  []string         `json:"recomputed_shards,omitempty"`
-	RunFiles          int              `json:"run_files"`
-	SpilledBytes      int64            `json:"spilled_bytes"`
-	MemoryBound       int64            `json:"memory_bound"`
-	SortBufferRecords int              `json:"sort_buffer_records"`
+	Datasets          []DatasetStats     `json:"datasets"`
+	Shards            int                `json:"shards"`
+	Documents         int64              `json:"documents"`
+	WithSignature     int64              `json:"with_signature"`
+	MatchesPerBucket  []int64            `json:"matches_per_bucket"`
+	Matches           int64              `json:"matches"`
+	Clusters          int64              `json:"clusters"`
+	InClusters        int64              `json:"documents_in_clusters"`
+	LargestCluster    int64              `json:"largest_cluster"`
+	ClusterSizes      map[string]int64   `json:"cluster_sizes"`
+	Removed           int64              `json:"removed"`
+	RemovedCross      int64              `json:"removed_for_other_dataset"`
+	RecomputedShards  []string           `json:"recomputed_shards,omitempty"`
+	RunFiles          int                `json:"run_files"`
+	SpilledBytes      int64              `json:"spilled_bytes"`
+	MemoryBound       int64              `json:"memory_bound"`
+	SortBufferRecords int                `json:"sort_buffer_records"`
 	Seconds           map[string]float64 `json:"seconds"`
 }
 

@@ -213,7 +213,7 @@ type SigFile struct {
 // OpenSigFile opens path and checks its header, footer, size and refs
 // section (ids and rows, small next to the signatures); the signature
 // blocks are checked as they are scanned. Integrity failures wrap
-// ErrCorrupt; a missing file gives an error satisfying os.IsNotExist.
+// ErrCorrupt; for a missing file errors.Is(err, os.ErrNotExist) holds.
 func OpenSigFile(path string) (*SigFile, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"fmt"
-	"strings"
 )
 
 // WordsFunc splits simplified text into words. The pipeline passes
@@ -113,6 +112,3 @@ func HashShingle(b []byte) uint64 {
 	d := sha1.Sum(b)
 	return binary.LittleEndian.Uint64(d[:8])
 }
-
-// ShingleText joins one shingle as datatrove does; for tests and tools.
-func ShingleText(words []string) string { return strings.Join(words, " ") }

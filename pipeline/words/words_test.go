@@ -3,6 +3,7 @@ package words
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -316,5 +317,33 @@ func TestEmpty(t *testing.T) {
 	}
 	if w := Words(" \n\t "); len(w) != 0 {
 		t.Errorf("Words(spaces) = %q", w)
+	}
+}
+
+// TestConcurrentUse runs the tokenizer from several goroutines (pooled
+// scratch state) and compares with a serial run.
+func TestConcurrentUse(t *testing.T) {
+	texts := []string{"I don't know, e.g. see https://example.com :)", "(2014): Mr. Smith's 5km run... Done!", "日本語。次。", "x.IS_ALPHA y"}
+	want := make([][]string, len(texts))
+	for i, s := range texts {
+		want[i] = Words(s)
+	}
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for n := 0; n < 200; n++ {
+				i := (g + n) % len(texts)
+				if got := Words(texts[i]); !equalTokens(got, want[i]) {
+					errs <- fmt.Sprintf("Words(%q) = %q, want %q", texts[i], got, want[i])
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
 	}
 }

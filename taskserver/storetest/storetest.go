@@ -337,11 +337,11 @@ func testComplete(t *testing.T, s taskserver.Store) {
 		t.Fatalf("counts = %+v", c)
 	}
 	bs, err := s.Completions(ctx, T0.Add(-time.Hour), time.Minute)
-	if err != nil || len(bs) != 1 || bs[0].Count != 1 || !bs[0].Start.Equal(T0.Add(time.Minute)) {
+	if err != nil || len(bs) != 1 || bs[0].Count != 1 || !bs[0].Start.Equal(T0.Add(time.Minute).Truncate(time.Minute)) {
 		t.Fatalf("Completions = %+v, %v", bs, err)
 	}
 	ms, err := s.Miners(ctx, T0)
-	if err != nil || len(ms) != 2 || ms[0].Hotkey != "hk" || ms[0].Completed != 1 || ms[0].AvgSeconds != 60 {
+	if err != nil || len(ms) != 1 || ms[0].Hotkey != "hk" || ms[0].Leases != 2 || ms[0].Completed != 1 || ms[0].AvgSeconds != 60 {
 		t.Fatalf("Miners = %+v, %v", ms, err)
 	}
 }

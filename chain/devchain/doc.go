@@ -1,0 +1,54 @@
+// Package devchain is a local development chain: the subtensor features the
+// subnet uses (subnets, burned registration, stake, validator permits,
+// commitments, weights with commit-reveal v2, Yuma consensus every tempo and
+// an emission ledger), kept in SQLite so that a restart loses nothing, usable
+// in-process (Chain implements chain.Client and chain.Staker) or over HTTP
+// (Handler and Serve on the server side, Client on the other).
+//
+// It is not a blockchain: there is one node, blocks are produced on a timer
+// (Options.BlockTime) or by AdvanceBlocks, and calls take effect at once in
+// the current head block (a commitment made now carries the head's number).
+// Block hashes are a hash chain from a seed: H(0) = blake2b-256("refine-devchain
+// genesis:" + seed), H(n) = blake2b-256(H(n−1) ‖ n as u64 little-endian), so
+// they are the same on every run and every machine.
+//
+// # Rules (as subtensor)
+//
+//   - Registration burns the subnet's Burn from the coldkey; uids are appended
+//     up to MaxAllowedUIDs, then the non-immune uid with the lowest emission
+//     (then earliest registration, then lowest uid) is replaced; if all are
+//     immune, the immune one by the same order. MaxRegistrationsPerBlock per
+//     subnet per block. The registration burn is fixed (no difficulty
+//     adjustment).
+//   - Commitments: only registered hotkeys; ≤ 128 bytes are Raw, ≤ 512 BigRaw,
+//     more is ErrCommitmentTooLarge; each commit uses max(len, 100) bytes of a
+//     per-epoch budget of CommitmentMaxSpace (3100) bytes (ErrRateLimited).
+//   - set_weights: subtensor's checks in subtensor's order (see chain.Client);
+//     ErrCommitRevealEnabled when commit-reveal is on. commit_weights /
+//     reveal_weights as commit-reveal v2: a reveal is accepted only in epoch
+//     commit_epoch + RevealPeriodEpochs, later it is ErrCommitExpired.
+//   - Epochs run at the blocks where (block + netuid + 1) mod (tempo + 1) ==
+//     tempo, with chain/yuma; EmissionPerBlock × (tempo + 1) rao is split
+//     between incentive (miners) and dividends (validators), credited to the
+//     hotkeys' stake and written to the emission ledger.
+//
+// # Signed calls
+//
+// Every state change is a Call: method, netuid, signer (SS58), nonce (16-64
+// characters, random), timestamp (ms) and JSON args, signed by the acting
+// account (the coldkey for faucet, register and add_stake, the hotkey
+// otherwise) with sr25519 ("substrate" context, no pre-hash) over
+//
+//	"refine-devchain/v1\n<genesis hash>\n<method>\n<netuid>\n<signer>\n<nonce>\n<timestamp>\n<hex sha256 of args>"
+//
+// The chain rejects a bad signature (ErrBadSignature), a timestamp more than
+// Options.MaxClockSkew away from its clock, and a nonce it has seen from the
+// signer (ErrReplay); a nonce is spent even when its call fails.
+//
+// # HTTP API (v1)
+//
+// Reads are GETs, writes a POST of a Call to /v1/calls; see Handler for the
+// routes. Errors are {"error": {"code", "message"}} with the codes of
+// chain.AllErrors, which Client turns back into errors that match the
+// chain sentinels with errors.Is.
+package devchain

@@ -1,0 +1,188 @@
+package miner
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/datarefine/refine/assets"
+	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/store"
+	"github.com/datarefine/refine/store/local"
+	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/wallet"
+)
+
+// storeTasks drives the real task database directly as one hotkey, with
+// the chain's current block on every transition (the HTTP client does the
+// same through the task server).
+type storeTasks struct {
+	db     *sqlstore.Store
+	chain  *devchain.Chain
+	hotkey string
+	onLease func()
+}
+
+func (s *storeTasks) stamp(ctx context.Context) taskserver.Stamp {
+	b, _ := s.chain.Block(ctx)
+	return taskserver.Stamp{Time: time.Now(), Block: b.Number}
+}
+
+func (s *storeTasks) Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error) {
+	l, t, err := s.db.Lease(ctx, taskserver.LeaseRequest{Hotkey: s.hotkey, At: s.stamp(ctx), Duration: time.Hour, TTL: time.Minute, MaxLive: 4})
+	if err == nil && s.onLease != nil {
+		s.onLease()
+	}
+	return l, t, err
+}
+func (s *storeTasks) Heartbeat(ctx context.Context, id int64) (taskserver.Lease, error) {
+	return s.db.Heartbeat(ctx, id, s.hotkey, time.Minute, s.stamp(ctx))
+}
+func (s *storeTasks) Complete(ctx context.Context, id int64, c string, block uint64) (taskserver.Lease, error) {
+	return s.db.Complete(ctx, id, s.hotkey, c, block, s.stamp(ctx))
+}
+func (s *storeTasks) Release(ctx context.Context, id int64) (taskserver.Lease, error) {
+	return s.db.Release(ctx, id, s.hotkey, s.stamp(ctx))
+}
+
+type fixture struct {
+	chain   *devchain.Chain
+	db      *sqlstore.Store
+	store   *local.Store
+	hotkey  *wallet.Keypair
+	assets  string
+	mirror  string
+	taskIDs []int64
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	root := testdata.Dir(t)
+	ctx := context.Background()
+	f := &fixture{mirror: filepath.Join(root, "warc")}
+	f.assets = t.TempDir()
+	if err := assets.Import(filepath.Join(root, "filters_dedup", "datatrove_assets"), f.assets, ""); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if f.chain, err = devchain.New(ctx, devchain.Options{DB: filepath.Join(t.TempDir(), "chain.db"), BlockTime: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.chain.Close() })
+	cold, _ := wallet.FromURI("//Alice")
+	if f.hotkey, err = wallet.FromURI("//Miner1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.chain.Faucet(ctx, cold, 1_000_000_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.chain.Register(ctx, cold, 1, f.hotkey.SS58()); err != nil {
+		t.Fatal(err)
+	}
+	if f.db, err = sqlstore.Open(ctx, filepath.Join(t.TempDir(), "tasks.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.db.Close() })
+	_, err = f.db.AddTasks(ctx, []taskserver.NewTask{
+		{Crawl: "CC-MAIN-2024-22", WARCs: []string{"commoncrawl/whirlwind_CC-MAIN-2024-22_warc.gz"}},
+		{Crawl: "CC-MAIN-2014-35", WARCs: []string{"commoncrawl/npm-warc_CC-MAIN-2014-35_00006.warc"}},
+	}, taskserver.Stamp{Time: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.store, err = local.New(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) miner(t *testing.T, tasks Tasks, maxTasks int) *Miner {
+	m, err := New(Options{
+		Hotkey: f.hotkey, Netuid: 1, Chain: f.chain, Tasks: tasks, Store: f.store, Repo: "miner1/refined",
+		WARCs: Mirror{Dir: f.mirror}, WorkDir: t.TempDir(), Workers: 2, PipelineWorkers: 1,
+		Steps: process.StepOptions{AssetsDir: f.assets}, HeartbeatEvery: 50 * time.Millisecond,
+		IdleWait: 20 * time.Millisecond, MaxTasks: maxTasks,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestMinerCompletesTasks runs the whole loop on two real CommonCrawl
+// WARCs: lease, refine, publish, commit, complete.
+func TestMinerCompletesTasks(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tasks := &storeTasks{db: f.db, chain: f.chain, hotkey: f.hotkey.SS58()}
+	if err := f.miner(t, tasks, 2).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id := int64(1); id <= 2; id++ {
+		task, leases, err := f.db.Task(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.State != taskserver.TaskDone || len(leases) != 1 || leases[0].State != taskserver.LeaseCompleted {
+			t.Fatalf("task %d: %s with leases %+v", id, task.State, leases)
+		}
+		l := leases[0]
+		c, err := submission.Parse(l.Commitment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.TaskID != id || l.CommitBlock < l.GrantedBlock {
+			t.Fatalf("commitment %+v at block %d, lease granted at %d", c, l.CommitBlock, l.GrantedBlock)
+		}
+		// The pinned revision holds a manifest whose hash the commitment cites.
+		dst := t.TempDir()
+		if _, err := store.Fetch(ctx, f.store, c.Repo, c.Revision, dst, store.Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(filepath.Join(dst, dataset.ManifestName))
+		m, err := dataset.ParseManifest(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dataset.Verify(dst, m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Hotkey != f.hotkey.SS58() || m.Task != "1" && m.Task != "2" || len(m.Inputs) != 1 || m.Inputs[0].Path != task.WARCs[0] {
+			t.Fatalf("manifest names hotkey %s task %s inputs %+v", m.Hotkey, m.Task, m.Inputs)
+		}
+	}
+	// The last commitment on chain is one of the two.
+	cm, err := f.chain.Commitment(ctx, 1, f.hotkey.SS58())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := submission.Parse(string(cm.Data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMinerReleasesOnCancel: Ctrl-C mid-task gives the lease back, so the
+// task returns to the pool at once instead of waiting for expiry.
+func TestMinerReleasesOnCancel(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	tasks := &storeTasks{db: f.db, chain: f.chain, hotkey: f.hotkey.SS58(), onLease: cancel}
+	m := f.miner(t, tasks, 0)
+	m.opts.Workers = 1
+	m.Run(ctx)
+	task, leases, err := f.db.Task(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.State != taskserver.TaskPending || len(leases) != 1 || leases[0].State != taskserver.LeaseReleased {
+		t.Fatalf("after cancel: task %s, leases %+v", task.State, leases)
+	}
+}

@@ -1,0 +1,270 @@
+// Package client is a Go client of the task server's API, used by the
+// miner, the validator and tests. Miner and validator calls are
+// Epistula-signed with the client's hotkey; public reads are not.
+//
+// API errors come back as *Error, which errors.Is matches against the
+// taskserver sentinels (ErrNoTask, ErrLeaseLimit, ErrNotHolder, ...), so a
+// miner can write errors.Is(err, taskserver.ErrNoTask).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/datarefine/refine/epistula"
+	"github.com/datarefine/refine/taskserver"
+)
+
+// Options configure a Client.
+type Options struct {
+	// URL is the server's base URL, e.g. "http://127.0.0.1:8090".
+	URL string
+	// Signer signs miner and validator calls (a *wallet.Keypair).
+	Signer epistula.Signer
+	// SignedFor is the server's hotkey, when it requires one.
+	SignedFor string
+	// HTTP is the underlying client (default: 30 s timeout).
+	HTTP *http.Client
+}
+
+// Client talks to one task server. Safe for concurrent use.
+type Client struct {
+	opts Options
+	base string
+}
+
+// New returns a client.
+func New(opts Options) *Client {
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{opts: opts, base: strings.TrimRight(opts.URL, "/")}
+}
+
+// Error is an API error response.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("taskserver: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+var sentinels = map[string]error{
+	"no_task":             taskserver.ErrNoTask,
+	"lease_limit":         taskserver.ErrLeaseLimit,
+	"not_found":           taskserver.ErrNotFound,
+	"not_holder":          taskserver.ErrNotHolder,
+	"lease_not_live":      taskserver.ErrLeaseNotLive,
+	"conflict":            taskserver.ErrConflict,
+	"bad_commitment":      taskserver.ErrBadCommitment,
+	"not_registered":      taskserver.ErrNotRegistered,
+	"no_validator_permit": taskserver.ErrNoPermit,
+}
+
+// Is matches the taskserver sentinel of e's code.
+func (e *Error) Is(target error) bool {
+	s, ok := sentinels[e.Code]
+	return ok && s == target
+}
+
+// Retryable says whether the same call may succeed later (rate limits,
+// overload, server errors).
+func (e *Error) Retryable() bool {
+	return e.Status == http.StatusTooManyRequests && e.Code == "rate_limited" || e.Status >= 500
+}
+
+func (c *Client) do(ctx context.Context, method, path string, signed bool, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if signed {
+		if c.opts.Signer == nil {
+			return fmt.Errorf("%s %s: client has no signer", method, path)
+		}
+		if err := epistula.SignRequest(req, body, c.opts.Signer, c.opts.SignedFor); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	} else if body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+	}
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read response: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		var eb taskserver.ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+			eb.Error.Code, eb.Error.Message = "http_"+strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(data))
+		}
+		return &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// ---- miner ----
+
+// Lease asks for the next task.
+func (c *Client) Lease(ctx context.Context) (taskserver.LeaseResponse, error) {
+	var out taskserver.LeaseResponse
+	err := c.do(ctx, http.MethodPost, "/v1/lease", true, struct{}{}, &out)
+	return out, err
+}
+
+// Heartbeat extends a lease.
+func (c *Client) Heartbeat(ctx context.Context, leaseID int64) (taskserver.Lease, error) {
+	var out taskserver.LeaseResult
+	err := c.do(ctx, http.MethodPost, "/v1/heartbeat", true, taskserver.LeaseBody{LeaseID: leaseID}, &out)
+	return out.Lease, err
+}
+
+// Complete reports a lease done with its chain commitment and the block it
+// landed in (0 if unknown).
+func (c *Client) Complete(ctx context.Context, leaseID int64, commitment string, commitBlock uint64) (taskserver.Lease, error) {
+	var out taskserver.LeaseResult
+	err := c.do(ctx, http.MethodPost, "/v1/complete", true, taskserver.CompleteBody{LeaseID: leaseID, Commitment: commitment, CommitBlock: commitBlock}, &out)
+	return out.Lease, err
+}
+
+// Release gives a lease back.
+func (c *Client) Release(ctx context.Context, leaseID int64) (taskserver.Lease, error) {
+	var out taskserver.LeaseResult
+	err := c.do(ctx, http.MethodPost, "/v1/release", true, taskserver.LeaseBody{LeaseID: leaseID}, &out)
+	return out.Lease, err
+}
+
+// ---- validator ----
+
+// Task returns a task and its lease history.
+func (c *Client) Task(ctx context.Context, id int64) (taskserver.TaskResponse, error) {
+	var out taskserver.TaskResponse
+	err := c.do(ctx, http.MethodGet, "/v1/tasks/"+strconv.FormatInt(id, 10), true, nil, &out)
+	return out, err
+}
+
+// HotkeyLeases returns a hotkey's leases, newest first (limit 0: default).
+func (c *Client) HotkeyLeases(ctx context.Context, hotkey string, limit int) ([]taskserver.Lease, error) {
+	var out taskserver.LeasesResponse
+	err := c.do(ctx, http.MethodGet, "/v1/hotkeys/"+url.PathEscape(hotkey)+"/leases"+query("limit", limit), true, nil, &out)
+	return out.Leases, err
+}
+
+// ReportScore sends a score; detail is any JSON value (nil for none).
+func (c *Client) ReportScore(ctx context.Context, hotkey string, taskID int64, score float64, detail any) (taskserver.Score, error) {
+	body := taskserver.ScoreBody{Hotkey: hotkey, TaskID: taskID, Score: score}
+	if detail != nil {
+		raw, err := json.Marshal(detail)
+		if err != nil {
+			return taskserver.Score{}, fmt.Errorf("encode detail: %w", err)
+		}
+		body.Detail = raw
+	}
+	var out taskserver.Score
+	err := c.do(ctx, http.MethodPost, "/v1/scores", true, body, &out)
+	return out, err
+}
+
+// ---- public ----
+
+// Stats returns the overview.
+func (c *Client) Stats(ctx context.Context) (taskserver.Stats, error) {
+	var out taskserver.Stats
+	err := c.do(ctx, http.MethodGet, "/v1/stats", false, nil, &out)
+	return out, err
+}
+
+// Events returns recent events with id < before (0: newest).
+func (c *Client) Events(ctx context.Context, before int64, limit int) ([]taskserver.Event, error) {
+	q := url.Values{}
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/events"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out taskserver.EventsResponse
+	err := c.do(ctx, http.MethodGet, path, false, nil, &out)
+	return out.Events, err
+}
+
+// Miners returns per-miner activity over the last window.
+func (c *Client) Miners(ctx context.Context, window time.Duration) ([]taskserver.MinerActivity, error) {
+	var out taskserver.MinersResponse
+	err := c.do(ctx, http.MethodGet, "/v1/miners?since="+url.QueryEscape(window.String()), false, nil, &out)
+	return out.Miners, err
+}
+
+// Throughput returns completions per bucket over the last window.
+func (c *Client) Throughput(ctx context.Context, window, bucket time.Duration) ([]taskserver.Bucket, error) {
+	var out taskserver.ThroughputResponse
+	err := c.do(ctx, http.MethodGet, "/v1/throughput?since="+url.QueryEscape(window.String())+"&bucket="+url.QueryEscape(bucket.String()), false, nil, &out)
+	return out.Buckets, err
+}
+
+// Scores returns score reports on hotkey ("" for all).
+func (c *Client) Scores(ctx context.Context, hotkey string, limit int) ([]taskserver.Score, error) {
+	q := url.Values{}
+	if hotkey != "" {
+		q.Set("hotkey", hotkey)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/scores"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out taskserver.ScoresResponse
+	err := c.do(ctx, http.MethodGet, path, false, nil, &out)
+	return out.Scores, err
+}
+
+func query(name string, v int) string {
+	if v <= 0 {
+		return ""
+	}
+	return "?" + name + "=" + strconv.Itoa(v)
+}
+
+// IsRetryable reports whether err is an API error worth retrying later.
+func IsRetryable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Retryable()
+}

@@ -1,0 +1,57 @@
+package taskserver
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	transitions   *prometheus.CounterVec
+	verifySeconds prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "taskserver_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "taskserver_request_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"method", "route"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "taskserver_lease_transitions_total", Help: "Lease transitions made through the API.",
+		}, []string{"kind"}),
+		verifySeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taskserver_signature_verify_seconds_total", Help: "Time spent verifying sr25519 request signatures.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.transitions, m.verifySeconds,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	// Pool gauges are read from the store at scrape time.
+	gauge := func(name, help string, f func(Counts) int64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := svc.Store().Counts(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(f(c))
+		}))
+	}
+	gauge("taskserver_tasks_pending", "Tasks in the pool.", func(c Counts) int64 { return c.Pending })
+	gauge("taskserver_tasks_leased", "Tasks under a live lease.", func(c Counts) int64 { return c.Leased })
+	gauge("taskserver_tasks_done", "Completed tasks.", func(c Counts) int64 { return c.Done })
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "taskserver_chain_head_block", Help: "Last chain block seen by the task server.",
+	}, func() float64 { return float64(svc.Roster().Head()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "taskserver_registered_hotkeys", Help: "Hotkeys in the cached metagraph.",
+	}, func() float64 { return float64(svc.Roster().Size()) }))
+	return m
+}

@@ -1,0 +1,214 @@
+package taskserver
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options configure a Service.
+type Options struct {
+	Store  Store
+	Roster *Roster
+	// LeaseDuration is a lease's hard deadline (default 6 h).
+	LeaseDuration time.Duration
+	// HeartbeatTTL is how long a lease lives without a heartbeat
+	// (default 10 min).
+	HeartbeatTTL time.Duration
+	// MaxLeases is the per-hotkey live lease limit (default 4).
+	MaxLeases int
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service applies the lease rules: it stamps every call with the time and
+// the chain head, and checks what only it can know (commitments name the
+// leased task). Authorisation happens in the API, before it.
+type Service struct {
+	opts Options
+}
+
+// NewService applies defaults.
+func NewService(opts Options) *Service {
+	if opts.LeaseDuration <= 0 {
+		opts.LeaseDuration = 6 * time.Hour
+	}
+	if opts.HeartbeatTTL <= 0 {
+		opts.HeartbeatTTL = 10 * time.Minute
+	}
+	if opts.MaxLeases <= 0 {
+		opts.MaxLeases = 4
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{opts: opts}
+}
+
+// Store is the service's store.
+func (s *Service) Store() Store { return s.opts.Store }
+
+// Roster is the service's metagraph cache.
+func (s *Service) Roster() *Roster { return s.opts.Roster }
+
+// Config is the lease configuration the API reports to miners.
+type Config struct {
+	LeaseDuration time.Duration
+	HeartbeatTTL  time.Duration
+	MaxLeases     int
+}
+
+// Config returns the lease configuration.
+func (s *Service) Config() Config {
+	return Config{s.opts.LeaseDuration, s.opts.HeartbeatTTL, s.opts.MaxLeases}
+}
+
+// Stamp is now, with the chain head.
+func (s *Service) Stamp() Stamp {
+	return Stamp{Time: s.opts.Now().UTC().Truncate(time.Millisecond), Block: s.opts.Roster.Head()}
+}
+
+// Import adds tasks; existing ones are skipped.
+func (s *Service) Import(ctx context.Context, tasks []NewTask) (int, error) {
+	return s.opts.Store.AddTasks(ctx, tasks, s.Stamp())
+}
+
+// Lease grants hotkey a task.
+func (s *Service) Lease(ctx context.Context, hotkey string) (Lease, Task, error) {
+	return s.opts.Store.Lease(ctx, LeaseRequest{
+		Hotkey: hotkey, At: s.Stamp(),
+		Duration: s.opts.LeaseDuration, TTL: s.opts.HeartbeatTTL, MaxLive: s.opts.MaxLeases,
+	})
+}
+
+// Heartbeat extends hotkey's lease.
+func (s *Service) Heartbeat(ctx context.Context, hotkey string, leaseID int64) (Lease, error) {
+	return s.opts.Store.Heartbeat(ctx, leaseID, hotkey, s.opts.HeartbeatTTL, s.Stamp())
+}
+
+// Complete ends hotkey's lease with the commitment it made on chain, which
+// must name the leased task.
+func (s *Service) Complete(ctx context.Context, hotkey string, leaseID int64, commitment string, commitBlock uint64) (Lease, error) {
+	c, err := ParseCommitment(commitment)
+	if err != nil {
+		return Lease{}, err
+	}
+	l, err := s.opts.Store.GetLease(ctx, leaseID)
+	if err != nil {
+		return l, err
+	}
+	if l.Hotkey != hotkey {
+		return Lease{}, fmt.Errorf("lease %d: %w", leaseID, ErrNotHolder)
+	}
+	if c.TaskID != l.TaskID {
+		return Lease{}, fmt.Errorf("%w: names task %d, lease %d is for task %d", ErrBadCommitment, c.TaskID, leaseID, l.TaskID)
+	}
+	return s.opts.Store.Complete(ctx, leaseID, hotkey, commitment, commitBlock, s.Stamp())
+}
+
+// Release gives hotkey's lease back.
+func (s *Service) Release(ctx context.Context, hotkey string, leaseID int64) (Lease, error) {
+	return s.opts.Store.Release(ctx, leaseID, hotkey, s.Stamp())
+}
+
+// Expire ends leases past their expiry.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	return s.opts.Store.Expire(ctx, s.Stamp())
+}
+
+// RunExpiry expires stale leases every interval until ctx ends, so counts
+// and the website stay right even when nobody asks for a lease.
+func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.Expire(ctx); err != nil && ctx.Err() == nil {
+				s.opts.Logger.Warn("expire leases", "err", err)
+			} else if n > 0 {
+				s.opts.Logger.Info("leases expired", "count", n)
+			}
+		}
+	}
+}
+
+// ReportScore records validator's score of hotkey's work on a task.
+func (s *Service) ReportScore(ctx context.Context, validator string, sc Score) (Score, error) {
+	if _, _, err := s.opts.Store.Task(ctx, sc.TaskID); err != nil {
+		return Score{}, err
+	}
+	st := s.Stamp()
+	sc.ID, sc.Validator, sc.At, sc.Block = 0, validator, st.Time, st.Block
+	return s.opts.Store.AddScore(ctx, sc)
+}
+
+// Commitment is the string a miner commits on chain for a task:
+// "<version>:<repo>@<revision>:<task id>:<manifest sha256 prefix>".
+type Commitment struct {
+	Version        string
+	Repo           string
+	Revision       string
+	TaskID         int64
+	ManifestPrefix string
+}
+
+// MaxCommitmentBytes is the chain's Raw commitment limit.
+const MaxCommitmentBytes = 128
+
+// String formats c.
+func (c Commitment) String() string {
+	return fmt.Sprintf("%s:%s@%s:%d:%s", c.Version, c.Repo, c.Revision, c.TaskID, c.ManifestPrefix)
+}
+
+// ParseCommitment parses and checks a commitment string. The repository
+// may itself contain ':' (a URL), so the fields are taken from both ends.
+func ParseCommitment(s string) (Commitment, error) {
+	var c Commitment
+	bad := func(format string, args ...any) (Commitment, error) {
+		return c, fmt.Errorf("%w: %q: %s", ErrBadCommitment, s, fmt.Sprintf(format, args...))
+	}
+	if len(s) > MaxCommitmentBytes {
+		return bad("%d bytes, limit %d", len(s), MaxCommitmentBytes)
+	}
+	first := strings.IndexByte(s, ':')
+	last := strings.LastIndexByte(s, ':')
+	if first < 0 || last == first {
+		return bad("want <version>:<repo>@<revision>:<task id>:<manifest sha256 prefix>")
+	}
+	prev := strings.LastIndexByte(s[:last], ':')
+	if prev <= first {
+		return bad("want <version>:<repo>@<revision>:<task id>:<manifest sha256 prefix>")
+	}
+	c.Version, c.ManifestPrefix = s[:first], s[last+1:]
+	repoRev, id := s[first+1:prev], s[prev+1:last]
+	at := strings.LastIndexByte(repoRev, '@')
+	if at <= 0 || at == len(repoRev)-1 {
+		return bad("want <repo>@<revision>")
+	}
+	c.Repo, c.Revision = repoRev[:at], repoRev[at+1:]
+	if c.Version == "" {
+		return bad("empty version")
+	}
+	var err error
+	if c.TaskID, err = strconv.ParseInt(id, 10, 64); err != nil || c.TaskID <= 0 {
+		return bad("task id %q is not a positive integer", id)
+	}
+	if n := len(c.ManifestPrefix); n < 8 || n > 64 {
+		return bad("manifest prefix must be 8 to 64 hex digits")
+	}
+	if _, err := hex.DecodeString(c.ManifestPrefix + strings.Repeat("0", len(c.ManifestPrefix)%2)); err != nil || strings.ToLower(c.ManifestPrefix) != c.ManifestPrefix {
+		return bad("manifest prefix is not lower-case hex")
+	}
+	return c, nil
+}

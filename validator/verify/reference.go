@@ -1,0 +1,160 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/datarefine/refine/pipeline"
+	"github.com/datarefine/refine/pipeline/dedup"
+	"github.com/datarefine/refine/pipeline/input"
+	"github.com/datarefine/refine/pipeline/pii"
+	"github.com/datarefine/refine/pipeline/warc"
+	"github.com/datarefine/refine/process"
+)
+
+// ReferenceOptions configures the reference pipeline a validator re-runs.
+type ReferenceOptions struct {
+	// Steps are the pipeline's step options (AssetsDir is required). An
+	// ExtractTimeout of 0 becomes 30 s: a validator re-runs few records and
+	// must not drop one the miner extracted in time on a faster machine.
+	Steps process.StepOptions
+	// Resolve maps a task's WARC name (as recorded in records.jsonl, e.g.
+	// crawl-data/…/x.warc.gz) to where the validator reads it: a local path
+	// or an http(s) URL. Default: the name itself.
+	Resolve func(name string) string
+	// MaxRecordBytes bounds the bytes read from an http(s) WARC at a cited
+	// offset (one range request; default 16 MiB).
+	MaxRecordBytes int64
+	// HTTPClient for remote WARCs (default http.DefaultClient).
+	HTTPClient *http.Client
+}
+
+// Reference re-runs the pipeline on single WARC records.
+type Reference struct {
+	opts  ReferenceOptions
+	steps *process.Steps
+}
+
+// NewReference loads the pipeline's steps.
+func NewReference(opts ReferenceOptions) (*Reference, error) {
+	if opts.Steps.ExtractTimeout <= 0 {
+		opts.Steps.ExtractTimeout = 30 * time.Second
+	}
+	if opts.Resolve == nil {
+		opts.Resolve = func(s string) string { return s }
+	}
+	if opts.MaxRecordBytes <= 0 {
+		opts.MaxRecordBytes = 16 << 20
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = http.DefaultClient
+	}
+	steps, err := process.NewSteps(opts.Steps)
+	if err != nil {
+		return nil, fmt.Errorf("reference pipeline: %w", err)
+	}
+	return &Reference{opts: opts, steps: steps}, nil
+}
+
+// Signer is the pipeline's MinHash signer.
+func (r *Reference) Signer() *dedup.Signer { return r.steps.Signer }
+
+// Run passes a document read from a WARC record through the pipeline's
+// filters and annotators, as the Runner does, and reports whether it is
+// kept and, if not, the step and reason that dropped it.
+func (r *Reference) Run(d *pipeline.Document) (kept bool, step, reason string) {
+	if d.Skip != "" {
+		return false, "reader", d.Skip
+	}
+	for _, f := range r.steps.Filters(input.WARC) {
+		if keep, why := f.Filter(d); !keep {
+			return false, f.Name(), why
+		}
+	}
+	for _, a := range r.steps.Annotators {
+		a.Format(d)
+	}
+	return true, "", ""
+}
+
+// Record reads the record at offset of the named WARC.
+func (r *Reference) Record(ctx context.Context, name string, offset int64) (*pipeline.Document, error) {
+	loc := r.opts.Resolve(name)
+	var ra io.ReaderAt
+	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
+		b, err := r.rangeGet(ctx, loc, offset)
+		if err != nil {
+			return nil, err
+		}
+		ra, offset = bytes.NewReader(b), 0
+	} else {
+		f, err := os.Open(loc)
+		if err != nil {
+			return nil, fmt.Errorf("open WARC %s: %w", name, err)
+		}
+		defer f.Close()
+		ra = f
+	}
+	rec, err := warc.ReadRecordAt(ctx, ra, offset, warc.Options{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline.Document{ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: name,
+		Offset: rec.Offset, Index: -1, HTML: rec.HTML, Skip: rec.Skip}, nil
+}
+
+// rangeGet fetches MaxRecordBytes from offset of a remote WARC.
+func (r *Reference) rangeGet(ctx context.Context, url string, offset int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+r.opts.MaxRecordBytes-1))
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := r.opts.HTTPClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s at %d: %w", url, offset, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent {
+		return nil, fmt.Errorf("fetch %s at %d: HTTP status %s (want 206)", url, offset, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, r.opts.MaxRecordBytes))
+}
+
+// Open streams a task's WARC by name.
+func (r *Reference) Open(ctx context.Context, name string) (*warc.Reader, error) {
+	return warc.Open(ctx, r.opts.Resolve(name), warc.Options{Name: name})
+}
+
+// NewPII returns a fresh PII formatter with the pipeline's settings.
+func (r *Reference) NewPII() *pii.Formatter { return r.steps.NewPII() }
+
+// piiNormal maps every PII replacement string to one placeholder per kind.
+// The miner's output is PII-formatted with replacement cycles that carry
+// across its whole run, so which replacement a document got depends on the
+// documents before it; comparing texts with every replacement folded to a
+// placeholder makes the comparison independent of the cycle position.
+var piiNormal = func() *strings.Replacer {
+	var pairs []string
+	for _, e := range pii.DefaultEmailReplacements {
+		pairs = append(pairs, e, "\x00EMAIL\x00")
+	}
+	for _, ip := range pii.DefaultIPReplacements {
+		pairs = append(pairs, ip, "\x00IP\x00")
+	}
+	return strings.NewReplacer(pairs...)
+}()
+
+// SameText reports whether the miner's text equals the reference text once
+// both are PII-formatted and every replacement folded to its placeholder.
+func (r *Reference) SameText(reference, submitted string) bool {
+	ref := r.NewPII().Replace(reference)
+	return piiNormal.Replace(ref) == piiNormal.Replace(submitted)
+}

@@ -1,0 +1,57 @@
+package verify
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// Seed derives the sampling seed of one submission from the hash of a block
+// after its commitment (which no miner knows when committing, and every
+// validator reads alike) and the commitment string.
+func Seed(blockHash, commitment string) [32]byte {
+	return sha256.Sum256([]byte("refine/validator/seed/v1\x00" + strings.ToLower(blockHash) + "\x00" + commitment))
+}
+
+// SampleIndices draws k distinct indices of [0, n) from seed, sorted
+// (Floyd's algorithm on a ChaCha8 stream, whose output Go specifies, so the
+// draw is the same on every platform).
+func SampleIndices(seed [32]byte, n, k int) []int {
+	if k >= n {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	if k <= 0 {
+		return nil
+	}
+	r := rand.New(rand.NewChaCha8(seed))
+	chosen := make(map[int]bool, k)
+	out := make([]int, 0, k)
+	for j := n - k; j < n; j++ {
+		t := r.IntN(j + 1)
+		if chosen[t] {
+			t = j
+		}
+		chosen[t] = true
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// priority ranks record i of a stream for bottom-k sampling: the k records
+// with the smallest priorities are the sample, whatever the stream length.
+func priority(seed [32]byte, warc string, index int64) uint64 {
+	h := sha256.New()
+	h.Write(seed[:])
+	h.Write([]byte(warc))
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(index))
+	h.Write(b[:])
+	return binary.LittleEndian.Uint64(h.Sum(nil))
+}
