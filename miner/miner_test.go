@@ -24,9 +24,9 @@ import (
 // the chain's current block on every transition (the HTTP client does the
 // same through the task server).
 type storeTasks struct {
-	db     *sqlstore.Store
-	chain  *devchain.Chain
-	hotkey string
+	db      *sqlstore.Store
+	chain   *devchain.Chain
+	hotkey  string
 	onLease func()
 }
 

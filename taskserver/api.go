@@ -475,8 +475,8 @@ func (a *API) reportScore(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "hotkey and task_id are required")
 		return
 	}
-	if len(body.Detail) > 0 && !json.Valid(body.Detail) {
-		writeError(w, http.StatusBadRequest, "bad_request", "detail must be JSON")
+	if d := bytes.TrimSpace(body.Detail); len(d) > 0 && string(d) != "null" && d[0] != '{' {
+		writeError(w, http.StatusBadRequest, "bad_request", "detail must be a JSON object")
 		return
 	}
 	sc, err := a.svc.ReportScore(r.Context(), signer(r), Score{Hotkey: body.Hotkey, TaskID: body.TaskID, Score: body.Score, Detail: string(body.Detail)})

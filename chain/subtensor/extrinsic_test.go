@@ -51,7 +51,7 @@ func TestMortalEra(t *testing.T) {
 		{64, 6852690, "2501"},  // phase 18: 5 | 18<<4
 		{4, 0, "0100"},         // smallest period
 		{65536, 70000, "7f11"}, // quantized: phase 4464/16 = 279, 279<<4 | 15
-		{50, 10, "a501"},       // rounded up to 64: phase 10 → 5 | 10<<4
+		{50, 10, "a500"},       // rounded up to 64: phase 10 → 5 | 10<<4
 	}
 	for _, tc := range tests {
 		if got := hex.EncodeToString(mortalEra(tc.period, tc.birth)); got != tc.want {
@@ -64,7 +64,7 @@ func TestMortalEra(t *testing.T) {
 // extrinsics were made.
 type zeroSigner struct{ addr string }
 
-func (z zeroSigner) SS58() string               { return z.addr }
+func (z zeroSigner) SS58() string                { return z.addr }
 func (z zeroSigner) Sign([]byte) ([]byte, error) { return make([]byte, 64), nil }
 
 // TestRecordedExtrinsics rebuilds the three real finney (spec 393)
@@ -206,8 +206,9 @@ func TestSignedCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := []byte{0x12, 0x00, 0x01, 0x00, 0x04, 'c', 'a', 't'}
-	cat[0], cat[1] = 18, 0 // Commitments (pallet 18) . set_commitment (0)
+	// Commitments (18).set_commitment (0), netuid 1, one field, Raw3 (tag
+	// 4): the same field bytes as the recorded finney "cat" commitment.
+	cat := []byte{18, 0, 1, 0, 4, 4, 'c', 'a', 't'}
 	tests := []struct {
 		name string
 		call []byte

@@ -18,6 +18,7 @@ func newRootCommand() *cobra.Command {
 	// One line per command; each lives in its own cmd_<name>.go file.
 	root.AddCommand(
 		newProcessCommand(),
+		newMinerCommand(),
 		newAssetsCommand(),
 		newWalletCommand(),
 		newChainCommand(),

@@ -1,0 +1,34 @@
+package miner
+
+import (
+	"context"
+
+	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/client"
+)
+
+// ClientTasks adapts the task server's Go client to Tasks.
+type ClientTasks struct{ C *client.Client }
+
+var _ Tasks = ClientTasks{}
+
+// Lease implements Tasks.
+func (t ClientTasks) Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error) {
+	r, err := t.C.Lease(ctx)
+	return r.Lease, r.Task, err
+}
+
+// Heartbeat implements Tasks.
+func (t ClientTasks) Heartbeat(ctx context.Context, id int64) (taskserver.Lease, error) {
+	return t.C.Heartbeat(ctx, id)
+}
+
+// Complete implements Tasks.
+func (t ClientTasks) Complete(ctx context.Context, id int64, commitment string, block uint64) (taskserver.Lease, error) {
+	return t.C.Complete(ctx, id, commitment, block)
+}
+
+// Release implements Tasks.
+func (t ClientTasks) Release(ctx context.Context, id int64) (taskserver.Lease, error) {
+	return t.C.Release(ctx, id)
+}

@@ -1,0 +1,171 @@
+package validator
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/store"
+	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/validator/score"
+	"github.com/datarefine/refine/validator/verify"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TaskServer is what the validator needs from the task server: a task with
+// its lease history, and a place to send signed score reports.
+// *taskserver/client.Client satisfies it (its calls are Epistula-signed
+// with the validator's hotkey); StoreTaskServer adapts an in-process store.
+type TaskServer interface {
+	Task(ctx context.Context, id int64) (taskserver.TaskResponse, error)
+	ReportScore(ctx context.Context, hotkey string, taskID int64, score float64, detail any) (taskserver.Score, error)
+}
+
+// Options configure a Validator. Chain, Hotkey, Store, Tasks and
+// Reference.Steps.AssetsDir are required; everything else has a default.
+type Options struct {
+	// Chain is the subnet's chain (chain/devchain in the devnet, subtensor
+	// in production).
+	Chain chain.Client
+	// Netuid is the subnet (default 1).
+	Netuid uint16
+	// Hotkey is the validator's key: it sets weights with it and the task
+	// server client signs reports with it (a *wallet.Keypair).
+	Hotkey chain.Signer
+	// Store is where miners publish datasets (store/local in the devnet,
+	// store/hub in production).
+	Store store.Store
+	// Tasks is the task server (taskserver/client.Client, or StoreTaskServer).
+	Tasks TaskServer
+
+	// DB is the validator's SQLite state file (seen commitments, verdicts,
+	// EMA per uid, accepted MinHash bands, pending weight commits). Default
+	// "validator.db"; ":memory:" for a throwaway state.
+	DB string
+	// WorkDir receives fetched datasets while they are checked (default:
+	// the system temp folder); each is removed after its evaluation.
+	WorkDir string
+
+	// Reference configures the reference pipeline re-run for provenance and
+	// coverage (Steps.AssetsDir required; Resolve maps task WARC names to
+	// paths or URLs).
+	Reference verify.ReferenceOptions
+	// Quality rates a submission's sampled documents (default:
+	// StandInQuality, until `refine evaluate` replaces it).
+	Quality QualityScorer
+	// Score holds the mechanism's constants (default score.Defaults()).
+	Score score.Params
+
+	// EvalEvery is the number of blocks between evaluation rounds
+	// (default 10); WeightsEvery between weight settings (default 100).
+	EvalEvery, WeightsEvery uint64
+	// SeedDelay: a commitment made in block b is sampled with the hash of
+	// block b+SeedDelay, and evaluated once that block exists (default 1).
+	SeedDelay uint64
+	// GraceBlocks is how many blocks a commitment may land after the task
+	// server recorded the lease's completion (default 100; the server's
+	// block stamp may lag the chain).
+	GraceBlocks uint64
+	// ProvenanceSamples documents are re-derived per submission (default
+	// 16); CoverageSamples records of the task re-run (default 32).
+	ProvenanceSamples, CoverageSamples int
+	// Thresholds of the gate (defaults in parentheses): at most
+	// MaxMismatch of the re-derived documents may differ (0.1); at least
+	// MinCoverage of the sampled records the reference keeps must be
+	// present (0.8); at most MaxInternalDup of the documents may duplicate
+	// another of the submission (0.01); at most MaxOverlap may share a
+	// MinHash band with earlier accepted submissions (0.5).
+	MaxMismatch, MinCoverage, MaxInternalDup, MaxOverlap float64
+	// Limits bound what is downloaded per submission (default: 2 GiB per
+	// file, 8 GiB in all, 10,000 files).
+	Limits store.Limits
+	// MaxDocuments bounds a submission's document count (default 5,000,000).
+	MaxDocuments int64
+	// FetchTimeout bounds a submission's download (default 10 min) and
+	// EvalTimeout its checks after the download (default 30 min).
+	FetchTimeout, EvalTimeout time.Duration
+	// MaxAttempts is how many rounds a submission whose evaluation failed
+	// on the validator's side (task server or WARC unreachable) is retried
+	// before it is recorded as failed (default 3).
+	MaxAttempts int
+	// VersionKey is sent with weights (the subnet's weights_version).
+	VersionKey uint64
+	// PollInterval is how often Run looks at the chain head (default 1 s).
+	PollInterval time.Duration
+
+	// Registerer receives the Prometheus metrics (default: a private
+	// registry, see (*Validator).Registry).
+	Registerer prometheus.Registerer
+	// Log receives structured logs (default: discard).
+	Log *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Netuid == 0 {
+		o.Netuid = 1
+	}
+	if o.DB == "" {
+		o.DB = "validator.db"
+	}
+	if o.WorkDir == "" {
+		o.WorkDir = os.TempDir()
+	}
+	if o.Quality == nil {
+		o.Quality = StandInQuality{}
+	}
+	o.Score = o.Score.WithDefaults()
+	if o.EvalEvery == 0 {
+		o.EvalEvery = 10
+	}
+	if o.WeightsEvery == 0 {
+		o.WeightsEvery = 100
+	}
+	if o.SeedDelay == 0 {
+		o.SeedDelay = 1
+	}
+	if o.GraceBlocks == 0 {
+		o.GraceBlocks = 100
+	}
+	if o.ProvenanceSamples == 0 {
+		o.ProvenanceSamples = 16
+	}
+	if o.CoverageSamples == 0 {
+		o.CoverageSamples = 32
+	}
+	if o.MaxMismatch == 0 {
+		o.MaxMismatch = 0.1
+	}
+	if o.MinCoverage == 0 {
+		o.MinCoverage = 0.8
+	}
+	if o.MaxInternalDup == 0 {
+		o.MaxInternalDup = 0.01
+	}
+	if o.MaxOverlap == 0 {
+		o.MaxOverlap = 0.5
+	}
+	if o.Limits.MaxFileBytes == 0 {
+		o.Limits.MaxFileBytes = 2 << 30
+	}
+	if o.Limits.MaxTotalBytes == 0 {
+		o.Limits.MaxTotalBytes = 8 << 30
+	}
+	if o.FetchTimeout == 0 {
+		o.FetchTimeout = 10 * time.Minute
+	}
+	if o.EvalTimeout == 0 {
+		o.EvalTimeout = 30 * time.Minute
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 3
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}

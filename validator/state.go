@@ -1,0 +1,401 @@
+package validator
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/datarefine/refine/validator/verify"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// state is the validator's SQLite database. Everything a restart must not
+// lose lives here: which commitments were evaluated (and their verdicts),
+// the EMA per uid, the MinHash bands of accepted submissions (for the
+// uniqueness check) and weight commits awaiting their reveal.
+type state struct{ db *sql.DB }
+
+const schema = `
+CREATE TABLE IF NOT EXISTS submissions (
+	id INTEGER PRIMARY KEY,
+	hotkey TEXT NOT NULL,
+	uid INTEGER NOT NULL,
+	block INTEGER NOT NULL,
+	data TEXT NOT NULL,
+	task_id INTEGER NOT NULL,
+	accepted INTEGER NOT NULL,
+	code TEXT NOT NULL,
+	score REAL NOT NULL,
+	verdict TEXT NOT NULL,
+	evaluated_block INTEGER NOT NULL,
+	applied INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (hotkey, block, data)
+);
+CREATE INDEX IF NOT EXISTS submissions_data ON submissions (data);
+CREATE TABLE IF NOT EXISTS ema (
+	uid INTEGER PRIMARY KEY,
+	hotkey TEXT NOT NULL,
+	value REAL NOT NULL,
+	block INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bands (
+	band INTEGER NOT NULL,
+	value INTEGER NOT NULL,
+	submission INTEGER NOT NULL,
+	PRIMARY KEY (band, value, submission)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+	key TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS weight_commits (
+	id INTEGER PRIMARY KEY,
+	block INTEGER NOT NULL,
+	uids TEXT NOT NULL,
+	weights TEXT NOT NULL,
+	salt TEXT NOT NULL,
+	version INTEGER NOT NULL
+);
+`
+
+func openState(ctx context.Context, path string) (*state, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if path == ":memory:" {
+		dsn = "file::memory:?_txlock=immediate"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open validator state %s: %w", path, err)
+	}
+	// One connection: SQLite serialises writers anyway, and an in-memory
+	// database exists per connection.
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create validator state %s: %w", path, err)
+	}
+	return &state{db: db}, nil
+}
+
+func (s *state) Close() error { return s.db.Close() }
+
+func (s *state) meta(ctx context.Context, key string) (uint64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return uint64(v), err
+}
+
+func (s *state) setMeta(ctx context.Context, key string, v uint64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, int64(v))
+	return err
+}
+
+// seen reports whether this exact commitment (hotkey, block, data) was
+// evaluated.
+func (s *state) seen(ctx context.Context, hotkey string, block uint64, data string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM submissions WHERE hotkey = ? AND block = ? AND data = ?`, hotkey, int64(block), data).Scan(&n)
+	return n > 0, err
+}
+
+// earlier returns the hotkey of an earlier evaluation of the same
+// commitment string, if any.
+func (s *state) earlier(ctx context.Context, data string) (hotkey string, block uint64, ok bool, err error) {
+	var b int64
+	err = s.db.QueryRowContext(ctx, `SELECT hotkey, block FROM submissions WHERE data = ? ORDER BY block, id LIMIT 1`, data).Scan(&hotkey, &b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, false, nil
+	}
+	return hotkey, uint64(b), err == nil, err
+}
+
+// record stores an evaluated submission and, when accepted, its bands.
+func (s *state) record(ctx context.Context, r Record, bands [][]uint64) error {
+	vj, err := json.Marshal(r.Verdict)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO submissions (hotkey, uid, block, data, task_id, accepted, code, score, verdict, evaluated_block)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Hotkey, int(r.UID), int64(r.Block), r.Commitment, r.TaskID,
+		r.Verdict.Accepted, string(r.Verdict.Code), r.Score, string(vj), int64(r.EvaluatedBlock))
+	if err != nil {
+		return fmt.Errorf("record submission: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if r.Verdict.Accepted {
+		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO bands (band, value, submission) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, doc := range bands {
+			for b, v := range doc {
+				if _, err := st.ExecContext(ctx, b, int64(v), id); err != nil {
+					return fmt.Errorf("record bands: %w", err)
+				}
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// overlap counts the documents with at least one band value present in an
+// earlier accepted submission.
+func (s *state) overlap(ctx context.Context, docs []verify.Doc) (int, error) {
+	st, err := s.db.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM bands WHERE band = ? AND value = ?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	n := 0
+	for _, d := range docs {
+		for b, v := range d.Bands {
+			var hit bool
+			if err := st.QueryRowContext(ctx, b, int64(v)).Scan(&hit); err != nil {
+				return 0, err
+			}
+			if hit {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+// applyRound folds the scores of the submissions not yet applied into the
+// EMA of every uid in uids (hotkeys by uid), in one transaction: a uid with
+// no new submission moves toward 0, a uid whose hotkey changed starts over.
+func (s *state) applyRound(ctx context.Context, hotkeys map[uint16]string, alpha float64, block uint64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	round := map[uint16]float64{}
+	rows, err := tx.QueryContext(ctx, `SELECT uid, hotkey, score FROM submissions WHERE applied = 0 ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var uid int
+		var hk string
+		var sc float64
+		if err := rows.Scan(&uid, &hk, &sc); err != nil {
+			rows.Close()
+			return err
+		}
+		if hotkeys[uint16(uid)] == hk {
+			round[uint16(uid)] += sc
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	old := map[uint16]struct {
+		hk string
+		v  float64
+	}{}
+	rows, err = tx.QueryContext(ctx, `SELECT uid, hotkey, value FROM ema`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var uid int
+		var hk string
+		var v float64
+		if err := rows.Scan(&uid, &hk, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		old[uint16(uid)] = struct {
+			hk string
+			v  float64
+		}{hk, v}
+	}
+	rows.Close()
+	for _, uid := range sortedUIDs(hotkeys) {
+		prev := 0.0
+		if o, ok := old[uid]; ok && o.hk == hotkeys[uid] {
+			prev = o.v
+		}
+		v := (1-alpha)*prev + alpha*round[uid]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ema (uid, hotkey, value, block) VALUES (?, ?, ?, ?)
+			ON CONFLICT (uid) DO UPDATE SET hotkey = excluded.hotkey, value = excluded.value, block = excluded.block`,
+			int(uid), hotkeys[uid], v, int64(block)); err != nil {
+			return err
+		}
+	}
+	// uids that left the metagraph keep no score.
+	for uid := range old {
+		if _, ok := hotkeys[uid]; !ok {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ema WHERE uid = ?`, int(uid)); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE submissions SET applied = 1 WHERE applied = 0`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('last_round', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, int64(block)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// UIDScore is one uid's standing.
+type UIDScore struct {
+	UID    uint16  `json:"uid"`
+	Hotkey string  `json:"hotkey"`
+	EMA    float64 `json:"ema"`
+	// Weight is the uid's share of the L1-normalised EMAs.
+	Weight float64 `json:"weight"`
+	Block  uint64  `json:"block"`
+}
+
+func (s *state) emas(ctx context.Context) ([]UIDScore, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT uid, hotkey, value, block FROM ema ORDER BY uid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UIDScore
+	for rows.Next() {
+		var u UIDScore
+		var uid int
+		var b int64
+		if err := rows.Scan(&uid, &u.Hotkey, &u.EMA, &b); err != nil {
+			return nil, err
+		}
+		u.UID, u.Block = uint16(uid), uint64(b)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Record is one evaluated submission.
+type Record struct {
+	Hotkey         string         `json:"hotkey"`
+	UID            uint16         `json:"uid"`
+	Block          uint64         `json:"block"`
+	Commitment     string         `json:"commitment"`
+	TaskID         int64          `json:"task_id"`
+	Score          float64        `json:"score"`
+	EvaluatedBlock uint64         `json:"evaluated_block"`
+	Verdict        verify.Verdict `json:"verdict"`
+}
+
+func (s *state) records(ctx context.Context, hotkey string) ([]Record, error) {
+	q := `SELECT hotkey, uid, block, data, task_id, score, evaluated_block, verdict FROM submissions`
+	var args []any
+	if hotkey != "" {
+		q += ` WHERE hotkey = ?`
+		args = append(args, hotkey)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var uid int
+		var b, eb int64
+		var vj string
+		if err := rows.Scan(&r.Hotkey, &uid, &b, &r.Commitment, &r.TaskID, &r.Score, &eb, &vj); err != nil {
+			return nil, err
+		}
+		r.UID, r.Block, r.EvaluatedBlock = uint16(uid), uint64(b), uint64(eb)
+		if err := json.Unmarshal([]byte(vj), &r.Verdict); err != nil {
+			return nil, fmt.Errorf("stored verdict: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// weightCommit is a weights commit awaiting its reveal.
+type weightCommit struct {
+	ID             int64
+	Block          uint64
+	UIDs, Weights  []uint16
+	Salt           []uint16
+	Version        uint64
+}
+
+func joinU16(v []uint16) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ",")
+}
+
+func splitU16(s string) ([]uint16, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []uint16
+	for _, p := range strings.Split(s, ",") {
+		var x uint16
+		if _, err := fmt.Sscan(p, &x); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func (s *state) addWeightCommit(ctx context.Context, c weightCommit) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO weight_commits (block, uids, weights, salt, version) VALUES (?, ?, ?, ?, ?)`,
+		int64(c.Block), joinU16(c.UIDs), joinU16(c.Weights), joinU16(c.Salt), int64(c.Version))
+	return err
+}
+
+func (s *state) weightCommits(ctx context.Context) ([]weightCommit, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, block, uids, weights, salt, version FROM weight_commits ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []weightCommit
+	for rows.Next() {
+		var c weightCommit
+		var b, v int64
+		var u, w, s string
+		if err := rows.Scan(&c.ID, &b, &u, &w, &s, &v); err != nil {
+			return nil, err
+		}
+		c.Block, c.Version = uint64(b), uint64(v)
+		var err1, err2, err3 error
+		c.UIDs, err1 = splitU16(u)
+		c.Weights, err2 = splitU16(w)
+		c.Salt, err3 = splitU16(s)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("stored weight commit %d: %w", c.ID, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *state) deleteWeightCommit(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM weight_commits WHERE id = ?`, id)
+	return err
+}
