@@ -83,6 +83,8 @@ type Miner struct {
 	commitMu sync.Mutex
 	mu       sync.Mutex
 	done     int
+	docs     int64
+	tokens   int64
 	status   map[int]string // worker → what it is doing
 }
 
@@ -127,6 +129,13 @@ func (m *Miner) Done() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.done
+}
+
+// Totals are the documents and tokens of the completed tasks.
+func (m *Miner) Totals() (documents, tokens int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.docs, m.tokens
 }
 
 // Status describes what each worker is doing, for a status line.
@@ -304,6 +313,8 @@ func (m *Miner) runTask(ctx context.Context, w int, lease taskserver.Lease, task
 	}
 	m.mu.Lock()
 	m.done++
+	m.docs += man.Documents
+	m.tokens += man.Tokens
 	m.mu.Unlock()
 	m.metrics.completed.Inc()
 	m.metrics.documents.Add(float64(man.Documents))

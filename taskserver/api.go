@@ -109,7 +109,9 @@ func (a *API) routes() chi.Router {
 	})
 	r := chi.NewRouter()
 	r.Use(a.instrument)
-	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{}))
 	r.Route("/v1", func(r chi.Router) {
 		// Public reads for the website.

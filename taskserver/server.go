@@ -43,3 +43,69 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 	}
 	return nil
 }
+
+// RunOptions configure a whole task server process.
+type RunOptions struct {
+	Store    Store
+	Chain    Chain
+	Netuid   uint16
+	Listener net.Listener
+	Service  Options    // Store, Roster and Logger are filled in
+	API      APIOptions // Service and Logger are filled in
+	// Import is imported (idempotently) before serving.
+	Import []NewTask
+	// MetagraphEvery, BlockEvery and ExpireEvery schedule the background
+	// refreshes (defaults 1 min, 2 s, 10 s).
+	MetagraphEvery, BlockEvery, ExpireEvery time.Duration
+	// Grace bounds the wait for requests in flight at shutdown (default 15 s).
+	Grace  time.Duration
+	Logger *slog.Logger
+}
+
+// Run loads the metagraph, imports tasks, serves the API and runs the
+// background loops until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, o RunOptions) error {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MetagraphEvery <= 0 {
+		o.MetagraphEvery = time.Minute
+	}
+	if o.BlockEvery <= 0 {
+		o.BlockEvery = 2 * time.Second
+	}
+	if o.ExpireEvery <= 0 {
+		o.ExpireEvery = 10 * time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 15 * time.Second
+	}
+	roster := NewRoster(o.Chain, o.Netuid, o.Logger)
+	// Without a metagraph nobody could lease: fail fast rather than serve 403s.
+	if err := roster.Refresh(ctx); err != nil {
+		return err
+	}
+	o.Service.Store, o.Service.Roster, o.Service.Logger = o.Store, roster, o.Logger
+	svc := NewService(o.Service)
+	if len(o.Import) > 0 {
+		n, err := svc.Import(ctx, o.Import)
+		if err != nil {
+			return err
+		}
+		o.Logger.Info("tasks imported", "new", n, "listed", len(o.Import))
+	}
+	o.API.Service, o.API.Logger = svc, o.Logger
+	api := NewAPI(o.API)
+
+	bg, stop := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	go func() { roster.Run(bg, o.MetagraphEvery, o.BlockEvery); done <- struct{}{} }()
+	go func() { svc.RunExpiry(bg, o.ExpireEvery); done <- struct{}{} }()
+	o.Logger.Info("task server listening", "addr", o.Listener.Addr().String(), "registered", roster.Size(), "head", roster.Head())
+	err := Serve(ctx, o.Listener, api, o.Grace, o.Logger)
+	stop()
+	<-done
+	<-done
+	o.Logger.Info("task server stopped")
+	return err
+}

@@ -332,11 +332,11 @@ func (s *state) records(ctx context.Context, hotkey string) ([]Record, error) {
 
 // weightCommit is a weights commit awaiting its reveal.
 type weightCommit struct {
-	ID             int64
-	Block          uint64
-	UIDs, Weights  []uint16
-	Salt           []uint16
-	Version        uint64
+	ID            int64
+	Block         uint64
+	UIDs, Weights []uint16
+	Salt          []uint16
+	Version       uint64
 }
 
 func joinU16(v []uint16) string {

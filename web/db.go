@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -408,4 +409,37 @@ func clean(field, s string, max int) (string, error) {
 		return "", fmt.Errorf("%s: %d characters, at most %d", field, n, max)
 	}
 	return s, nil
+}
+
+// historyRow is a HistoryPoint with its hotkey.
+type historyRow struct {
+	HistoryPoint
+	Hotkey string
+}
+
+// recentHistory returns the newest recorded points (of one hotkey, or
+// all when ""), oldest first.
+func (d *db) recentHistory(ctx context.Context, hotkey string, limit int) ([]historyRow, error) {
+	rows, err := d.r.QueryContext(ctx, `SELECT block, at, hotkey, uid, incentive, dividends, emission FROM neuron_history
+		WHERE (? = '' OR hotkey = ?) ORDER BY block DESC, uid LIMIT ?`, hotkey, hotkey, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	defer rows.Close()
+	var out []historyRow
+	for rows.Next() {
+		var r historyRow
+		var at, inc, div, em int64
+		if err := rows.Scan(&r.Block, &at, &r.Hotkey, &r.UID, &inc, &div, &em); err != nil {
+			return nil, fmt.Errorf("read history: %w", err)
+		}
+		r.At, r.Emission = time.UnixMilli(at).UTC(), uint64(em)
+		r.Incentive, r.Dividends = float64(inc)/65535, float64(div)/65535
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Reverse(out)
+	return out, nil
 }

@@ -56,8 +56,11 @@ type Options struct {
 
 // Client is a chain.Client for a subtensor node. It is safe for concurrent use.
 type Client struct {
-	conn *wsConn
-	opts Options
+	endpoint string
+	opts     Options
+
+	connMu sync.Mutex
+	ws     *wsConn // redialled when the node drops the connection
 
 	mu      sync.Mutex
 	genesis string
@@ -87,11 +90,37 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.SubmitTimeout == 0 {
 		opts.SubmitTimeout = 2 * time.Minute
 	}
-	conn, err := dialWS(ctx, endpoint)
+	ws, err := dialWS(ctx, endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("subtensor: %w", err)
 	}
-	return &Client{conn: conn, opts: opts, meta: map[uint32]*runtimeMeta{}}, nil
+	return &Client{endpoint: endpoint, ws: ws, opts: opts, meta: map[uint32]*runtimeMeta{}}, nil
+}
+
+// conn returns the live connection, dialling again if the node closed it:
+// validators and miners keep one client for days, and public nodes drop
+// idle or overloaded connections.
+func (c *Client) conn(ctx context.Context) (*wsConn, error) {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.ws != nil && !c.ws.isClosed() {
+		return c.ws, nil
+	}
+	ws, err := dialWS(ctx, c.endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("subtensor: reconnect: %w", err)
+	}
+	c.ws = ws
+	return ws, nil
+}
+
+// call runs one JSON-RPC method on the live connection.
+func (c *Client) call(ctx context.Context, out any, method string, params ...any) error {
+	ws, err := c.conn(ctx)
+	if err != nil {
+		return err
+	}
+	return ws.Call(ctx, out, method, params...)
 }
 
 // Dial connects to endpoint (a network name or URL) with default options.
@@ -100,7 +129,16 @@ func Dial(ctx context.Context, endpoint string) (*Client, error) {
 }
 
 // Close closes the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.ws == nil {
+		return nil
+	}
+	err := c.ws.Close()
+	c.ws = nil
+	return err
+}
 
 // runtimeVersion is the part of state_getRuntimeVersion the client uses.
 type runtimeVersion struct {
@@ -113,9 +151,9 @@ func (c *Client) runtimeVersion(ctx context.Context, blockHash string) (runtimeV
 	var rv runtimeVersion
 	var err error
 	if blockHash == "" {
-		err = c.conn.Call(ctx, &rv, "state_getRuntimeVersion")
+		err = c.call(ctx, &rv, "state_getRuntimeVersion")
 	} else {
-		err = c.conn.Call(ctx, &rv, "state_getRuntimeVersion", blockHash)
+		err = c.call(ctx, &rv, "state_getRuntimeVersion", blockHash)
 	}
 	if err != nil {
 		return rv, fmt.Errorf("runtime version: %w", err)
@@ -138,9 +176,9 @@ func (c *Client) metadata(ctx context.Context, blockHash string) (*runtimeMeta, 
 	}
 	var hexMeta string
 	if blockHash == "" {
-		err = c.conn.Call(ctx, &hexMeta, "state_getMetadata")
+		err = c.call(ctx, &hexMeta, "state_getMetadata")
 	} else {
-		err = c.conn.Call(ctx, &hexMeta, "state_getMetadata", blockHash)
+		err = c.call(ctx, &hexMeta, "state_getMetadata", blockHash)
 	}
 	if err != nil {
 		return nil, rv, fmt.Errorf("metadata: %w", err)
@@ -163,7 +201,7 @@ func (c *Client) genesisHash(ctx context.Context) (string, error) {
 		return g, nil
 	}
 	var h string
-	if err := c.conn.Call(ctx, &h, "chain_getBlockHash", 0); err != nil {
+	if err := c.call(ctx, &h, "chain_getBlockHash", 0); err != nil {
 		return "", fmt.Errorf("genesis hash: %w", err)
 	}
 	c.mu.Lock()

@@ -4,18 +4,27 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/datarefine/refine/chain"
 )
 
+var (
+	metaOnce   sync.Once
+	metaParsed *runtimeMeta
+	metaErr    error
+)
+
+// loadMeta parses the recorded spec-343 metadata once per test binary.
 func loadMeta(t *testing.T) *runtimeMeta {
 	t.Helper()
-	m, err := parseMetadata(metadataHex(t))
-	if err != nil {
-		t.Fatal(err)
+	hexMeta := metadataHex(t)
+	metaOnce.Do(func() { metaParsed, metaErr = parseMetadata(hexMeta) })
+	if metaErr != nil {
+		t.Fatal(metaErr)
 	}
-	return m
+	return metaParsed
 }
 
 // errorIndex finds a pallet error's (pallet index, error index) by name.

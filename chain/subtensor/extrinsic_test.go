@@ -273,3 +273,13 @@ func TestCommitHash(t *testing.T) {
 		t.Errorf("CommitHash = %x, want %x", got, want)
 	}
 }
+
+func TestHasBigRaw(t *testing.T) {
+	m := loadMeta(t)
+	if !m.hasVariant("pallet_commitments::types::Data", "BigRaw", dataBigRaw) {
+		t.Error("spec 343 Data has no BigRaw variant at 136")
+	}
+	if m.hasVariant("pallet_commitments::types::Data", "BigRaw", 135) {
+		t.Error("BigRaw found at the wrong index")
+	}
+}

@@ -254,3 +254,25 @@ func decodeHex(s string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// hasVariant reports whether the enum type at path has variant name at index.
+func (m *runtimeMeta) hasVariant(path, name string, index uint8) bool {
+	for _, t := range m.md.AsMetadataV14.EfficientLookup {
+		if !t.Def.IsVariant || len(t.Path) == 0 {
+			continue
+		}
+		parts := make([]string, len(t.Path))
+		for i, p := range t.Path {
+			parts[i] = string(p)
+		}
+		if strings.Join(parts, "::") != path {
+			continue
+		}
+		for _, v := range t.Def.Variant.Variants {
+			if string(v.Name) == name && uint8(v.Index) == index {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -22,7 +22,7 @@ func (c *Client) Block(ctx context.Context) (chain.Block, error) {
 	var hdr struct {
 		Number string `json:"number"`
 	}
-	if err := c.conn.Call(ctx, &hdr, "chain_getHeader", nil); err != nil {
+	if err := c.call(ctx, &hdr, "chain_getHeader", nil); err != nil {
 		return chain.Block{}, fmt.Errorf("best block: %w", err)
 	}
 	n, err := strconv.ParseUint(strings.TrimPrefix(hdr.Number, "0x"), 16, 64)
@@ -39,7 +39,7 @@ func (c *Client) Block(ctx context.Context) (chain.Block, error) {
 // BlockHash returns the hash of block number.
 func (c *Client) BlockHash(ctx context.Context, number uint64) (string, error) {
 	var h *string
-	if err := c.conn.Call(ctx, &h, "chain_getBlockHash", number); err != nil {
+	if err := c.call(ctx, &h, "chain_getBlockHash", number); err != nil {
 		return "", fmt.Errorf("block hash %d: %w", number, err)
 	}
 	if h == nil {
@@ -56,7 +56,7 @@ func (c *Client) stateCall(ctx context.Context, method string, args []byte, bloc
 	if blockHash != "" {
 		params = append(params, blockHash)
 	}
-	if err := c.conn.Call(ctx, &res, "state_call", params...); err != nil {
+	if err := c.call(ctx, &res, "state_call", params...); err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	b, err := decodeHex(res)
@@ -84,7 +84,7 @@ func (c *Client) queryStorage(ctx context.Context, keys [][]byte, blockHash stri
 	if blockHash != "" {
 		at = blockHash
 	}
-	if err := c.conn.Call(ctx, &sets, "state_queryStorageAt", hexKeys, at); err != nil {
+	if err := c.call(ctx, &sets, "state_queryStorageAt", hexKeys, at); err != nil {
 		return nil, fmt.Errorf("query storage: %w", err)
 	}
 	byKey := map[string][]byte{}
@@ -117,7 +117,7 @@ func (c *Client) keysWithPrefix(ctx context.Context, prefix []byte, blockHash st
 	}
 	for {
 		var page []string
-		if err := c.conn.Call(ctx, &page, "state_getKeysPaged", hexOf(prefix), keysPageSize, start, at); err != nil {
+		if err := c.call(ctx, &page, "state_getKeysPaged", hexOf(prefix), keysPageSize, start, at); err != nil {
 			return nil, fmt.Errorf("storage keys: %w", err)
 		}
 		for _, k := range page {
@@ -314,7 +314,7 @@ func (c *Client) Commitment(ctx context.Context, netuid uint16, hotkey string) (
 		return chain.Commitment{}, err
 	}
 	var res *string
-	if err := c.conn.Call(ctx, &res, "state_getStorage", hexOf(commitmentKey(netuid, pk))); err != nil {
+	if err := c.call(ctx, &res, "state_getStorage", hexOf(commitmentKey(netuid, pk))); err != nil {
 		return chain.Commitment{}, fmt.Errorf("commitment of %s: %w", hotkey, err)
 	}
 	if res == nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/internal/testdata"
@@ -66,6 +67,15 @@ func TestBlock(t *testing.T) {
 	}
 	if b.Number != mgBlock || b.Hash != mgHash {
 		t.Errorf("Block = %+v, want %d %s", b, mgBlock, mgHash)
+	}
+	// A dropped connection is dialled again on the next call.
+	n.drop()
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.ws.isClosed() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if b2, err := c.Block(ctx); err != nil || b2 != b {
+		t.Errorf("Block after reconnect = %+v, %v", b2, err)
 	}
 	// Not recorded: how a node answers a block it does not have.
 	n.handle("chain_getBlockHash", func([]any, func(string, any)) (any, *rpcError) { return nil, nil })

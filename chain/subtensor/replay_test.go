@@ -27,7 +27,18 @@ type replayNode struct {
 	recorded map[string]json.RawMessage
 	handlers map[string]handler
 	calls    []string
+	conns    []*websocket.Conn
 	srv      *httptest.Server
+}
+
+// drop closes every open connection, as a node that restarts does.
+func (n *replayNode) drop() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.conns {
+		c.Close()
+	}
+	n.conns = nil
 }
 
 // handler answers one method; it may queue subscription notifications
@@ -43,6 +54,9 @@ func newReplayNode(t *testing.T) *replayNode {
 			return
 		}
 		defer ws.Close()
+		n.mu.Lock()
+		n.conns = append(n.conns, ws)
+		n.mu.Unlock()
 		var wmu sync.Mutex
 		write := func(v any) {
 			wmu.Lock()

@@ -211,6 +211,15 @@ func (c *wsConn) Unsubscribe(ctx context.Context, method, id string) error {
 	return c.Call(ctx, &ok, method, id)
 }
 
+func (c *wsConn) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (c *wsConn) Close() error {
 	c.writeMu.Lock()
 	_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/datarefine/refine/chain"
 )
@@ -140,12 +141,21 @@ func (c *Client) submit(ctx context.Context, signer chain.Signer, build func(*ru
 		c.submitMu.Unlock()
 		return "", err
 	}
-	id, updates, err := c.conn.Subscribe(ctx, "author_submitAndWatchExtrinsic", hexOf(xt))
+	ws, err := c.conn(ctx)
+	if err != nil {
+		c.submitMu.Unlock()
+		return "", err
+	}
+	id, updates, err := ws.Subscribe(ctx, "author_submitAndWatchExtrinsic", hexOf(xt))
 	c.submitMu.Unlock()
 	if err != nil {
 		return "", fmt.Errorf("submit: %w", poolError(err))
 	}
-	defer func() { _ = c.conn.Unsubscribe(context.WithoutCancel(ctx), "author_unwatchExtrinsic", id) }()
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = ws.Unsubscribe(uctx, "author_unwatchExtrinsic", id)
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -186,13 +196,13 @@ func (c *Client) prepare(ctx context.Context, signer chain.Signer, build func(*r
 		return nil, err
 	}
 	var birthHash string
-	if err := c.conn.Call(ctx, &birthHash, "chain_getFinalizedHead"); err != nil {
+	if err := c.call(ctx, &birthHash, "chain_getFinalizedHead"); err != nil {
 		return nil, fmt.Errorf("finalized head: %w", err)
 	}
 	var hdr struct {
 		Number string `json:"number"`
 	}
-	if err := c.conn.Call(ctx, &hdr, "chain_getHeader", birthHash); err != nil {
+	if err := c.call(ctx, &hdr, "chain_getHeader", birthHash); err != nil {
 		return nil, fmt.Errorf("finalized header: %w", err)
 	}
 	birth, err := strconv.ParseUint(strings.TrimPrefix(hdr.Number, "0x"), 16, 64)
@@ -200,7 +210,7 @@ func (c *Client) prepare(ctx context.Context, signer chain.Signer, build func(*r
 		return nil, fmt.Errorf("finalized header number %q: %w", hdr.Number, err)
 	}
 	var nonce uint64
-	if err := c.conn.Call(ctx, &nonce, "system_accountNextIndex", signer.SS58()); err != nil {
+	if err := c.call(ctx, &nonce, "system_accountNextIndex", signer.SS58()); err != nil {
 		return nil, fmt.Errorf("nonce of %s: %w", signer.SS58(), err)
 	}
 	tx := txContext{SpecVersion: rv.SpecVersion, TxVersion: rv.TransactionVersion, Era: mortalEra(c.opts.Period, birth), Nonce: nonce, Tip: c.opts.Tip}
@@ -230,7 +240,7 @@ func (c *Client) outcome(ctx context.Context, block string, xt []byte) error {
 			Extrinsics []string `json:"extrinsics"`
 		} `json:"block"`
 	}
-	if err := c.conn.Call(ctx, &blk, "chain_getBlock", block); err != nil {
+	if err := c.call(ctx, &blk, "chain_getBlock", block); err != nil {
 		return fmt.Errorf("read block %s: %w", block, err)
 	}
 	want := hexOf(xt)
@@ -249,7 +259,7 @@ func (c *Client) outcome(ctx context.Context, block string, xt []byte) error {
 		return err
 	}
 	var raw *string
-	if err := c.conn.Call(ctx, &raw, "state_getStorage", hexOf(storagePrefix("System", "Events")), block); err != nil {
+	if err := c.call(ctx, &raw, "state_getStorage", hexOf(storagePrefix("System", "Events")), block); err != nil {
 		return fmt.Errorf("events of %s: %w", block, err)
 	}
 	if raw == nil {

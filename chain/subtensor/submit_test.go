@@ -30,7 +30,9 @@ func eventRecord(phase []byte, pallet, variant byte, fields []byte) []byte {
 	return concat(phase, []byte{pallet, variant}, fields, []byte{0}) // no topics
 }
 
-func applyPhase(i uint32) []byte { return []byte{0, byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)} }
+func applyPhase(i uint32) []byte {
+	return []byte{0, byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)}
+}
 
 // eventsFor builds a block's System.Events: an Initialization-phase
 // System.NewAccount, the inherent's ExtrinsicSuccess, then ours (index 1)
@@ -193,6 +195,7 @@ func TestWritesOutcome(t *testing.T) {
 		wantText string
 	}{
 		{name: "commit ok", write: func(c *Client) error { return c.Commit(testCtx(t), alice, 1, []byte("cat")) }},
+		{name: "commit bigraw ok", write: func(c *Client) error { return c.Commit(testCtx(t), alice, 1, make([]byte, 300)) }},
 		{name: "commit weights ok", write: func(c *Client) error { return c.CommitWeights(testCtx(t), alice, 1, hash) }},
 		{name: "reveal ok finalized", opts: Options{WaitFinalized: true},
 			statuses: []any{"ready", map[string]any{"inBlock": "0x22"}, map[string]any{"finalized": inBlockHash}},

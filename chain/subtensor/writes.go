@@ -26,7 +26,7 @@ func (c *Client) Register(ctx context.Context, coldkey chain.Signer, netuid uint
 	key := append(storagePrefix("SubtensorModule", "Uids"), u16LE(netuid)...)
 	key = append(key, blake2_128Concat(hk[:])...)
 	var res *string
-	if err := c.conn.Call(ctx, &res, "state_getStorage", hexOf(key), block); err != nil {
+	if err := c.call(ctx, &res, "state_getStorage", hexOf(key), block); err != nil {
 		return 0, fmt.Errorf("register %s on %d: read uid: %w", hotkey, netuid, err)
 	}
 	if res == nil {
@@ -49,6 +49,9 @@ func (c *Client) Commit(ctx context.Context, hotkey chain.Signer, netuid uint16,
 		ci, err := m.callIndex("Commitments", "set_commitment")
 		if err != nil {
 			return nil, err
+		}
+		if len(data) > 128 && !m.hasVariant("pallet_commitments::types::Data", "BigRaw", dataBigRaw) {
+			return nil, fmt.Errorf("%w: %d bytes and this runtime has no BigRaw commitments", chain.ErrCommitmentTooLarge, len(data))
 		}
 		return callSetCommitment(ci, netuid, data)
 	})

@@ -19,11 +19,13 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newProcessCommand(),
 		newMinerCommand(),
+		newDevnetCommand(),
 		newAssetsCommand(),
 		newWalletCommand(),
 		newChainCommand(),
 		newDedupCommand(),
 		newEvaluateCommand(),
+		newTaskserverCommand(),
 	)
 	return root
 }

@@ -2,7 +2,9 @@
 // go-trafilatura, configured like datatrove's Trafilatura step in FineWeb:
 // favor precision, no comments, tables included, fallback extractors
 // (readability, dom-distiller) on, plain-text output, one time limit per
-// document, empty results dropped.
+// document, empty results dropped. The text is rendered from
+// go-trafilatura's result tree the way trafilatura 1.8.1 (datatrove's
+// version) writes its txt output, line breaks included (see text.go).
 //
 // Deliberate difference from datatrove: no cross-document deduplication.
 // datatrove calls trafilatura with deduplicate=True, whose LRU cache is
@@ -30,8 +32,9 @@ import (
 
 // Drop reasons.
 const (
-	ReasonEmpty   = "empty"   // nothing extracted
-	ReasonTimeout = "timeout" // over Options.Timeout
+	ReasonEmpty   = "empty"         // nothing extracted
+	ReasonTimeout = "timeout"       // over Options.Timeout
+	ReasonPanic   = "extract_panic" // go-trafilatura panicked on this page
 )
 
 // DefaultTimeout is datatrove's per-document limit.
@@ -63,9 +66,10 @@ func New(opts Options) *Extractor {
 	return &Extractor{opts: opts}
 }
 
-// Extract returns the main text of a page. When nothing usable comes out,
-// text is empty and reason says why (ReasonEmpty, ReasonTimeout). err is
-// reserved for failures of the caller's context.
+// Extract returns the main text of a page (url helps resolve the page's
+// links; it may be empty). When nothing usable comes out, text is empty and
+// reason says why (ReasonEmpty, ReasonTimeout, ReasonPanic). err is only
+// the caller's context error.
 //
 // On timeout the extraction goroutine cannot be stopped (go-trafilatura has
 // no cancellation); it finishes in the background and its result is
@@ -75,27 +79,25 @@ func (e *Extractor) Extract(ctx context.Context, page, url string) (text, reason
 		return "", "", err
 	}
 	if e.opts.Timeout < 0 {
-		return e.finish(extract(page, url, !e.opts.NoFallback))
+		text, reason := extract(page, url, !e.opts.NoFallback)
+		return text, reason, nil
 	}
-	done := make(chan string, 1)
-	go func() { done <- extract(page, url, !e.opts.NoFallback) }()
+	type result struct{ text, reason string }
+	done := make(chan result, 1)
+	go func() {
+		text, reason := extract(page, url, !e.opts.NoFallback)
+		done <- result{text, reason}
+	}()
 	timer := time.NewTimer(e.opts.Timeout)
 	defer timer.Stop()
 	select {
-	case t := <-done:
-		return e.finish(t)
+	case r := <-done:
+		return r.text, r.reason, nil
 	case <-timer.C:
 		return "", ReasonTimeout, nil
 	case <-ctx.Done():
 		return "", "", ctx.Err()
 	}
-}
-
-func (e *Extractor) finish(text string) (string, string, error) {
-	if text == "" {
-		return "", ReasonEmpty, nil
-	}
-	return text, "", nil
 }
 
 // noDate stands in for go-htmldate's result: the publication date is
@@ -119,22 +121,25 @@ func trafilaturaOptions(url string, fallback bool) trafilatura.Options {
 	return opts
 }
 
-// extract runs go-trafilatura on one page; "" when nothing is extracted.
-// A panic inside the library (malformed trees) counts as nothing extracted:
-// one bad page must not stop a run.
-func extract(page, url string, fallback bool) (text string) {
+// extract runs go-trafilatura on one page and renders the text; reason is
+// set when there is none. A panic inside the library is caught and
+// reported as ReasonPanic: one bad page must not stop a run.
+func extract(page, url string, fallback bool) (text, reason string) {
 	defer func() {
 		if recover() != nil {
-			text = ""
+			text, reason = "", ReasonPanic
 		}
 	}()
 	doc, err := html.Parse(strings.NewReader(page))
 	if err != nil {
-		return ""
+		return "", ReasonEmpty
 	}
 	res, err := trafilatura.ExtractDocument(doc, trafilaturaOptions(url, fallback))
 	if err != nil || res == nil {
-		return ""
+		return "", ReasonEmpty
 	}
-	return renderText(res.ContentNode)
+	if text = renderText(res.ContentNode); text == "" {
+		return "", ReasonEmpty
+	}
+	return text, ""
 }

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/chain/subtensor"
+	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/sqlstore"
+)
+
+// --- refine taskserver (serve) ---
+
+type taskserverOptions struct {
+	Listen         string
+	DB             string
+	Chain          string
+	Netuid         uint16
+	SignedFor      string
+	Import         []string
+	Plan           planFlags
+	LeaseDuration  time.Duration
+	HeartbeatTTL   time.Duration
+	MaxLeases      int
+	Rate           float64
+	Burst          int
+	MaxBody        int64
+	MetagraphEvery time.Duration
+	BlockEvery     time.Duration
+	ExpireEvery    time.Duration
+	Grace          time.Duration
+	Log            logOptions
+}
+
+// planFlags shape imported tasks (taskserver.PlanOptions).
+type planFlags struct {
+	Crawl           string
+	WARCsPerTask    int
+	RangesPerWARC   int
+	RecordsPerRange int64
+	Limit           int
+}
+
+func (p *planFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&p.Crawl, "crawl", "", "crawl name of imported tasks (default: from the paths, the crawl id or the folder name)")
+	fs.IntVar(&p.WARCsPerTask, "warcs-per-task", 1, "WARC files per task")
+	fs.IntVar(&p.RangesPerWARC, "ranges-per-warc", 1, "cut each WARC into this many record ranges (with --records-per-range)")
+	fs.Int64Var(&p.RecordsPerRange, "records-per-range", 0, "records per range; the last range of a file is open-ended")
+	fs.IntVar(&p.Limit, "limit", 0, "import only the first N WARC files of each source (0: all)")
+}
+
+func (p planFlags) options() taskserver.PlanOptions {
+	return taskserver.PlanOptions{Crawl: p.Crawl, WARCsPerTask: p.WARCsPerTask, RangesPerWARC: p.RangesPerWARC, RecordsPerRange: p.RecordsPerRange, Limit: p.Limit}
+}
+
+func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8090", "HTTP address of the API")
+	fs.StringVar(&o.DB, "db", "taskserver.db", "database: a SQLite file, or postgres://user@host/db")
+	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local)")
+	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")
+	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58): when set, requests must be signed for it")
+	fs.StringArrayVar(&o.Import, "import", nil, "import tasks before serving: crawl id, warc.paths(.gz) URL or file, or WARC folder (repeatable)")
+	o.Plan.AddFlags(fs)
+	fs.DurationVar(&o.LeaseDuration, "lease-duration", 6*time.Hour, "hard deadline of a lease")
+	fs.DurationVar(&o.HeartbeatTTL, "heartbeat-ttl", 10*time.Minute, "a lease expires this long after its last heartbeat")
+	fs.IntVar(&o.MaxLeases, "max-leases", 4, "live leases per hotkey")
+	fs.Float64Var(&o.Rate, "rate", 20, "signed requests per second per hotkey (token bucket; -1: no limit)")
+	fs.IntVar(&o.Burst, "burst", 40, "token bucket size per hotkey")
+	fs.Int64Var(&o.MaxBody, "max-body", 64<<10, "request body limit in bytes")
+	fs.DurationVar(&o.MetagraphEvery, "metagraph-refresh", time.Minute, "how often to reload the metagraph")
+	fs.DurationVar(&o.BlockEvery, "block-refresh", 2*time.Second, "how often to read the chain head")
+	fs.DurationVar(&o.ExpireEvery, "expire-every", 10*time.Second, "how often to expire stale leases")
+	fs.DurationVar(&o.Grace, "shutdown-grace", 15*time.Second, "how long shutdown waits for requests in flight")
+	o.Log.AddFlags(fs)
+}
+
+func newTaskserverCommand() *cobra.Command {
+	var o taskserverOptions
+	cmd := &cobra.Command{
+		Use:   "taskserver",
+		Short: "Serve the task API: lease crawl tasks to registered miners",
+		Long: `Serves the task server's API (/v1, documented at /v1/openapi.yaml), Prometheus
+metrics (/metrics) and /healthz. Tasks come from --import or 'refine taskserver import'.
+Only hotkeys registered on --netuid of --chain may lease; validator endpoints need a
+validator permit. SIGINT/SIGTERM shut down gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTaskserver(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	cmd.AddCommand(newTaskserverImportCommand())
+	return cmd
+}
+
+// taskChain connects to the chain named by --chain.
+func taskChain(ctx context.Context, spec string) (taskserver.Chain, func() error, error) {
+	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+		return devchain.NewClient(devchain.ClientOptions{URL: spec}), func() error { return nil }, nil
+	}
+	c, err := subtensor.Dial(ctx, spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--chain %s: %w", spec, err)
+	}
+	return c, c.Close, nil
+}
+
+func planAll(ctx context.Context, sources []string, p planFlags) ([]taskserver.NewTask, error) {
+	var all []taskserver.NewTask
+	for _, src := range sources {
+		tasks, err := taskserver.Plan(ctx, src, p.options())
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, tasks...)
+	}
+	return all, nil
+}
+
+func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) error {
+	log, err := o.Log.Logger(stderr)
+	if err != nil {
+		return err
+	}
+	tasks, err := planAll(ctx, o.Import, o.Plan)
+	if err != nil {
+		return err
+	}
+	store, err := sqlstore.Open(ctx, o.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c, closeChain, err := taskChain(ctx, o.Chain)
+	if err != nil {
+		return err
+	}
+	defer closeChain()
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	return taskserver.Run(ctx, taskserver.RunOptions{
+		Store: store, Chain: c, Netuid: o.Netuid, Listener: ln, Import: tasks,
+		Service:        taskserver.Options{LeaseDuration: o.LeaseDuration, HeartbeatTTL: o.HeartbeatTTL, MaxLeases: o.MaxLeases},
+		API:            taskserver.APIOptions{SignedFor: o.SignedFor, MaxBodyBytes: o.MaxBody, Rate: o.Rate, Burst: o.Burst},
+		MetagraphEvery: o.MetagraphEvery, BlockEvery: o.BlockEvery, ExpireEvery: o.ExpireEvery,
+		Grace: o.Grace, Logger: log,
+	})
+}
+
+// --- refine taskserver import ---
+
+type taskserverImportOptions struct {
+	DB   string
+	Plan planFlags
+}
+
+func newTaskserverImportCommand() *cobra.Command {
+	var o taskserverImportOptions
+	cmd := &cobra.Command{
+		Use:   "import SOURCE...",
+		Short: "Import tasks: a crawl id (CC-MAIN-2024-10), a warc.paths(.gz) URL or file, or a folder of WARC files",
+		Long: `Cuts each source into tasks (one WARC each by default) and adds those not yet in
+the database; importing the same source again adds nothing.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTaskserverImport(cmd.Context(), o, args, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&o.DB, "db", "taskserver.db", "database: a SQLite file, or postgres://user@host/db")
+	o.Plan.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runTaskserverImport(ctx context.Context, o taskserverImportOptions, sources []string, out io.Writer) error {
+	tasks, err := planAll(ctx, sources, o.Plan)
+	if err != nil {
+		return err
+	}
+	store, err := sqlstore.Open(ctx, o.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := store.AddTasks(ctx, tasks, taskserver.Stamp{Time: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d tasks listed, %d new\n", len(tasks), n)
+	return nil
+}

@@ -1,0 +1,406 @@
+// Package devnet runs a whole subnet on one machine: a dev chain, the task
+// server with the website, N miners and M validators, all in one process
+// and all talking to each other the way they do on a real network (signed
+// HTTP to the task server, signed calls to the chain, published datasets in
+// a store). It is `refine devnet`, the project's main job on its embedded
+// defaults.
+package devnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/miner"
+	"github.com/datarefine/refine/pipeline/input"
+	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/store/local"
+	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/client"
+	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/wallet"
+)
+
+// Options configures a devnet.
+type Options struct {
+	// Dir is the data folder (chain, task and validator databases, the
+	// dataset store); default a temporary folder removed at the end.
+	Dir string
+	// Miners and Validators are how many of each to run (default 3 and 2).
+	Miners, Validators int
+	// BlockTime is the chain's block interval (default 250 ms) and Tempo the
+	// blocks between Yuma epochs (default 20).
+	BlockTime time.Duration
+	Tempo     uint16
+	// WARCs are the input WARC files or folders; each file is one task.
+	WARCs []string
+	// AssetsDir is the pipeline's asset folder.
+	AssetsDir string
+	// Listen is the task server and website address (default 127.0.0.1:0).
+	Listen string
+	// Duration bounds the run (0: until ctx ends or, with UntilDone, done).
+	Duration time.Duration
+	// UntilDone ends the run once every task is done, every submission
+	// scored by every validator, weights set and one epoch has paid out.
+	UntilDone bool
+	// PipelineWorkers per miner task (default 1: the miners share the CPUs).
+	PipelineWorkers int
+	// Log receives structured logs; Status, if set, gets a one-line status
+	// every second.
+	Log    *slog.Logger
+	Status func(string)
+	// Ready, if set, is called with the website URL once it serves.
+	Ready func(url string)
+}
+
+// Summary is what a devnet run did.
+type Summary struct {
+	URL        string          `json:"url"`
+	Blocks     uint64          `json:"blocks"`
+	Tasks      int64           `json:"tasks"`
+	TasksDone  int64           `json:"tasks_done"`
+	Documents  int64           `json:"documents"`
+	Tokens     int64           `json:"tokens"`
+	Miners     []NeuronSummary `json:"miners"`
+	Validators []NeuronSummary `json:"validators"`
+	Done       bool            `json:"done"`
+	Elapsed    float64         `json:"elapsed_s"`
+}
+
+// NeuronSummary is one neuron's standing at the end.
+type NeuronSummary struct {
+	Name      string  `json:"name"`
+	Hotkey    string  `json:"hotkey"`
+	UID       uint16  `json:"uid"`
+	Tasks     int     `json:"tasks,omitempty"`
+	Score     float64 `json:"score,omitempty"`     // miners: mean validator score
+	Incentive float64 `json:"incentive,omitempty"` // miners
+	Dividends float64 `json:"dividends,omitempty"` // validators
+	Emission  uint64  `json:"emission_rao"`
+}
+
+type neuron struct {
+	name string
+	key  *wallet.Keypair
+	uid  uint16
+}
+
+// net is a running devnet's parts.
+type network struct {
+	opts       Options
+	chain      *devchain.Chain
+	tasks      *sqlstore.Store
+	svc        *taskserver.Service
+	url        string
+	miners     []neuron
+	validators []neuron
+	minerRuns  []*miner.Miner
+}
+
+func (o *Options) defaults() {
+	if o.Miners <= 0 {
+		o.Miners = 3
+	}
+	if o.Validators <= 0 {
+		o.Validators = 2
+	}
+	if o.BlockTime <= 0 {
+		o.BlockTime = 250 * time.Millisecond
+	}
+	if o.Tempo == 0 {
+		o.Tempo = 20
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if o.PipelineWorkers <= 0 {
+		o.PipelineWorkers = 1
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Netuid is the devnet's subnet.
+const Netuid = 1
+
+// Run starts the devnet and runs it until ctx ends, Duration passes or,
+// with UntilDone, the work is done; it returns the summary.
+func Run(ctx context.Context, opts Options) (*Summary, error) {
+	opts.defaults()
+	start := time.Now()
+	if len(opts.WARCs) == 0 {
+		return nil, errors.New("devnet: no input WARCs (give --warc PATH...)")
+	}
+	if opts.Dir == "" {
+		d, err := os.MkdirTemp("", "refine-devnet-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		opts.Dir = d
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if opts.Duration > 0 {
+		var c context.CancelFunc
+		ctx, c = context.WithTimeout(ctx, opts.Duration)
+		defer c()
+	}
+	n := &network{opts: opts}
+	if err := n.startChain(ctx); err != nil {
+		return nil, err
+	}
+	defer n.chain.Close()
+	if err := n.startTaskServer(ctx); err != nil {
+		return nil, err
+	}
+	defer n.tasks.Close()
+	if opts.Ready != nil {
+		opts.Ready(n.url)
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, opts.Miners+opts.Validators)
+	st, err := local.New(filepath.Join(opts.Dir, "store"))
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range n.miners {
+		mn, err := miner.New(miner.Options{
+			Hotkey: m.key, Netuid: Netuid, Chain: n.chain,
+			Tasks: miner.ClientTasks{C: client.New(client.Options{URL: n.url, Signer: m.key})},
+			Store: st, Repo: fmt.Sprintf("miner%d/refined", i+1),
+			WARCs:   miner.Mirror{},
+			WorkDir: filepath.Join(opts.Dir, "work", m.name), PipelineWorkers: opts.PipelineWorkers,
+			Steps:          process.StepOptions{AssetsDir: opts.AssetsDir},
+			HeartbeatEvery: time.Second, IdleWait: time.Second,
+			Log: opts.Log.With("role", m.name),
+		})
+		if err != nil {
+			return nil, err
+		}
+		n.minerRuns = append(n.minerRuns, mn)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := mn.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", m.name, err)
+			}
+		}()
+	}
+	if err := n.startValidators(ctx, &wg, errc, st); err != nil {
+		return nil, err
+	}
+
+	sum, runErr := n.watch(ctx, errc)
+	cancel()
+	wg.Wait()
+	if sum == nil {
+		sum = &Summary{}
+	}
+	final, err := n.summary(context.Background())
+	if err == nil {
+		final.Done = sum.Done
+		sum = final
+	}
+	sum.Elapsed = time.Since(start).Seconds()
+	return sum, runErr
+}
+
+func (n *network) startChain(ctx context.Context) error {
+	hp := devchain.DefaultHyperparameters()
+	hp.Tempo = n.opts.Tempo
+	hp.MaxRegistrationsPerBlock = 256
+	hp.WeightsRateLimit = 2
+	hp.ImmunityPeriod = 1000
+	hp.ActivityCutoff = 5000
+	var err error
+	n.chain, err = devchain.New(ctx, devchain.Options{
+		DB: filepath.Join(n.opts.Dir, "chain.db"), BlockTime: n.opts.BlockTime, Hyperparameters: &hp,
+		Logger: n.opts.Log.With("role", "chain"),
+	})
+	if err != nil {
+		return fmt.Errorf("start chain: %w", err)
+	}
+	owner, err := wallet.FromURI("//DevnetOwner")
+	if err != nil {
+		return err
+	}
+	if err := n.chain.Faucet(ctx, owner, 1_000_000_000_000); err != nil {
+		return err
+	}
+	register := func(name string) (neuron, error) {
+		key, err := wallet.FromURI("//" + name)
+		if err != nil {
+			return neuron{}, err
+		}
+		uid, err := n.chain.Register(ctx, owner, Netuid, key.SS58())
+		if errors.Is(err, chain.ErrAlreadyRegistered) {
+			mg, merr := n.chain.Metagraph(ctx, Netuid)
+			if merr != nil {
+				return neuron{}, merr
+			}
+			uid, err = mg.UID(key.SS58())
+		}
+		if err != nil {
+			return neuron{}, fmt.Errorf("register %s: %w", name, err)
+		}
+		return neuron{name: name, key: key, uid: uid}, nil
+	}
+	for i := 1; i <= n.opts.Validators; i++ {
+		v, err := register(fmt.Sprintf("Validator%d", i))
+		if err != nil {
+			return err
+		}
+		// Stake gives validator permits (top-k by stake) at the next epoch.
+		if err := n.chain.AddStake(ctx, owner, Netuid, v.key.SS58(), 100_000_000_000); err != nil {
+			return fmt.Errorf("stake %s: %w", v.name, err)
+		}
+		n.validators = append(n.validators, v)
+	}
+	for i := 1; i <= n.opts.Miners; i++ {
+		m, err := register(fmt.Sprintf("Miner%d", i))
+		if err != nil {
+			return err
+		}
+		n.miners = append(n.miners, m)
+	}
+	return nil
+}
+
+func (n *network) startTaskServer(ctx context.Context) error {
+	var err error
+	if n.tasks, err = sqlstore.Open(ctx, filepath.Join(n.opts.Dir, "tasks.db")); err != nil {
+		return err
+	}
+	roster := taskserver.NewRoster(n.chain, Netuid, n.opts.Log.With("role", "roster"))
+	if err := roster.Refresh(ctx); err != nil {
+		return err
+	}
+	go roster.Run(ctx, 2*time.Second, n.opts.BlockTime)
+	n.svc = taskserver.NewService(taskserver.Options{
+		Store: n.tasks, Roster: roster, LeaseDuration: 30 * time.Minute, HeartbeatTTL: 30 * time.Second,
+		MaxLeases: 2, Logger: n.opts.Log.With("role", "taskserver"),
+	})
+	go n.svc.RunExpiry(ctx, time.Second)
+	inputs, err := input.Expand(n.opts.WARCs)
+	if err != nil {
+		return err
+	}
+	var tasks []taskserver.NewTask
+	for _, in := range inputs {
+		if in.Kind != input.WARC || input.IsURL(in.Path) {
+			continue
+		}
+		abs, err := filepath.Abs(in.Path)
+		if err != nil {
+			return err
+		}
+		tasks = append(tasks, taskserver.NewTask{Crawl: "devnet", WARCs: []string{abs}})
+	}
+	if len(tasks) == 0 {
+		return errors.New("devnet: no WARC files among the inputs")
+	}
+	if _, err := n.svc.Import(ctx, tasks); err != nil {
+		return err
+	}
+	api := taskserver.NewAPI(taskserver.APIOptions{Service: n.svc, Rate: -1, Logger: n.opts.Log.With("role", "api")})
+	handler := n.website(api)
+	ln, err := net.Listen("tcp", n.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("task server: %w", err)
+	}
+	n.url = "http://" + ln.Addr().String()
+	go taskserver.Serve(ctx, ln, handler, 5*time.Second, n.opts.Log.With("role", "http"))
+	return nil
+}
+
+// watch reports status until the run should end.
+func (n *network) watch(ctx context.Context, errc <-chan error) (*Summary, error) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return nil, err
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &Summary{}, nil
+			}
+			return &Summary{}, nil
+		case <-t.C:
+		}
+		s, err := n.summary(ctx)
+		if err != nil {
+			continue
+		}
+		if n.opts.Status != nil {
+			n.opts.Status(fmt.Sprintf("block %d | tasks %d/%d done | %d docs, %d tokens | %s", s.Blocks, s.TasksDone, s.Tasks, s.Documents, s.Tokens, n.url))
+		}
+		if n.opts.UntilDone && n.done(ctx, s) {
+			s.Done = true
+			return s, nil
+		}
+	}
+}
+
+// summary reads the network's state.
+func (n *network) summary(ctx context.Context) (*Summary, error) {
+	s := &Summary{URL: n.url}
+	b, err := n.chain.Block(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Blocks = b.Number
+	c, err := n.tasks.Counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Tasks, s.TasksDone = c.Tasks, c.Done
+	mg, err := n.chain.Metagraph(ctx, Netuid)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]chain.Neuron{}
+	for _, nn := range mg.Neurons {
+		byKey[nn.Hotkey] = nn
+	}
+	for i, m := range n.miners {
+		nn := byKey[m.key.SS58()]
+		ms := NeuronSummary{Name: m.name, Hotkey: m.key.SS58(), UID: nn.UID, Incentive: chain.Fraction(nn.Incentive), Emission: nn.Emission}
+		if i < len(n.minerRuns) {
+			ms.Tasks = n.minerRuns[i].Done()
+		}
+		if scores, err := n.tasks.Scores(ctx, m.key.SS58(), 1000); err == nil && len(scores) > 0 {
+			var sum float64
+			for _, sc := range scores {
+				sum += sc.Score
+			}
+			ms.Score = sum / float64(len(scores))
+		}
+		s.Miners = append(s.Miners, ms)
+	}
+	for _, v := range n.validators {
+		nn := byKey[v.key.SS58()]
+		s.Validators = append(s.Validators, NeuronSummary{Name: v.name, Hotkey: v.key.SS58(), UID: nn.UID, Dividends: chain.Fraction(nn.Dividends), Emission: nn.Emission})
+	}
+	sort.Slice(s.Miners, func(i, j int) bool { return s.Miners[i].Name < s.Miners[j].Name })
+	s.Documents, s.Tokens = n.refined(ctx)
+	return s, nil
+}
+
+var _ = http.StatusOK

@@ -1,0 +1,202 @@
+package taskserver
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// PlanOptions shape the tasks cut from a crawl.
+type PlanOptions struct {
+	// Crawl names the crawl; by default it is taken from the paths
+	// (crawl-data/<crawl>/…), the crawl id given, or the folder's name.
+	Crawl string
+	// WARCsPerTask groups consecutive WARC files into one task (default 1).
+	WARCsPerTask int
+	// RangesPerWARC cuts each WARC into this many record ranges of
+	// RecordsPerRange records, the last open-ended (default 1: whole
+	// files). Needs WARCsPerTask 1.
+	RangesPerWARC   int
+	RecordsPerRange int64
+	// Limit keeps only the first Limit WARC files (0: all), for devnets.
+	Limit int
+	// HTTP fetches remote listings (default http.DefaultClient).
+	HTTP *http.Client
+}
+
+// CrawlListingURL is where CommonCrawl publishes a crawl's WARC listing.
+const CrawlListingURL = "https://data.commoncrawl.org/crawl-data/%s/warc.paths.gz"
+
+var crawlID = regexp.MustCompile(`^CC-MAIN-\d{4}-\d{2}$`)
+
+// Plan turns a source into tasks. The source is one of: a crawl id
+// ("CC-MAIN-2024-10", fetched from CommonCrawl), an http(s) URL of a
+// warc.paths(.gz) listing, a local listing file (gzip or plain), or a
+// local folder of WARC files (*.warc, *.warc.gz; for devnets and tests:
+// the tasks then name the files by absolute path).
+func Plan(ctx context.Context, source string, opts PlanOptions) ([]NewTask, error) {
+	var paths []string
+	var err error
+	crawl := opts.Crawl
+	switch {
+	case crawlID.MatchString(source):
+		if crawl == "" {
+			crawl = source
+		}
+		paths, err = fetchListing(ctx, fmt.Sprintf(CrawlListingURL, source), opts.HTTP)
+	case strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://"):
+		paths, err = fetchListing(ctx, source, opts.HTTP)
+	default:
+		var st os.FileInfo
+		if st, err = os.Stat(source); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", source, err)
+		}
+		if st.IsDir() {
+			paths, err = listFolder(source)
+			if crawl == "" {
+				abs, _ := filepath.Abs(source)
+				crawl = filepath.Base(abs)
+			}
+		} else {
+			paths, err = readListingFile(source)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", source, err)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("plan %s: no WARC files", source)
+	}
+	if crawl == "" {
+		crawl = crawlOf(paths[0])
+	}
+	if crawl == "" {
+		return nil, fmt.Errorf("plan %s: cannot tell the crawl from the paths; name it", source)
+	}
+	return Cut(crawl, paths, opts)
+}
+
+// Cut groups WARC paths into tasks as opts say.
+func Cut(crawl string, paths []string, opts PlanOptions) ([]NewTask, error) {
+	per := max(opts.WARCsPerTask, 1)
+	ranges := max(opts.RangesPerWARC, 1)
+	if ranges > 1 && (per > 1 || opts.RecordsPerRange <= 0) {
+		return nil, fmt.Errorf("record ranges need one WARC per task and a positive records-per-range")
+	}
+	if opts.Limit > 0 && len(paths) > opts.Limit {
+		paths = paths[:opts.Limit]
+	}
+	var tasks []NewTask
+	for i := 0; i < len(paths); i += per {
+		group := paths[i:min(i+per, len(paths))]
+		if ranges == 1 {
+			tasks = append(tasks, NewTask{Crawl: crawl, WARCs: append([]string(nil), group...)})
+			continue
+		}
+		for r := 0; r < ranges; r++ {
+			t := NewTask{Crawl: crawl, WARCs: []string{group[0]}, RecordStart: int64(r) * opts.RecordsPerRange}
+			if r < ranges-1 {
+				t.RecordEnd = t.RecordStart + opts.RecordsPerRange
+			}
+			tasks = append(tasks, t)
+		}
+	}
+	return tasks, nil
+}
+
+// crawlOf reads "crawl-data/<crawl>/…".
+func crawlOf(path string) string {
+	parts := strings.Split(path, "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] == "crawl-data" {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+func fetchListing(ctx context.Context, url string, client *http.Client) ([]string, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch listing: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch listing %s: %s", url, resp.Status)
+	}
+	return parseListing(resp.Body)
+}
+
+func readListingFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseListing(f)
+}
+
+// parseListing reads one path per line, gunzipping when the data is gzip
+// (by its magic bytes, not its name: servers may or may not decode it).
+func parseListing(r io.Reader) ([]string, error) {
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gunzip listing: %w", err)
+		}
+		defer zr.Close()
+		br = bufio.NewReader(zr)
+	}
+	var out []string
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read listing: %w", err)
+	}
+	return out, nil
+}
+
+// listFolder returns the WARC files under dir, sorted, as absolute paths.
+func listFolder(dir string) ([]string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".warc.gz") || strings.HasSuffix(p, ".warc")) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}

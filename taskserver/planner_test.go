@@ -1,0 +1,172 @@
+package taskserver_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/internal/dbtest"
+)
+
+const listing = `crawl-data/CC-MAIN-2024-10/segments/1/warc/a.warc.gz
+crawl-data/CC-MAIN-2024-10/segments/1/warc/b.warc.gz
+
+crawl-data/CC-MAIN-2024-10/segments/2/warc/c.warc.gz
+`
+
+func gz(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	io.WriteString(w, s)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// roundTrip serves CommonCrawl's URL from memory: tests never go online.
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestPlanSources(t *testing.T) {
+	dir := t.TempDir()
+	gzFile := filepath.Join(dir, "warc.paths.gz")
+	plainFile := filepath.Join(dir, "warc.paths")
+	os.WriteFile(gzFile, gz(t, listing), 0o644)
+	os.WriteFile(plainFile, []byte(listing), 0o644)
+	warcs := filepath.Join(dir, "my-devnet")
+	os.MkdirAll(filepath.Join(warcs, "sub"), 0o755)
+	for _, f := range []string{"2.warc.gz", "1.warc", "sub/3.warc.gz", "notes.txt"} {
+		os.WriteFile(filepath.Join(warcs, f), []byte("x"), 0o644)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(gz(t, listing)) }))
+	defer srv.Close()
+	cc := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		if r.URL.String() != "https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-10/warc.paths.gz" {
+			return &http.Response{StatusCode: 404, Status: "404 Not Found", Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+		}
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(bytes.NewReader(gz(t, listing))), Request: r}, nil
+	})}
+	ccPaths := []string{"crawl-data/CC-MAIN-2024-10/segments/1/warc/a.warc.gz", "crawl-data/CC-MAIN-2024-10/segments/1/warc/b.warc.gz", "crawl-data/CC-MAIN-2024-10/segments/2/warc/c.warc.gz"}
+	for _, tc := range []struct {
+		name, source string
+		opts         taskserver.PlanOptions
+		crawl        string
+		warcs        []string
+	}{
+		{"gzip listing", gzFile, taskserver.PlanOptions{}, "CC-MAIN-2024-10", ccPaths},
+		{"plain listing", plainFile, taskserver.PlanOptions{}, "CC-MAIN-2024-10", ccPaths},
+		{"listing URL", srv.URL + "/warc.paths.gz", taskserver.PlanOptions{}, "CC-MAIN-2024-10", ccPaths},
+		{"crawl id", "CC-MAIN-2024-10", taskserver.PlanOptions{HTTP: cc}, "CC-MAIN-2024-10", ccPaths},
+		{"limit", gzFile, taskserver.PlanOptions{Limit: 2}, "CC-MAIN-2024-10", ccPaths[:2]},
+		{"folder", warcs, taskserver.PlanOptions{}, "my-devnet", []string{
+			filepath.Join(warcs, "1.warc"), filepath.Join(warcs, "2.warc.gz"), filepath.Join(warcs, "sub/3.warc.gz")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tasks, err := taskserver.Plan(context.Background(), tc.source, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, task := range tasks {
+				if task.Crawl != tc.crawl || len(task.WARCs) != 1 || task.RecordStart != 0 || task.RecordEnd != 0 {
+					t.Fatalf("task %+v", task)
+				}
+				got = append(got, task.WARCs[0])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.warcs) {
+				t.Fatalf("warcs = %v, want %v", got, tc.warcs)
+			}
+		})
+	}
+	if _, err := taskserver.Plan(context.Background(), "CC-MAIN-1999-01", taskserver.PlanOptions{HTTP: cc}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("unknown crawl: %v", err)
+	}
+	if _, err := taskserver.Plan(context.Background(), filepath.Join(dir, "missing"), taskserver.PlanOptions{}); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestCut(t *testing.T) {
+	paths := []string{"a", "b", "c"}
+	tasks, err := taskserver.Cut("C", paths, taskserver.PlanOptions{WARCsPerTask: 2})
+	if err != nil || len(tasks) != 2 || fmt.Sprint(tasks[0].WARCs) != "[a b]" || fmt.Sprint(tasks[1].WARCs) != "[c]" {
+		t.Fatalf("two per task = %+v, %v", tasks, err)
+	}
+	tasks, err = taskserver.Cut("C", paths[:2], taskserver.PlanOptions{RangesPerWARC: 3, RecordsPerRange: 100})
+	if err != nil || len(tasks) != 6 {
+		t.Fatalf("ranges = %+v, %v", tasks, err)
+	}
+	var got []string
+	for _, task := range tasks {
+		got = append(got, fmt.Sprintf("%s[%d,%d)", task.WARCs[0], task.RecordStart, task.RecordEnd))
+	}
+	if want := "[a[0,100) a[100,200) a[200,0) b[0,100) b[100,200) b[200,0)]"; fmt.Sprint(got) != want {
+		t.Fatalf("ranges = %v, want %s", got, want)
+	}
+	if _, err := taskserver.Cut("C", paths, taskserver.PlanOptions{RangesPerWARC: 2}); err == nil {
+		t.Fatal("ranges without a size accepted")
+	}
+	if _, err := taskserver.Cut("C", paths, taskserver.PlanOptions{RangesPerWARC: 2, RecordsPerRange: 5, WARCsPerTask: 2}); err == nil {
+		t.Fatal("ranges of several WARCs accepted")
+	}
+}
+
+func TestReimportIsIdempotent(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := dbtest.Open(t, kind)
+		ctx := context.Background()
+		dir := t.TempDir()
+		f := filepath.Join(dir, "warc.paths.gz")
+		os.WriteFile(f, gz(t, listing), 0o644)
+		tasks, err := taskserver.Plan(ctx, f, taskserver.PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.AddTasks(ctx, tasks, taskserver.Stamp{}); err != nil || n != 3 {
+			t.Fatalf("import = %d, %v", n, err)
+		}
+		if n, err := s.AddTasks(ctx, tasks, taskserver.Stamp{}); err != nil || n != 0 {
+			t.Fatalf("re-import = %d, %v", n, err)
+		}
+		// A finer cut of the same files adds the ranged tasks only.
+		ranged, _ := taskserver.Plan(ctx, f, taskserver.PlanOptions{RangesPerWARC: 2, RecordsPerRange: 10})
+		if n, err := s.AddTasks(ctx, ranged, taskserver.Stamp{}); err != nil || n != 6 {
+			t.Fatalf("ranged import = %d, %v", n, err)
+		}
+	})
+}
+
+func TestParseCommitment(t *testing.T) {
+	c, err := taskserver.ParseCommitment("1:user/refined@0123abcd:42:89abcdef")
+	if err != nil || c.Version != "1" || c.Repo != "user/refined" || c.Revision != "0123abcd" || c.TaskID != 42 || c.ManifestPrefix != "89abcdef" {
+		t.Fatalf("parse = %+v, %v", c, err)
+	}
+	if c.String() != "1:user/refined@0123abcd:42:89abcdef" {
+		t.Fatalf("String = %s", c)
+	}
+	c, err = taskserver.ParseCommitment("2:file:///srv/data/x@sha256-ab:7:0011223344556677")
+	if err != nil || c.Repo != "file:///srv/data/x" || c.Revision != "sha256-ab" || c.TaskID != 7 {
+		t.Fatalf("repo with colons = %+v, %v", c, err)
+	}
+	for _, bad := range []string{
+		"", "hello", "1:repo@rev:42", ":repo@rev:42:89abcdef", "1:repo:42:89abcdef", "1:repo@:42:89abcdef", "1:@rev:42:89abcdef",
+		"1:repo@rev:x:89abcdef", "1:repo@rev:0:89abcdef", "1:repo@rev:-3:89abcdef", "1:repo@rev:42:89ab", "1:repo@rev:42:89ABCDEF",
+		"1:repo@rev:42:zzzzzzzz", "1:" + strings.Repeat("r", 120) + "@rev:42:89abcdef",
+	} {
+		if _, err := taskserver.ParseCommitment(bad); !errors.Is(err, taskserver.ErrBadCommitment) {
+			t.Errorf("ParseCommitment(%q) = %v, want ErrBadCommitment", bad, err)
+		}
+	}
+}
