@@ -181,6 +181,9 @@ func (a *API) verify(ss58 string, msg, sig []byte) bool {
 func (a *API) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hotkey, _ := epistula.SignerFrom(r.Context())
+		if info, ok := r.Context().Value(infoKey{}).(*requestInfo); ok {
+			info.hotkey = hotkey
+		}
 		if a.limiter != nil {
 			if wait, ok := a.limiter.allow(hotkey, time.Now()); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -191,6 +194,12 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// requestInfo carries what inner handlers learn (the verified hotkey)
+// back out to the logging middleware.
+type requestInfo struct{ hotkey string }
+
+type infoKey struct{}
 
 // statusWriter remembers the status for metrics and logs.
 type statusWriter struct {
@@ -220,6 +229,8 @@ func (a *API) instrument(next http.Handler) http.Handler {
 		// excess itself and answer 413.
 		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes+1)
 		sw := &statusWriter{ResponseWriter: w}
+		info := &requestInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		next.ServeHTTP(sw, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
 		if route == "" {
@@ -233,8 +244,7 @@ func (a *API) instrument(next http.Handler) http.Handler {
 		if sw.status >= 500 {
 			level = slog.LevelWarn
 		}
-		hotkey, _ := epistula.SignerFrom(r.Context())
-		a.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "status", sw.status, "ms", d.Milliseconds(), "hotkey", hotkey)
+		a.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "status", sw.status, "ms", d.Milliseconds(), "hotkey", info.hotkey)
 	})
 }
 
@@ -286,6 +296,11 @@ func ErrorCode(err error) (int, string) {
 }
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away; nobody reads the answer. 499 as nginx does.
+		writeError(w, 499, "canceled", "request canceled by the client")
+		return
+	}
 	status, code := ErrorCode(err)
 	msg := err.Error()
 	if status == http.StatusInternalServerError {

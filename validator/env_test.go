@@ -1,9 +1,11 @@
 package validator
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -157,6 +159,25 @@ type env struct {
 	store  *local.Store
 	vkey   chain.Signer
 	uids   map[string]uint16
+	logs   *syncBuffer
+}
+
+// syncBuffer collects the validator's JSON logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func key(t testing.TB, name string) chain.Signer {
@@ -186,7 +207,7 @@ func newEnv(t testing.TB, commitReveal bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ts.Close() })
-	e := &env{t: t, ctx: ctx, chain: c, tstore: ts, vkey: key(t, "Validator"), uids: map[string]uint16{}}
+	e := &env{t: t, ctx: ctx, chain: c, tstore: ts, vkey: key(t, "Validator"), uids: map[string]uint16{}, logs: &syncBuffer{}}
 	e.roster = taskserver.NewRoster(c, 1, nil)
 	e.svc = taskserver.NewService(taskserver.Options{Store: ts, Roster: e.roster})
 	srv := httptest.NewServer(taskserver.NewAPI(taskserver.APIOptions{Service: e.svc, Rate: -1}))
@@ -195,7 +216,7 @@ func newEnv(t testing.TB, commitReveal bool) *env {
 	if e.store, err = local.New(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	e.register("Validator", 1000e9)
+	e.register("Validator", 500e9)
 	e.advance(4) // an epoch: the validator gets its permit
 	return e
 }
@@ -203,7 +224,7 @@ func newEnv(t testing.TB, commitReveal bool) *env {
 func (e *env) register(name string, stake uint64) {
 	t := e.t
 	cold := key(t, "C-"+name)
-	if err := e.chain.Faucet(e.ctx, cold, 2000e9); err != nil {
+	if err := e.chain.Faucet(e.ctx, cold, 1000e9); err != nil {
 		t.Fatal(err)
 	}
 	uid, err := e.chain.Register(e.ctx, cold, 1, key(t, name).SS58())
@@ -312,12 +333,15 @@ func (e *env) options(db string) Options {
 	return Options{
 		Chain: e.chain, Hotkey: e.vkey, Store: e.store, Tasks: e.validatorClient(),
 		DB: db, WorkDir: e.t.TempDir(),
-		Reference:         verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
-		EvalEvery:         1,
-		WeightsEvery:      1,
-		ProvenanceSamples: 8,
-		CoverageSamples:   24,
-		Limits:            store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
+		Reference:            verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
+		EvalEvery:            1,
+		WeightsEvery:         1,
+		ProvenanceSamples:    8,
+		CoverageSamples:      24,
+		Limits:               store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
+		GraceBlocks:          testGrace,
+		MaxUncompressedBytes: 4 << 20,
+		Log:                  slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 }
 
@@ -340,4 +364,15 @@ func byHotkey(recs []Record) map[string]Record {
 
 func describe(r Record) string {
 	return fmt.Sprintf("accepted=%v code=%s score=%.4f reason=%s", r.Verdict.Accepted, r.Verdict.Code, r.Score, r.Verdict.Reason)
+}
+
+// testGrace is the tests' GraceBlocks.
+const testGrace = 5
+
+func warcA(t testing.TB) string {
+	return testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+}
+
+func warcB(t testing.TB) string {
+	return testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0001.warc.gz")
 }

@@ -83,6 +83,9 @@ type Options struct {
 	Limits store.Limits
 	// MaxDocuments bounds a submission's document count (default 5,000,000).
 	MaxDocuments int64
+	// MaxUncompressedBytes bounds the shards' decompressed size as their
+	// parquet metadata states it (default 32 GiB).
+	MaxUncompressedBytes int64
 	// FetchTimeout bounds a submission's download (default 10 min) and
 	// EvalTimeout its checks after the download (default 30 min).
 	FetchTimeout, EvalTimeout time.Duration
@@ -151,6 +154,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Limits.MaxTotalBytes == 0 {
 		o.Limits.MaxTotalBytes = 8 << 30
+	}
+	if o.MaxDocuments <= 0 {
+		o.MaxDocuments = 5_000_000
 	}
 	if o.FetchTimeout == 0 {
 		o.FetchTimeout = 10 * time.Minute

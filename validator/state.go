@@ -104,15 +104,18 @@ func (s *state) seen(ctx context.Context, hotkey string, block uint64, data stri
 	return n > 0, err
 }
 
-// earlier returns the hotkey of an earlier evaluation of the same
-// commitment string, if any.
-func (s *state) earlier(ctx context.Context, data string) (hotkey string, block uint64, ok bool, err error) {
+// earlier returns an earlier evaluation of the same commitment string:
+// by the same hotkey (any verdict: a replay), else an accepted one by another
+// hotkey (a copy). A rejected evaluation by another hotkey does not count, so
+// a copier that commits the owner's string first cannot make it a "copy".
+func (s *state) earlier(ctx context.Context, data, hotkey string) (other string, block uint64, ok bool, err error) {
 	var b int64
-	err = s.db.QueryRowContext(ctx, `SELECT hotkey, block FROM submissions WHERE data = ? ORDER BY block, id LIMIT 1`, data).Scan(&hotkey, &b)
+	err = s.db.QueryRowContext(ctx, `SELECT hotkey, block FROM submissions WHERE data = ? AND (hotkey = ? OR accepted = 1)
+		ORDER BY hotkey = ? DESC, block, id LIMIT 1`, data, hotkey, hotkey).Scan(&other, &b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, false, nil
 	}
-	return hotkey, uint64(b), err == nil, err
+	return other, uint64(b), err == nil, err
 }
 
 // record stores an evaluated submission and, when accepted, its bands.

@@ -306,7 +306,7 @@ func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Lo
 	if err != nil {
 		return vd, nil, 0, verify.Fail(verify.CodeMalformed, "%v", err)
 	}
-	if hk, blk, ok, err := v.state.earlier(ctx, data); err != nil {
+	if hk, blk, ok, err := v.state.earlier(ctx, data, c.Hotkey); err != nil {
 		return vd, nil, 0, err
 	} else if ok {
 		if hk == c.Hotkey {
@@ -349,7 +349,7 @@ func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Lo
 		if errors.Is(err, store.ErrTooLarge) {
 			return vd, nil, taskID, verify.Fail(verify.CodeTooLarge, "%v", err)
 		}
-		return vd, nil, taskID, verify.Fail(verify.CodeFetch, "%s@%s: %v", cm.Repo, cm.Revision, err)
+		return vd, nil, taskID, verify.Fail(verify.CodeFetch, "%v", err)
 	}
 	m, _, err := verify.CheckManifest(dir, cm, c.Hotkey, tr.Task)
 	if err != nil {
@@ -360,7 +360,9 @@ func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Lo
 	defer cancel()
 
 	sample := verify.SampleIndices(seed, int(min(m.Documents, v.opts.MaxDocuments)), v.opts.ProvenanceSamples)
-	sub, err := verify.ReadSubmission(dir, m, tr.Task, verify.ReadOptions{Signer: v.ref.Signer(), Sample: sample, MaxDocuments: v.opts.MaxDocuments})
+	sub, err := verify.ReadSubmission(dir, m, tr.Task, verify.ReadOptions{
+		Signer: v.ref.Signer(), Sample: sample, MaxDocuments: v.opts.MaxDocuments, MaxUncompressedBytes: v.opts.MaxUncompressedBytes,
+	})
 	if err != nil {
 		return vd, nil, taskID, err
 	}

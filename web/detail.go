@@ -18,8 +18,8 @@ import (
 // ScoreView is a validator's report with its breakdown flattened.
 type ScoreView struct {
 	taskserver.Score
-	Accepted  *bool    `json:"accepted,omitempty"`
-	Breakdown []KV     `json:"breakdown"`
+	Accepted  *bool `json:"accepted,omitempty"`
+	Breakdown []KV  `json:"breakdown"`
 }
 
 // KV is one field of a score breakdown.

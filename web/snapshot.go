@@ -35,12 +35,12 @@ type Overview struct {
 	// Crawls are the refined output per crawl, largest first.
 	Crawls []CrawlStats `json:"crawls"`
 
-	RegisteredNeurons  int     `json:"registered_neurons"`
-	ActiveMiners       int     `json:"active_miners"`
-	ActiveValidators   int     `json:"active_validators"`
-	CompletionsLastHour int64  `json:"completions_last_hour"`
-	CompletionsPerHour float64 `json:"completions_per_hour"` // mean over the last day
-	Events             []taskserver.Event `json:"events"`
+	RegisteredNeurons   int                `json:"registered_neurons"`
+	ActiveMiners        int                `json:"active_miners"`
+	ActiveValidators    int                `json:"active_validators"`
+	CompletionsLastHour int64              `json:"completions_last_hour"`
+	CompletionsPerHour  float64            `json:"completions_per_hour"` // mean over the last day
+	Events              []taskserver.Event `json:"events"`
 }
 
 // CrawlStats is the refined output of one crawl.
@@ -407,7 +407,9 @@ func (s *Site) build(ctx context.Context) (*snapshot, error) {
 		}
 	}
 	for v, rs := range snap.reports {
-		sort.Slice(rs, func(i, j int) bool { return rs[i].At.After(rs[j].At) || (rs[i].At.Equal(rs[j].At) && rs[i].TaskID > rs[j].TaskID) })
+		sort.Slice(rs, func(i, j int) bool {
+			return rs[i].At.After(rs[j].At) || (rs[i].At.Equal(rs[j].At) && rs[i].TaskID > rs[j].TaskID)
+		})
 		snap.reports[v] = rs[:min(len(rs), 50)]
 	}
 	for hk, a := range scoreSums {

@@ -54,7 +54,7 @@ type Options struct {
 	// Chain, when set, provides the metagraph (stake, trust, incentive,
 	// dividends, emission). A chain that also implements Ledger (the dev
 	// chain) provides the payout ledger.
-	Chain  chain.Client
+	Chain  Chain
 	Netuid uint16
 	// DB is the SQLite file of the site's own tables (created if needed).
 	DB string
@@ -95,6 +95,11 @@ type Options struct {
 	Fallback http.Handler
 	Now      func() time.Time
 	Logger   *slog.Logger
+}
+
+// Chain is what the site reads from the chain (a chain.Client has it).
+type Chain interface {
+	Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph, error)
 }
 
 // Ledger is a chain that keeps every epoch's rewards (chain/devchain).

@@ -22,11 +22,9 @@ type runtimeMeta struct {
 // them: what it adds to the extrinsic (extra) and to the signed payload
 // only (implicit).
 type extension struct {
-	name           string
-	extraEmpty     bool
-	implicitEmpty  bool
-	extraType      int64
-	additionalType int64
+	name          string
+	extraEmpty    bool
+	implicitEmpty bool
 }
 
 func parseMetadata(hexMeta string) (*runtimeMeta, error) {
@@ -38,18 +36,20 @@ func parseMetadata(hexMeta string) (*runtimeMeta, error) {
 		return nil, fmt.Errorf("metadata version %d: want 14", md.Version)
 	}
 	m := &runtimeMeta{md: &md}
-	for _, se := range md.AsMetadataV14.Extrinsic.SignedExtensions {
-		extra := se.Type.Int64()
-		add := se.AdditionalSigned.Int64()
+	m.loadExtensions()
+	return m, nil
+}
+
+// loadExtensions lists the runtime's transaction extensions in order.
+func (m *runtimeMeta) loadExtensions() {
+	m.extensions = nil
+	for _, se := range m.md.AsMetadataV14.Extrinsic.SignedExtensions {
 		m.extensions = append(m.extensions, extension{
-			name:           string(se.Identifier),
-			extraEmpty:     m.zeroSized(extra, 0),
-			implicitEmpty:  m.zeroSized(add, 0),
-			extraType:      extra,
-			additionalType: add,
+			name:          string(se.Identifier),
+			extraEmpty:    m.zeroSized(se.Type.Int64(), 0),
+			implicitEmpty: m.zeroSized(se.AdditionalSigned.Int64(), 0),
 		})
 	}
-	return m, nil
 }
 
 // zeroSized reports whether a type encodes to no bytes (unit structs and
@@ -255,17 +255,28 @@ func decodeHex(s string) ([]byte, error) {
 	return b, nil
 }
 
+// typeByPath finds a type by its full path, e.g. "sp_runtime::DispatchError".
+func (m *runtimeMeta) typeByPath(path string) (int64, bool) {
+	for id, t := range m.md.AsMetadataV14.EfficientLookup {
+		if pathOf(t) == path {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+func pathOf(t *types.Si1Type) string {
+	parts := make([]string, len(t.Path))
+	for i, p := range t.Path {
+		parts[i] = string(p)
+	}
+	return strings.Join(parts, "::")
+}
+
 // hasVariant reports whether the enum type at path has variant name at index.
 func (m *runtimeMeta) hasVariant(path, name string, index uint8) bool {
 	for _, t := range m.md.AsMetadataV14.EfficientLookup {
-		if !t.Def.IsVariant || len(t.Path) == 0 {
-			continue
-		}
-		parts := make([]string, len(t.Path))
-		for i, p := range t.Path {
-			parts[i] = string(p)
-		}
-		if strings.Join(parts, "::") != path {
+		if !t.Def.IsVariant || pathOf(t) != path {
 			continue
 		}
 		for _, v := range t.Def.Variant.Variants {

@@ -71,7 +71,12 @@ func TestBlock(t *testing.T) {
 	// A dropped connection is dialled again on the next call.
 	n.drop()
 	deadline := time.Now().Add(5 * time.Second)
-	for !c.ws.isClosed() && time.Now().Before(deadline) {
+	closed := func() bool {
+		c.connMu.Lock()
+		defer c.connMu.Unlock()
+		return c.ws.isClosed()
+	}
+	for !closed() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if b2, err := c.Block(ctx); err != nil || b2 != b {
@@ -140,6 +145,12 @@ func TestMetagraph(t *testing.T) {
 	}
 	if uid, err := mg.UID(want0.Hotkey); err != nil || uid != 0 {
 		t.Errorf("UID(hotkey 0) = %d, %v", uid, err)
+	}
+
+	// Not recorded: a netuid that does not exist (empty Vec, then None).
+	n.handle("state_call", func([]any, func(string, any)) (any, *rpcError) { return "0x00", nil })
+	if _, err := c.Metagraph(testCtx(t), 77); !errors.Is(err, chain.ErrSubnetNotFound) {
+		t.Errorf("Metagraph(absent) = %v, want ErrSubnetNotFound", err)
 	}
 }
 

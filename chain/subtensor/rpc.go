@@ -116,7 +116,11 @@ func (c *wsConn) dispatch(msg rpcMessage) {
 		}
 		return
 	}
-	c.early[id] = append(c.early[id], msg.Params.Result)
+	// Bounded: notifications for subscriptions already cancelled also land
+	// here and must not accumulate.
+	if q, ok := c.early[id]; (ok || len(c.early) < 16) && len(q) < 16 {
+		c.early[id] = append(q, msg.Params.Result)
+	}
 }
 
 // subID normalises a subscription id, which nodes send as a string or number.

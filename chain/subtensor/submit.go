@@ -272,16 +272,37 @@ func (c *Client) outcome(ctx context.Context, block string, xt []byte) error {
 	return extrinsicResult(meta, events, uint32(idx))
 }
 
-// extrinsicResult walks a block's System.Events for extrinsic idx's
-// System.ExtrinsicSuccess (nil) or System.ExtrinsicFailed (its error).
+// extrinsicResult reads extrinsic idx's outcome from a block's
+// System.Events: nil for ExtrinsicSuccess, its error for ExtrinsicFailed.
 func extrinsicResult(m *runtimeMeta, events []byte, idx uint32) error {
+	outcomes, _, err := eventOutcomes(m, events)
+	if err != nil {
+		return err
+	}
+	out, ok := outcomes[idx]
+	if !ok {
+		return fmt.Errorf("events: no outcome for extrinsic %d", idx)
+	}
+	return out
+}
+
+// eventOutcomes walks every event record of a System.Events value
+// (Vec<EventRecord { phase, event, topics }>) with the metadata's type
+// registry and returns each extrinsic's outcome (nil or its dispatch
+// error) and the number of events.
+func eventOutcomes(m *runtimeMeta, events []byte) (map[uint32]error, int, error) {
+	outcomes := map[uint32]error{}
 	d := newDecoder(events)
 	n := d.length()
 	for i := 0; i < n && d.err == nil; i++ {
 		phase := d.u8()
 		var applyIdx uint32
-		if phase == 0 { // ApplyExtrinsic(u32)
+		switch phase {
+		case 0: // ApplyExtrinsic(u32)
 			applyIdx = d.u32()
+		case 1, 2: // Finalization, Initialization
+		default:
+			return nil, 0, fmt.Errorf("events: record %d: bad phase %d", i, phase)
 		}
 		palletIdx, eventIdx := d.u8(), d.u8()
 		if d.err != nil {
@@ -289,14 +310,16 @@ func extrinsicResult(m *runtimeMeta, events []byte, idx uint32) error {
 		}
 		pallet, name, fields, err := m.eventFields(palletIdx, eventIdx)
 		if err != nil {
-			return fmt.Errorf("events: %w", err)
+			return nil, 0, fmt.Errorf("events: record %d: %w", i, err)
 		}
-		ours := phase == 0 && applyIdx == idx && pallet == "System"
-		if ours && name == "ExtrinsicSuccess" {
-			return nil
-		}
-		if ours && name == "ExtrinsicFailed" {
-			return m.dispatchError(d)
+		switch {
+		case phase == 0 && pallet == "System" && name == "ExtrinsicSuccess":
+			outcomes[applyIdx] = nil
+		case phase == 0 && pallet == "System" && name == "ExtrinsicFailed":
+			// The first field is the DispatchError; read it, then skip the
+			// rest (DispatchInfo) like any field.
+			outcomes[applyIdx] = m.dispatchError(d)
+			fields = fields[1:]
 		}
 		for _, f := range fields {
 			m.skip(d, f, 0)
@@ -304,16 +327,17 @@ func extrinsicResult(m *runtimeMeta, events []byte, idx uint32) error {
 		topics := d.length() // Vec<H256>
 		d.take(32 * topics)
 	}
-	if d.err != nil {
-		return fmt.Errorf("events: %w", d.err)
+	if err := d.end(); err != nil {
+		return nil, 0, fmt.Errorf("events: %w", err)
 	}
-	return fmt.Errorf("events: no outcome for extrinsic %d", idx)
+	return outcomes, n, nil
 }
 
 // dispatchError reads a DispatchError; module errors are named from the
 // metadata (ModuleError { index: u8, error: [u8; 4] }, the first byte being
 // the pallet's error variant).
 func (m *runtimeMeta) dispatchError(d *decoder) error {
+	start := d.off
 	tag := d.u8()
 	if d.err != nil {
 		return fmt.Errorf("events: %w", d.err)
@@ -325,6 +349,12 @@ func (m *runtimeMeta) dispatchError(d *decoder) error {
 		}
 		pallet, name := m.errorName(p[0], p[1])
 		return &DispatchError{Pallet: pallet, Name: name}
+	}
+	// Other variants may carry data (Token, Arithmetic, ...): skip the
+	// whole value with the registry's DispatchError type when known.
+	if id, ok := m.typeByPath("sp_runtime::DispatchError"); ok {
+		d.off = start
+		m.skip(d, id, 0)
 	}
 	if int(tag) < len(dispatchErrorVariants) {
 		return &DispatchError{Name: dispatchErrorVariants[tag]}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/wallet"
 )
 
 // --- refine chain (serve) ---
@@ -62,15 +65,19 @@ burned registration, stake, commitments, weights with commit-reveal, Yuma consen
 tempo and an emission ledger, kept in a SQLite database (stop and restart it and nothing
 is lost). Every state change is a call signed by the acting key.
 
-The client subcommands talk to a running devchain (--url). Keys come from --key-uri
-(the hotkey) and --coldkey-uri, Substrate secret URIs such as //Alice or a mnemonic.`,
+The client subcommands talk to a running devchain (--url). Keys come from a btcli
+wallet (--wallet.path, --wallet.name, --wallet.hotkey: the files "refine wallet create"
+or btcli write; an encrypted coldkey's password from --password-file, $REFINE_WALLET_PASSWORD
+or a prompt), or from --key-uri (the hotkey) and --coldkey-uri, Substrate secret URIs
+such as //Alice or a mnemonic, for throwaway dev keys. "refine chain wait" sequences
+scripts by chain time. A walk-through: docs/chain.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runChain(cmd.Context(), o, cmd.ErrOrStderr())
 		},
 	}
 	o.AddFlags(cmd.Flags())
-	cmd.AddCommand(newChainBlockCommand(), newChainFaucetCommand(), newChainRegisterCommand(),
+	cmd.AddCommand(newChainBlockCommand(), newChainWaitCommand(), newChainFaucetCommand(), newChainRegisterCommand(),
 		newChainStakeCommand(), newChainCommitCommand(), newChainCommitmentsCommand(),
 		newChainSetWeightsCommand(), newChainMetagraphCommand())
 	return cmd
@@ -116,18 +123,14 @@ func runChain(ctx context.Context, o chainOptions, stderr io.Writer) error {
 
 // chainClientOptions are the flags every client subcommand shares.
 type chainClientOptions struct {
-	URL        string
-	Netuid     uint16
-	KeyURI     string // the acting hotkey
-	ColdkeyURI string
-	JSON       bool
+	URL    string
+	Netuid uint16
+	JSON   bool
 }
 
 func (o *chainClientOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.URL, "url", "http://127.0.0.1:9944", "devchain URL")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet")
-	fs.StringVar(&o.KeyURI, "key-uri", "", "hotkey secret URI (e.g. //Alice)")
-	fs.StringVar(&o.ColdkeyURI, "coldkey-uri", "", "coldkey secret URI (e.g. //Alice//cold)")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON")
 }
 
@@ -135,15 +138,79 @@ func (o chainClientOptions) client() *devchain.Client {
 	return devchain.NewClient(devchain.ClientOptions{URL: o.URL})
 }
 
-// chainSigner is where keys for the client subcommands come from. It reads
-// dev key URIs; wiring btcli wallet files (--wallet.name/--wallet.hotkey via
-// the wallet package) means replacing this one function: anything with
-// SS58() and Sign() is a chain.Signer.
-var chainSigner = func(role, uri string) (chain.Signer, error) {
-	if uri == "" {
-		return nil, fmt.Errorf("no %s key: give --%s", role, map[string]string{"hotkey": "key-uri", "coldkey": "coldkey-uri"}[role])
+// chainKeyOptions select the keys of the subcommands that sign: a btcli
+// wallet (the files `refine wallet create` or btcli write), or Substrate
+// secret URIs (//Alice, a mnemonic) for throwaway dev keys.
+type chainKeyOptions struct {
+	Wallet       walletOptions
+	KeyURI       string // the acting hotkey, instead of the wallet's
+	ColdkeyURI   string // the coldkey, instead of the wallet's
+	PasswordFile string
+}
+
+// AddFlags adds the wallet flags and the URI flags of the keys the
+// subcommand uses (hot: the hotkey; cold: the coldkey).
+func (o *chainKeyOptions) AddFlags(fs *pflag.FlagSet, hot, cold bool) {
+	o.Wallet.AddFlags(fs)
+	if hot {
+		fs.StringVar(&o.KeyURI, "key-uri", "", "hotkey secret URI (e.g. //Alice) instead of --wallet.hotkey")
 	}
-	return chain.SignerFromURI(uri)
+	if cold {
+		fs.StringVar(&o.ColdkeyURI, "coldkey-uri", "", "coldkey secret URI (e.g. //Alice//cold) instead of the wallet's coldkey")
+	}
+	fs.StringVar(&o.PasswordFile, "password-file", "",
+		"read the keyfile password from this file's first line (else $"+wallet.EnvPassword+", else a prompt)")
+}
+
+// password asks for a keyfile's password only when it is needed.
+func (o chainKeyOptions) password(what string) wallet.PasswordFunc {
+	return wallet.Password(wallet.PasswordOptions{File: o.PasswordFile, Prompt: "Password for " + what + ": "})
+}
+
+// hotkey is --key-uri, else <wallet.path>/<wallet.name>/hotkeys/<wallet.hotkey>.
+func (o chainKeyOptions) hotkey() (chain.Signer, error) {
+	if o.KeyURI != "" {
+		kp, err := wallet.FromURI(o.KeyURI)
+		if err != nil {
+			return nil, fmt.Errorf("--key-uri: %w", err)
+		}
+		return kp, nil
+	}
+	kp, err := wallet.LoadHotkeyWithPassword(o.Wallet.root(), o.Wallet.Name, o.Wallet.Hotkey,
+		o.password("hotkey "+o.Wallet.Hotkey))
+	if err != nil {
+		return nil, fmt.Errorf("hotkey (give --wallet.name and --wallet.hotkey, or --key-uri): %w", err)
+	}
+	return kp, nil
+}
+
+// coldkey is --coldkey-uri, else the wallet's coldkey, decrypted with the
+// password from --password-file, $REFINE_WALLET_PASSWORD or a prompt (asked
+// only when the keyfile is encrypted).
+func (o chainKeyOptions) coldkey() (chain.Signer, error) {
+	if o.ColdkeyURI != "" {
+		kp, err := wallet.FromURI(o.ColdkeyURI)
+		if err != nil {
+			return nil, fmt.Errorf("--coldkey-uri: %w", err)
+		}
+		return kp, nil
+	}
+	root, name := o.Wallet.root(), o.Wallet.Name
+	data, err := os.ReadFile(wallet.ColdkeyPath(root, name))
+	if err != nil {
+		return nil, fmt.Errorf("coldkey (give --wallet.name, or --coldkey-uri): %w", err)
+	}
+	var pw string
+	if wallet.Encryption(data) != "" {
+		if pw, err = o.password("coldkey of wallet " + name)(); err != nil {
+			return nil, fmt.Errorf("coldkey of wallet %s: %w", name, err)
+		}
+	}
+	kp, err := wallet.LoadColdkey(root, name, pw)
+	if err != nil {
+		return nil, fmt.Errorf("coldkey of wallet %s: %w", name, err)
+	}
+	return kp, nil
 }
 
 func printResult(w io.Writer, asJSON bool, v any, text func(io.Writer)) error {
@@ -180,8 +247,92 @@ func runChainBlock(ctx context.Context, o chainClientOptions, out io.Writer) err
 	return printResult(out, o.JSON, b, func(w io.Writer) { fmt.Fprintf(w, "%d %s\n", b.Number, b.Hash) })
 }
 
+type chainWaitOptions struct {
+	chainClientOptions
+	Blocks  uint64
+	Epochs  uint64
+	Timeout time.Duration
+	Poll    time.Duration
+}
+
+func newChainWaitCommand() *cobra.Command {
+	var o chainWaitOptions
+	cmd := chainSubcommand("wait", "Wait until the chain answers, then for --blocks blocks and/or --epochs epochs of --netuid",
+		&o.chainClientOptions, func(ctx context.Context, out io.Writer) error { return runChainWait(ctx, o, out) })
+	fs := cmd.Flags()
+	fs.Uint64Var(&o.Blocks, "blocks", 0, "blocks to wait for")
+	fs.Uint64Var(&o.Epochs, "epochs", 0, "epochs of the subnet to wait for (returns just after the last one ran)")
+	fs.DurationVar(&o.Timeout, "timeout", time.Minute, "give up after this long")
+	fs.DurationVar(&o.Poll, "poll", 50*time.Millisecond, "how often to ask the chain")
+	return cmd
+}
+
+// runChainWait polls the head block, tolerating a chain that is not up yet,
+// so that scripts can sequence calls by chain time instead of by sleeping.
+func runChainWait(ctx context.Context, o chainWaitOptions, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	cl := o.client()
+	head, err := waitForBlock(ctx, cl, 0, o.Poll)
+	if err != nil {
+		return err
+	}
+	target := head.Number + o.Blocks
+	if o.Epochs > 0 {
+		hp, err := cl.Hyperparameters(ctx, o.Netuid)
+		if err != nil {
+			return fmt.Errorf("subnet %d hyperparameters: %w", o.Netuid, err)
+		}
+		if hp.Tempo == 0 {
+			return fmt.Errorf("subnet %d has tempo 0: it runs no epochs", o.Netuid)
+		}
+		target = max(target, epochBlock(o.Netuid, uint64(hp.Tempo), head.Number, o.Epochs))
+	}
+	b, err := waitForBlock(ctx, cl, target, o.Poll)
+	if err != nil {
+		return err
+	}
+	return printResult(out, o.JSON, b, func(w io.Writer) { fmt.Fprintf(w, "%d %s\n", b.Number, b.Hash) })
+}
+
+// epochBlock is the block of the n-th epoch of subnet netuid after block
+// head, on subtensor's schedule (as devchain runs it): epochs run at the
+// blocks where (block + netuid + 1) mod (tempo + 1) == tempo.
+func epochBlock(netuid uint16, tempo, head, n uint64) uint64 {
+	period := tempo + 1
+	residue := (tempo + period - (uint64(netuid)+1)%period) % period
+	first := head + 1 + (residue+period-(head+1)%period)%period
+	return first + (n-1)*period
+}
+
+// waitForBlock returns the head once it is at least target, retrying
+// failed requests until ctx ends.
+func waitForBlock(ctx context.Context, cl *devchain.Client, target uint64, poll time.Duration) (chain.Block, error) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	var last error
+	for {
+		b, err := cl.Block(ctx)
+		if err == nil && b.Number >= target {
+			return b, nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return chain.Block{}, fmt.Errorf("wait for block %d: %w (last error: %v)", target, ctx.Err(), last)
+			}
+			return chain.Block{}, fmt.Errorf("wait for block %d: %w", target, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 type chainFaucetOptions struct {
 	chainClientOptions
+	Keys   chainKeyOptions
 	Amount uint64
 }
 
@@ -189,12 +340,13 @@ func newChainFaucetCommand() *cobra.Command {
 	var o chainFaucetOptions
 	cmd := chainSubcommand("faucet", "Credit the coldkey with test TAO (devchain only)", &o.chainClientOptions,
 		func(ctx context.Context, out io.Writer) error { return runChainFaucet(ctx, o, out) })
+	o.Keys.AddFlags(cmd.Flags(), false, true)
 	cmd.Flags().Uint64Var(&o.Amount, "amount", 100_000_000_000, "rao to credit (1 TAO = 1e9 rao)")
 	return cmd
 }
 
 func runChainFaucet(ctx context.Context, o chainFaucetOptions, out io.Writer) error {
-	cold, err := chainSigner("coldkey", o.ColdkeyURI)
+	cold, err := o.Keys.coldkey()
 	if err != nil {
 		return err
 	}
@@ -210,18 +362,25 @@ func runChainFaucet(ctx context.Context, o chainFaucetOptions, out io.Writer) er
 	return nil
 }
 
-func newChainRegisterCommand() *cobra.Command {
-	var o chainClientOptions
-	return chainSubcommand("register", "Register the hotkey on the subnet, burning from the coldkey", &o,
-		func(ctx context.Context, out io.Writer) error { return runChainRegister(ctx, o, out) })
+type chainRegisterOptions struct {
+	chainClientOptions
+	Keys chainKeyOptions
 }
 
-func runChainRegister(ctx context.Context, o chainClientOptions, out io.Writer) error {
-	cold, err := chainSigner("coldkey", o.ColdkeyURI)
+func newChainRegisterCommand() *cobra.Command {
+	var o chainRegisterOptions
+	cmd := chainSubcommand("register", "Register the hotkey on the subnet, burning from the coldkey", &o.chainClientOptions,
+		func(ctx context.Context, out io.Writer) error { return runChainRegister(ctx, o, out) })
+	o.Keys.AddFlags(cmd.Flags(), true, true)
+	return cmd
+}
+
+func runChainRegister(ctx context.Context, o chainRegisterOptions, out io.Writer) error {
+	cold, err := o.Keys.coldkey()
 	if err != nil {
 		return err
 	}
-	hot, err := chainSigner("hotkey", o.KeyURI)
+	hot, err := o.Keys.hotkey()
 	if err != nil {
 		return err
 	}
@@ -235,6 +394,7 @@ func runChainRegister(ctx context.Context, o chainClientOptions, out io.Writer) 
 
 type chainStakeOptions struct {
 	chainClientOptions
+	Keys   chainKeyOptions
 	Amount uint64
 }
 
@@ -242,16 +402,17 @@ func newChainStakeCommand() *cobra.Command {
 	var o chainStakeOptions
 	cmd := chainSubcommand("stake", "Stake from the coldkey to the hotkey", &o.chainClientOptions,
 		func(ctx context.Context, out io.Writer) error { return runChainStake(ctx, o, out) })
+	o.Keys.AddFlags(cmd.Flags(), true, true)
 	cmd.Flags().Uint64Var(&o.Amount, "amount", 10_000_000_000, "rao to stake")
 	return cmd
 }
 
 func runChainStake(ctx context.Context, o chainStakeOptions, out io.Writer) error {
-	cold, err := chainSigner("coldkey", o.ColdkeyURI)
+	cold, err := o.Keys.coldkey()
 	if err != nil {
 		return err
 	}
-	hot, err := chainSigner("hotkey", o.KeyURI)
+	hot, err := o.Keys.hotkey()
 	if err != nil {
 		return err
 	}
@@ -264,6 +425,7 @@ func runChainStake(ctx context.Context, o chainStakeOptions, out io.Writer) erro
 
 type chainCommitOptions struct {
 	chainClientOptions
+	Keys chainKeyOptions
 	Data string
 }
 
@@ -271,12 +433,13 @@ func newChainCommitCommand() *cobra.Command {
 	var o chainCommitOptions
 	cmd := chainSubcommand("commit", "Commit a string for the hotkey (≤ 128 bytes Raw, ≤ 512 BigRaw)", &o.chainClientOptions,
 		func(ctx context.Context, out io.Writer) error { return runChainCommit(ctx, o, out) })
+	o.Keys.AddFlags(cmd.Flags(), true, false)
 	cmd.Flags().StringVar(&o.Data, "data", "", "the commitment")
 	return cmd
 }
 
 func runChainCommit(ctx context.Context, o chainCommitOptions, out io.Writer) error {
-	hot, err := chainSigner("hotkey", o.KeyURI)
+	hot, err := o.Keys.hotkey()
 	if err != nil {
 		return err
 	}
@@ -312,22 +475,28 @@ func runChainCommitments(ctx context.Context, o chainClientOptions, out io.Write
 
 type chainSetWeightsOptions struct {
 	chainClientOptions
+	Keys          chainKeyOptions
 	UIDs, Weights []uint
 	Salt          []uint
 	VersionKey    uint64
 	Reveal        bool
+	Wait          bool // with Reveal: retry while the reveal epoch has not begun
+	Poll          time.Duration
 }
 
 func newChainSetWeightsCommand() *cobra.Command {
 	var o chainSetWeightsOptions
 	cmd := chainSubcommand("set-weights", "Set the hotkey's weights, or commit them (with --salt) where commit-reveal is on",
 		&o.chainClientOptions, func(ctx context.Context, out io.Writer) error { return runChainSetWeights(ctx, o, out) })
+	o.Keys.AddFlags(cmd.Flags(), true, false)
 	fs := cmd.Flags()
 	fs.UintSliceVar(&o.UIDs, "uids", nil, "destination uids, e.g. 1,2,3")
 	fs.UintSliceVar(&o.Weights, "weights", nil, "u16 weights, same order as --uids")
 	fs.UintSliceVar(&o.Salt, "salt", nil, "commit-reveal salt (u16 values); with it, commit now and reveal with --reveal")
 	fs.Uint64Var(&o.VersionKey, "version-key", 0, "weights version key")
 	fs.BoolVar(&o.Reveal, "reveal", false, "reveal previously committed weights (same --uids/--weights/--salt)")
+	fs.BoolVar(&o.Wait, "wait", false, "with --reveal: if the reveal epoch has not begun yet, retry until it has")
+	fs.DurationVar(&o.Poll, "poll", 100*time.Millisecond, "with --wait: how often to retry")
 	return cmd
 }
 
@@ -343,7 +512,13 @@ func toU16s(name string, v []uint) ([]uint16, error) {
 }
 
 func runChainSetWeights(ctx context.Context, o chainSetWeightsOptions, out io.Writer) error {
-	hot, err := chainSigner("hotkey", o.KeyURI)
+	if o.Reveal && o.Salt == nil {
+		return fmt.Errorf("--reveal needs the --salt of the commit")
+	}
+	if o.Wait && !o.Reveal {
+		return fmt.Errorf("--wait applies to --reveal only")
+	}
+	hot, err := o.Keys.hotkey()
 	if err != nil {
 		return err
 	}
@@ -362,20 +537,46 @@ func runChainSetWeights(ctx context.Context, o chainSetWeightsOptions, out io.Wr
 	cl := o.client()
 	switch {
 	case o.Salt == nil:
-		err = cl.SetWeights(ctx, hot, o.Netuid, uids, weights, o.VersionKey)
+		if err := cl.SetWeights(ctx, hot, o.Netuid, uids, weights, o.VersionKey); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "weights set")
 	case o.Reveal:
-		err = cl.RevealWeights(ctx, hot, o.Netuid, uids, weights, salt, o.VersionKey)
+		reveal := func() error { return cl.RevealWeights(ctx, hot, o.Netuid, uids, weights, salt, o.VersionKey) }
+		if err := retryWhileTooEarly(ctx, o.Wait, o.Poll, reveal); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "weights revealed")
 	default:
-		var h [32]byte
-		if h, err = chain.CommitHash(hot.SS58(), o.Netuid, uids, weights, salt, o.VersionKey); err == nil {
-			err = cl.CommitWeights(ctx, hot, o.Netuid, h)
+		h, err := chain.CommitHash(hot.SS58(), o.Netuid, uids, weights, salt, o.VersionKey)
+		if err != nil {
+			return err
+		}
+		if err := cl.CommitWeights(ctx, hot, o.Netuid, h); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "weights committed (hash 0x%x): reveal them in the next epoch with --reveal (--wait to wait for it)\n", h)
+	}
+	return nil
+}
+
+// retryWhileTooEarly runs reveal, and with wait again every poll while the
+// chain answers that the reveal epoch has not begun. The chain bounds the
+// wait: once that epoch is over it answers ErrCommitExpired instead. A
+// script cannot time the reveal from outside as reliably: "wait for the next
+// epoch" started just after a boundary waits one epoch too many.
+func retryWhileTooEarly(ctx context.Context, wait bool, poll time.Duration, reveal func() error) error {
+	for {
+		err := reveal()
+		if !wait || !errors.Is(err, chain.ErrRevealTooEarly) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (stopped waiting: %v)", err, ctx.Err())
+		case <-time.After(poll):
 		}
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "ok")
-	return nil
 }
 
 func newChainMetagraphCommand() *cobra.Command {

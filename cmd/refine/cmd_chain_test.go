@@ -3,41 +3,57 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/wallet"
 )
 
-func TestChainClientCommands(t *testing.T) {
-	ctx := context.Background()
+// newTestChain serves an in-process devchain that makes blocks only when told.
+func newTestChain(t *testing.T, netuids []uint16, tempo uint16) (*devchain.Chain, string) {
+	t.Helper()
 	hp := devchain.DefaultHyperparameters()
 	hp.CommitRevealEnabled = false
 	hp.WeightsRateLimit = 0
 	hp.MaxRegistrationsPerBlock = 8
-	c, err := devchain.New(ctx, devchain.Options{Hyperparameters: &hp, Tempo: 3})
+	c, err := devchain.New(context.Background(), devchain.Options{Hyperparameters: &hp, Tempo: tempo, Netuids: netuids})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	srv := httptest.NewServer(devchain.Handler(c))
-	defer srv.Close()
-	base := chainClientOptions{URL: srv.URL, Netuid: 1, KeyURI: "//Alice", ColdkeyURI: "//Alice//cold"}
+	t.Cleanup(srv.Close)
+	return c, srv.URL
+}
+
+func TestChainClientCommands(t *testing.T) {
+	ctx := context.Background()
+	_, url := newTestChain(t, nil, 3)
+	base := chainClientOptions{URL: url, Netuid: 1}
+	keys := chainKeyOptions{KeyURI: "//Alice", ColdkeyURI: "//Alice//cold"}
 	var out bytes.Buffer
 	steps := []struct {
 		name string
 		run  func() error
 		want string
 	}{
-		{"faucet", func() error { return runChainFaucet(ctx, chainFaucetOptions{base, 100_000_000_000}, &out) }, "balance 100000000000 rao"},
-		{"register", func() error { return runChainRegister(ctx, base, &out) }, "as uid 0"},
-		{"stake", func() error { return runChainStake(ctx, chainStakeOptions{base, 5_000_000_000}, &out) }, "staked 5000000000"},
-		{"commit", func() error { return runChainCommit(ctx, chainCommitOptions{base, "v1:repo@abc"}, &out) }, "committed at block 0"},
+		{"faucet", func() error { return runChainFaucet(ctx, chainFaucetOptions{base, keys, 100_000_000_000}, &out) }, "balance 100000000000 rao"},
+		{"register", func() error { return runChainRegister(ctx, chainRegisterOptions{base, keys}, &out) }, "as uid 0"},
+		{"stake", func() error { return runChainStake(ctx, chainStakeOptions{base, keys, 5_000_000_000}, &out) }, "staked 5000000000"},
+		{"commit", func() error { return runChainCommit(ctx, chainCommitOptions{base, keys, "v1:repo@abc"}, &out) }, "committed at block 0"},
 		{"commitments", func() error { return runChainCommitments(ctx, base, &out) }, `"v1:repo@abc"`},
 		{"self-weight", func() error {
-			return runChainSetWeights(ctx, chainSetWeightsOptions{chainClientOptions: base, UIDs: []uint{0}, Weights: []uint{1}}, &out)
-		}, "ok"},
+			return runChainSetWeights(ctx, chainSetWeightsOptions{chainClientOptions: base, Keys: keys, UIDs: []uint{0}, Weights: []uint{1}}, &out)
+		}, "weights set"},
 		{"metagraph", func() error { return runChainMetagraph(ctx, base, &out) }, "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"},
 		{"block", func() error { return runChainBlock(ctx, base, &out) }, "0 0x"},
 	}
@@ -50,14 +66,200 @@ func TestChainClientCommands(t *testing.T) {
 			t.Errorf("%s: output %q lacks %q", st.name, out.String(), st.want)
 		}
 	}
-	noKey := base
+	noKey := keys
 	noKey.KeyURI = ""
-	if err := runChainRegister(ctx, noKey, &out); err == nil || !strings.Contains(err.Error(), "--key-uri") {
+	if err := runChainRegister(ctx, chainRegisterOptions{base, noKey}, &out); err == nil || !strings.Contains(err.Error(), "--key-uri") {
 		t.Errorf("missing key: %v", err)
 	}
-	other := base
+	other := keys
 	other.KeyURI = "//Nobody"
-	if err := runChainCommit(ctx, chainCommitOptions{other, "x"}, &out); err == nil || !strings.Contains(err.Error(), "not registered") {
+	if err := runChainCommit(ctx, chainCommitOptions{base, other, "x"}, &out); err == nil || !strings.Contains(err.Error(), "not registered") {
 		t.Errorf("unregistered commit: %v", err)
+	}
+	if err := runChainSetWeights(ctx, chainSetWeightsOptions{chainClientOptions: base, Keys: keys, UIDs: []uint{0}, Weights: []uint{1}, Reveal: true}, &out); err == nil {
+		t.Error("--reveal without --salt was accepted")
+	}
+}
+
+// TestChainWalletKeys signs with wallet files: a wallet made by "refine
+// wallet create --no-password" (plaintext coldkey: no password is asked),
+// and the shared btcli wallet whose NaCl-encrypted coldkey is opened with the
+// password from --password-file (one real Argon2i hash, skipped in -short).
+func TestChainWalletKeys(t *testing.T) {
+	ctx := context.Background()
+	_, url := newTestChain(t, nil, 3)
+	base := chainClientOptions{URL: url, Netuid: 1}
+	w := walletOptions{Path: t.TempDir(), Name: "demo", Hotkey: "validator"}
+	if err := runWalletCreate(ctx, walletCreateOptions{Wallet: w, Words: 12, NoPassword: true}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	cold, err := wallet.LoadColdkeyPub(w.Path, w.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot, err := wallet.LoadHotkey(w.Path, w.Name, w.Hotkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := chainKeyOptions{Wallet: w}
+	var out bytes.Buffer
+	if err := runChainFaucet(ctx, chainFaucetOptions{base, keys, 1_000_000_000}, &out); err != nil {
+		t.Fatalf("faucet: %v", err)
+	}
+	if want := cold.SS58() + " balance 1000000000 rao"; !strings.Contains(out.String(), want) {
+		t.Errorf("faucet: %q lacks %q", out.String(), want)
+	}
+	out.Reset()
+	if err := runChainRegister(ctx, chainRegisterOptions{base, keys}, &out); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if want := "registered " + hot.SS58() + " on subnet 1 as uid 0"; !strings.Contains(out.String(), want) {
+		t.Errorf("register: %q lacks %q", out.String(), want)
+	}
+	missing := keys
+	missing.Wallet.Hotkey = "absent"
+	if err := runChainCommit(ctx, chainCommitOptions{base, missing, "x"}, &out); err == nil || !strings.Contains(err.Error(), "--wallet.hotkey") {
+		t.Errorf("missing hotkey file: %v", err)
+	}
+	noWallet := keys
+	noWallet.Wallet.Name = "nobody"
+	if err := runChainFaucet(ctx, chainFaucetOptions{base, noWallet, 1}, &out); err == nil || !strings.Contains(err.Error(), "--coldkey-uri") {
+		t.Errorf("missing coldkey file: %v", err)
+	}
+
+	if testing.Short() {
+		t.Skip("Argon2i (512 MiB) skipped in -short")
+	}
+	dir := filepath.Dir(testdata.Path(t, "chain", "wallet", "generated_wallet", "coldkey"))
+	btcli := walletOptions{Path: filepath.Dir(dir), Name: "generated_wallet", Hotkey: "default"}
+	btcliCold, err := wallet.LoadColdkeyPub(btcli.Path, btcli.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("testpassword123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	enc := chainKeyOptions{Wallet: btcli, PasswordFile: pwFile}
+	if err := runChainFaucet(ctx, chainFaucetOptions{base, enc, 1_000_000_000}, &out); err != nil {
+		t.Fatalf("faucet with the encrypted btcli coldkey: %v", err)
+	}
+	if want := btcliCold.SS58() + " balance 1000000000 rao"; !strings.Contains(out.String(), want) {
+		t.Errorf("faucet: %q lacks %q", out.String(), want)
+	}
+}
+
+// TestEpochBlock checks the epoch schedule the wait command predicts against
+// the blocks where the devchain's epochs actually ran (its emission ledger).
+func TestEpochBlock(t *testing.T) {
+	ctx := context.Background()
+	const tempo = 4
+	c, url := newTestChain(t, []uint16{1, 3}, tempo)
+	for _, netuid := range []uint16{1, 3} {
+		k := chainKeyOptions{KeyURI: "//Alice", ColdkeyURI: "//Alice//cold"}
+		o := chainClientOptions{URL: url, Netuid: netuid}
+		if err := runChainFaucet(ctx, chainFaucetOptions{o, k, 1_000_000_000}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := runChainRegister(ctx, chainRegisterOptions{o, k}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.AdvanceBlocks(ctx, 3*(tempo+1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, netuid := range []uint16{1, 3} {
+		ledger, err := c.Emissions(ctx, netuid, 0, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ledger) < 2 {
+			t.Fatalf("subnet %d: %d epochs in %d blocks", netuid, len(ledger), 3*(tempo+1))
+		}
+		for i, e := range ledger {
+			for _, head := range []uint64{0, 1} {
+				if got := epochBlock(netuid, tempo, head, uint64(i+1)); got != e.Block {
+					t.Errorf("subnet %d: epoch %d after block %d predicted at %d, ran at %d", netuid, i+1, head, got, e.Block)
+				}
+			}
+			if got := epochBlock(netuid, tempo, e.Block-1, 1); got != e.Block {
+				t.Errorf("subnet %d: next epoch after block %d predicted at %d, ran at %d", netuid, e.Block-1, got, e.Block)
+			}
+		}
+	}
+}
+
+// TestChainWait waits for an epoch while blocks are produced on demand.
+func TestChainWait(t *testing.T) {
+	ctx := context.Background()
+	c, url := newTestChain(t, nil, 4)
+	want := epochBlock(1, 4, 0, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				_ = c.AdvanceBlocks(ctx, 1)
+			}
+		}
+	}()
+	var out bytes.Buffer
+	o := chainWaitOptions{chainClientOptions: chainClientOptions{URL: url, Netuid: 1}, Epochs: 1, Timeout: time.Minute, Poll: time.Millisecond}
+	if err := runChainWait(ctx, o, &out); err != nil {
+		t.Fatal(err)
+	}
+	var got uint64
+	if _, err := fmt.Sscan(out.String(), &got); err != nil || got < want {
+		t.Errorf("wait --epochs 1 returned %q, want a block ≥ %d", out.String(), want)
+	}
+	o = chainWaitOptions{chainClientOptions: chainClientOptions{URL: "http://127.0.0.1:1"}, Timeout: 100 * time.Millisecond, Poll: 10 * time.Millisecond}
+	if err := runChainWait(ctx, o, &out); err == nil {
+		t.Error("wait on a chain that is not there returned no error")
+	}
+}
+
+func TestRetryWhileTooEarly(t *testing.T) {
+	ctx := context.Background()
+	script := func(errs ...error) (func() error, *int) {
+		calls := 0
+		return func() error {
+			calls++
+			if calls <= len(errs) {
+				return errs[calls-1]
+			}
+			return nil
+		}, &calls
+	}
+	tests := []struct {
+		name      string
+		wait      bool
+		errs      []error
+		wantErr   error
+		wantCalls int
+	}{
+		{"accepted at once", true, nil, nil, 1},
+		{"too early, then accepted", true, []error{chain.ErrRevealTooEarly, chain.ErrRevealTooEarly}, nil, 3},
+		{"too early without --wait", false, []error{chain.ErrRevealTooEarly}, chain.ErrRevealTooEarly, 1},
+		{"too early, then expired", true, []error{chain.ErrRevealTooEarly, chain.ErrCommitExpired}, chain.ErrCommitExpired, 2},
+		{"other error", true, []error{chain.ErrNoPermit}, chain.ErrNoPermit, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reveal, calls := script(tt.errs...)
+			err := retryWhileTooEarly(ctx, tt.wait, time.Millisecond, reveal)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) || *calls != tt.wantCalls {
+				t.Errorf("err %v after %d calls, want %v after %d", err, *calls, tt.wantErr, tt.wantCalls)
+			}
+		})
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	reveal, _ := script(chain.ErrRevealTooEarly, chain.ErrRevealTooEarly)
+	if err := retryWhileTooEarly(cctx, true, time.Millisecond, reveal); !errors.Is(err, chain.ErrRevealTooEarly) {
+		t.Errorf("cancelled wait: %v", err)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,7 +47,7 @@ func TestRunDedup(t *testing.T) {
 	}
 	out := filepath.Join(root, "out")
 	var stderr bytes.Buffer
-	opts := dedupOptions{Inputs: inputs, Output: out, Memory: "128MB", NoProgress: true}
+	opts := dedupOptions{Inputs: inputs, Output: out, Memory: "256MB", NoProgress: true}
 	if err := runDedup(context.Background(), opts, &bytes.Buffer{}, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}

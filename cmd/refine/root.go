@@ -19,6 +19,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newProcessCommand(),
 		newMinerCommand(),
+		newValidatorCommand(),
 		newDevnetCommand(),
 		newAssetsCommand(),
 		newWalletCommand(),
@@ -26,6 +27,7 @@ func newRootCommand() *cobra.Command {
 		newDedupCommand(),
 		newEvaluateCommand(),
 		newTaskserverCommand(),
+		newWebCommand(),
 	)
 	return root
 }

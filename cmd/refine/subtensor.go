@@ -5,9 +5,15 @@ import (
 	"fmt"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/chain/subtensor"
 )
 
-// subtensorClient connects to a subtensor network.
+// subtensorClient connects to a subtensor network (finney, test, local or
+// a ws:// endpoint) for the life of the process.
 func subtensorClient(ctx context.Context, network string) (chain.Client, error) {
-	return nil, fmt.Errorf("--network %s: the subtensor client is not wired yet", network)
+	c, err := subtensor.New(ctx, subtensor.Options{Network: network})
+	if err != nil {
+		return nil, fmt.Errorf("--network %s: %w", network, err)
+	}
+	return c, nil
 }

@@ -201,10 +201,11 @@ func testEvaluator(t testing.TB, p Protocol) *Evaluator {
 // TestDiscrimination trains on refined data and on each kind of bad data a
 // miner could submit, and requires refined to score higher than each by
 // more than 5 seed-to-seed standard deviations. It uses ProtocolSmall to
-// stay within the test budget; REFINE_EVAL_FULL=1 runs ProtocolV1 (slow).
+// stay within the test budget; REFINE_EVAL_FULL=1 runs ProtocolV1 (about
+// 20 minutes on 2 free cores).
 func TestDiscrimination(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains 18 small models")
+		t.Skip("trains 21 small models")
 	}
 	p := ProtocolSmall()
 	if os.Getenv("REFINE_EVAL_FULL") != "" {
@@ -214,16 +215,15 @@ func TestDiscrimination(t *testing.T) {
 	e := testEvaluator(t, p)
 	ctx := context.Background()
 	reports := map[string]*Report{}
-	names := []string{"refined", "word-shuffled", "wrong-language", "boilerplate", "duplicated", "cc-spam"}
-	if os.Getenv("REFINE_EVAL_FULL") != "" {
-		names = append(names, "unfiltered-en")
-	}
+	// unfiltered-en is reported, not asserted: see docs/evaluate.md.
+	names := []string{"refined", "word-shuffled", "wrong-language", "boilerplate", "duplicated", "cc-spam", "unfiltered-en"}
 	for _, name := range names {
 		r, err := e.Evaluate(ctx, sets[name])
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		reports[name] = r
+		t.Logf("%s: quality %.4f ± %.4f (%.0f s)", name, r.Quality, r.QualitySD, r.Seconds)
 	}
 	ref := reports["refined"]
 	t.Logf("protocol %s, %d training tokens per seed, seeds %v", p.Version, p.Model.TrainTokens(), p.Seeds)

@@ -107,7 +107,12 @@ type sigInput struct {
 }
 
 const (
-	engineReserve  = 48 << 20 // runtime, I/O buffers, maps of the last phase
+	// engineReserve is kept out of the sort buffers for what the bound must
+	// also cover: the binary's mapped text, runtime, stacks, I/O buffers,
+	// the maps of the last phase. A further tenth of the rest is left to
+	// the GC (measured: 10M documents under 2 GB peaked at 1% over the bound
+	// with a 48 MiB reserve and no margin).
+	engineReserve  = 128 << 20
 	runReadBuffer  = 64 << 10
 	runWriteBuffer = 256 << 10
 	maxRows        = 1<<32 - 2
@@ -198,7 +203,7 @@ func Deduplicate(ctx context.Context, datasets []Dataset, opts EngineOptions, em
 	if err := phase("open", e.open); err != nil {
 		return nil, err
 	}
-	sortMem := opts.Memory - engineReserve - 4*e.rows
+	sortMem := (opts.Memory - engineReserve - 4*e.rows) / 10 * 9
 	perBuf := sortMem / int64(cfg.NumBuckets+opts.Workers) / recMemSize
 	if perBuf < 1024 {
 		return nil, fmt.Errorf("dedup: memory bound %d bytes too small for %d documents (the union-find alone needs %d bytes, plus %d reserved)",

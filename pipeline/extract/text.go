@@ -19,6 +19,8 @@ import (
 //     for hi, ref, del; a space for any other element;
 //   - an element with neither text nor tail gets no marker (rows and
 //     tables still get "\n");
+//   - formatting elements (b, i, em, strong, ...) are stripped first,
+//     keeping their text, as trafilatura does when formatting is off;
 //   - then sanitize (per line: drop control characters, collapse white
 //     space, drop empty lines) and unescape HTML entities.
 //
@@ -44,7 +46,7 @@ var xmlTag = map[string]string{
 }
 
 // endMarker is what xmltotxt writes after an element's content (before its
-// tail); ok is false for elements that get nothing.
+// tail): NEWLINE_ELEMS[tag] + "\n", nothing for inline markup, else a space.
 func endMarker(tag string) string {
 	switch tag {
 	case "p", "head", "list", "quote", "code", "lb", "row", "table", "graphic":

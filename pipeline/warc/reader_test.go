@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,5 +228,43 @@ func TestContextCancelled(t *testing.T) {
 	r := NewReader(bytes.NewReader(buildWARC(page)), Options{})
 	if _, err := r.Next(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}
+
+// TestOpenHTTP streams a WARC over HTTP and names the URL in errors.
+func TestOpenHTTP(t *testing.T) {
+	body := buildWARC(page, page)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/x.warc" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(body)
+	}))
+	defer srv.Close()
+	r, err := Open(context.Background(), srv.URL+"/x.warc", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	for {
+		rec, err := r.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Skip != "" {
+			t.Errorf("record %d skipped: %s", rec.Index, rec.Skip)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("%d records, want 2", n)
+	}
+	if _, err := Open(context.Background(), srv.URL+"/missing", Options{}); err == nil || !strings.Contains(err.Error(), "/missing") {
+		t.Errorf("missing file: error %v, want one naming the URL", err)
 	}
 }

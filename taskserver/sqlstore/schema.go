@@ -64,5 +64,8 @@ func migrations(d dialect) []string {
 			block BIGINT NOT NULL
 		);
 		CREATE INDEX scores_hotkey ON scores(hotkey, id);`,
+		// 2: a task's lease history (validators' reads, lease grants).
+		`CREATE INDEX leases_task ON leases(task_id, id);
+		CREATE INDEX events_lease ON events(lease_id);`,
 	}
 }

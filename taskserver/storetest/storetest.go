@@ -106,7 +106,8 @@ func testAddTasks(t *testing.T, s taskserver.Store) {
 	if err != nil || n != len(tasks) {
 		t.Fatalf("first import = %d, %v", n, err)
 	}
-	n, err = s.AddTasks(ctx, append(tasks, taskserver.NewTask{Crawl: "C", WARCs: []string{"e.warc.gz"}}), at(time.Second, 2))
+	e := taskserver.NewTask{Crawl: "C", WARCs: []string{"e.warc.gz"}}
+	n, err = s.AddTasks(ctx, append(tasks, e, e), at(time.Second, 2))
 	if err != nil || n != 1 {
 		t.Fatalf("re-import = %d, %v; want 1 new", n, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver"
+	"github.com/parquet-go/parquet-go"
 )
 
 // MaxManifestBytes bounds the manifest a validator parses.
@@ -102,6 +103,52 @@ type ReadOptions struct {
 	Signer       *dedup.Signer // required: recomputes MinHash signatures
 	Sample       []int         // document indices whose rows to keep
 	MaxDocuments int64         // default 5,000,000
+	// MaxUncompressedBytes bounds the shards' decompressed size as their
+	// parquet metadata states it (default 32 GiB), against decompression
+	// bombs.
+	MaxUncompressedBytes int64
+}
+
+// MaxTextBytes bounds one document's text: Common Crawl truncates payloads
+// at 1 MiB, so real extracted text is smaller.
+const MaxTextBytes = 4 << 20
+
+// checkUncompressed sums the decompressed sizes the shards' metadata states.
+func checkUncompressed(dir string, m *dataset.Manifest, limit int64) error {
+	if limit <= 0 {
+		limit = 32 << 30
+	}
+	var total int64
+	for _, sh := range m.Shards {
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(sh.Path)))
+		if err != nil {
+			return Fail(CodeIntegrity, "open shard: %v", err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return Fail(CodeIntegrity, "shard %s: %v", sh.Path, err)
+		}
+		pf, err := parquet.OpenFile(f, st.Size())
+		if err != nil {
+			f.Close()
+			return Fail(CodeSchema, "shard %s: %v", sh.Path, err)
+		}
+		for _, rg := range pf.Metadata().RowGroups {
+			for _, cc := range rg.Columns {
+				if cc.MetaData.TotalUncompressedSize < 0 {
+					f.Close()
+					return Fail(CodeSchema, "shard %s: negative column size", sh.Path)
+				}
+				total += cc.MetaData.TotalUncompressedSize
+			}
+		}
+		f.Close()
+		if total > limit {
+			return Fail(CodeTooLarge, "shards decompress to %d bytes or more, limit %d", total, limit)
+		}
+	}
+	return nil
 }
 
 // ReadSubmission reads every shard and records.jsonl of a verified dataset
@@ -124,6 +171,9 @@ func ReadSubmission(dir string, m *dataset.Manifest, task taskserver.Task, opts 
 	for _, i := range opts.Sample {
 		want[i] = true
 	}
+	if err := checkUncompressed(dir, m, opts.MaxUncompressedBytes); err != nil {
+		return nil, err
+	}
 	s := &Submission{Manifest: m, Sampled: map[int]dataset.Doc{}}
 	ids := map[string]bool{}
 	shardDocs := make([]int64, len(m.Shards))
@@ -143,6 +193,8 @@ func ReadSubmission(dir string, m *dataset.Manifest, task taskserver.Task, opts 
 			return Fail(CodeSchema, "document %s has no text", d.ID)
 		case !utf8.ValidString(d.Text):
 			return Fail(CodeSchema, "document %s text is not UTF-8", d.ID)
+		case len(d.Text) > MaxTextBytes:
+			return Fail(CodeTooLarge, "document %s text is %d bytes, limit %d", d.ID, len(d.Text), MaxTextBytes)
 		case d.TokenCount <= 0:
 			return Fail(CodeSchema, "document %s has token_count %d", d.ID, d.TokenCount)
 		}

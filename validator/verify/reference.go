@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -157,4 +159,27 @@ var piiNormal = func() *strings.Replacer {
 func (r *Reference) SameText(reference, submitted string) bool {
 	ref := r.NewPII().Replace(reference)
 	return piiNormal.Replace(ref) == piiNormal.Replace(submitted)
+}
+
+// MirrorResolver resolves a task's WARC name as the miner does: an absolute
+// path as it is, else dir/name when that file exists, else baseURL/name
+// (e.g. https://data.commoncrawl.org/, read with range requests).
+func MirrorResolver(dir, baseURL string) func(string) string {
+	return func(name string) string {
+		if filepath.IsAbs(name) || strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
+			return name
+		}
+		if dir != "" {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+		if baseURL != "" {
+			if u, err := url.JoinPath(strings.TrimRight(baseURL, "/")+"/", name); err == nil {
+				return u
+			}
+		}
+		return name
+	}
 }

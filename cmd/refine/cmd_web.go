@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/chain/subtensor"
+	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/web"
+)
+
+// --- refine web ---
+
+type webOptions struct {
+	Listen       string
+	DB           string
+	WebDB        string
+	Chain        string
+	Netuid       uint16
+	Owner        string
+	Secure       bool
+	SessionTTL   time.Duration
+	RefreshEvery time.Duration
+	Grace        time.Duration
+	Log          logOptions
+}
+
+func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "HTTP address of the website")
+	fs.StringVar(&o.DB, "db", "taskserver.db", "the task server's database (read only): a SQLite file, or postgres://user@host/db")
+	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the site's own tables (default: web.db next to a SQLite --db, else ./web.db)")
+	fs.StringVar(&o.Chain, "chain", "", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local); empty: no chain numbers")
+	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet id")
+	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide board posts")
+	fs.BoolVar(&o.Secure, "secure-cookies", false, "mark cookies Secure (set when a TLS proxy fronts the site)")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", 2*time.Hour, "lifetime of a sign-in session")
+	fs.DurationVar(&o.RefreshEvery, "refresh", 5*time.Second, "how often the overview and leaderboards are recomputed")
+	fs.DurationVar(&o.Grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for requests in flight")
+	o.Log.AddFlags(fs)
+}
+
+func newWebCommand() *cobra.Command {
+	var o webOptions
+	cmd := &cobra.Command{
+		Use:   "web",
+		Short: "Serve the subnet's website on a task server database",
+		Long: `Serves the website: overview, leaderboards, charts, miner / validator / task /
+submission pages, the payout ledger, sign-in with a hotkey (sign the challenge with
+'refine wallet sign'), dashboards and profiles, and a discussion board, with the JSON
+API the pages use under /v1/site (documented at /v1/site/openapi.yaml). It reads the
+task server's database and keeps its own tables in --web-db.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWeb(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// webChain connects to the chain named by --chain (nil when empty).
+func webChain(ctx context.Context, spec string) (web.Chain, func() error, error) {
+	switch {
+	case spec == "":
+		return nil, func() error { return nil }, nil
+	case strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://"):
+		return devchain.NewClient(devchain.ClientOptions{URL: spec}), func() error { return nil }, nil
+	}
+	c, err := subtensor.Dial(ctx, spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--chain %s: %w", spec, err)
+	}
+	return c, c.Close, nil
+}
+
+func webDBPath(o webOptions) string {
+	if o.WebDB != "" {
+		return o.WebDB
+	}
+	if strings.Contains(o.DB, "://") && !strings.HasPrefix(o.DB, "sqlite://") {
+		return "web.db"
+	}
+	db := strings.TrimPrefix(o.DB, "sqlite://")
+	if i := strings.LastIndexAny(db, `/\`); i >= 0 {
+		return db[:i+1] + "web.db"
+	}
+	return "web.db"
+}
+
+func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
+	log, err := o.Log.Logger(stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sqlstore.Open(ctx, o.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c, closeChain, err := webChain(ctx, o.Chain)
+	if err != nil {
+		return err
+	}
+	defer closeChain()
+	site, err := web.New(ctx, web.Options{
+		Store: store, Chain: c, Netuid: o.Netuid, DB: webDBPath(o), OwnerHotkey: o.Owner,
+		Secure: o.Secure, SessionTTL: o.SessionTTL, RefreshEvery: o.RefreshEvery, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer site.Close()
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	log.Info("web: serving", "addr", ln.Addr().String(), "db", o.DB, "web_db", webDBPath(o))
+	go site.Run(ctx)
+	return taskserver.Serve(ctx, ln, site, o.Grace, log)
+}

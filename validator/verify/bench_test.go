@@ -1,0 +1,38 @@
+package verify
+
+import (
+	"context"
+	"testing"
+
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/process"
+)
+
+// BenchmarkRederive measures the provenance cost of one document: read its
+// record at the cited offset from a local WARC, run the reference pipeline,
+// compare the text. Reports documents/s.
+func BenchmarkRederive(b *testing.B) {
+	warc := testdata.Path(b, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	ref, assetsDir := testReferenceTB(b)
+	out := b.TempDir()
+	m, err := process.Run(context.Background(), process.Options{Inputs: []string{warc}, Output: out, Workers: 1,
+		Steps: process.StepOptions{AssetsDir: assetsDir}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sub, err := ReadSubmission(out, m, taskFor(warc), ReadOptions{Signer: ref.Signer(), Sample: SampleIndices([32]byte{}, int(m.Documents), int(m.Documents))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sample := SampleIndices([32]byte{}, len(sub.Docs), len(sub.Docs))
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		p, err := CheckProvenance(context.Background(), ref, sub, sample)
+		if err != nil || p.Matched != p.Checked {
+			b.Fatalf("%+v %v", p, err)
+		}
+		n += p.Checked
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "docs/s")
+}
