@@ -29,7 +29,9 @@ type StepOptions struct {
 	AssetsDir string
 	// LIDModel is a fastText model file; empty means the embedded lid.176.ftz.
 	LIDModel string
-	// ExtractTimeout bounds one document's extraction (default 1 s).
+	// ExtractTimeout bounds one document's extraction (0: the default 1 s;
+	// negative: no limit). A limit makes the output depend on the machine's
+	// speed and load; validators re-running records use a generous one.
 	ExtractTimeout time.Duration
 }
 
@@ -89,11 +91,8 @@ func NewSteps(o StepOptions) (*Steps, error) {
 	if s.Language, err = langid.NewFilter(langid.Options{Model: model}); err != nil {
 		return nil, err
 	}
-	timeout := o.ExtractTimeout
-	if timeout <= 0 {
-		timeout = time.Second
-	}
-	s.Extract = extractFilter{extract.New(extract.Options{Timeout: timeout})}
+	// 0 means extract's default (1 s, as datatrove); negative, no limit.
+	s.Extract = extractFilter{extract.New(extract.Options{Timeout: o.ExtractTimeout})}
 	s.Quality = []pipeline.Filter{
 		quality.NewGopherRepetition(quality.GopherRepetitionOptions{}),
 		quality.NewGopherQuality(quality.GopherQualityOptions{}),

@@ -232,7 +232,7 @@ func run(ctx context.Context, dir string, datasets int, mem int64, workers int) 
 	for d := range datasets {
 		inputs = append(inputs, dedup.DirDataset{Root: filepath.Join(dir, fmt.Sprintf("ds%02d", d))})
 	}
-	debug.SetMemoryLimit(mem) // as refine dedup does
+	debug.SetMemoryLimit(mem - min(64<<20, mem/8)) // as refine dedup does
 	out, err := os.Create(filepath.Join(dir, "removed.ids"))
 	if err != nil {
 		return err

@@ -91,8 +91,10 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		o.TempDir = o.Output
 	}
 	// The engine sizes its buffers to the bound; the GC limit keeps the
-	// runtime's garbage from adding to it.
-	debug.SetMemoryLimit(int64(mem))
+	// runtime's garbage from adding to it. The limit counts only the Go
+	// heap and runtime, so it leaves room for what RSS also holds (the
+	// binary's mapped text and other pages outside the Go runtime).
+	debug.SetMemoryLimit(int64(mem) - min(64<<20, int64(mem)/8))
 	opts := dedup.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, Signer: signer}
 	if !o.NoRecompute {
 		opts.Texts = dedup.ParquetTexts{}

@@ -37,7 +37,7 @@ func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (word lists, blocklist); fill it with `refine assets fetch` or `refine assets import`")
 	fs.StringVar(&o.LIDModel, "lid-model", "", "fastText language-ID model (.ftz or .bin, e.g. lid.176.bin); default: the embedded lid.176.ftz")
 	fs.StringVar(&o.Dump, "dump", "", "crawl id for the dump column (default: taken from the input path, e.g. CC-MAIN-2024-10)")
-	fs.DurationVar(&o.ExtractTimeout, "extract-timeout", time.Second, "time limit for extracting one document (timed-out documents are dropped)")
+	fs.DurationVar(&o.ExtractTimeout, "extract-timeout", time.Second, "time limit for extracting one document; timed-out documents are dropped (-1s: no limit)")
 	fs.Int64Var(&o.ShardSize, "shard-size", 256<<20, "rotate parquet shards after this many bytes of text")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "no progress bar, even on a terminal")
 	o.Log.AddFlags(fs)

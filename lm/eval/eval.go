@@ -53,14 +53,14 @@ func ProtocolV1() Protocol {
 }
 
 // ProtocolSmall is a much cheaper protocol for tests and development: width
-// 32 over a 2048-token vocabulary, batch 4, 40,960 training tokens per seed
+// 32 over a 2048-token vocabulary, batch 8, 40,960 training tokens per seed
 // (6× fewer than ProtocolV1). Its scores are not comparable with
 // ProtocolV1's.
 func ProtocolSmall() Protocol {
 	p := ProtocolV1()
 	p.Version = "refine-eval/small"
-	p.Model.Vocab, p.Model.Dim, p.Model.Batch = 2048, 32, 4
-	p.Model.Steps, p.Model.Warmup = 160, 10
+	p.Model.Vocab, p.Model.Dim, p.Model.Batch = 2048, 32, 8
+	p.Model.Steps, p.Model.Warmup = 80, 8
 	p.Model.LR = 5e-3
 	p.PoolTokens = 1 << 17
 	p.RefTokens = 1 << 13

@@ -19,8 +19,10 @@ import (
 // EngineOptions configures cross-dataset deduplication.
 type EngineOptions struct {
 	// Memory bounds the engine's buffers and tables, in bytes. The union-find
-	// takes 4 bytes per shard row; the rest goes to sort buffers, and the
-	// input is spilled to TempDir in sorted runs whatever its size.
+	// takes 4 bytes per shard row and 128 MiB are reserved; 90% of the rest
+	// goes to sort buffers, and the input is spilled to TempDir in sorted
+	// runs whatever its size. Callers should also set the GC limit
+	// (debug.SetMemoryLimit) a little under Memory, as refine dedup does.
 	Memory int64
 	// TempDir receives the spill files (removed when done). Required.
 	TempDir string

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -121,7 +122,7 @@ func TestQuality(t *testing.T) {
 	texts := extractAll(t)
 
 	t.Run("golden", func(t *testing.T) {
-		rows := readJSONL[goldenRow](t, path.Join(root, "golden", "golden_trafilatura_eval.jsonl"))
+		rows := readJSONL[goldenRow](t, filepath.Join(root, "golden", "golden_trafilatura_eval.jsonl"))
 		var s similarity
 		for _, g := range rows {
 			if g.Reader != "ok" {
@@ -141,12 +142,12 @@ func TestQuality(t *testing.T) {
 	})
 
 	t.Run("trafilatura-benchmark", func(t *testing.T) {
-		index := readJSONL[evalRow](t, path.Join(root, "html_extraction", "trafilatura_eval", "index.jsonl"))
+		index := readJSONL[evalRow](t, filepath.Join(root, "html_extraction", "trafilatura_eval", "index.jsonl"))
 		byFile := map[string]evalRow{}
 		for _, e := range index {
 			byFile[path.Base(e.File)] = e
 		}
-		manifest := readJSONL[manifestRow](t, path.Join(root, "golden", "warc_manifest.jsonl"))
+		manifest := readJSONL[manifestRow](t, filepath.Join(root, "golden", "warc_manifest.jsonl"))
 		var sc snippetScore
 		for _, m := range manifest {
 			e, ok := byFile[m.File]
