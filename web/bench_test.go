@@ -30,7 +30,9 @@ type staticChain struct{ mg *chain.Metagraph }
 
 func (c staticChain) Metagraph(context.Context, uint16) (*chain.Metagraph, error) { return c.mg, nil }
 
-func benchHotkey(i int) string { return fmt.Sprintf("5Miner%04dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i) }
+func benchHotkey(i int) string {
+	return fmt.Sprintf("5Miner%04dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i)
+}
 
 // benchStore builds (once, cached in the temp folder across runs because
 // it takes minutes) a task database through the store's API.

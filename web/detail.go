@@ -99,7 +99,8 @@ func (s *Site) minerDetail(ctx context.Context, hotkey string) (MinerDetail, err
 	if d.Leases, err = s.opts.Store.Leases(ctx, hotkey, 50); err != nil {
 		return d, fmt.Errorf("leases: %w", err)
 	}
-	if !known && len(d.Leases) == 0 && d.Neuron == nil {
+	// A registered validator is not a miner, unless it leased tasks.
+	if !known && len(d.Leases) == 0 {
 		return d, fmt.Errorf("miner %s: %w", hotkey, errNotFound)
 	}
 	if d.Leases == nil {
@@ -193,7 +194,7 @@ func (s *Site) validatorDetail(ctx context.Context, hotkey string) (ValidatorDet
 		n.Weights, n.Bonds = nil, nil
 		d.Neuron = &n
 	}
-	if !known && d.Neuron == nil {
+	if !known {
 		return d, fmt.Errorf("validator %s: %w", hotkey, errNotFound)
 	}
 	if d.Reports == nil {

@@ -280,7 +280,7 @@ func TestSite(t *testing.T) {
 				t.Errorf("GET %s: %d, want %q in the page", p, st, want)
 			}
 		}
-		for _, p := range []string{"/miners/5Nobody", "/tasks/99999", "/submissions/99999", "/v1/site/tasks/x", "/nope", "/v1/site/nope"} {
+		for _, p := range []string{"/miners/5Nobody", "/validators/" + f.miners[0].SS58(), "/miners/" + f.vals[0].SS58(), "/tasks/99999", "/submissions/99999", "/v1/site/tasks/x", "/nope", "/v1/site/nope"} {
 			if st, _ := c.get(p); st != 404 && st != 400 {
 				t.Errorf("GET %s: %d, want 404", p, st)
 			}
@@ -318,7 +318,8 @@ func TestSignIn(t *testing.T) {
 		if got.Hotkey != m.SS58() {
 			t.Fatalf("session %+v", got)
 		}
-		if st, body := c.get("/dashboard"); st != 200 || !strings.Contains(body, m.SS58()) {
+		if st, body := c.get("/dashboard"); st != 200 || !strings.Contains(body, m.SS58()) || !strings.Contains(body, "As a miner") ||
+			strings.Contains(body, "As a validator") {
 			t.Fatalf("dashboard %d", st)
 		}
 	})

@@ -124,8 +124,9 @@ func metagraphColumn(out, hotkey, col string) (float64, error) {
 
 // TestChainWalkthrough runs the walk-through of docs/chain.md as written:
 // the chain-server block in the background, then the chain blocks in one
-// shell, with the test's own $PORT and $WALLET_PATH. It needs a shell and
-// spends a few epochs of 500 ms blocks (about 15 s).
+// shell, with the test's own $CHAIN_PORT and $WALLET_PATH. It needs a shell and
+// spends two to three epochs of 500 ms blocks (about 15 s idle; 25-50 s
+// on a loaded 2-core machine).
 func TestChainWalkthrough(t *testing.T) {
 	if testing.Short() {
 		t.Skip("walk-through (several epochs of a live devchain) skipped in -short")
@@ -162,7 +163,7 @@ func TestChainWalkthrough(t *testing.T) {
 	env := append(os.Environ(),
 		envRunAsMain+"=1",
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		fmt.Sprintf("PORT=%d", freePort(t)),
+		fmt.Sprintf("CHAIN_PORT=%d", freePort(t)),
 		"WALLET_PATH="+walletPath,
 		wallet.EnvPassword+"=", // never prompt: the walk-through is non-interactive
 	)

@@ -36,8 +36,9 @@ type Store struct {
 	// r, a pool, concurrently with the writer (WAL).
 	w, r *sql.DB
 
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt // by query, prepared on w
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt // by query, prepared on w
+	pending map[string]bool      // queries to prepare
 }
 
 var _ taskserver.Store = (*Store)(nil)
@@ -46,7 +47,7 @@ var _ taskserver.Store = (*Store)(nil)
 // migrations: "postgres://…" or "postgresql://…" for PostgreSQL; anything
 // else is a SQLite file path (":memory:" is not supported: use a temp file).
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{stmts: map[string]*sql.Stmt{}}
+	s := &Store{stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.d = postgres
@@ -160,59 +161,85 @@ func (s *Store) tx1(ctx context.Context, fn func(txn) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(txn{Tx: tx, s: s}); err != nil {
+	err = fn(txn{Tx: tx, s: s})
+	if err != nil {
 		tx.Rollback()
-		return err
+	} else {
+		err = tx.Commit()
 	}
-	return tx.Commit()
+	s.mu.Lock()
+	queued := len(s.pending) > 0
+	s.mu.Unlock()
+	if queued {
+		s.preparePending(ctx)
+	}
+	return err
 }
 
-// txn is a write transaction whose statements are prepared once per
-// connection and reused: parsing SQL was a fifth of the server's CPU.
+// txn is a write transaction whose statements are prepared once and
+// reused: parsing SQL was a fifth of the server's CPU on SQLite.
 type txn struct {
 	*sql.Tx
 	s *Store
 }
 
 func (t txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, err := t.s.stmt(ctx, q)
-	if err != nil {
-		return nil, err
+	if st := t.s.stmt(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return t.Tx.ExecContext(ctx, q, args...)
 }
 
 func (t txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	st, err := t.s.stmt(ctx, q)
-	if err != nil {
-		return nil, err
+	if st := t.s.stmt(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return t.Tx.QueryContext(ctx, q, args...)
 }
 
 func (t txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	st, err := t.s.stmt(ctx, q)
-	if err != nil {
-		// Let the unprepared query report the error through the Row.
-		return t.Tx.QueryRowContext(ctx, q, args...)
+	if st := t.s.stmt(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
-	return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return t.Tx.QueryRowContext(ctx, q, args...)
 }
 
-// stmt returns q prepared on the write pool (database/sql prepares it
-// again on each connection that runs it, once).
-func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt returns q's prepared statement, or nil the first time, when q is
+// queued to be prepared once the transaction is over: preparing on the
+// pool inside a transaction would wait for the connection the transaction
+// holds (SQLite has one writer connection).
+func (s *Store) stmt(q string) *sql.Stmt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok := s.stmts[q]; ok {
-		return st, nil
+		return st
 	}
-	st, err := s.w.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	s.pending[q] = true
+	return nil
+}
+
+// preparePending prepares the statements queued by stmt.
+func (s *Store) preparePending(ctx context.Context) {
+	s.mu.Lock()
+	var qs []string
+	for q := range s.pending {
+		qs = append(qs, q)
 	}
-	s.stmts[q] = st
-	return st, nil
+	clear(s.pending)
+	s.mu.Unlock()
+	for _, q := range qs {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it runs unprepared, as before
+		}
+		s.mu.Lock()
+		if _, ok := s.stmts[q]; ok {
+			st.Close()
+		} else {
+			s.stmts[q] = st
+		}
+		s.mu.Unlock()
+	}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
