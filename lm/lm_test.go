@@ -3,8 +3,8 @@ package lm
 import (
 	"context"
 	"encoding/binary"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"runtime"
 	"sort"

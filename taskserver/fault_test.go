@@ -23,12 +23,16 @@ import (
 	"github.com/datarefine/refine/taskserver/sqlstore"
 )
 
+// buildDir holds the binary built for this test run; TestMain removes it.
+var buildDir string
+
 // buildRefine builds the refine binary once per test run.
 var buildRefine = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "refine-taskserver-test-")
 	if err != nil {
 		return "", err
 	}
+	buildDir = dir
 	bin := filepath.Join(dir, "refine")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/datarefine/refine/cmd/refine").CombinedOutput()
 	if err != nil {

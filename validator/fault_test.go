@@ -117,6 +117,27 @@ func TestPanicIsRejection(t *testing.T) {
 	if len(recs) != 1 || recs[0].Verdict.Code != verify.CodeInternal || recs[0].Score != 0 {
 		t.Fatalf("records %+v, want one internal rejection", recs)
 	}
+	// The rejection is counted in the metrics by its code.
+	mfs, err := v.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counted float64
+	for _, mf := range mfs {
+		if mf.GetName() != "refine_validator_submissions_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "code" && l.GetValue() == string(verify.CodeInternal) {
+					counted += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if counted != 1 {
+		t.Fatalf("refine_validator_submissions_total{code=internal} = %v, want 1", counted)
+	}
 }
 
 // TestRunCommitRevealWeights runs the validator's loop on a subnet with
@@ -139,9 +160,24 @@ func TestRunCommitRevealWeights(t *testing.T) {
 	go func() { done <- v.Run(ctx) }()
 
 	uid, vuid := e.uids["H2"], e.uids["Validator"]
-	var revealed bool
-	for range 400 {
+	// Wait for the evaluation (however loaded the machine), then let
+	// blocks pass until the weights are revealed.
+	for i := 0; ; i++ {
+		recs, err := v.Records(e.ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) > 0 {
+			break
+		}
+		if i > 6000 {
+			t.Fatal("submission never evaluated")
+		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	var revealed bool
+	for range 1500 {
+		time.Sleep(20 * time.Millisecond)
 		if err := e.chain.AdvanceBlocks(e.ctx, 1); err != nil {
 			t.Fatal(err)
 		}

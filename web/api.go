@@ -168,21 +168,60 @@ func (s *Site) validatorBoard(r *http.Request) ([]ValidatorRow, string, bool, er
 }
 
 func (s *Site) apiMinerBoard(w http.ResponseWriter, r *http.Request) {
-	rows, _, _, err := s.minerBoard(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"miners": nonNil(rows)})
+	s.cachedJSON(w, r, "json miners", func() (any, error) {
+		rows, _, _, err := s.minerBoard(r)
+		return map[string]any{"miners": nonNil(rows)}, err
+	})
 }
 
 func (s *Site) apiValidatorBoard(w http.ResponseWriter, r *http.Request) {
-	rows, _, _, err := s.validatorBoard(r)
+	s.cachedJSON(w, r, "json validators", func() (any, error) {
+		rows, _, _, err := s.validatorBoard(r)
+		return map[string]any{"validators": nonNil(rows)}, err
+	})
+}
+
+// viewKey names a view of the snapshot by its query; views with a limit
+// (unbounded in number) are not cached.
+func viewKey(r *http.Request, name string) (string, bool) {
+	q := r.URL.Query()
+	key := q.Get("sort")
+	_, m := minerSorts[key]
+	_, v := validatorSorts[key]
+	if q.Has("limit") || !(key == "" || m || v) {
+		return "", false
+	}
+	// The key is normalised, so that junk in the query cannot grow the cache.
+	return name + "|" + key + "|" + strconv.FormatBool(q.Get("order") != "asc"), true
+}
+
+// cachedJSON answers with v's JSON, computed once per snapshot and view.
+func (s *Site) cachedJSON(w http.ResponseWriter, r *http.Request, name string, v func() (any, error)) {
+	snap, err := s.current(r.Context())
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"validators": nonNil(rows)})
+	encode := func() ([]byte, error) {
+		x, err := v()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(x)
+	}
+	var b []byte
+	if key, ok := viewKey(r, name); ok {
+		b, err = snap.cached(key, encode)
+	} else {
+		b, err = encode()
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(b, '\n'))
 }
 
 func nonNil[T any](v []T) []T {

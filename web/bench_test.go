@@ -92,7 +92,7 @@ func benchSite(b *testing.B) *Site {
 		mg.Neurons = append(mg.Neurons, chain.Neuron{UID: uint16(240 + v), Hotkey: benchHotkey(1000 + v), Stake: uint64(v+1) * 1e12,
 			ValidatorPermit: true, ValidatorTrust: 60000, Dividends: 4000, Emission: 5e8, Active: true})
 	}
-	site, err := New(context.Background(), Options{Store: st, Chain: staticChain{mg}, Netuid: 1, DB: filepath.Join(b.TempDir(), "web.db"), CrawlLookups: benchTasks})
+	site, err := New(context.Background(), Options{Store: st, Chain: staticChain{mg}, Netuid: 1, DB: filepath.Join(b.TempDir(), "web.db")})
 	must(b, err)
 	b.Cleanup(func() { site.Close() })
 	t0 := time.Now()

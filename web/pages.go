@@ -83,6 +83,9 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 		return
 	}
 	var buf bytes.Buffer
+	if h, ok := data.(template.HTML); ok {
+		buf.Grow(len(h) + 16<<10) // a cached body: one allocation, not a doubling series
+	}
 	if err := t.t.Execute(&buf, p); err != nil {
 		s.opts.Logger.Error("web: render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -116,7 +119,37 @@ func (s *Site) pageOverview(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "overview", "Overview", "overview", snap.overview, r.URL.Query().Get("flash"))
+	s.renderCached(w, r, snap, "overview", "Overview", "overview", func() (any, error) { return snap.overview, nil })
+}
+
+// renderCached renders a page whose content depends on the snapshot and
+// the query only (not on the session): the content is rendered once per
+// snapshot and view, and only the layout per request.
+func (s *Site) renderCached(w http.ResponseWriter, r *http.Request, snap *snapshot, name, title, nav string, data func() (any, error)) {
+	content := func() ([]byte, error) {
+		d, err := data()
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := s.pages[name].t.ExecuteTemplate(&buf, "content", page{Title: title, Site: s.opts.Title, Netuid: s.opts.Netuid, Data: d}); err != nil {
+			return nil, fmt.Errorf("render %s: %w", name, err)
+		}
+		return buf.Bytes(), nil
+	}
+	var b []byte
+	var err error
+	if key, ok := viewKey(r, "page "+name); ok {
+		b, err = snap.cached(key, content)
+	} else {
+		b, err = content()
+	}
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	// The content was rendered by html/template from the snapshot.
+	s.render(w, r, http.StatusOK, "cached", title, nav, template.HTML(b), r.URL.Query().Get("flash"))
 }
 
 type boardPage struct {
@@ -126,21 +159,27 @@ type boardPage struct {
 }
 
 func (s *Site) pageMiners(w http.ResponseWriter, r *http.Request) {
-	rows, key, desc, err := s.minerBoard(r)
+	snap, err := s.current(r.Context())
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "miners", "Miners", "miners", boardPage{rows, key, desc}, "")
+	s.renderCached(w, r, snap, "miners", "Miners", "miners", func() (any, error) {
+		rows, key, desc, err := s.minerBoard(r)
+		return boardPage{rows, key, desc}, err
+	})
 }
 
 func (s *Site) pageValidators(w http.ResponseWriter, r *http.Request) {
-	rows, key, desc, err := s.validatorBoard(r)
+	snap, err := s.current(r.Context())
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "validators", "Validators", "validators", boardPage{rows, key, desc}, "")
+	s.renderCached(w, r, snap, "validators", "Validators", "validators", func() (any, error) {
+		rows, key, desc, err := s.validatorBoard(r)
+		return boardPage{rows, key, desc}, err
+	})
 }
 
 func (s *Site) pageMiner(w http.ResponseWriter, r *http.Request) {

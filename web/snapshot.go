@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/datarefine/refine/chain"
@@ -116,6 +117,23 @@ type snapshot struct {
 	completions Series
 	// reports are each validator's newest reports (at most 50).
 	reports map[string][]ReportRow
+	// cache holds what was rendered from this snapshot (page bodies and
+	// JSON answers, by a key naming the view), so that the busiest views
+	// cost one render per refresh rather than one per request.
+	cache sync.Map
+}
+
+// cached returns the bytes of key, computing them once per snapshot.
+func (sn *snapshot) cached(key string, make func() ([]byte, error)) ([]byte, error) {
+	if v, ok := sn.cache.Load(key); ok {
+		return v.([]byte), nil
+	}
+	b, err := make()
+	if err != nil {
+		return nil, err
+	}
+	sn.cache.Store(key, b)
+	return b, nil
 }
 
 // verdict is the part of a score's detail the site reads; validators put
@@ -215,10 +233,16 @@ func (a *aggregator) addScores(scores []taskserver.Score) {
 	}
 }
 
-// lookupCrawls fills in the crawl of scored tasks, at most limit lookups
-// per refresh so that a first start on a large database stays responsive.
+// CrawlReader is a store that reads the crawls of many tasks at once; the
+// site uses it when the store has it, and otherwise looks tasks up one by
+// one, at most CrawlLookups per refresh.
+type CrawlReader interface {
+	TaskCrawls(ctx context.Context, ids []int64) (map[int64]string, error)
+}
+
+// lookupCrawls fills in the crawl of scored tasks.
 func (a *aggregator) lookupCrawls(ctx context.Context, st taskserver.Store, limit int) error {
-	n := 0
+	var ids []int64
 	for id, t := range a.tasks {
 		if t.crawl != "" {
 			continue
@@ -227,16 +251,33 @@ func (a *aggregator) lookupCrawls(ctx context.Context, st taskserver.Store, limi
 			t.crawl = c
 			continue
 		}
-		if n >= limit {
-			return nil
-		}
-		n++
-		task, _, err := st.Task(ctx, id)
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if cr, ok := st.(CrawlReader); ok {
+		crawls, err := cr.TaskCrawls(ctx, ids)
 		if err != nil {
-			a.crawls[id] = "unknown"
-			continue
+			return fmt.Errorf("task crawls: %w", err)
 		}
-		a.crawls[id], t.crawl = task.Crawl, task.Crawl
+		for _, id := range ids {
+			c := crawls[id]
+			if c == "" {
+				c = "unknown"
+			}
+			a.crawls[id], a.tasks[id].crawl = c, c
+		}
+		return nil
+	}
+	for _, id := range ids[:min(len(ids), limit)] {
+		c := "unknown"
+		if task, _, err := st.Task(ctx, id); err == nil {
+			c = task.Crawl
+		} else if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.crawls[id], a.tasks[id].crawl = c, c
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ type Options struct {
 	// neuron active (default 1 h); HistoryEvery how many blocks apart the
 	// metagraph is recorded for the charts (default 100); CrawlLookups
 	// caps the task lookups per refresh that find a scored task's crawl
-	// (default 5000).
+	// when the store is no CrawlReader (default 2000).
 	RefreshEvery time.Duration
 	ActiveWindow time.Duration
 	HistoryEvery uint64
@@ -150,7 +150,7 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 		o.HistoryEvery = 100
 	}
 	if o.CrawlLookups <= 0 {
-		o.CrawlLookups = 5000
+		o.CrawlLookups = 2000
 	}
 	if o.Title == "" {
 		o.Title = "Data Refine"
@@ -225,8 +225,30 @@ func (s *Site) Refresh(ctx context.Context) error {
 		return fmt.Errorf("web snapshot: %w", err)
 	}
 	s.snap.Store(snap)
+	s.warm(ctx)
 	return nil
 }
+
+// warmViews are rendered right after each refresh, so that no visitor
+// waits for the first render of the busiest views.
+var warmViews = []string{"/", "/miners", "/validators", "/v1/site/leaderboard/miners", "/v1/site/leaderboard/validators"}
+
+func (s *Site) warm(ctx context.Context) {
+	for _, p := range warmViews {
+		r, err := http.NewRequestWithContext(ctx, http.MethodGet, p, nil)
+		if err != nil {
+			continue
+		}
+		s.router.ServeHTTP(discard{h: http.Header{}}, r)
+	}
+}
+
+// discard is a ResponseWriter that drops the answer.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}
 
 // current returns the latest snapshot, building the first one on demand.
 func (s *Site) current(ctx context.Context) (*snapshot, error) {

@@ -366,6 +366,9 @@ func TestDocsCommandsRun(t *testing.T) {
 		}
 		ran++
 		t.Run(strings.ReplaceAll(d.path, "/", "_"), func(t *testing.T) {
+			// Each document runs in its own scratch folder with its own
+			// ports, so they run side by side.
+			t.Parallel()
 			if d.path == "README.md" && testing.Short() {
 				t.Skip("the README's main job (a 28 MB WARC) is skipped in -short")
 			}

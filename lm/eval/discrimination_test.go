@@ -227,14 +227,14 @@ func TestDiscrimination(t *testing.T) {
 	}
 	ref := reports["refined"]
 	t.Logf("protocol %s, %d training tokens per seed, seeds %v", p.Version, p.Model.TrainTokens(), p.Seeds)
-	t.Logf("%-15s %5s %7s %7s %7s %7s %7s %7s %6s", "dataset", "docs", "pool", "oov", "loss", "sd", "gap", "gap/σ", "z")
+	t.Logf("%-15s %5s %7s %7s %7s %7s %7s %7s %6s %8s %7s", "dataset", "docs", "pool", "oov", "loss", "sd", "gap", "gap/σ", "z", "raw", "raw sd")
 	for _, name := range names {
 		r := reports[name]
 		c := compareReports(ref, r)
 		// σ: the pooled seed-to-seed standard deviation of the two scores.
 		sigma := math.Sqrt((ref.RefLoss.SD*ref.RefLoss.SD + r.RefLoss.SD*r.RefLoss.SD) / 2)
-		t.Logf("%-15s %5d %7d %7.3f %7.4f %7.4f %7.4f %7.1f %6.1f", name, r.Documents, r.PoolTokens,
-			r.PoolOOV, r.RefLoss.Mean, r.RefLoss.SD, c.Delta, c.Delta/sigma, c.Z)
+		t.Logf("%-15s %5d %7d %7.3f %7.4f %7.4f %7.4f %7.1f %6.1f %8.4f %7.4f", name, r.Documents, r.PoolTokens,
+			r.PoolOOV, r.RefLoss.Mean, r.RefLoss.SD, c.Delta, c.Delta/sigma, c.Z, r.RawRefLoss.Mean, r.RawRefLoss.SD)
 		if name == "refined" || name == "unfiltered-en" {
 			continue
 		}

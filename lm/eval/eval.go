@@ -213,6 +213,7 @@ type SeedResult struct {
 	Seed        uint64             `json:"seed"`
 	TrainLoss   float64            `json:"train_loss"`
 	RefLoss     float64            `json:"ref_loss"`
+	RawRefLoss  float64            `json:"raw_ref_loss"`
 	RefAccuracy float64            `json:"ref_accuracy"`
 	Benchmarks  map[string]float64 `json:"benchmarks,omitempty"`
 }
@@ -226,10 +227,12 @@ type Report struct {
 	PoolOOV     float64         `json:"pool_oov_fraction"`
 	TrainTokens int             `json:"train_tokens_per_seed"`
 	Seeds       []SeedResult    `json:"seeds"`
-	RefLoss     Stat            `json:"ref_loss"`     // nats per token on the reference text
+	RefLoss     Stat            `json:"ref_loss"`     // clipped loss (lm.EvalResult.ClippedLoss), nats per token on the reference text
+	RawRefLoss  Stat            `json:"raw_ref_loss"` // plain mean loss (reported, not scored)
 	RefAccuracy Stat            `json:"ref_accuracy"` // top-1 next-token accuracy (reported, not scored)
 	Benchmarks  map[string]Stat `json:"benchmarks,omitempty"`
-	// Quality is the score, higher is better: minus the mean reference loss.
+	// Quality is the score, higher is better: minus the mean (clipped)
+	// reference loss.
 	Quality   float64 `json:"quality"`
 	QualitySD float64 `json:"quality_sd"`
 	Seconds   float64 `json:"seconds"`
@@ -306,7 +309,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, docs []string) (*Report, error
 	}
 	r := &Report{Protocol: e.proto.Version, Documents: len(docs), PoolDocs: used, PoolTokens: len(pool),
 		PoolOOV: oov, TrainTokens: e.proto.Model.TrainTokens()}
-	var losses, accs []float64
+	var losses, raws, accs []float64
 	benchAcc := map[string][]float64{}
 	for _, seed := range e.proto.Seeds {
 		m, st, err := lm.Train(ctx, e.proto.Model, seed, pool)
@@ -317,7 +320,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, docs []string) (*Report, error
 		if err != nil {
 			return nil, err
 		}
-		sr := SeedResult{Seed: seed, TrainLoss: st.LastLoss, RefLoss: res.Loss, RefAccuracy: res.Accuracy}
+		sr := SeedResult{Seed: seed, TrainLoss: st.LastLoss, RefLoss: res.ClippedLoss, RawRefLoss: res.Loss, RefAccuracy: res.Accuracy}
 		for _, b := range e.benches {
 			acc, err := e.scoreBench(ctx, m, b)
 			if err != nil {
@@ -329,12 +332,13 @@ func (e *Evaluator) Evaluate(ctx context.Context, docs []string) (*Report, error
 			sr.Benchmarks[b.name] = acc
 			benchAcc[b.name] = append(benchAcc[b.name], acc)
 		}
-		e.logf("seed %d: train loss %.4f, reference loss %.4f, accuracy %.4f", seed, st.LastLoss, res.Loss, res.Accuracy)
+		e.logf("seed %d: train loss %.4f, reference loss %.4f (raw %.4f), accuracy %.4f", seed, st.LastLoss, res.ClippedLoss, res.Loss, res.Accuracy)
 		r.Seeds = append(r.Seeds, sr)
-		losses = append(losses, res.Loss)
+		losses = append(losses, res.ClippedLoss)
+		raws = append(raws, res.Loss)
 		accs = append(accs, res.Accuracy)
 	}
-	r.RefLoss, r.RefAccuracy = stat(losses), stat(accs)
+	r.RefLoss, r.RawRefLoss, r.RefAccuracy = stat(losses), stat(raws), stat(accs)
 	if len(benchAcc) > 0 {
 		r.Benchmarks = map[string]Stat{}
 		for k, v := range benchAcc {

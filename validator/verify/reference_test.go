@@ -97,6 +97,29 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 	if i != len(docs) || i == 0 {
 		t.Fatalf("%d records for %d documents", i, len(docs))
 	}
+
+	// ReadSubmission on the same folder: accepted for its task, refused
+	// for another task's WARC and over the decompressed-size bound.
+	sig := local.Signer()
+	for _, tc := range []struct {
+		name string
+		task []string
+		max  int64
+		want Code
+	}{
+		{"own task", []string{warc}, 0, ""},
+		{"other task", []string{"crawl-data/other.warc.gz"}, 0, CodeWrongTask},
+		{"decompression bound", []string{warc}, 1, CodeTooLarge},
+	} {
+		sub, err := ReadSubmission(out, m, taskFor(tc.task...), ReadOptions{Signer: sig, MaxUncompressedBytes: tc.max})
+		f, _ := AsFailure(err)
+		switch {
+		case tc.want == "" && (err != nil || len(sub.Docs) != len(docs) || sub.InternalDuplicates != 0):
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (f == nil || f.Code != tc.want):
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
 }
 
 func TestSameTextModuloPII(t *testing.T) {
