@@ -28,6 +28,7 @@ import (
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/validator"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -105,6 +106,8 @@ type network struct {
 	miners     []neuron
 	validators []neuron
 	minerRuns  []*miner.Miner
+	// validatorRuns are the running validators.
+	validatorRuns []*validator.Validator
 }
 
 func (o *Options) defaults() {

@@ -2,8 +2,15 @@ package devnet
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"sync"
+
+	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/taskserver/client"
+	"github.com/datarefine/refine/validator"
+	"github.com/datarefine/refine/validator/verify"
 
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/taskserver"
@@ -60,6 +67,35 @@ func (n *network) done(ctx context.Context, s *Summary) bool {
 // website mounts the site next to the task server's API.
 func (n *network) website(api *taskserver.API) http.Handler { return api }
 
+// startValidators runs the validators, each with its own state database,
+// talking to the task server over signed HTTP like an external validator.
 func (n *network) startValidators(ctx context.Context, wg *sync.WaitGroup, errc chan<- error, st store.Store) error {
+	for _, v := range n.validators {
+		val, err := validator.New(validator.Options{
+			Chain: n.chain, Netuid: Netuid, Hotkey: v.key, Store: st,
+			Tasks:     client.New(client.Options{URL: n.url, Signer: v.key}),
+			DB:        filepath.Join(n.opts.Dir, v.name+".db"),
+			WorkDir:   filepath.Join(n.opts.Dir, "work", v.name),
+			Reference: verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: n.opts.AssetsDir}, Resolve: verify.MirrorResolver("", "")},
+			// A devnet's blocks are fast: evaluate often, set weights
+			// every few blocks, and allow for the task server's cached
+			// chain head lagging by a few blocks.
+			EvalEvery: 2, WeightsEvery: uint64(max(4, n.opts.Tempo/2)), GraceBlocks: 40,
+			PollInterval: n.opts.BlockTime,
+			Log:          n.opts.Log.With("role", v.name),
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+		n.validatorRuns = append(n.validatorRuns, val)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer val.Close()
+			if err := val.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", v.name, err)
+			}
+		}()
+	}
 	return nil
 }

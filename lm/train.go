@@ -170,6 +170,7 @@ type EvalResult struct {
 	// below uniform its seed happened to push the rest of the vocabulary,
 	// which is what made its raw loss vary wildly from seed to seed.
 	ClippedLoss float64
+	Sweep       []float64 // TEMP: clipped at ln V + 1, 2, 3, 5
 }
 
 // Evaluate scores text (model token ids) as consecutive, non-overlapping
@@ -211,11 +212,20 @@ func (m *Model) Evaluate(ctx context.Context, text []int32) (EvalResult, error) 
 				hits++
 			}
 			clipped += float64(min(m.act.rowLoss[r], lnV))
+			if res.Sweep == nil {
+				res.Sweep = make([]float64, 4)
+			}
+			for i, add := range []float32{1, 2, 3, 5} {
+				res.Sweep[i] += float64(min(m.act.rowLoss[r], lnV+add))
+			}
 		}
 	}
 	if res.Tokens > 0 {
 		res.Loss = sum / float64(res.Tokens)
 		res.ClippedLoss = clipped / float64(res.Tokens)
+		for i := range res.Sweep {
+			res.Sweep[i] /= float64(res.Tokens)
+		}
 		res.Accuracy = float64(hits) / float64(res.Tokens)
 	}
 	return res, nil

@@ -20,7 +20,6 @@ type evaluateOptions struct {
 	refFormat  string
 	benchmarks []string // name=path-or-URL
 	json       bool
-	small      bool
 }
 
 func newEvaluateCommand() *cobra.Command {
@@ -50,7 +49,6 @@ seeds and reports the paired difference (positive: DATASET is better).`,
 	f.StringVar(&o.refFormat, "reference-format", eval.FormatAuto, "reference format: wikitext, text, or empty to detect")
 	f.StringArrayVar(&o.benchmarks, "benchmark", nil, "NAME=PATH-or-URL of a multiple-choice JSONL benchmark (repeatable)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
-	f.BoolVar(&o.small, "small", false, "use the small development protocol (scores not comparable with the validator's)")
 	return cmd
 }
 
@@ -59,9 +57,6 @@ func runEvaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Write
 		return fmt.Errorf("evaluate: --reference is required")
 	}
 	p := eval.ProtocolV1()
-	if o.small {
-		p = eval.ProtocolSmall()
-	}
 	opts := eval.Options{
 		Protocol:  p,
 		Reference: eval.Asset{Source: o.reference, Format: o.refFormat},

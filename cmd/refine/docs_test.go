@@ -511,3 +511,75 @@ func TestDocMatchers(t *testing.T) {
 		t.Errorf("openAPIEndpoints = %v, %v", eps, err)
 	}
 }
+
+var (
+	linkRE    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	headingRE = regexp.MustCompile("(?m)^#{1,6}\\s+(.+?)\\s*$")
+)
+
+// anchor is GitHub's anchor of a heading: lower case, punctuation other than
+// '-' and '_' dropped, spaces turned into '-'.
+func anchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127 && r != '—' && r != '–' && r != '→' && r != '×':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// TestDocsLinks checks that every relative link of the docs names a file of
+// the repository and, with #anchor, a heading of that file.
+func TestDocsLinks(t *testing.T) {
+	docs := readDocs(t)
+	anchors := map[string]map[string]bool{}
+	for _, d := range docs {
+		a := map[string]bool{}
+		for _, m := range headingRE.FindAllStringSubmatch(d.text, -1) {
+			a[anchor(m[1])] = true
+		}
+		anchors[d.path] = a
+	}
+	checked := 0
+	for _, d := range docs {
+		for _, m := range linkRE.FindAllStringSubmatch(d.text, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, frag, _ := strings.Cut(target, "#")
+			path := d.path
+			if file != "" {
+				path = filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(d.path), file)))
+				if _, err := os.Stat(filepath.Join(repoRoot, path)); err != nil {
+					t.Errorf("%s: link %s: no file %s", d.path, target, path)
+					continue
+				}
+			}
+			checked++
+			if frag != "" && anchors[path] != nil && !anchors[path][frag] {
+				t.Errorf("%s: link %s: %s has no heading #%s", d.path, target, path, frag)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no relative links found")
+	}
+}
+
+func TestAnchor(t *testing.T) {
+	for h, want := range map[string]string{
+		"1. Keys":           "1-keys",
+		"API (`/v1`, JSON)": "api-v1-json",
+		"Walk-through: a local devchain with wallets": "walk-through-a-local-devchain-with-wallets",
+		"Quality (stand-in until issue 9)":            "quality-stand-in-until-issue-9",
+	} {
+		if got := anchor(h); got != want {
+			t.Errorf("anchor(%q) = %q, want %q", h, got, want)
+		}
+	}
+}

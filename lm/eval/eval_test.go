@@ -95,7 +95,7 @@ func TestReadDataset(t *testing.T) {
 }
 
 func tinyProtocol() Protocol {
-	p := ProtocolSmall()
+	p := ProtocolV1()
 	p.Model.Vocab, p.Model.Dim, p.Model.Ctx, p.Model.Batch, p.Model.Steps, p.Model.Warmup = 512, 32, 32, 4, 12, 2
 	p.RefTokens, p.PoolTokens, p.Seeds = 1024, 8192, []uint64{1, 2}
 	return p
