@@ -102,6 +102,8 @@ type network struct {
 	chain      *devchain.Chain
 	tasks      *sqlstore.Store
 	svc        *taskserver.Service
+	roster     *taskserver.Roster
+	owner      *wallet.Keypair // the subnet owner's key (funds registrations; may hide posts)
 	url        string
 	miners     []neuron
 	validators []neuron
@@ -205,6 +207,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			}
 		}()
 	}
+	// Validators need their permits, which the chain grants at an epoch.
+	if err := n.waitPermits(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.startValidators(ctx, &wg, errc, st); err != nil {
 		return nil, err
 	}
@@ -243,6 +249,7 @@ func (n *network) startChain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	n.owner = owner
 	if err := n.chain.Faucet(ctx, owner, 1_000_000_000_000); err != nil {
 		return err
 	}
@@ -285,18 +292,51 @@ func (n *network) startChain(ctx context.Context) error {
 	return nil
 }
 
+// waitPermits waits until every validator holds a validator permit and the
+// task server's roster knows it.
+func (n *network) waitPermits(ctx context.Context) error {
+	for {
+		mg, err := n.chain.Metagraph(ctx, Netuid)
+		if err != nil {
+			return err
+		}
+		ok := true
+		for _, v := range n.validators {
+			nn, found := neuronOf(mg, v.key.SS58())
+			ok = ok && found && nn.ValidatorPermit
+		}
+		if ok {
+			return n.roster.Refresh(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(n.opts.BlockTime):
+		}
+	}
+}
+
+func neuronOf(mg *chain.Metagraph, hotkey string) (chain.Neuron, bool) {
+	for _, nn := range mg.Neurons {
+		if nn.Hotkey == hotkey {
+			return nn, true
+		}
+	}
+	return chain.Neuron{}, false
+}
+
 func (n *network) startTaskServer(ctx context.Context) error {
 	var err error
 	if n.tasks, err = sqlstore.Open(ctx, filepath.Join(n.opts.Dir, "tasks.db")); err != nil {
 		return err
 	}
-	roster := taskserver.NewRoster(n.chain, Netuid, n.opts.Log.With("role", "roster"))
-	if err := roster.Refresh(ctx); err != nil {
+	n.roster = taskserver.NewRoster(n.chain, Netuid, n.opts.Log.With("role", "roster"))
+	if err := n.roster.Refresh(ctx); err != nil {
 		return err
 	}
-	go roster.Run(ctx, 2*time.Second, n.opts.BlockTime)
+	go n.roster.Run(ctx, 2*time.Second, n.opts.BlockTime)
 	n.svc = taskserver.NewService(taskserver.Options{
-		Store: n.tasks, Roster: roster, LeaseDuration: 30 * time.Minute, HeartbeatTTL: 30 * time.Second,
+		Store: n.tasks, Roster: n.roster, LeaseDuration: 30 * time.Minute, HeartbeatTTL: 30 * time.Second,
 		MaxLeases: 2, Logger: n.opts.Log.With("role", "taskserver"),
 	})
 	go n.svc.RunExpiry(ctx, time.Second)
@@ -322,7 +362,10 @@ func (n *network) startTaskServer(ctx context.Context) error {
 		return err
 	}
 	api := taskserver.NewAPI(taskserver.APIOptions{Service: n.svc, Rate: -1, Logger: n.opts.Log.With("role", "api")})
-	handler := n.website(api)
+	handler, err := n.website(ctx, api)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", n.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("task server: %w", err)

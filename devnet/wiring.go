@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator"
 	"github.com/datarefine/refine/validator/verify"
+	"github.com/datarefine/refine/web"
 
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/taskserver"
@@ -64,8 +66,20 @@ func (n *network) done(ctx context.Context, s *Summary) bool {
 	return true
 }
 
-// website mounts the site next to the task server's API.
-func (n *network) website(api *taskserver.API) http.Handler { return api }
+// website serves the site, with the task server's API for every request
+// the site does not route (its API lives under /v1/site).
+func (n *network) website(ctx context.Context, api *taskserver.API) (http.Handler, error) {
+	site, err := web.New(ctx, web.Options{
+		Store: n.tasks, Chain: n.chain, Netuid: Netuid, DB: filepath.Join(n.opts.Dir, "web.db"),
+		OwnerHotkey: n.owner.SS58(), Fallback: api, RefreshEvery: 2 * time.Second, HistoryEvery: uint64(n.opts.Tempo),
+		Logger: n.opts.Log.With("role", "web"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("website: %w", err)
+	}
+	go site.Run(ctx)
+	return site, nil
+}
 
 // startValidators runs the validators, each with its own state database,
 // talking to the task server over signed HTTP like an external validator.

@@ -22,6 +22,7 @@ func cpuTime() time.Duration {
 // Run with -cpu 1,2 and once more with GOEXPERIMENT=simd.
 func BenchmarkTrain(b *testing.B) {
 	for _, c := range []Config{
+		{Vocab: 2048, Ctx: 64, Dim: 32, Heads: 4, Layers: 2, Batch: 8}, // protocol refine-eval/1
 		{Vocab: 4096, Ctx: 128, Dim: 128, Heads: 4, Layers: 2, Batch: 8},
 		{Vocab: 4096, Ctx: 128, Dim: 96, Heads: 4, Layers: 2, Batch: 8},
 		{Vocab: 4096, Ctx: 64, Dim: 64, Heads: 4, Layers: 2, Batch: 16},

@@ -164,13 +164,6 @@ type EvalResult struct {
 	Loss     float64 // mean negative log-likelihood, nats per token
 	Accuracy float64 // top-1 next-token accuracy
 	Tokens   int
-	// ClippedLoss is the mean of min(loss, ln Vocab) per token: no token
-	// counts worse than a uniform guess. A degenerate model (trained on
-	// text it maps almost entirely to OOV) is then not scored by how far
-	// below uniform its seed happened to push the rest of the vocabulary,
-	// which is what made its raw loss vary wildly from seed to seed.
-	ClippedLoss float64
-	Sweep       []float64 // TEMP: clipped at ln V + 1, 2, 3, 5
 }
 
 // Evaluate scores text (model token ids) as consecutive, non-overlapping
@@ -179,9 +172,8 @@ func (m *Model) Evaluate(ctx context.Context, text []int32) (EvalResult, error) 
 	c := m.Cfg
 	T := c.Ctx
 	var res EvalResult
-	var sum, clipped float64
+	var sum float64
 	var hits int
-	lnV := float32(Log(float64(c.Vocab)))
 	tokens := make([]int32, c.Batch*T)
 	targets := make([]int32, c.Batch*T)
 	pos := 0
@@ -211,21 +203,10 @@ func (m *Model) Evaluate(ctx context.Context, text []int32) (EvalResult, error) 
 			if m.act.rowHit[r] {
 				hits++
 			}
-			clipped += float64(min(m.act.rowLoss[r], lnV))
-			if res.Sweep == nil {
-				res.Sweep = make([]float64, 4)
-			}
-			for i, add := range []float32{1, 2, 3, 5} {
-				res.Sweep[i] += float64(min(m.act.rowLoss[r], lnV+add))
-			}
 		}
 	}
 	if res.Tokens > 0 {
 		res.Loss = sum / float64(res.Tokens)
-		res.ClippedLoss = clipped / float64(res.Tokens)
-		for i := range res.Sweep {
-			res.Sweep[i] /= float64(res.Tokens)
-		}
 		res.Accuracy = float64(hits) / float64(res.Tokens)
 	}
 	return res, nil

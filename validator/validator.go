@@ -269,10 +269,13 @@ func (v *Validator) evaluate(ctx context.Context, c chain.Commitment, uid uint16
 }
 
 // Report is the detail of a score report sent to the task server.
+//
+// The verdict's fields are inlined, so readers of reports (the website)
+// find accepted, documents, tokens, verified_tokens and quality at the top.
 type Report struct {
-	Commitment string         `json:"commitment"`
-	Block      uint64         `json:"block"`
-	Verdict    verify.Verdict `json:"verdict"`
+	Commitment string `json:"commitment"`
+	Block      uint64 `json:"block"`
+	verify.Verdict
 }
 
 // check runs every check of one commitment and never panics.

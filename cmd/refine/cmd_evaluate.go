@@ -31,8 +31,7 @@ func newEvaluateCommand() *cobra.Command {
 e.g. a store revision, or a parquet / JSONL(.gz) file with a "text" field) under
 the fixed protocol, once per protocol seed, and measures each model on held-out
 reference text (loss, accuracy) and on multiple-choice benchmarks. The quality
-score is minus the mean reference loss (each token's loss capped at ln V, a
-uniform guess): higher is better. The result is the same
+score is minus the mean reference loss: higher is better. The result is the same
 bits on every machine of the same architecture, whatever the thread count.
 
 With --against OTHER it compares the two datasets under the same budget and
@@ -118,8 +117,7 @@ func printReport(w io.Writer, name string, r *eval.Report) {
 	fmt.Fprintf(w, "dataset %s (%s)\n", name, r.Protocol)
 	fmt.Fprintf(w, "  documents %d, sampled %d, pool %d tokens (%.1f%% out of vocabulary), %d training tokens per seed\n",
 		r.Documents, r.PoolDocs, r.PoolTokens, 100*r.PoolOOV, r.TrainTokens)
-	fmt.Fprintf(w, "  reference loss     %.4f ± %.4f nats/token (clipped at ln V; raw %.4f ± %.4f)\n",
-		r.RefLoss.Mean, r.RefLoss.SD, r.RawRefLoss.Mean, r.RawRefLoss.SD)
+	fmt.Fprintf(w, "  reference loss     %.4f ± %.4f nats/token\n", r.RefLoss.Mean, r.RefLoss.SD)
 	fmt.Fprintf(w, "  reference accuracy %.4f ± %.4f\n", r.RefAccuracy.Mean, r.RefAccuracy.SD)
 	names := make([]string, 0, len(r.Benchmarks))
 	for k := range r.Benchmarks {
