@@ -45,6 +45,10 @@ type Options struct {
 	Tempo     uint16
 	// WARCs are the input WARC files or folders; each file is one task.
 	WARCs []string
+	// RangesPerWARC cuts each WARC into this many tasks of RecordsPerRange
+	// records (the last open-ended), for quick runs on a few WARCs.
+	RangesPerWARC   int
+	RecordsPerRange int64
 	// AssetsDir is the pipeline's asset folder.
 	AssetsDir string
 	// Listen is the task server and website address (default 127.0.0.1:0).
@@ -75,7 +79,10 @@ type Summary struct {
 	Miners     []NeuronSummary `json:"miners"`
 	Validators []NeuronSummary `json:"validators"`
 	Done       bool            `json:"done"`
-	Elapsed    float64         `json:"elapsed_s"`
+	// Agreement lists, per task, the scores each validator reported (in
+	// validator order), to show that validators agree.
+	Agreement map[int64][]float64 `json:"agreement,omitempty"`
+	Elapsed   float64             `json:"elapsed_s"`
 }
 
 // NeuronSummary is one neuron's standing at the end.
@@ -108,6 +115,12 @@ type network struct {
 	miners     []neuron
 	validators []neuron
 	minerRuns  []*miner.Miner
+	// scoredAt is the block at which every task was found done and scored
+	// by every validator (0: not yet).
+	scoredAt uint64
+	// weightsAt is the block by which every validator had set weights
+	// after scoredAt (0: not yet).
+	weightsAt uint64
 	// validatorRuns are the running validators.
 	validatorRuns []*validator.Validator
 }
@@ -337,14 +350,15 @@ func (n *network) startTaskServer(ctx context.Context) error {
 	go n.roster.Run(ctx, 2*time.Second, n.opts.BlockTime)
 	n.svc = taskserver.NewService(taskserver.Options{
 		Store: n.tasks, Roster: n.roster, LeaseDuration: 30 * time.Minute, HeartbeatTTL: 30 * time.Second,
-		MaxLeases: 2, Logger: n.opts.Log.With("role", "taskserver"),
+		// One lease at a time per miner spreads the tasks over the miners.
+		MaxLeases: 1, Logger: n.opts.Log.With("role", "taskserver"),
 	})
 	go n.svc.RunExpiry(ctx, time.Second)
 	inputs, err := input.Expand(n.opts.WARCs)
 	if err != nil {
 		return err
 	}
-	var tasks []taskserver.NewTask
+	var paths []string
 	for _, in := range inputs {
 		if in.Kind != input.WARC || input.IsURL(in.Path) {
 			continue
@@ -353,10 +367,14 @@ func (n *network) startTaskServer(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tasks = append(tasks, taskserver.NewTask{Crawl: "devnet", WARCs: []string{abs}})
+		paths = append(paths, abs)
 	}
-	if len(tasks) == 0 {
+	if len(paths) == 0 {
 		return errors.New("devnet: no WARC files among the inputs")
+	}
+	tasks, err := taskserver.Cut("devnet", paths, taskserver.PlanOptions{RangesPerWARC: n.opts.RangesPerWARC, RecordsPerRange: n.opts.RecordsPerRange})
+	if err != nil {
+		return err
 	}
 	if _, err := n.svc.Import(ctx, tasks); err != nil {
 		return err
@@ -445,6 +463,26 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 		s.Validators = append(s.Validators, NeuronSummary{Name: v.name, Hotkey: v.key.SS58(), UID: nn.UID, Dividends: chain.Fraction(nn.Dividends), Emission: nn.Emission})
 	}
 	sort.Slice(s.Miners, func(i, j int) bool { return s.Miners[i].Name < s.Miners[j].Name })
+	if scores, err := n.tasks.Scores(ctx, "", 100000); err == nil {
+		order := map[string]int{}
+		for i, v := range n.validators {
+			order[v.key.SS58()] = i
+		}
+		s.Agreement = map[int64][]float64{}
+		for i := len(scores) - 1; i >= 0; i-- { // oldest first; the latest report wins
+			sc := scores[i]
+			vi, ok := order[sc.Validator]
+			if !ok {
+				continue
+			}
+			row := s.Agreement[sc.TaskID]
+			if row == nil {
+				row = make([]float64, len(n.validators))
+			}
+			row[vi] = sc.Score
+			s.Agreement[sc.TaskID] = row
+		}
+	}
 	s.Documents, s.Tokens = n.refined(ctx)
 	return s, nil
 }

@@ -28,42 +28,61 @@ func (n *network) refined(ctx context.Context) (docs, tokens int64) {
 	return docs, tokens
 }
 
-// done reports whether the run's work is complete: every task done, every
-// completed task scored by every validator, and every miner that completed
-// a task paid by at least one Yuma epoch (incentive > 0).
+// done reports whether the run's work is complete: every task done and
+// scored by every validator, every validator's weights set after that, and
+// one Yuma epoch past that point, so the weights have paid out.
 func (n *network) done(ctx context.Context, s *Summary) bool {
 	if s.TasksDone < s.Tasks {
+		n.scoredAt = 0
 		return false
 	}
-	for id := int64(1); id <= s.Tasks; id++ {
-		_, leases, err := n.tasks.Task(ctx, id)
+	if n.scoredAt == 0 {
+		scores, err := n.tasks.Scores(ctx, "", 100000)
 		if err != nil {
 			return false
 		}
-		_ = leases
-	}
-	scores, err := n.tasks.Scores(ctx, "", 100000)
-	if err != nil {
-		return false
-	}
-	scored := map[int64]map[string]bool{}
-	for _, sc := range scores {
-		if scored[sc.TaskID] == nil {
-			scored[sc.TaskID] = map[string]bool{}
+		scored := map[int64]map[string]bool{}
+		for _, sc := range scores {
+			if scored[sc.TaskID] == nil {
+				scored[sc.TaskID] = map[string]bool{}
+			}
+			scored[sc.TaskID][sc.Validator] = true
 		}
-		scored[sc.TaskID][sc.Validator] = true
+		for id := int64(1); id <= s.Tasks; id++ {
+			if len(scored[id]) < len(n.validators) {
+				return false
+			}
+		}
+		n.scoredAt = s.Blocks
 	}
-	for id := int64(1); id <= s.Tasks; id++ {
-		if len(scored[id]) < len(n.validators) {
+	if n.weightsAt == 0 {
+		mg, err := n.chain.Metagraph(ctx, Netuid)
+		if err != nil {
 			return false
 		}
+		for _, v := range n.validators {
+			nn, ok := neuronOf(mg, v.key.SS58())
+			if !ok || nn.LastUpdate <= n.scoredAt || len(nn.Weights) == 0 {
+				return false
+			}
+			n.weightsAt = max(n.weightsAt, nn.LastUpdate)
+		}
 	}
+	// The payout is seen on chain: every miner the validators scored above
+	// zero has incentive. (With commit-reveal, weights count from their
+	// reveal an epoch after the commit.) If no miner earned anything, two
+	// epochs after the weights is as long as a payout can take.
+	paid, earners := true, 0
 	for _, m := range s.Miners {
-		if m.Tasks > 0 && m.Incentive <= 0 {
-			return false
+		if m.Score > 0 {
+			earners++
+			paid = paid && m.Incentive > 0
 		}
 	}
-	return true
+	if earners == 0 {
+		return s.Blocks > n.weightsAt+2*uint64(n.opts.Tempo)+1
+	}
+	return paid
 }
 
 // website serves the site, with the task server's API for every request

@@ -21,6 +21,8 @@ type devnetOptions struct {
 	BlockTime          time.Duration
 	Tempo              uint16
 	WARCs              []string
+	Ranges             int
+	RecordsPerRange    int64
 	Dir                string
 	Listen             string
 	Duration           time.Duration
@@ -36,6 +38,8 @@ func (o *devnetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.BlockTime, "block-time", 250*time.Millisecond, "chain block time")
 	fs.Uint16Var(&o.Tempo, "tempo", 20, "blocks between Yuma epochs")
 	fs.StringArrayVar(&o.WARCs, "warc", nil, "input WARC files or folders; each file is one task (repeatable)")
+	fs.IntVar(&o.Ranges, "ranges", 1, "cut each WARC into this many tasks (record ranges)")
+	fs.Int64Var(&o.RecordsPerRange, "records-per-range", 0, "records per range with --ranges > 1")
 	fs.StringVar(&o.Dir, "dir", "", "data folder (chain, task and validator databases, dataset store); default a temporary folder")
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "task server and website address")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until interrupted or done)")
@@ -74,7 +78,7 @@ func runDevnet(ctx context.Context, o devnetOptions, stdout, stderr io.Writer) e
 	last := time.Time{}
 	sum, err := devnet.Run(ctx, devnet.Options{
 		Dir: o.Dir, Miners: o.Miners, Validators: o.Validators, BlockTime: o.BlockTime, Tempo: o.Tempo,
-		WARCs: o.WARCs, AssetsDir: o.Assets, Listen: o.Listen, Duration: o.Duration, UntilDone: o.UntilDone,
+		WARCs: o.WARCs, RangesPerWARC: o.Ranges, RecordsPerRange: o.RecordsPerRange, AssetsDir: o.Assets, Listen: o.Listen, Duration: o.Duration, UntilDone: o.UntilDone,
 		Log: log,
 		Ready: func(url string) {
 			fmt.Fprintf(stdout, "devnet running: website and task server at %s\n", url)
