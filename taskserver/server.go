@@ -57,6 +57,9 @@ type RunOptions struct {
 	// MetagraphEvery, BlockEvery and ExpireEvery schedule the background
 	// refreshes (defaults 1 min, 2 s, 10 s).
 	MetagraphEvery, BlockEvery, ExpireEvery time.Duration
+	// Handler, if set, wraps the API into the handler that is served (the
+	// website, which passes the requests it does not route to the API).
+	Handler func(ctx context.Context, api http.Handler) (http.Handler, error)
 	// Grace bounds the wait for requests in flight at shutdown (default 15 s).
 	Grace  time.Duration
 	Logger *slog.Logger
@@ -96,13 +99,20 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	o.API.Service, o.API.Logger = svc, o.Logger
 	api := NewAPI(o.API)
+	var handler http.Handler = api
+	if o.Handler != nil {
+		var err error
+		if handler, err = o.Handler(ctx, api); err != nil {
+			return err
+		}
+	}
 
 	bg, stop := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	go func() { roster.Run(bg, o.MetagraphEvery, o.BlockEvery); done <- struct{}{} }()
 	go func() { svc.RunExpiry(bg, o.ExpireEvery); done <- struct{}{} }()
 	o.Logger.Info("task server listening", "addr", o.Listener.Addr().String(), "registered", roster.Size(), "head", roster.Head())
-	err := Serve(ctx, o.Listener, api, o.Grace, o.Logger)
+	err := Serve(ctx, o.Listener, handler, o.Grace, o.Logger)
 	stop()
 	<-done
 	<-done

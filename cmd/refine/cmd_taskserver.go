@@ -1,8 +1,11 @@
 package main
 
 import (
+	"net/http"
+
 	"context"
 	"fmt"
+	"github.com/datarefine/refine/web"
 	"io"
 	"net"
 	"strings"
@@ -37,6 +40,9 @@ type taskserverOptions struct {
 	BlockEvery     time.Duration
 	ExpireEvery    time.Duration
 	Grace          time.Duration
+	NoWeb          bool
+	WebDB          string
+	Owner          string
 	Log            logOptions
 }
 
@@ -67,6 +73,9 @@ func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local)")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")
 	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58): when set, requests must be signed for it")
+	fs.BoolVar(&o.NoWeb, "no-web", false, "serve only the API, not the website")
+	fs.StringVar(&o.WebDB, "web-db", "web.db", "SQLite file of the website's own tables (profiles, posts, sessions)")
+	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide discussion posts")
 	fs.StringArrayVar(&o.Import, "import", nil, "import tasks before serving: crawl id, warc.paths(.gz) URL or file, or WARC folder (repeatable)")
 	o.Plan.AddFlags(fs)
 	fs.DurationVar(&o.LeaseDuration, "lease-duration", 6*time.Hour, "hard deadline of a lease")
@@ -154,6 +163,17 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 		API:            taskserver.APIOptions{SignedFor: o.SignedFor, MaxBodyBytes: o.MaxBody, Rate: o.Rate, Burst: o.Burst},
 		MetagraphEvery: o.MetagraphEvery, BlockEvery: o.BlockEvery, ExpireEvery: o.ExpireEvery,
 		Grace: o.Grace, Logger: log,
+		Handler: func(ctx context.Context, api http.Handler) (http.Handler, error) {
+			if o.NoWeb {
+				return api, nil
+			}
+			site, err := web.New(ctx, web.Options{Store: store, Chain: c, Netuid: o.Netuid, DB: o.WebDB, OwnerHotkey: o.Owner, Fallback: api, Logger: log.With("role", "web")})
+			if err != nil {
+				return nil, fmt.Errorf("website: %w", err)
+			}
+			go site.Run(ctx)
+			return site, nil
+		},
 	})
 }
 

@@ -36,6 +36,7 @@ type validatorOptions struct {
 	MaxBytes     int64
 	Poll         time.Duration
 	Metrics      string
+	EvalRef      string
 	Log          logOptions
 }
 
@@ -57,6 +58,7 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", 8<<30, "largest submission fetched")
 	fs.DurationVar(&o.Poll, "poll", time.Second, "how often to look at the chain head")
 	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9102")
+	fs.StringVar(&o.EvalRef, "eval-reference", "", "score quality with the small model (lm/eval, protocol refine-eval/1) against this held-out reference text (path or URL, e.g. WikiText-2 wiki.test.raw); without it the documented stand-in is used")
 	o.Log.AddFlags(fs)
 }
 
@@ -105,7 +107,14 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	if err := serveMetrics(ctx, o.Metrics, reg); err != nil {
 		return err
 	}
+	var quality validator.QualityScorer
+	if o.EvalRef != "" {
+		if quality, err = validator.NewLMQuality(ctx, o.EvalRef); err != nil {
+			return err
+		}
+	}
 	v, err := validator.New(validator.Options{
+		Quality: quality,
 		Chain: ch, Netuid: o.Net.Netuid, Hotkey: key, Store: st,
 		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key}),
 		DB:    o.DB, WorkDir: o.WorkDir,
