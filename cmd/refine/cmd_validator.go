@@ -115,7 +115,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	}
 	v, err := validator.New(validator.Options{
 		Quality: quality,
-		Chain: ch, Netuid: o.Net.Netuid, Hotkey: key, Store: st,
+		Chain:   ch, Netuid: o.Net.Netuid, Hotkey: key, Store: st,
 		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key}),
 		DB:    o.DB, WorkDir: o.WorkDir,
 		Reference: verify.ReferenceOptions{
