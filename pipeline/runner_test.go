@@ -47,7 +47,7 @@ func (f funcFilter) Filter(d *Document) (bool, string) { return f.f(d) }
 
 type upper struct{}
 
-func (upper) Name() string        { return "upper" }
+func (upper) Name() string       { return "upper" }
 func (upper) Format(d *Document) { d.Text = strings.ToUpper(d.Text) + "!" }
 
 func run(t *testing.T, workers int, src Source, filters ...Filter) ([]Result, error) {
