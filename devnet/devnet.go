@@ -45,6 +45,13 @@ type Options struct {
 	Tempo     uint16
 	// WARCs are the input WARC files or folders; each file is one task.
 	WARCs []string
+	// Crawl, instead of WARCs, takes tasks from a CommonCrawl crawl (e.g.
+	// CC-MAIN-2024-10): its first CrawlWARCs files (default 1), fetched over
+	// HTTPS from BaseURL; with RangesPerWARC only the first records of each
+	// are read, so a quick start needs a few MB, not whole WARCs.
+	Crawl      string
+	CrawlWARCs int
+	BaseURL    string
 	// RangesPerWARC cuts each WARC into this many tasks of RecordsPerRange
 	// records (the last open-ended), for quick runs on a few WARCs.
 	RangesPerWARC   int
@@ -157,8 +164,11 @@ const Netuid = 1
 func Run(ctx context.Context, opts Options) (*Summary, error) {
 	opts.defaults()
 	start := time.Now()
-	if len(opts.WARCs) == 0 {
-		return nil, errors.New("devnet: no input WARCs (give --warc PATH...)")
+	if len(opts.WARCs) == 0 && opts.Crawl == "" {
+		return nil, errors.New("devnet: no input (give --warc PATH... or --crawl CC-MAIN-YYYY-WW)")
+	}
+	if opts.BaseURL == "" {
+		opts.BaseURL = "https://data.commoncrawl.org/"
 	}
 	if opts.Dir == "" {
 		d, err := os.MkdirTemp("", "refine-devnet-*")
@@ -202,7 +212,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			Hotkey: m.key, Netuid: Netuid, Chain: n.chain,
 			Tasks: miner.ClientTasks{C: client.New(client.Options{URL: n.url, Signer: m.key})},
 			Store: st, Repo: fmt.Sprintf("miner%d/refined", i+1),
-			WARCs:   miner.Mirror{},
+			WARCs:   miner.Mirror{BaseURL: n.opts.BaseURL},
 			WorkDir: filepath.Join(opts.Dir, "work", m.name), PipelineWorkers: opts.PipelineWorkers,
 			Steps:          process.StepOptions{AssetsDir: opts.AssetsDir},
 			HeartbeatEvery: time.Second, IdleWait: time.Second,
@@ -305,6 +315,50 @@ func (n *network) startChain(ctx context.Context) error {
 	return nil
 }
 
+// plan makes the devnet's tasks: one per local WARC file (or record range
+// of it), or from a CommonCrawl crawl's listing.
+func (n *network) plan(ctx context.Context) ([]taskserver.NewTask, error) {
+	opts := taskserver.PlanOptions{RangesPerWARC: n.opts.RangesPerWARC, RecordsPerRange: n.opts.RecordsPerRange}
+	if n.opts.Crawl != "" {
+		opts.Limit = max(n.opts.CrawlWARCs, 1)
+		tasks, err := taskserver.Plan(ctx, n.opts.Crawl, opts)
+		if err != nil {
+			return nil, fmt.Errorf("devnet: crawl %s (needs the network): %w", n.opts.Crawl, err)
+		}
+		if opts.RangesPerWARC > 1 {
+			// A quick start: keep the closed ranges at the start of each
+			// WARC, drop the open-ended rest (most of a 1 GB file).
+			closed := tasks[:0]
+			for _, t := range tasks {
+				if t.RecordEnd > 0 {
+					closed = append(closed, t)
+				}
+			}
+			tasks = closed
+		}
+		return tasks, nil
+	}
+	inputs, err := input.Expand(n.opts.WARCs)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, in := range inputs {
+		if in.Kind != input.WARC || input.IsURL(in.Path) {
+			continue
+		}
+		abs, err := filepath.Abs(in.Path)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, abs)
+	}
+	if len(paths) == 0 {
+		return nil, errors.New("devnet: no WARC files among the inputs")
+	}
+	return taskserver.Cut("devnet", paths, opts)
+}
+
 // waitPermits waits until every validator holds a validator permit and the
 // task server's roster knows it.
 func (n *network) waitPermits(ctx context.Context) error {
@@ -354,25 +408,7 @@ func (n *network) startTaskServer(ctx context.Context) error {
 		MaxLeases: 1, Logger: n.opts.Log.With("role", "taskserver"),
 	})
 	go n.svc.RunExpiry(ctx, time.Second)
-	inputs, err := input.Expand(n.opts.WARCs)
-	if err != nil {
-		return err
-	}
-	var paths []string
-	for _, in := range inputs {
-		if in.Kind != input.WARC || input.IsURL(in.Path) {
-			continue
-		}
-		abs, err := filepath.Abs(in.Path)
-		if err != nil {
-			return err
-		}
-		paths = append(paths, abs)
-	}
-	if len(paths) == 0 {
-		return errors.New("devnet: no WARC files among the inputs")
-	}
-	tasks, err := taskserver.Cut("devnet", paths, taskserver.PlanOptions{RangesPerWARC: n.opts.RangesPerWARC, RecordsPerRange: n.opts.RecordsPerRange})
+	tasks, err := n.plan(ctx)
 	if err != nil {
 		return err
 	}

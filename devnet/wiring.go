@@ -109,7 +109,7 @@ func (n *network) startValidators(ctx context.Context, wg *sync.WaitGroup, errc 
 			Tasks:     client.New(client.Options{URL: n.url, Signer: v.key}),
 			DB:        filepath.Join(n.opts.Dir, v.name+".db"),
 			WorkDir:   filepath.Join(n.opts.Dir, "work", v.name),
-			Reference: verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: n.opts.AssetsDir}, Resolve: verify.MirrorResolver("", "")},
+			Reference: verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: n.opts.AssetsDir}, Resolve: verify.MirrorResolver("", n.opts.BaseURL)},
 			// A devnet's blocks are fast: evaluate often, set weights
 			// every few blocks, and allow for the task server's cached
 			// chain head lagging by a few blocks.

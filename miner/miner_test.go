@@ -2,12 +2,14 @@ package miner
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/datarefine/refine/assets"
+	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/testdata"
@@ -28,6 +30,15 @@ type storeTasks struct {
 	chain   *devchain.Chain
 	hotkey  string
 	onLease func()
+	ttl     time.Duration // heartbeat TTL (default 1 min)
+	dead    bool          // a crashed miner: it never releases
+}
+
+func (s *storeTasks) heartbeatTTL() time.Duration {
+	if s.ttl > 0 {
+		return s.ttl
+	}
+	return time.Minute
 }
 
 func (s *storeTasks) stamp(ctx context.Context) taskserver.Stamp {
@@ -36,19 +47,22 @@ func (s *storeTasks) stamp(ctx context.Context) taskserver.Stamp {
 }
 
 func (s *storeTasks) Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error) {
-	l, t, err := s.db.Lease(ctx, taskserver.LeaseRequest{Hotkey: s.hotkey, At: s.stamp(ctx), Duration: time.Hour, TTL: time.Minute, MaxLive: 4})
+	l, t, err := s.db.Lease(ctx, taskserver.LeaseRequest{Hotkey: s.hotkey, At: s.stamp(ctx), Duration: time.Hour, TTL: s.heartbeatTTL(), MaxLive: 4})
 	if err == nil && s.onLease != nil {
 		s.onLease()
 	}
 	return l, t, err
 }
 func (s *storeTasks) Heartbeat(ctx context.Context, id int64) (taskserver.Lease, error) {
-	return s.db.Heartbeat(ctx, id, s.hotkey, time.Minute, s.stamp(ctx))
+	return s.db.Heartbeat(ctx, id, s.hotkey, s.heartbeatTTL(), s.stamp(ctx))
 }
 func (s *storeTasks) Complete(ctx context.Context, id int64, c string, block uint64) (taskserver.Lease, error) {
 	return s.db.Complete(ctx, id, s.hotkey, c, block, s.stamp(ctx))
 }
 func (s *storeTasks) Release(ctx context.Context, id int64) (taskserver.Lease, error) {
+	if s.dead {
+		return taskserver.Lease{}, errors.New("killed: the process is gone")
+	}
 	return s.db.Release(ctx, id, s.hotkey, s.stamp(ctx))
 }
 
@@ -184,5 +198,63 @@ func TestMinerReleasesOnCancel(t *testing.T) {
 	}
 	if task.State != taskserver.TaskPending || len(leases) != 1 || leases[0].State != taskserver.LeaseReleased {
 		t.Fatalf("after cancel: task %s, leases %+v", task.State, leases)
+	}
+}
+
+// TestKilledMinerLeaseExpires: a miner killed mid-task never releases its
+// lease; the lease expires without heartbeats and another miner completes
+// the task.
+func TestKilledMinerLeaseExpires(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	cold, _ := wallet.FromURI("//Alice")
+	other, _ := wallet.FromURI("//Miner2")
+	for {
+		// One registration per block: wait for the next block if needed.
+		_, err := f.chain.Register(ctx, cold, 1, other.SS58())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, chain.ErrTooManyRegistrations) {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	// Miner 1 leases task 1 and dies at once: no release, no heartbeats.
+	kctx, kill := context.WithCancel(ctx)
+	dying := &storeTasks{db: f.db, chain: f.chain, hotkey: f.hotkey.SS58(), ttl: 500 * time.Millisecond, dead: true, onLease: kill}
+	m1 := f.miner(t, dying, 0)
+	m1.opts.Workers = 1
+	m1.Run(kctx)
+	_, leases, err := f.db.Task(ctx, 1)
+	if err != nil || len(leases) != 1 || leases[0].State != taskserver.LeaseLive {
+		t.Fatalf("after the kill, task 1 should hold miner 1's live lease: %+v %v", leases, err)
+	}
+
+	// Miner 2 completes both tasks: task 2 at once, task 1 once the dead
+	// lease has expired.
+	m2, err := New(Options{
+		Hotkey: other, Netuid: 1, Chain: f.chain,
+		Tasks: &storeTasks{db: f.db, chain: f.chain, hotkey: other.SS58(), ttl: 500 * time.Millisecond},
+		Store: f.store, Repo: "miner2/refined", WARCs: Mirror{Dir: f.mirror}, WorkDir: t.TempDir(),
+		Workers: 1, PipelineWorkers: 1, Steps: process.StepOptions{AssetsDir: f.assets},
+		HeartbeatEvery: 100 * time.Millisecond, IdleWait: 100 * time.Millisecond, MaxTasks: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := m2.Run(rctx); err != nil {
+		t.Fatal(err)
+	}
+	task, leases, err := f.db.Task(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.State != taskserver.TaskDone || len(leases) != 2 ||
+		leases[0].Hotkey != f.hotkey.SS58() || leases[0].State != taskserver.LeaseExpired ||
+		leases[1].Hotkey != other.SS58() || leases[1].State != taskserver.LeaseCompleted {
+		t.Fatalf("task 1: %s, leases %+v", task.State, leases)
 	}
 }

@@ -21,6 +21,8 @@ type devnetOptions struct {
 	BlockTime          time.Duration
 	Tempo              uint16
 	WARCs              []string
+	Crawl              string
+	CrawlWARCs         int
 	Ranges             int
 	RecordsPerRange    int64
 	Dir                string
@@ -38,6 +40,8 @@ func (o *devnetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.BlockTime, "block-time", 250*time.Millisecond, "chain block time")
 	fs.Uint16Var(&o.Tempo, "tempo", 20, "blocks between Yuma epochs")
 	fs.StringArrayVar(&o.WARCs, "warc", nil, "input WARC files or folders; each file is one task (repeatable)")
+	fs.StringVar(&o.Crawl, "crawl", "", "instead of --warc: take tasks from this CommonCrawl crawl (e.g. CC-MAIN-2024-10) over HTTPS; use with --ranges for a quick start")
+	fs.IntVar(&o.CrawlWARCs, "crawl-warcs", 1, "with --crawl: how many of the crawl's WARC files")
 	fs.IntVar(&o.Ranges, "ranges", 1, "cut each WARC into this many tasks (record ranges)")
 	fs.Int64Var(&o.RecordsPerRange, "records-per-range", 0, "records per range with --ranges > 1")
 	fs.StringVar(&o.Dir, "dir", "", "data folder (chain, task and validator databases, dataset store); default a temporary folder")
@@ -52,7 +56,7 @@ func (o *devnetOptions) AddFlags(fs *pflag.FlagSet) {
 func newDevnetCommand() *cobra.Command {
 	var opts devnetOptions
 	cmd := &cobra.Command{
-		Use:   "devnet --warc PATH...",
+		Use:   "devnet --warc PATH... | --crawl CC-MAIN-YYYY-WW",
 		Short: "Run a whole subnet on this machine: chain, task server, website, miners, validators",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.WARCs = append(opts.WARCs, args...)
@@ -78,7 +82,7 @@ func runDevnet(ctx context.Context, o devnetOptions, stdout, stderr io.Writer) e
 	last := time.Time{}
 	sum, err := devnet.Run(ctx, devnet.Options{
 		Dir: o.Dir, Miners: o.Miners, Validators: o.Validators, BlockTime: o.BlockTime, Tempo: o.Tempo,
-		WARCs: o.WARCs, RangesPerWARC: o.Ranges, RecordsPerRange: o.RecordsPerRange, AssetsDir: o.Assets, Listen: o.Listen, Duration: o.Duration, UntilDone: o.UntilDone,
+		WARCs: o.WARCs, Crawl: o.Crawl, CrawlWARCs: o.CrawlWARCs, RangesPerWARC: o.Ranges, RecordsPerRange: o.RecordsPerRange, AssetsDir: o.Assets, Listen: o.Listen, Duration: o.Duration, UntilDone: o.UntilDone,
 		Log: log,
 		Ready: func(url string) {
 			fmt.Fprintf(stdout, "devnet running: website and task server at %s\n", url)
