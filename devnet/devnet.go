@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/datarefine/refine/chain"
@@ -60,6 +61,8 @@ type Options struct {
 	AssetsDir string
 	// Listen is the task server and website address (default 127.0.0.1:0).
 	Listen string
+	// ListenAnyIfBusy falls back to a free port when Listen is taken.
+	ListenAnyIfBusy bool
 	// Duration bounds the run (0: until ctx ends or, with UntilDone, done).
 	Duration time.Duration
 	// UntilDone ends the run once every task is done, every submission
@@ -421,6 +424,10 @@ func (n *network) startTaskServer(ctx context.Context) error {
 		return err
 	}
 	ln, err := net.Listen("tcp", n.opts.Listen)
+	if err != nil && n.opts.ListenAnyIfBusy && errors.Is(err, syscall.EADDRINUSE) {
+		n.opts.Log.Warn("address in use; taking a free port", "listen", n.opts.Listen)
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return fmt.Errorf("task server: %w", err)
 	}

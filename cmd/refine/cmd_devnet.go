@@ -30,6 +30,7 @@ type devnetOptions struct {
 	Duration           time.Duration
 	UntilDone          bool
 	Summary            string
+	ListenDefault      bool // --listen not given: another port will do
 	Assets             string
 	Log                logOptions
 }
@@ -60,6 +61,7 @@ func newDevnetCommand() *cobra.Command {
 		Short: "Run a whole subnet on this machine: chain, task server, website, miners, validators",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.WARCs = append(opts.WARCs, args...)
+			opts.ListenDefault = !cmd.Flags().Changed("listen")
 			return runDevnet(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -82,7 +84,7 @@ func runDevnet(ctx context.Context, o devnetOptions, stdout, stderr io.Writer) e
 	last := time.Time{}
 	sum, err := devnet.Run(ctx, devnet.Options{
 		Dir: o.Dir, Miners: o.Miners, Validators: o.Validators, BlockTime: o.BlockTime, Tempo: o.Tempo,
-		WARCs: o.WARCs, Crawl: o.Crawl, CrawlWARCs: o.CrawlWARCs, RangesPerWARC: o.Ranges, RecordsPerRange: o.RecordsPerRange, AssetsDir: o.Assets, Listen: o.Listen, Duration: o.Duration, UntilDone: o.UntilDone,
+		WARCs: o.WARCs, Crawl: o.Crawl, CrawlWARCs: o.CrawlWARCs, RangesPerWARC: o.Ranges, RecordsPerRange: o.RecordsPerRange, AssetsDir: o.Assets, Listen: o.Listen, ListenAnyIfBusy: o.ListenDefault, Duration: o.Duration, UntilDone: o.UntilDone,
 		Log: log,
 		Ready: func(url string) {
 			fmt.Fprintf(stdout, "devnet running: website and task server at %s\n", url)
