@@ -8,14 +8,11 @@ import (
 	"github.com/datarefine/refine/web"
 	"io"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/datarefine/refine/chain/devchain"
-	"github.com/datarefine/refine/chain/subtensor"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 )
@@ -110,18 +107,6 @@ validator permit. SIGINT/SIGTERM shut down gracefully.`,
 	return cmd
 }
 
-// taskChain connects to the chain named by --chain.
-func taskChain(ctx context.Context, spec string) (taskserver.Chain, func() error, error) {
-	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
-		return devchain.NewClient(devchain.ClientOptions{URL: spec}), func() error { return nil }, nil
-	}
-	c, err := subtensor.Dial(ctx, spec)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--chain %s: %w", spec, err)
-	}
-	return c, c.Close, nil
-}
-
 func planAll(ctx context.Context, sources []string, p planFlags) ([]taskserver.NewTask, error) {
 	var all []taskserver.NewTask
 	for _, src := range sources {
@@ -148,7 +133,7 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 		return err
 	}
 	defer store.Close()
-	c, closeChain, err := taskChain(ctx, o.Chain)
+	c, closeChain, err := dialChain(ctx, o.Chain)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/datarefine/refine/chain/devchain"
-	"github.com/datarefine/refine/chain/subtensor"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 	"github.com/datarefine/refine/web"
@@ -67,21 +65,6 @@ task server's database and keeps its own tables in --web-db.`,
 	return cmd
 }
 
-// webChain connects to the chain named by --chain (nil when empty).
-func webChain(ctx context.Context, spec string) (web.Chain, func() error, error) {
-	switch {
-	case spec == "":
-		return nil, func() error { return nil }, nil
-	case strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://"):
-		return devchain.NewClient(devchain.ClientOptions{URL: spec}), func() error { return nil }, nil
-	}
-	c, err := subtensor.Dial(ctx, spec)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--chain %s: %w", spec, err)
-	}
-	return c, c.Close, nil
-}
-
 func webDBPath(o webOptions) string {
 	if o.WebDB != "" {
 		return o.WebDB
@@ -106,11 +89,16 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	c, closeChain, err := webChain(ctx, o.Chain)
-	if err != nil {
-		return err
+	// Without --chain the site shows the task server's data only.
+	var c web.Chain
+	if o.Chain != "" {
+		cc, closeChain, err := dialChain(ctx, o.Chain)
+		if err != nil {
+			return err
+		}
+		defer closeChain()
+		c = cc
 	}
-	defer closeChain()
 	site, err := web.New(ctx, web.Options{
 		Store: store, Chain: c, Netuid: o.Netuid, DB: webDBPath(o), OwnerHotkey: o.Owner,
 		Secure: o.Secure, SessionTTL: o.SessionTTL, RefreshEvery: o.RefreshEvery, Logger: log,
