@@ -1,8 +1,10 @@
-// Package assets manages the files the pipeline needs that cannot live in
-// this repository: datatrove's URL word lists (and, optionally, the UT1
-// adult domain/URL blocklist). They are kept in an asset folder, fetched from
-// their pinned public homes or imported from a local copy, and always
-// verified by sha256. A run records the hash of every asset it used.
+// Package assets manages the files that cannot live in this repository:
+// datatrove's URL word lists (and, optionally, the UT1 adult domain/URL
+// blocklist) for the pipeline, and the evaluation data of `refine evaluate`
+// (held-out reference text and multiple-choice benchmarks). They are kept in
+// an asset folder, fetched from their pinned public homes or imported from a
+// local copy, and always verified by sha256. A run records the hash of every
+// asset it used.
 package assets
 
 import (
@@ -28,6 +30,9 @@ type Spec struct {
 	SHA256 string
 	// Licence and origin, shown by `refine assets list`.
 	Origin string
+	// Alt are further paths, relative to an imported folder, where a local
+	// copy may hold the file (e.g. the layout of ../shared/data).
+	Alt []string
 }
 
 // Known lists the assets the FineWeb pipeline uses.
@@ -51,6 +56,58 @@ var Known = []Spec{
 		Origin: "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
 	},
 }
+
+// Evaluation data of `refine evaluate` and the validator's quality score
+// (lm/eval): the reference text whose loss is the score, and benchmarks that
+// are reported. Never bundled: fetched or imported like the word lists.
+const (
+	// EvalReference is WikiText-2 (raw) test, detokenised at load time.
+	EvalReference = "eval/wikitext-2-raw/wiki.test.raw"
+)
+
+// EvalBenchmarks maps benchmark names, in report order, to their assets.
+var EvalBenchmarks = []struct{ Name, Asset string }{
+	{"arc_easy", "eval/llm_foundry_icl/arc_easy.jsonl"},
+	{"hellaswag", "eval/hellaswag/hellaswag_val_full.txt.bz2"},
+	{"piqa", "eval/llm_foundry_icl/piqa.jsonl"},
+}
+
+// Eval lists the evaluation assets. Pins: the commit of the file in a public
+// repository and the sha256 of the copy the protocol was measured with
+// (../shared/data, see its SOURCES.md).
+var Eval = []Spec{
+	{
+		Name:   EvalReference,
+		URL:    "https://raw.githubusercontent.com/Tylogi/TyloQuant/aa7023b3a96905a70f7a7ce9836834f02694c670/data/wikitext-2-raw/wiki.test.raw",
+		SHA256: "4f3e427e4aff23acff917a8a51aeae21bf12832256e26914c8fc250dcef4103c",
+		Origin: "WikiText-2 raw test (Salesforce/wikitext; CC BY-SA 3.0 / GFDL)",
+		Alt:    []string{"reference_text/wikitext-2-raw/wiki.test.raw", "wikitext-2-raw/wiki.test.raw"},
+	},
+	{
+		Name:   "eval/hellaswag/hellaswag_val_full.txt.bz2",
+		URL:    "https://raw.githubusercontent.com/klosax/hellaswag_text_data/60a646bd806bce22dcb2eb6d4fadb12f1472aa4c/hellaswag_val_full.txt.bz2",
+		SHA256: "50b637899e4263c2bc456c2dc726c95d2c8cd8e2a552ea5bd7719ce3cb03fe5b",
+		Origin: "HellaSwag validation, klosax/hellaswag_text_data (HellaSwag MIT)",
+		Alt:    []string{"benchmarks/hellaswag/hellaswag_val_full.txt.bz2", "hellaswag/hellaswag_val_full.txt.bz2"},
+	},
+	{
+		Name:   "eval/llm_foundry_icl/arc_easy.jsonl",
+		URL:    "https://raw.githubusercontent.com/mosaicml/llm-foundry/ffcc56816674c8f9a9ef302b511a1f926efc5cf5/scripts/eval/local_data/world_knowledge/arc_easy.jsonl",
+		SHA256: "d2d12e59543acf9a5ef6079634a72b30215e36c2fd4236fff3bc855d287b87f5",
+		Origin: "ARC-Easy, mosaicml/llm-foundry local_data (CC BY-SA 4.0)",
+		Alt:    []string{"benchmarks/llm_foundry_icl/arc_easy.jsonl", "llm_foundry_icl/arc_easy.jsonl"},
+	},
+	{
+		Name:   "eval/llm_foundry_icl/piqa.jsonl",
+		URL:    "https://raw.githubusercontent.com/mosaicml/llm-foundry/ffcc56816674c8f9a9ef302b511a1f926efc5cf5/scripts/eval/local_data/commonsense_reasoning/piqa.jsonl",
+		SHA256: "d2870e73aec5154df3faf259b7700876e11608eebdf69e9d6667435673dbe4e0",
+		Origin: "PIQA, mosaicml/llm-foundry local_data (AFL-3.0)",
+		Alt:    []string{"benchmarks/llm_foundry_icl/piqa.jsonl", "llm_foundry_icl/piqa.jsonl"},
+	},
+}
+
+// All is every asset with a pinned home: the pipeline's and the evaluation's.
+func All() []Spec { return append(append([]Spec(nil), Known...), Eval...) }
 
 // Blocklist is the folder name of the optional UT1 adult blocklist inside
 // the asset folder (files "domains" and "urls"). UT1 publishes no versioned
@@ -110,13 +167,14 @@ func missing(dir, name string) error {
 	return fmt.Errorf("%w: %s is not in the asset folder %s; get it with `refine assets fetch` (downloads the pinned versions) or `refine assets import DIR` (a local copy, e.g. ../shared/data/filters_dedup/datatrove_assets)", ErrMissing, name, dir)
 }
 
-// Fetch downloads every known asset into dir and verifies its sha256. A file
-// already present with the right hash is not downloaded again.
+// Fetch downloads every known asset (pipeline and evaluation) into dir and
+// verifies its sha256. A file already present with the right hash is not
+// downloaded again.
 func Fetch(ctx context.Context, dir string, client *http.Client, log func(string, ...any)) error {
 	if client == nil {
 		client = &http.Client{Timeout: 2 * time.Minute}
 	}
-	for _, s := range Known {
+	for _, s := range All() {
 		dst := filepath.Join(dir, filepath.FromSlash(s.Name))
 		if h, err := Hash(dst); err == nil && h == s.SHA256 {
 			continue
@@ -162,7 +220,7 @@ func Import(src, dir, ut1 string) error {
 			}
 		}
 		if f == nil {
-			return fmt.Errorf("import: %s not found in %s", filepath.Base(s.Name), src)
+			return fmt.Errorf("import: %w: %s not found in %s", ErrMissing, filepath.Base(s.Name), src)
 		}
 		err = install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
 		f.Close()
@@ -184,6 +242,35 @@ func Import(src, dir, ut1 string) error {
 		}
 	}
 	return nil
+}
+
+// ImportEval copies the evaluation assets that src holds into dir, verifying
+// each, and returns how many it found. A file is looked up by its asset name,
+// its base name and the Spec's Alt paths (so both a copy of the asset folder
+// and the layout of ../shared/data work). Absent files are not an error: the
+// benchmarks are optional; a present file with the wrong hash is.
+func ImportEval(src, dir string) (int, error) {
+	n := 0
+	for _, s := range Eval {
+		cands := append([]string{s.Name, filepath.Base(s.Name)}, s.Alt...)
+		var f *os.File
+		for _, c := range cands {
+			var err error
+			if f, err = os.Open(filepath.Join(src, filepath.FromSlash(c))); err == nil {
+				break
+			}
+		}
+		if f == nil {
+			continue
+		}
+		err := install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
+		f.Close()
+		if err != nil {
+			return n, fmt.Errorf("import: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // install writes r to dst through a temporary file, checking the hash before
@@ -222,7 +309,7 @@ func Path(dir, name string) (path, sha string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	for _, s := range Known {
+	for _, s := range All() {
 		if s.Name == name && s.SHA256 != "" && s.SHA256 != sha {
 			return "", "", fmt.Errorf("asset %s in %s has sha256 %s, want %s: run `refine assets fetch` or `refine assets import DIR` again", name, dir, sha, s.SHA256)
 		}

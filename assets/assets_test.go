@@ -60,10 +60,15 @@ func TestImportRejectsWrongFile(t *testing.T) {
 // TestFetch serves the real files from a local HTTP server standing in for
 // their public homes and checks that Fetch verifies what it downloads.
 func TestFetch(t *testing.T) {
-	src := testdata.Path(t, "filters_dedup", "datatrove_assets")
+	root := testdata.Dir(t)
+	files := map[string]string{} // URL path -> local file
+	saved, savedEval := Known, Eval
+	defer func() { Known, Eval = saved, savedEval }()
+	Known = append([]Spec(nil), saved...)
+	Eval = append([]Spec(nil), savedEval...)
 	tamper := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := os.ReadFile(filepath.Join(src, filepath.Base(r.URL.Path)))
+		b, err := os.ReadFile(files[r.URL.Path])
 		if err != nil {
 			http.NotFound(w, r)
 			return
@@ -74,11 +79,13 @@ func TestFetch(t *testing.T) {
 		w.Write(b)
 	}))
 	defer srv.Close()
-	saved := Known
-	defer func() { Known = saved }()
-	Known = append([]Spec(nil), saved...)
 	for i := range Known {
-		Known[i].URL = srv.URL + "/" + filepath.Base(Known[i].Name)
+		files["/"+Known[i].Name] = filepath.Join(root, "filters_dedup", "datatrove_assets", filepath.Base(Known[i].Name))
+		Known[i].URL = srv.URL + "/" + Known[i].Name
+	}
+	for i := range Eval {
+		files["/"+Eval[i].Name] = filepath.Join(root, filepath.FromSlash(Eval[i].Alt[0]))
+		Eval[i].URL = srv.URL + "/" + Eval[i].Name
 	}
 	dir := t.TempDir()
 	if err := Fetch(context.Background(), dir, srv.Client(), nil); err != nil {
@@ -87,9 +94,55 @@ func TestFetch(t *testing.T) {
 	if err := Check(dir); err != nil {
 		t.Fatal(err)
 	}
+	for _, s := range Eval {
+		if _, _, err := Path(dir, s.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tamper = true
 	dir2 := t.TempDir()
 	if err := Fetch(context.Background(), dir2, srv.Client(), nil); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("tampered download accepted: %v", err)
+	}
+}
+
+// TestImportEval imports the evaluation data from the layout of the shared
+// data folder and checks every registered file against its pinned hash.
+func TestImportEval(t *testing.T) {
+	src := testdata.Dir(t) // skips (or fails under CI) without the shared data
+	dir := t.TempDir()
+	if _, _, err := Path(dir, EvalReference); !errors.Is(err, ErrMissing) {
+		t.Fatalf("missing reference: %v", err)
+	}
+	n, err := ImportEval(src, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(Eval) {
+		t.Fatalf("imported %d of %d evaluation assets", n, len(Eval))
+	}
+	for _, s := range Eval {
+		if _, sha, err := Path(dir, s.Name); err != nil || sha != s.SHA256 {
+			t.Fatalf("%s: %s %v", s.Name, sha, err)
+		}
+	}
+	for _, b := range EvalBenchmarks {
+		if _, _, err := Path(dir, b.Asset); err != nil {
+			t.Fatalf("benchmark %s: %v", b.Name, err)
+		}
+	}
+	// Importing again from the asset folder itself (its own layout) works.
+	if n, err := ImportEval(dir, t.TempDir()); err != nil || n != len(Eval) {
+		t.Fatalf("re-import: %d, %v", n, err)
+	}
+	// A wrong file under a registered name is refused, not installed.
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "wiki.test.raw"), []byte(" = Not WikiText = \n"), 0o644)
+	dst := t.TempDir()
+	if _, err := ImportEval(bad, dst); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("wrong reference text accepted: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, filepath.FromSlash(EvalReference))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a file with the wrong hash was installed")
 	}
 }

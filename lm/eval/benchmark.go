@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -20,8 +21,13 @@ type Item struct {
 // benchmarks: LLM Foundry ICL ({"query", "choices", "gold"}: ARC, PIQA,
 // COPA, ...) and preprocessed HellaSwag ({"query", "endings", "label"}).
 // Rows without choices are skipped (e.g. LAMBADA, which is not
-// multiple-choice); a malformed row is an error.
+// multiple-choice); a malformed row is an error. Data that does not start
+// with '{' is read as the HellaSwag text format of the registered asset
+// (klosax/hellaswag_text_data: 6 lines per item, see parseHellaSwagText).
 func ParseBenchmark(data []byte) ([]Item, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] != '{' {
+		return parseHellaSwagText(data)
+	}
 	var items []Item
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
@@ -69,4 +75,24 @@ func continuationText(query, choice string) string {
 		return strings.TrimLeft(choice, " ")
 	}
 	return " " + strings.TrimLeft(choice, " ")
+}
+
+// parseHellaSwagText reads HellaSwag in the text layout of
+// klosax/hellaswag_text_data: per item, a line "activity label: context",
+// the index of the right ending, then the 4 endings, one per line. It is the
+// same preprocessing (lm-eval-harness style) as the JSONL form.
+func parseHellaSwagText(data []byte) ([]Item, error) {
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n"), "\n")
+	if len(lines)%6 != 0 {
+		return nil, fmt.Errorf("eval: hellaswag text: %d lines, want a multiple of 6", len(lines))
+	}
+	items := make([]Item, 0, len(lines)/6)
+	for i := 0; i < len(lines); i += 6 {
+		gold, err := strconv.Atoi(strings.TrimSpace(lines[i+1]))
+		if err != nil || gold < 0 || gold > 3 {
+			return nil, fmt.Errorf("eval: hellaswag text line %d: gold index %q", i+2, lines[i+1])
+		}
+		items = append(items, Item{Query: lines[i], Choices: append([]string(nil), lines[i+2:i+6]...), Gold: gold})
+	}
+	return items, nil
 }

@@ -49,6 +49,36 @@ func TestParseBenchmark(t *testing.T) {
 	if _, err := ParseBenchmark([]byte(`{"query": "q", "choices": ["a", "b"], "gold": 2}`)); err == nil {
 		t.Error("gold out of range accepted")
 	}
+	// The registered HellaSwag asset (text layout) parses to the same items
+	// as the JSONL form generated from it.
+	txt, err := readAsset(context.Background(), DefaultOpener{}, testdata.Path(t, "benchmarks", "hellaswag", "hellaswag_val_full.txt.bz2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromText, err := ParseBenchmark(txt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := readAsset(context.Background(), DefaultOpener{}, testdata.Path(t, "benchmarks", "hellaswag", "hellaswag_val_preprocessed.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromJSON, err := ParseBenchmark(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromText) != 10042 || len(fromText) != len(fromJSON) {
+		t.Fatalf("hellaswag: %d items from text, %d from JSONL", len(fromText), len(fromJSON))
+	}
+	for i := range fromText {
+		a, b := fromText[i], fromJSON[i]
+		if a.Query != b.Query || a.Gold != b.Gold || strings.Join(a.Choices, "\x00") != strings.Join(b.Choices, "\x00") {
+			t.Fatalf("hellaswag item %d differs: %+v vs %+v", i, a, b)
+		}
+	}
+	if _, err := ParseBenchmark([]byte("q\n9\na\nb\nc\nd\n")); err == nil {
+		t.Error("hellaswag text with gold 9 accepted")
+	}
 	// The shared benchmark files parse.
 	for _, f := range []string{"llm_foundry_icl/arc_easy.jsonl", "llm_foundry_icl/piqa.jsonl", "hellaswag/hellaswag_val_preprocessed.jsonl.gz"} {
 		b, err := readAsset(context.Background(), DefaultOpener{}, testdata.Path(t, "benchmarks", f))
