@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator/verify"
 )
@@ -95,7 +94,7 @@ func TestRestartKeepsState(t *testing.T) {
 // tripping over hostile input.
 type panicky struct{}
 
-func (panicky) Quality(context.Context, []dataset.Doc) (float64, error) { panic("boom") }
+func (panicky) Quality(context.Context, []string, []string) (float64, error) { panic("boom") }
 
 // TestPanicIsRejection: a panic inside a check rejects the submission with
 // the internal code and the validator carries on.

@@ -5,53 +5,54 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/lm/eval"
 )
 
 // LMQuality scores quality with the small language model of lm/eval
-// (`refine evaluate`): it trains the protocol's model on the sampled
-// documents and measures its loss on held-out reference text. Everything
-// is deterministic, so every validator computes the same number.
+// (`refine evaluate`) in its relative mode: it trains the protocol's model
+// on the miner's sampled documents and, under the same budget and seeds, on
+// the reference pipeline's output for the same records, and compares their
+// losses on held-out reference text (eval.Evaluator.Compare). Everything is
+// deterministic, so every validator computes the same number.
 //
-// The loss is mapped to [0, 1] linearly between LossBest (1) and
-// LossWorst (0), constants of the protocol measured on real data (see
-// docs/evaluate.md): refined FineWeb-like text trains to ≈ 5.27 nats per
-// token under protocol refine-eval/1, wrong-language and spam text to
-// ≈ 7.2–7.4.
+// Quality is 1 + Delta/LossScale clipped to [0, 1], where Delta is the
+// miner's quality minus the reference output's (minus the difference of
+// mean reference losses, nats per token): an honest miner, whose documents
+// are the reference output, scores exactly 1 whatever its WARC; a miner whose
+// documents train a worse model loses 1/LossScale per nat. With LossScale
+// 0.5, word-shuffling every document costs ≈ 0.3, replacing them with
+// boilerplate ≈ 0.8 and with wrong-language text everything (measured
+// gaps in docs/evaluate.md).
 type LMQuality struct {
-	ev                  *eval.Evaluator
-	mu                  sync.Mutex // an Evaluator is not for concurrent use
-	LossBest, LossWorst float64
+	ev        *eval.Evaluator
+	mu        sync.Mutex // an Evaluator is not for concurrent use
+	LossScale float64
 }
 
 var _ QualityScorer = (*LMQuality)(nil)
 
-// NewLMQuality prepares the evaluator on a reference text (a path or URL).
+// NewLMQuality prepares the evaluator of the validator protocol
+// (eval.ProtocolV2) on a reference text (a path or URL; the registered
+// asset assets.EvalReference by default in `refine validator`).
 func NewLMQuality(ctx context.Context, reference string) (*LMQuality, error) {
-	ev, err := eval.New(ctx, eval.Options{Protocol: eval.ProtocolV1(), Reference: eval.Asset{Source: reference}})
+	ev, err := eval.New(ctx, eval.Options{Protocol: eval.ProtocolV2(), Reference: eval.Asset{Source: reference}})
 	if err != nil {
 		return nil, fmt.Errorf("quality model: %w", err)
 	}
-	return &LMQuality{ev: ev, LossBest: 5.0, LossWorst: 7.5}, nil
+	return &LMQuality{ev: ev, LossScale: 0.5}, nil
 }
 
-// Quality implements QualityScorer.
-func (q *LMQuality) Quality(ctx context.Context, docs []dataset.Doc) (float64, error) {
-	if len(docs) == 0 {
+// Quality implements QualityScorer. A side without documents scores 0: no
+// document of the sample was vouched for by the reference.
+func (q *LMQuality) Quality(ctx context.Context, miner, reference []string) (float64, error) {
+	if len(miner) == 0 || len(reference) == 0 {
 		return 0, nil
 	}
-	texts := make([]string, len(docs))
-	for i, d := range docs {
-		texts[i] = d.Text
-	}
 	q.mu.Lock()
-	rep, err := q.ev.Evaluate(ctx, texts)
+	c, err := q.ev.Compare(ctx, miner, reference)
 	q.mu.Unlock()
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("quality model: %w", err)
 	}
-	loss := -rep.Quality
-	v := (q.LossWorst - loss) / (q.LossWorst - q.LossBest)
-	return min(1, max(0, v)), nil
+	return min(1, max(0, 1+c.Delta/q.LossScale)), nil
 }

@@ -5,26 +5,25 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/lm"
+	"github.com/datarefine/refine/lm/eval"
 )
 
-// TestLMQuality: the model-based quality ranks refined documents (the
-// golden run's kept, English texts) above unfiltered wrong-language pages,
-// and gives the same number twice.
-func TestLMQuality(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains the small model")
-	}
-	ref := testdata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")
+// goldenTexts returns up to n refined (kept, English) documents of the
+// golden trafilatura run and up to n German pages (unfiltered text).
+func goldenTexts(t testing.TB, n int) (refined, german []string) {
+	t.Helper()
 	f, err := os.Open(testdata.Path(t, "golden", "golden_trafilatura_eval.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var refined, foreign []dataset.Doc
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
@@ -38,30 +37,154 @@ func TestLMQuality(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch {
-		case row.Seq == "kept" && len(refined) < 60:
-			refined = append(refined, dataset.Doc{Text: row.Final})
-		case row.Lang == "de" && row.Text != "" && len(foreign) < 60:
-			foreign = append(foreign, dataset.Doc{Text: row.Text})
+		case row.Seq == "kept" && len(refined) < n:
+			refined = append(refined, row.Final)
+		case row.Lang == "de" && row.Text != "" && len(german) < n:
+			german = append(german, row.Text)
 		}
 	}
-	q, err := NewLMQuality(context.Background(), ref)
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return refined, german
+}
+
+// shuffleWords permutes the words of each document with a fixed seed.
+func shuffleWords(docs []string, seed uint64) []string {
+	rng := lm.NewRNG(seed)
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		w := strings.Fields(d)
+		for j := len(w) - 1; j > 0; j-- {
+			k := rng.Intn(j + 1)
+			w[j], w[k] = w[k], w[j]
+		}
+		out[i] = strings.Join(w, " ")
+	}
+	return out
+}
+
+// TestLMQualityRelative: under the validator protocol, a miner whose
+// documents are the reference output scores exactly 1; word-shuffled
+// documents, and the reference output padded with junk (wrong-language
+// pages), score lower; the same input gives the same number.
+func TestLMQualityRelative(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the small model")
+	}
+	refined, german := goldenTexts(t, 40)
+	q, err := NewLMQuality(context.Background(), testdata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, err := q.Quality(context.Background(), refined)
+	ctx := context.Background()
+	honest, err := q.Quality(ctx, refined, refined)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad, err := q.Quality(context.Background(), foreign)
+	if honest != 1 {
+		t.Errorf("honest miner (its documents are the reference output): quality %v, want 1", honest)
+	}
+	shuffled, err := q.Quality(ctx, shuffleWords(refined, 5), refined)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := q.Quality(context.Background(), refined)
-	t.Logf("quality: refined %.4f, German %.4f", good, bad)
-	if good <= bad || good <= 0 || good > 1 || bad < 0 {
-		t.Fatalf("refined %.4f should score above wrong-language %.4f, both in [0,1]", good, bad)
+	padded, err := q.Quality(ctx, append(append([]string(nil), refined...), german[:20]...), refined)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if again != good {
-		t.Fatalf("not deterministic: %v then %v", good, again)
+	again, err := q.Quality(ctx, append(append([]string(nil), refined...), german[:20]...), refined)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Logf("quality: honest %.4f, word-shuffled %.4f, padded with 20 German pages %.4f", honest, shuffled, padded)
+	if !(shuffled < honest) || !(padded < honest) {
+		t.Errorf("word-shuffled %.4f and padded %.4f should score below honest %.4f", shuffled, padded, honest)
+	}
+	if again != padded {
+		t.Errorf("not deterministic: %v then %v", padded, again)
+	}
+	if empty, _ := q.Quality(ctx, refined, nil); empty != 0 {
+		t.Errorf("no reference output: quality %v, want 0", empty)
+	}
+}
+
+// TestRelativeQualityInValidator runs the validator on real submissions and
+// checks the wiring of the relative score: the quality scorer sees the
+// sampled documents against the reference pipeline's output for the same
+// records, so an honest miner scores exactly 1 and a miner whose documents
+// were replaced by foreign text scores lower. (The validator here tolerates
+// any provenance mismatch and missing coverage, so that the second
+// submission reaches the quality score; by default it is rejected first. A short protocol keeps the test cheap:
+// the full protocol's discrimination is TestLMQualityRelative's and
+// lm/eval's.)
+func TestRelativeQualityInValidator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the small model")
+	}
+	p := eval.ProtocolV2()
+	p.Model.Steps, p.Model.Warmup, p.Seeds = 48, 4, []uint64{1, 2}
+	ev, err := eval.New(context.Background(), eval.Options{Protocol: p,
+		Reference: eval.Asset{Source: testdata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingQuality{inner: &LMQuality{ev: ev, LossScale: 0.5}}
+	_, german := goldenTexts(t, 200)
+
+	e := newEnv(t, false)
+	A, B := warcA(t), warcB(t)
+	for _, n := range []string{"Honest", "Foreign"} {
+		e.register(n, 0)
+	}
+	e.honest("Honest", "c-honest", A, 0, 24)
+	e.submit("Foreign", "c-foreign", B, 0, 0, "", func(dir string, m *dataset.Manifest) {
+		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
+			for i := range docs {
+				docs[i].Text = german[i%len(german)]
+			}
+			return docs, refs
+		})
+	})
+	opts := e.options(filepath.Join(t.TempDir(), "v.db"))
+	opts.Quality, opts.MaxMismatch, opts.MinCoverage = rec, 1, 1e-9
+	v, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	recs, err := v.Round(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byHotkey(recs)
+	h, f := got[key(t, "Honest").SS58()], got[key(t, "Foreign").SS58()]
+	t.Logf("honest: %s quality %.4f; foreign: %s quality %.4f", describe(h), h.Verdict.Quality, describe(f), f.Verdict.Quality)
+	if !h.Verdict.Accepted || h.Verdict.Quality != 1 {
+		t.Errorf("honest miner: %s, quality %v, want accepted with quality 1", describe(h), h.Verdict.Quality)
+	}
+	if !f.Verdict.Accepted || !(f.Verdict.Quality < 1) {
+		t.Errorf("foreign-text miner: %s, quality %v, want accepted (tolerant validator) with quality < 1", describe(f), f.Verdict.Quality)
+	}
+	if len(rec.calls) != 2 {
+		t.Fatalf("%d quality calls, want 2", len(rec.calls))
+	}
+	for _, c := range rec.calls {
+		if len(c.miner) == 0 || len(c.reference) == 0 {
+			t.Errorf("quality called with %d miner and %d reference documents", len(c.miner), len(c.reference))
+		}
+	}
+}
+
+type qualityCall struct{ miner, reference []string }
+
+// recordingQuality records what the validator passes to its scorer.
+type recordingQuality struct {
+	inner QualityScorer
+	calls []qualityCall
+}
+
+func (r *recordingQuality) Quality(ctx context.Context, miner, reference []string) (float64, error) {
+	r.calls = append(r.calls, qualityCall{miner, reference})
+	return r.inner.Quality(ctx, miner, reference)
 }

@@ -4,41 +4,47 @@ import (
 	"context"
 	"strings"
 	"unicode"
-
-	"github.com/datarefine/refine/dataset"
 )
 
-// QualityScorer rates the quality of a submission's sampled documents in
-// [0, 1]. Scorers must be deterministic: every validator rates the same
-// documents alike.
+// QualityScorer rates the quality of a submission in [0, 1], relative to
+// the reference pipeline: miner holds the sampled documents as the miner
+// submitted them, reference the reference pipeline's output for the same
+// sampled records (the records it keeps), both with PII replacements folded
+// (see verify.CheckProvenance). An honest miner's two sides are equal and
+// score 1; a miner whose documents are worse than what the reference makes of
+// the same records scores less. Comparing against the same records, rather
+// than scoring the documents alone, means a lucky WARC does not make a better
+// miner.
 //
-// Issue 9 (`refine evaluate`, the small model of lm/eval) replaces the
-// stand-in below with a relative score from training a small model on the
-// submission; until then StandInQuality is the default.
+// Scorers must be deterministic: every validator rates the same documents
+// alike, whatever its thread count or timing.
 type QualityScorer interface {
-	Quality(ctx context.Context, docs []dataset.Doc) (float64, error)
+	Quality(ctx context.Context, miner, reference []string) (float64, error)
 }
 
 // StandInQuality is a cheap, documented placeholder for the model-based
-// quality score: the mean over the sampled documents of
+// quality score, used when no reference text is configured (devnets). Its
+// absolute rating of a document set is the mean over the documents of
 //
 //	(share of whitespace tokens containing a letter) × min(1, 0.5 + words/1000)
 //
 // i.e. prose-like text scores near 1, symbol soup and very short documents
-// less. Every document in an accepted submission has already passed the
-// FineWeb filters, so the stand-in mostly separates long prose from short
-// pages; it cannot be gamed beyond what provenance allows, because the
-// documents it sees are re-derived from their WARC records.
+// less; the quality is 1 − max(0, rating(reference) − rating(miner)), so an
+// honest miner scores 1 whatever its WARC.
 type StandInQuality struct{}
 
 // Quality implements QualityScorer.
-func (StandInQuality) Quality(_ context.Context, docs []dataset.Doc) (float64, error) {
-	if len(docs) == 0 {
+func (StandInQuality) Quality(_ context.Context, miner, reference []string) (float64, error) {
+	if len(miner) == 0 || len(reference) == 0 {
 		return 0, nil
 	}
+	return min(1, max(0, 1-max(0, standInRating(reference)-standInRating(miner)))), nil
+}
+
+func standInRating(docs []string) float64 {
 	var sum float64
 	for _, d := range docs {
-		words := strings.Fields(d.Text)
+		words := strings.Fields(d)
 		if len(words) == 0 {
 			continue
 		}
@@ -51,5 +57,5 @@ func (StandInQuality) Quality(_ context.Context, docs []dataset.Doc) (float64, e
 		length := min(1, 0.5+float64(len(words))/1000)
 		sum += float64(alpha) / float64(len(words)) * length
 	}
-	return sum / float64(len(docs)), nil
+	return sum / float64(len(docs))
 }

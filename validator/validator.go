@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver"
@@ -401,13 +400,9 @@ func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Lo
 		return vd, nil, taskID, verify.Fail(verify.CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(sub.Docs))
 	}
 
-	docs := make([]dataset.Doc, 0, len(sample))
-	for _, i := range sample {
-		if d, ok := sub.Sampled[i]; ok {
-			docs = append(docs, d)
-		}
-	}
-	vd.Quality, err = v.opts.Quality.Quality(ectx, docs)
+	// Relative quality: the sampled documents against the reference
+	// pipeline's output for the same records (collected by CheckProvenance).
+	vd.Quality, err = v.opts.Quality.Quality(ectx, vd.Provenance.MinerTexts, vd.Provenance.ReferenceTexts)
 	if err != nil {
 		return vd, nil, taskID, fmt.Errorf("quality: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/lm/eval"
 )
 
@@ -19,6 +20,7 @@ type evaluateOptions struct {
 	reference  string
 	refFormat  string
 	benchmarks []string // name=path-or-URL
+	assets     string   // asset folder with the registered evaluation data
 	json       bool
 }
 
@@ -35,7 +37,11 @@ score is minus the mean reference loss: higher is better. The result is the same
 bits on every machine of the same architecture, whatever the thread count.
 
 With --against OTHER it compares the two datasets under the same budget and
-seeds and reports the paired difference (positive: DATASET is better).`,
+seeds and reports the paired difference (positive: DATASET is better).
+
+The reference text and the benchmarks are the registered evaluation assets of
+the asset folder (refine assets fetch, or refine assets import DIR) unless
+--reference / --benchmark name other files.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.dataset = args[0]
@@ -44,18 +50,19 @@ seeds and reports the paired difference (positive: DATASET is better).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.against, "against", "", "relative mode: compare DATASET with this dataset")
-	f.StringVar(&o.reference, "reference", "", "reference text, path or URL (e.g. wikitext-2-raw/wiki.test.raw); required")
+	f.StringVar(&o.reference, "reference", "", "reference text, path or URL (default: the registered WikiText-2 test in the asset folder)")
 	f.StringVar(&o.refFormat, "reference-format", eval.FormatAuto, "reference format: wikitext, text, or empty to detect")
-	f.StringArrayVar(&o.benchmarks, "benchmark", nil, "NAME=PATH-or-URL of a multiple-choice JSONL benchmark (repeatable)")
+	f.StringArrayVar(&o.benchmarks, "benchmark", nil, "NAME=PATH-or-URL of a multiple-choice benchmark (repeatable; replaces the registered benchmarks of the asset folder; none: no benchmarks)")
+	f.StringVar(&o.assets, "assets", assets.DefaultDir(), "asset folder with the registered evaluation data (see refine assets)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	return cmd
 }
 
 func runEvaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Writer) error {
-	if o.reference == "" {
-		return fmt.Errorf("evaluate: --reference is required")
+	if err := o.resolveAssets(); err != nil {
+		return err
 	}
-	p := eval.ProtocolV1()
+	p := eval.ProtocolV2()
 	opts := eval.Options{
 		Protocol:  p,
 		Reference: eval.Asset{Source: o.reference, Format: o.refFormat},
@@ -101,6 +108,30 @@ func runEvaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Write
 	printReport(stdout, o.dataset, c.A)
 	printReport(stdout, o.against, c.B)
 	fmt.Fprintf(stdout, "delta quality (A - B): %+.4f  (paired seed sd %.4f, z %.1f)\n", c.Delta, c.DeltaSD, c.Z)
+	return nil
+}
+
+// resolveAssets fills in the registered evaluation data of the asset
+// folder where no flag names a file: the reference text (required) and the
+// benchmarks the folder has; --benchmark none means no benchmarks.
+func (o *evaluateOptions) resolveAssets() error {
+	if o.reference == "" {
+		p, _, err := assets.Path(o.assets, assets.EvalReference)
+		if err != nil {
+			return fmt.Errorf("evaluate: no --reference and no registered reference text: %w", err)
+		}
+		o.reference = p
+	}
+	if len(o.benchmarks) == 0 {
+		// The registered benchmarks the asset folder has (reported only).
+		for _, b := range assets.EvalBenchmarks {
+			if p, _, err := assets.Path(o.assets, b.Asset); err == nil {
+				o.benchmarks = append(o.benchmarks, b.Name+"="+p)
+			}
+		}
+	} else if len(o.benchmarks) == 1 && o.benchmarks[0] == "none" {
+		o.benchmarks = nil
+	}
 	return nil
 }
 

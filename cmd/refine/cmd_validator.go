@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/datarefine/refine/assets"
+	"github.com/datarefine/refine/lm/eval"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/taskserver/client"
@@ -58,7 +60,7 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", 8<<30, "largest submission fetched")
 	fs.DurationVar(&o.Poll, "poll", time.Second, "how often to look at the chain head")
 	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9102")
-	fs.StringVar(&o.EvalRef, "eval-reference", "", "score quality with the small model (lm/eval, protocol refine-eval/1) against this held-out reference text (path or URL, e.g. WikiText-2 wiki.test.raw); without it the documented stand-in is used")
+	fs.StringVar(&o.EvalRef, "eval-reference", "", "held-out reference text (path or URL) of the small-model quality score (lm/eval, protocol refine-eval/2, relative to the reference pipeline's output); default: the registered WikiText-2 test in the asset folder; none: use the documented stand-in")
 	o.Log.AddFlags(fs)
 }
 
@@ -107,11 +109,9 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	if err := serveMetrics(ctx, o.Metrics, reg); err != nil {
 		return err
 	}
-	var quality validator.QualityScorer
-	if o.EvalRef != "" {
-		if quality, err = validator.NewLMQuality(ctx, o.EvalRef); err != nil {
-			return err
-		}
+	quality, err := validatorQuality(ctx, o.EvalRef, o.Assets, log)
+	if err != nil {
+		return err
 	}
 	v, err := validator.New(validator.Options{
 		Quality: quality,
@@ -133,4 +133,29 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	defer v.Close()
 	log.Info("validator starting", "hotkey", key.SS58(), "netuid", o.Net.Netuid, "taskserver", o.TaskServer, "db", o.DB)
 	return v.Run(ctx)
+}
+
+// validatorQuality picks the quality scorer: the small model on the given
+// reference text, else on the registered reference text of the asset folder;
+// the stand-in with ref "none" or (with a warning) when the asset folder has
+// no reference text.
+func validatorQuality(ctx context.Context, ref, assetDir string, log *slog.Logger) (validator.QualityScorer, error) {
+	switch ref {
+	case "none":
+		log.Info("quality: stand-in (--eval-reference none)")
+		return validator.StandInQuality{}, nil
+	case "":
+		p, _, err := assets.Path(assetDir, assets.EvalReference)
+		if err != nil {
+			log.Warn("quality: no reference text, using the stand-in; get it with `refine assets fetch` or pass --eval-reference", "error", err)
+			return validator.StandInQuality{}, nil
+		}
+		ref = p
+	}
+	q, err := validator.NewLMQuality(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("validator: %w", err)
+	}
+	log.Info("quality: small model, relative to the reference pipeline", "protocol", eval.ProtocolV2().Version, "reference", ref)
+	return q, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,4 +183,46 @@ func TestEvaluateDeterministic(t *testing.T) {
 		}
 	}
 	t.Logf("quality %.6f (bits %x)", first.Quality, math.Float64bits(first.Quality))
+}
+
+// TestCompare: the relative mode pairs seeds, gives exactly 0 for two
+// datasets with the same sample (trained once), and otherwise the same bits
+// as two separate evaluations.
+func TestCompare(t *testing.T) {
+	e := testEvaluator(t, tinyProtocol())
+	var docs []string
+	for _, r := range readGolden(t, "golden_trafilatura_eval.jsonl") {
+		if r.Result == "kept" {
+			docs = append(docs, r.Final)
+		}
+	}
+	rev := slices.Clone(docs)
+	slices.Reverse(rev)
+	ctx := context.Background()
+	same, err := e.Compare(ctx, docs, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.Delta != 0 || same.Z != 0 || same.A.Quality != same.B.Quality {
+		t.Errorf("same documents: delta %v, z %v", same.Delta, same.Z)
+	}
+	shuffled := shuffleWords(docs, 7)
+	c, err := e.Compare(ctx, docs, shuffled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, err := e.Evaluate(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := e.Evaluate(ctx, shuffled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Delta != ra.Quality-rb.Quality || c.A.Quality != ra.Quality || c.B.Quality != rb.Quality {
+		t.Errorf("Compare %v (%v, %v) differs from two evaluations (%v, %v)", c.Delta, c.A.Quality, c.B.Quality, ra.Quality, rb.Quality)
+	}
+	if c.Delta == 0 {
+		t.Error("word-shuffled documents compare equal to the originals")
+	}
 }

@@ -17,6 +17,12 @@ import (
 // and must be kept with the same id, URL, token count and text (modulo PII
 // replacements). It returns a validator error (not a Failure) only when the
 // context ends.
+//
+// It also collects the two sides of the relative quality score: the text of
+// every checked document as submitted, and the reference pipeline's output
+// for the same cited records where the reference keeps them, both with PII
+// replacements folded (FoldPII), so that an honest miner's side equals the
+// reference side exactly.
 func CheckProvenance(ctx context.Context, ref *Reference, sub *Submission, sample []int) (Provenance, error) {
 	var p Provenance
 	for _, i := range sample {
@@ -29,6 +35,7 @@ func CheckProvenance(ctx context.Context, ref *Reference, sub *Submission, sampl
 		}
 		d := sub.Docs[i]
 		p.Checked++
+		p.MinerTexts = append(p.MinerTexts, FoldPII(row.Text))
 		doc, err := ref.Record(ctx, d.WARC, d.Offset)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -37,11 +44,14 @@ func CheckProvenance(ctx context.Context, ref *Reference, sub *Submission, sampl
 			p.Mismatches = note(p.Mismatches, "%s: cited record unreadable: %v", d.ID, err)
 			continue
 		}
+		kept, step, reason := ref.Run(doc)
+		if kept {
+			p.ReferenceTexts = append(p.ReferenceTexts, FoldPII(ref.NewPII().Replace(doc.Text)))
+		}
 		if doc.ID != row.ID || doc.URL != row.URL {
 			p.Mismatches = note(p.Mismatches, "%s: record at %s@%d is %s (%s)", row.ID, d.WARC, d.Offset, doc.ID, doc.URL)
 			continue
 		}
-		kept, step, reason := ref.Run(doc)
 		switch {
 		case !kept:
 			p.Mismatches = note(p.Mismatches, "%s: reference drops it (%s/%s)", row.ID, step, reason)

@@ -97,6 +97,13 @@ type Provenance struct {
 	Checked    int      `json:"checked"`
 	Matched    int      `json:"matched"`
 	Mismatches []string `json:"mismatches,omitempty"` // first few, for the log
+
+	// The relative quality score's two sides (not stored): MinerTexts are
+	// the checked documents as submitted, ReferenceTexts the reference
+	// pipeline's output for the same cited records where it keeps them;
+	// PII replacements folded in both (FoldPII), in sample order.
+	MinerTexts     []string `json:"-"`
+	ReferenceTexts []string `json:"-"`
 }
 
 // Coverage is the outcome of re-running sampled records of the task.
