@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/extract"
 	"github.com/datarefine/refine/pipeline/warc"
 )
@@ -21,14 +22,23 @@ import (
 //	go test ./process -run '^$' -bench Pipeline -benchtime 1x
 //
 // Metrics: docs/s (whole pipeline, all workers), docs/s/core
-// (docs/s ÷ workers), extract-docs/s (extraction alone, one goroutine),
-// pipeline/extract (CPU time of the whole pipeline ÷ CPU time of extraction
-// alone) and peak-RSS-MB of the process.
+// (docs/s ÷ workers), docs/cpu-s (documents per CPU-second of the process,
+// GC included), extract-docs/s (extraction alone, one goroutine, per
+// CPU-second), pipeline/extract (CPU time of the whole pipeline ÷ CPU time
+// of extraction alone), extracted-% (pages that reached the extractor) and
+// peak-RSS-MB of the process. The gate=off runs turn the language gate off
+// (every page extracted, as datatrove does).
 func BenchmarkPipeline(b *testing.B) {
-	for _, workers := range []int{1, 2} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			benchPipeline(b, workers)
-		})
+	for _, gate := range []bool{true, false} {
+		for _, workers := range []int{1, 2} {
+			name := fmt.Sprintf("gate=on/workers=%d", workers)
+			if !gate {
+				name = fmt.Sprintf("gate=off/workers=%d", workers)
+			}
+			b.Run(name, func(b *testing.B) {
+				benchPipeline(b, workers, !gate)
+			})
+		}
 	}
 }
 
@@ -44,7 +54,7 @@ func peakRSSMB() float64 {
 	return float64(ru.Maxrss) / 1024 // Linux reports KiB
 }
 
-func benchPipeline(b *testing.B, workers int) {
+func benchPipeline(b *testing.B, workers int, noGate bool) {
 	dir := testAssets(b)
 	path := testdata.Path(b, "golden", "trafilatura_eval.warc.gz")
 	ctx := context.Background()
@@ -74,7 +84,7 @@ func benchPipeline(b *testing.B, workers int) {
 
 	b.ResetTimer()
 	var pipeWall, pipeCPU, exCPU time.Duration
-	var docs int64
+	var docs, extracted int64
 	for i := 0; i < b.N; i++ {
 		c0 := cpuTime()
 		for _, p := range pages {
@@ -86,7 +96,7 @@ func benchPipeline(b *testing.B, workers int) {
 		c0, t0 := cpuTime(), time.Now()
 		m, err := Run(ctx, Options{
 			Inputs: []string{path}, Output: out, Workers: workers,
-			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1},
+			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1, NoLanguageGate: noGate},
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -94,6 +104,7 @@ func benchPipeline(b *testing.B, workers int) {
 		pipeWall += time.Since(t0)
 		pipeCPU += cpuTime() - c0
 		docs += m.Stats.Records
+		extracted += reachedStep(m.Stats, "extract")
 	}
 	b.StopTimer()
 	dps := float64(docs) / pipeWall.Seconds()
@@ -102,5 +113,19 @@ func benchPipeline(b *testing.B, workers int) {
 	b.ReportMetric(float64(len(pages)*b.N)/exCPU.Seconds(), "extract-docs/s")
 	b.ReportMetric(float64(docs)/pipeCPU.Seconds(), "docs/cpu-s")
 	b.ReportMetric(pipeCPU.Seconds()/exCPU.Seconds(), "pipeline/extract")
+	b.ReportMetric(100*float64(extracted)/float64(docs), "extracted-%")
 	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+}
+
+// reachedStep counts the records that reached the named step: those not
+// dropped by a step before it.
+func reachedStep(st *pipeline.Stats, name string) int64 {
+	n := st.Records
+	for _, s := range st.Steps {
+		if s.Name == name {
+			break
+		}
+		n -= s.Dropped
+	}
+	return n
 }

@@ -120,3 +120,58 @@ func TestGoldenEndToEnd(t *testing.T) {
 // goldenJaccardFloor is the kept-set Jaccard measured when the test was
 // written, less a margin; see the closing notes in docs/pipeline.md.
 const goldenJaccardFloor = 0.85
+
+// TestGoldenLanguageGate runs the golden WARC with and without the language
+// gate and compares every record's decision: a page the gate drops must be
+// dropped by a filter without it too (mostly the language filter; a page
+// whose extracted text is a short English snippet, such as a search box's
+// "Start typing to see results", passes the language filter and falls to
+// Gopher's rules), and every other record must be decided the same way.
+// Dedup is no filter here: a gated page that dedup would have removed
+// could have been the kept copy of another.
+func TestGoldenLanguageGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two end-to-end runs on 990 pages")
+	}
+	dir := testAssets(t)
+	var runs [2]map[string]decision
+	for i, noGate := range []bool{false, true} {
+		dec := filepath.Join(t.TempDir(), "decisions.jsonl")
+		_, err := Run(context.Background(), Options{
+			Inputs: []string{testdata.Path(t, "golden", "trafilatura_eval.warc.gz")},
+			Output: t.TempDir(), Decisions: dec, Workers: 2,
+			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1, NoLanguageGate: noGate},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = map[string]decision{}
+		for _, d := range readDecisions(t, dec) {
+			runs[i][d.ID] = d
+		}
+	}
+	gated, same := 0, 0
+	byStep := map[string]int{}
+	for id, on := range runs[0] {
+		off, ok := runs[1][id]
+		if !ok {
+			t.Fatalf("%s: no decision without the gate", id)
+		}
+		if on.Step == "page_language" {
+			gated++
+			byStep[off.Step+":"+off.Reason]++
+			if off.Kept || off.Step == "dedup" {
+				t.Errorf("%s %s: gated, but without the gate: %+v", id, on.URL, off)
+			}
+			continue
+		}
+		if on != off {
+			t.Errorf("%s: decided differently: with the gate %+v, without %+v", id, on, off)
+		}
+		same++
+	}
+	t.Logf("%d records: the gate drops %d (without it: %v); %d decided identically", len(runs[0]), gated, byStep, same)
+	if gated == 0 {
+		t.Error("the gate dropped nothing")
+	}
+}

@@ -29,7 +29,7 @@ import (
 // Version identifies the pipeline's semantics. It changes whenever a change
 // could alter any output byte: validators compare outputs only between equal
 // versions.
-const Version = "fineweb-go/0.1"
+const Version = "fineweb-go/0.2"
 
 // Options configures a run.
 type Options struct {
@@ -121,7 +121,7 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 	j.spill = gob.NewEncoder(j.spillBuf)
 
 	m := &dataset.Manifest{
-		Format: dataset.Format, PipelineVersion: Version,
+		Format: dataset.Format, PipelineVersion: steps.Version(),
 		Task: opts.Task, Hotkey: opts.Hotkey, Dump: opts.Dump,
 		Assets: steps.Assets,
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -206,4 +207,53 @@ func TestJSONLInput(t *testing.T) {
 		t.Fatalf("reader reasons %v", reader.Reasons)
 	}
 	t.Logf("JSONL: %d documents, %d kept (golden sequential with lang: %d kept before dedup)", n, m.Documents, wantKept)
+}
+
+// TestLanguageGateSameOutput runs the real CommonCrawl and crawler WARCs
+// with the language gate on and off: the gate must drop some pages before
+// extraction and change nothing else — the same shards, signatures and
+// records, byte for byte. (Only the manifest differs: its statistics and
+// the "+no-gate" version.)
+func TestLanguageGateSameOutput(t *testing.T) {
+	dir := testAssets(t)
+	inputs := []string{
+		testdata.Path(t, "warc", "commoncrawl"),
+		testdata.Path(t, "warc", "real_crawls"),
+	}
+	var hashes [2]map[string]string
+	for i, noGate := range []bool{false, true} {
+		out := filepath.Join(t.TempDir(), "out")
+		m, err := Run(context.Background(), Options{
+			Inputs: inputs, Output: out, Workers: 2,
+			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1, NoLanguageGate: noGate},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gated := int64(0)
+		for _, s := range m.Stats.Steps {
+			if s.Name == "page_language" {
+				gated = s.Dropped
+			}
+		}
+		wantVersion := Version
+		if noGate {
+			wantVersion += "+no-gate"
+		}
+		if m.PipelineVersion != wantVersion {
+			t.Errorf("pipeline version %q, want %q", m.PipelineVersion, wantVersion)
+		}
+		if noGate == (gated > 0) {
+			t.Fatalf("noGate=%v: the gate dropped %d pages", noGate, gated)
+		}
+		t.Logf("noGate=%v: %d records, %d kept, %d dropped by the gate", noGate, m.Stats.Records, m.Documents, gated)
+		hashes[i] = treeHashes(t, out)
+		delete(hashes[i], "manifest.json")
+	}
+	if len(hashes[0]) < 3 {
+		t.Fatalf("only %d output files", len(hashes[0]))
+	}
+	if !maps.Equal(hashes[0], hashes[1]) {
+		t.Errorf("outputs differ with and without the gate:\n on: %v\noff: %v", hashes[0], hashes[1])
+	}
 }

@@ -33,6 +33,11 @@ type StepOptions struct {
 	// negative: no limit). A limit makes the output depend on the machine's
 	// speed and load; validators re-running records use a generous one.
 	ExtractTimeout time.Duration
+	// NoLanguageGate turns off the language gate before extraction
+	// (langid.PageFilter), so that every page is extracted as datatrove
+	// does. It changes no kept document on the golden data and costs about
+	// twice the time on a crawl where most pages are not English.
+	NoLanguageGate bool
 }
 
 // Steps are the FineWeb pipeline's steps, built once per run and shared by
@@ -41,6 +46,7 @@ type Steps struct {
 	URL        *urlfilter.Filter
 	Extract    pipeline.Filter
 	Language   *langid.Filter
+	Gate       *langid.PageFilter // nil when turned off
 	Quality    []pipeline.Filter
 	Tokens     *tokens.Counter
 	Signer     *dedup.Signer
@@ -91,6 +97,11 @@ func NewSteps(o StepOptions) (*Steps, error) {
 	if s.Language, err = langid.NewFilter(langid.Options{Model: model}); err != nil {
 		return nil, err
 	}
+	if !o.NoLanguageGate {
+		if s.Gate, err = langid.NewPageFilter(s.Language, langid.PageOptions{}); err != nil {
+			return nil, err
+		}
+	}
 	// 0 means extract's default (1 s, as datatrove); negative, no limit.
 	s.Extract = extractFilter{extract.New(extract.Options{Timeout: o.ExtractTimeout})}
 	s.Quality = []pipeline.Filter{
@@ -116,10 +127,22 @@ func (s *Steps) Filters(k input.Kind) []pipeline.Filter {
 	var fs []pipeline.Filter
 	fs = append(fs, s.URL)
 	if k == input.WARC {
+		if s.Gate != nil {
+			fs = append(fs, s.Gate)
+		}
 		fs = append(fs, s.Extract)
 	}
 	fs = append(fs, s.Language)
 	return append(fs, s.Quality...)
+}
+
+// Version is the pipeline version these steps implement: Version, marked
+// "+no-gate" when the language gate is off (the outputs can then differ).
+func (s *Steps) Version() string {
+	if s.Gate == nil {
+		return Version + "+no-gate"
+	}
+	return Version
 }
 
 // StepNames lists every step in pipeline order, for the statistics.

@@ -24,6 +24,7 @@ type processOptions struct {
 	LIDModel       string
 	Dump           string
 	ExtractTimeout time.Duration
+	NoGate         bool
 	ShardSize      int64
 	NoProgress     bool
 	Log            logOptions
@@ -38,6 +39,7 @@ func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LIDModel, "lid-model", "", "fastText language-ID model (.ftz or .bin, e.g. lid.176.bin); default: the embedded lid.176.ftz")
 	fs.StringVar(&o.Dump, "dump", "", "crawl id for the dump column (default: taken from the input path, e.g. CC-MAIN-2024-10)")
 	fs.DurationVar(&o.ExtractTimeout, "extract-timeout", time.Second, "time limit for extracting one document; timed-out documents are dropped (-1s: no limit)")
+	fs.BoolVar(&o.NoGate, "no-language-gate", false, "extract every page, as datatrove does, instead of skipping pages with no English window of text (slower; see docs/pipeline.md)")
 	fs.Int64Var(&o.ShardSize, "shard-size", 256<<20, "rotate parquet shards after this many bytes of text")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "no progress bar, even on a terminal")
 	o.Log.AddFlags(fs)
@@ -85,6 +87,7 @@ func runProcess(ctx context.Context, o processOptions, stdout, stderr io.Writer)
 			AssetsDir:      o.Assets,
 			LIDModel:       o.LIDModel,
 			ExtractTimeout: o.ExtractTimeout,
+			NoLanguageGate: o.NoGate,
 		},
 		MaxShardBytes: o.ShardSize,
 		Log:           log,

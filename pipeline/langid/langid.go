@@ -50,6 +50,7 @@ type state struct {
 	hidden []float32
 	output []float32
 	heap   []scored
+	path   []int32 // a label's path in the hierarchical softmax tree
 }
 
 // Load reads a fastText model (.bin or .ftz) from r.

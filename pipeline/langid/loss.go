@@ -97,6 +97,7 @@ func offer(h []scored, k int, c scored) []scored {
 type hsTree struct {
 	osz         int32
 	left, right []int32
+	parent      []int32 // of every node but the root
 }
 
 func buildHSTree(counts []int64) *hsTree {
@@ -131,7 +132,11 @@ func buildHSTree(counts []int64) *hsTree {
 		left[i], right[i] = mini[0], mini[1]
 		count[i] = count[mini[0]] + count[mini[1]]
 	}
-	return &hsTree{osz: osz, left: left, right: right}
+	parent := make([]int32, n)
+	for i := osz; i < n; i++ {
+		parent[left[i]], parent[right[i]] = i, i
+	}
+	return &hsTree{osz: osz, left: left, right: right, parent: parent}
 }
 
 // hsPredict walks the tree depth first (HierarchicalSoftmaxLoss::dfs),
