@@ -96,7 +96,7 @@ func (g *PageFilter) best(page string, stop float32) (best float32, words int) {
 	if !pageBlocks(page, w.add) {
 		w.finish()
 	}
-	return w.best, w.words[len(w.words)-1]
+	return w.best, w.total
 }
 
 // windower holds the blocks seen so far as prefix sums: words[i], rows[i]
@@ -111,6 +111,7 @@ type windower struct {
 	start int // first block of the current window
 	done  int // blocks covered by evaluated windows
 	block []float32
+	total int     // words in the page
 	best  float32 // best window score so far
 	stop  float32 // stop once best reaches it
 }
@@ -136,6 +137,7 @@ func (w *windower) add(text string) bool {
 	for _, r := range rows {
 		m.rowsIn.addRow(w.block, r)
 	}
+	w.total += n
 	last := len(w.words) - 1
 	w.words = append(w.words, w.words[last]+n)
 	w.rows = append(w.rows, w.rows[last]+len(rows))
@@ -159,7 +161,25 @@ func (w *windower) add(text string) bool {
 			break
 		}
 	}
+	w.compact()
 	return true
+}
+
+// compact drops the blocks before the current window, so that memory stays
+// bounded by the window, not the page (a 32 MB page of "<p>a" is 8 million
+// blocks).
+func (w *windower) compact() {
+	s := w.start
+	if s < 1024 || s < len(w.words)/2 {
+		return
+	}
+	n := copy(w.words, w.words[s:])
+	w.words = w.words[:n]
+	copy(w.rows, w.rows[s:])
+	w.rows = w.rows[:n]
+	n = copy(w.sums, w.sums[s*w.dim:])
+	w.sums = w.sums[:n]
+	w.start, w.done = 0, max(w.done-s, 0)
 }
 
 // finish evaluates the last, shorter window when blocks remain that no

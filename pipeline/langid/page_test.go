@@ -262,3 +262,55 @@ func BenchmarkPageFilter(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "pages/s")
 }
+
+// TestPageFilterBoundedMemory feeds a page of a million one-word blocks:
+// the gate keeps only the current window's blocks, not the page's.
+func TestPageFilterBoundedMemory(t *testing.T) {
+	g := newGate(t)
+	st := g.f.model.states.Get().(*state)
+	defer g.f.model.states.Put(st)
+	w := windower{g: g, st: st, dim: len(st.hidden), stop: 2}
+	w.reset()
+	maxLen := 0
+	for i := range 1_000_000 {
+		w.add([]string{"Wort", "und", "die", "der"}[i%4])
+		maxLen = max(maxLen, len(w.words))
+	}
+	w.finish()
+	if w.total != 1_000_000 {
+		t.Errorf("counted %d words", w.total)
+	}
+	if maxLen > 4096 {
+		t.Errorf("the windower held %d blocks at once", maxLen)
+	}
+	// The same page as HTML, end to end.
+	page := strings.Repeat("<p>Wort und die der</p>", 250_000)
+	if best, words := g.best(page, 2); words != 1_000_000 || best >= 0.1 {
+		t.Errorf("best %.3f over %d words", best, words)
+	}
+}
+
+// FuzzPageFilter checks that no input makes the scanner or the gate panic
+// or loop, and that the gate is deterministic.
+func FuzzPageFilter(f *testing.F) {
+	for _, s := range []string{
+		"", "<", "<<>>", "<p>a</p>", "<!--", "<!-- -->x", "<script>", "<script></scr", "<SCRIPT>a</script >b",
+		`<a href="x>y`, "<p title='a>b'>c</p>", "&amp;&#x41;&bogus;", "<style>p{}</STYLE>text", "<?xml x?>t",
+		"<p>The quick brown fox jumps over the lazy dog, again and again, all day long.</p>",
+	} {
+		f.Add(s)
+	}
+	g := newGate(f)
+	f.Fuzz(func(t *testing.T, page string) {
+		var blocks []string
+		pageBlocks(page, func(b string) bool { blocks = append(blocks, b); return true })
+		for _, b := range blocks {
+			if len(b) > 2*len(page)+8 {
+				t.Fatalf("block of %d bytes from a page of %d", len(b), len(page))
+			}
+		}
+		if g.Keep(page) != g.Keep(page) {
+			t.Fatal("not deterministic")
+		}
+	})
+}
