@@ -19,10 +19,9 @@ import (
 // miner's quality minus the reference output's (minus the difference of
 // mean reference losses, nats per token): an honest miner, whose documents
 // are the reference output, scores exactly 1 whatever its WARC; a miner whose
-// documents train a worse model loses 1/LossScale per nat. With LossScale
-// 0.5, word-shuffling every document costs ≈ 0.3, replacing them with
-// boilerplate ≈ 0.8 and with wrong-language text everything (measured
-// gaps in docs/evaluate.md).
+// documents train a worse model loses 1/LossScale per nat (LossScale 1: a
+// model one nat per token worse scores 0; the gaps of each kind of bad data
+// are measured in docs/evaluate.md).
 type LMQuality struct {
 	ev        *eval.Evaluator
 	mu        sync.Mutex // an Evaluator is not for concurrent use
@@ -39,7 +38,7 @@ func NewLMQuality(ctx context.Context, reference string) (*LMQuality, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quality model: %w", err)
 	}
-	return &LMQuality{ev: ev, LossScale: 0.5}, nil
+	return &LMQuality{ev: ev, LossScale: 1}, nil
 }
 
 // Quality implements QualityScorer. A side without documents scores 0: no
