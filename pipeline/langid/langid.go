@@ -237,6 +237,12 @@ func isSpace(c byte) bool {
 // the word n-grams. In-vocabulary labels and unknown label-like tokens
 // contribute nothing. A "</s>" in the text ends the line there.
 func (m *Model) inputRows(st *state, text string) []int32 {
+	return m.rows(st, text, true)
+}
+
+// rows is inputRows; with line false, text is a piece of a line: no
+// end-of-line token is added and a literal "</s>" is skipped, not the end.
+func (m *Model) rows(st *state, text string, line bool) []int32 {
 	d := m.dict
 	rows := st.rows[:0]
 	hashes := st.hashes[:0]
@@ -253,6 +259,9 @@ func (m *Model) inputRows(st *state, text string) []int32 {
 		}
 		tok := text[start:i]
 		if tok == eosWord {
+			if !line {
+				continue
+			}
 			// A literal "</s>" ends the line as a newline would: fastText
 			// reads no further.
 			break
@@ -260,9 +269,11 @@ func (m *Model) inputRows(st *state, text string) []int32 {
 		h := hash(tok)
 		rows, hashes = m.addToken(st, rows, hashes, tok, h, d.lookup(tok, h))
 	}
-	rows, hashes = m.addToken(st, rows, hashes, eosWord, d.eosHash, d.eosID)
+	if line {
+		rows, hashes = m.addToken(st, rows, hashes, eosWord, d.eosHash, d.eosID)
+	}
 	rows = d.wordNgramRows(rows, hashes)
-	st.hashes = hashes
+	st.rows, st.hashes = rows, hashes
 	return rows
 }
 

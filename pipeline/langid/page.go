@@ -128,7 +128,7 @@ func (w *windower) reset() {
 // reports whether to go on (no window has reached w.stop).
 func (w *windower) add(text string) bool {
 	m := w.g.f.model
-	rows := m.blockRows(w.st, text)
+	rows := m.rows(w.st, text, false)
 	n := countWords(text)
 	if n == 0 {
 		return true
@@ -221,35 +221,6 @@ func countWords(s string) int {
 		}
 	}
 	return n
-}
-
-// blockRows is inputRows for a piece of a line: its tokens' rows and their
-// word n-grams, without the end-of-line token.
-func (m *Model) blockRows(st *state, text string) []int32 {
-	d := m.dict
-	rows := st.rows[:0]
-	hashes := st.hashes[:0]
-	for i := 0; i < len(text); {
-		for i < len(text) && isSpace(text[i]) {
-			i++
-		}
-		start := i
-		for i < len(text) && !isSpace(text[i]) {
-			i++
-		}
-		if start == i {
-			break
-		}
-		tok := text[start:i]
-		if tok == eosWord {
-			continue
-		}
-		h := hash(tok)
-		rows, hashes = m.addToken(st, rows, hashes, tok, h, d.lookup(tok, h))
-	}
-	rows = d.wordNgramRows(rows, hashes)
-	st.rows, st.hashes = rows, hashes
-	return rows
 }
 
 // labelProb is the probability of one label given st.hidden, computed as
