@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/datarefine/refine/lm"
@@ -93,7 +95,7 @@ type Options struct {
 }
 
 // Evaluator holds the prepared evaluation data; it is safe to reuse but not
-// for concurrent calls.
+// for concurrent calls (it runs the protocol's seeds concurrently itself).
 type Evaluator struct {
 	proto   Protocol
 	tok     *lm.Tokenizer
@@ -313,33 +315,37 @@ func (e *Evaluator) evaluatePool(ctx context.Context, start time.Time, docs int,
 	}
 	r := &Report{Protocol: e.proto.Version, Documents: docs, PoolDocs: used, PoolTokens: len(pool),
 		PoolOOV: oov, TrainTokens: e.proto.Model.TrainTokens()}
+	// The seeds train concurrently (at most GOMAXPROCS at a time): a model
+	// this small keeps only about 1.2 cores busy, and each run is a pure
+	// function of (config, seed, pool), so running them side by side changes
+	// no bit; the results are gathered in seed order.
+	seeds := e.proto.Seeds
+	results := make([]SeedResult, len(seeds))
+	errs := make([]error, len(seeds))
+	sem := make(chan struct{}, max(1, min(len(seeds), runtime.GOMAXPROCS(0))))
+	var wg sync.WaitGroup
+	for i, seed := range seeds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = e.runSeed(ctx, seed, pool)
+		}()
+	}
+	wg.Wait()
 	var losses, accs []float64
 	benchAcc := map[string][]float64{}
-	for _, seed := range e.proto.Seeds {
-		m, st, err := lm.Train(ctx, e.proto.Model, seed, pool)
-		if err != nil {
-			return nil, fmt.Errorf("eval: train seed %d: %w", seed, err)
+	for i, sr := range results {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		res, err := m.Evaluate(ctx, e.ref)
-		if err != nil {
-			return nil, err
-		}
-		sr := SeedResult{Seed: seed, TrainLoss: st.LastLoss, RefLoss: res.Loss, RefAccuracy: res.Accuracy}
+		e.logf("seed %d: train loss %.4f, reference loss %.4f, accuracy %.4f", sr.Seed, sr.TrainLoss, sr.RefLoss, sr.RefAccuracy)
 		for _, b := range e.benches {
-			acc, err := e.scoreBench(ctx, m, b)
-			if err != nil {
-				return nil, err
-			}
-			if sr.Benchmarks == nil {
-				sr.Benchmarks = map[string]float64{}
-			}
-			sr.Benchmarks[b.name] = acc
-			benchAcc[b.name] = append(benchAcc[b.name], acc)
+			benchAcc[b.name] = append(benchAcc[b.name], sr.Benchmarks[b.name])
 		}
-		e.logf("seed %d: train loss %.4f, reference loss %.4f, accuracy %.4f", seed, st.LastLoss, res.Loss, res.Accuracy)
 		r.Seeds = append(r.Seeds, sr)
-		losses = append(losses, res.Loss)
-		accs = append(accs, res.Accuracy)
+		losses = append(losses, sr.RefLoss)
+		accs = append(accs, sr.RefAccuracy)
 	}
 	r.RefLoss, r.RefAccuracy = stat(losses), stat(accs)
 	if len(benchAcc) > 0 {
@@ -351,6 +357,30 @@ func (e *Evaluator) evaluatePool(ctx context.Context, start time.Time, docs int,
 	r.Quality, r.QualitySD = -r.RefLoss.Mean, r.RefLoss.SD
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
+}
+
+// runSeed trains and measures one model.
+func (e *Evaluator) runSeed(ctx context.Context, seed uint64, pool []int32) (SeedResult, error) {
+	m, st, err := lm.Train(ctx, e.proto.Model, seed, pool)
+	if err != nil {
+		return SeedResult{}, fmt.Errorf("eval: train seed %d: %w", seed, err)
+	}
+	res, err := m.Evaluate(ctx, e.ref)
+	if err != nil {
+		return SeedResult{}, fmt.Errorf("eval: seed %d: reference: %w", seed, err)
+	}
+	sr := SeedResult{Seed: seed, TrainLoss: st.LastLoss, RefLoss: res.Loss, RefAccuracy: res.Accuracy}
+	for _, b := range e.benches {
+		acc, err := e.scoreBench(ctx, m, b)
+		if err != nil {
+			return SeedResult{}, fmt.Errorf("eval: seed %d: benchmark %s: %w", seed, b.name, err)
+		}
+		if sr.Benchmarks == nil {
+			sr.Benchmarks = map[string]float64{}
+		}
+		sr.Benchmarks[b.name] = acc
+	}
+	return sr, nil
 }
 
 // scoreBench returns the accuracy of choosing, per question, the choice
