@@ -206,23 +206,16 @@ func Fetch(ctx context.Context, dir string, client *http.Client, log func(string
 
 // Import copies the known assets from a local folder into dir, verifying
 // each. A file is found in src by its full asset name or by its base name
-// (so a plain copy of datatrove's assets folder works). If ut1 is not empty
-// it is a folder with the UT1 "adult" category files domains and urls,
-// copied unverified (UT1 has no pinned version).
+// (so a plain copy of datatrove's assets folder works; see openLocal). If
+// ut1 is not empty it is a folder with the UT1 "adult" category files
+// domains and urls, copied unverified (UT1 has no pinned version).
 func Import(src, dir, ut1 string) error {
 	for _, s := range Known {
-		cands := []string{filepath.Join(src, filepath.FromSlash(s.Name)), filepath.Join(src, filepath.Base(s.Name))}
-		var f *os.File
-		var err error
-		for _, c := range cands {
-			if f, err = os.Open(c); err == nil {
-				break
-			}
-		}
+		f := openLocal(src, s)
 		if f == nil {
 			return fmt.Errorf("import: %w: %s not found in %s", ErrMissing, filepath.Base(s.Name), src)
 		}
-		err = install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
+		err := install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
 		f.Close()
 		if err != nil {
 			return err
@@ -252,14 +245,7 @@ func Import(src, dir, ut1 string) error {
 func ImportEval(src, dir string) (int, error) {
 	n := 0
 	for _, s := range Eval {
-		cands := append([]string{s.Name, filepath.Base(s.Name)}, s.Alt...)
-		var f *os.File
-		for _, c := range cands {
-			var err error
-			if f, err = os.Open(filepath.Join(src, filepath.FromSlash(c))); err == nil {
-				break
-			}
-		}
+		f := openLocal(src, s)
 		if f == nil {
 			continue
 		}
@@ -271,6 +257,17 @@ func ImportEval(src, dir string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// openLocal opens the local copy of s in src: by its asset name, its base
+// name or one of its Alt paths; nil when src has none.
+func openLocal(src string, s Spec) *os.File {
+	for _, c := range append([]string{s.Name, filepath.Base(s.Name)}, s.Alt...) {
+		if f, err := os.Open(filepath.Join(src, filepath.FromSlash(c))); err == nil {
+			return f
+		}
+	}
+	return nil
 }
 
 // install writes r to dst through a temporary file, checking the hash before

@@ -2,17 +2,15 @@ package process
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/testpages"
 	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/extract"
-	"github.com/datarefine/refine/pipeline/warc"
 )
 
 // BenchmarkPipeline measures the whole pipeline on the golden WARC (990
@@ -61,25 +59,7 @@ func benchPipeline(b *testing.B, workers int, noGate bool) {
 
 	// Extraction alone: read and decode every page once (outside the
 	// timing), then extract each page on one goroutine.
-	r, err := warc.Open(ctx, path, warc.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	type page struct{ html, url string }
-	var pages []page
-	for {
-		rec, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		if rec.Skip == "" {
-			pages = append(pages, page{rec.HTML, rec.URL})
-		}
-	}
-	r.Close()
+	pages := testpages.Load(b, "golden", "trafilatura_eval.warc.gz")
 	ex := extract.New(extract.Options{Timeout: -1})
 
 	b.ResetTimer()
@@ -88,7 +68,7 @@ func benchPipeline(b *testing.B, workers int, noGate bool) {
 	for i := 0; i < b.N; i++ {
 		c0 := cpuTime()
 		for _, p := range pages {
-			ex.Extract(ctx, p.html, p.url)
+			ex.Extract(ctx, p.HTML, p.URL)
 		}
 		exCPU += cpuTime() - c0
 

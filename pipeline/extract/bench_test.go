@@ -4,8 +4,6 @@ package extract
 
 import (
 	"context"
-	"errors"
-	"io"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,39 +11,13 @@ import (
 
 	"github.com/markusmobius/go-trafilatura"
 
-	"github.com/datarefine/refine/internal/testdata"
-	"github.com/datarefine/refine/pipeline/warc"
+	"github.com/datarefine/refine/internal/testpages"
 )
-
-type page struct{ html, url string }
-
-// loadPages reads the decodable pages of trafilatura_eval.warc.gz.
-func loadPages(tb testing.TB) []page {
-	tb.Helper()
-	r, err := warc.Open(context.Background(), testdata.Path(tb, "golden", "trafilatura_eval.warc.gz"), warc.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer r.Close()
-	var pages []page
-	for {
-		rec, err := r.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			return pages
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if rec.Skip == "" {
-			pages = append(pages, page{rec.HTML, rec.URL})
-		}
-	}
-}
 
 // BenchmarkExtractTrafilaturaEval extracts the ~990 benchmark pages in one
 // goroutine, without time limit; reports docs/s.
 func BenchmarkExtractTrafilaturaEval(b *testing.B) {
-	pages := loadPages(b)
+	pages := testpages.Load(b, "golden", "trafilatura_eval.warc.gz")
 	e := New(Options{Timeout: -1})
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -53,7 +25,7 @@ func BenchmarkExtractTrafilaturaEval(b *testing.B) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, p := range pages {
-			if _, _, err := e.Extract(ctx, p.html, p.url); err != nil {
+			if _, _, err := e.Extract(ctx, p.HTML, p.URL); err != nil {
 				b.Fatal(err)
 			}
 			n++
@@ -84,15 +56,15 @@ func reportDocRates(b *testing.B, n int, cpu0 time.Duration) {
 // on the page text (it re-detects the charset and parses), with the default
 // date extraction. Same pages and extraction settings otherwise.
 func BenchmarkExtractNaive(b *testing.B) {
-	pages := loadPages(b)
+	pages := testpages.Load(b, "golden", "trafilatura_eval.warc.gz")
 	b.ReportAllocs()
 	n := 0
 	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, p := range pages {
-			opts := trafilaturaOptions(p.url, true)
+			opts := trafilaturaOptions(p.URL, true)
 			opts.HtmlDateOverride = nil
-			_, _ = trafilatura.Extract(strings.NewReader(p.html), opts)
+			_, _ = trafilatura.Extract(strings.NewReader(p.HTML), opts)
 			n++
 		}
 	}

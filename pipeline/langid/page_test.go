@@ -1,19 +1,15 @@
 package langid
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/testpages"
 	"github.com/datarefine/refine/pipeline"
-	"github.com/datarefine/refine/pipeline/warc"
 )
 
 func newGate(t testing.TB) *PageFilter {
@@ -160,47 +156,35 @@ func TestPageFilterGolden(t *testing.T) {
 		})
 	}
 	g := newGate(t)
-	files := []string{
-		filepath.Join("golden", "trafilatura_eval.warc.gz"),
-		filepath.Join("warc", "commoncrawl", "jwarc_cc.warc.gz"),
-		filepath.Join("warc", "commoncrawl", "npm-warc_CC-MAIN-2014-35_00006.warc"),
-		filepath.Join("warc", "commoncrawl", "resiliparse_CC-MAIN-2020-34_extract.warc.gz"),
-		filepath.Join("warc", "commoncrawl", "whirlwind_CC-MAIN-2024-22_warc.gz"),
-		filepath.Join("warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"),
-		filepath.Join("warc", "real_crawls", "dolma_browsertrix_sample-0001.warc.gz"),
+	files := [][]string{
+		{"golden", "trafilatura_eval.warc.gz"},
+		{"warc", "commoncrawl", "jwarc_cc.warc.gz"},
+		{"warc", "commoncrawl", "npm-warc_CC-MAIN-2014-35_00006.warc"},
+		{"warc", "commoncrawl", "resiliparse_CC-MAIN-2020-34_extract.warc.gz"},
+		{"warc", "commoncrawl", "whirlwind_CC-MAIN-2024-22_warc.gz"},
+		{"warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"},
+		{"warc", "real_crawls", "dolma_browsertrix_sample-0001.warc.gz"},
 	}
 	var pages, langKept, langDropped, gated, gatedLangDropped int
 	minKeptBest := float32(1)
-	ctx := context.Background()
 	for _, file := range files {
-		r, err := warc.Open(ctx, testdata.Path(t, strings.Split(file, string(filepath.Separator))...), warc.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			rec, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			gd, ok := golden[rec.ID]
-			if !ok || rec.Skip != "" {
+		for _, pg := range testpages.Load(t, file...) {
+			gd, ok := golden[pg.ID]
+			if !ok {
 				continue
 			}
 			pages++
-			keep := g.Keep(rec.HTML)
+			keep := g.Keep(pg.HTML)
 			if !keep {
 				gated++
 			}
 			switch {
 			case gd.langKeep:
 				langKept++
-				best, _ := g.best(rec.HTML, 2)
+				best, _ := g.best(pg.HTML, 2)
 				minKeptBest = min(minKeptBest, best)
 				if !keep {
-					t.Errorf("%s %s: gated, but datatrove's language filter kept its text (result %q; best window %.3f)", file, rec.ID, gd.result, best)
+					t.Errorf("%s %s: gated, but datatrove's language filter kept its text (result %q; best window %.3f)", file, pg.ID, gd.result, best)
 				}
 			case gd.result == "lang:low_en_score":
 				langDropped++
@@ -209,11 +193,10 @@ func TestPageFilterGolden(t *testing.T) {
 				}
 			default:
 				if !keep && gd.result != "extractor:empty" {
-					t.Errorf("%s %s: gated, but datatrove did not drop it for language (result %q)", file, rec.ID, gd.result)
+					t.Errorf("%s %s: gated, but datatrove did not drop it for language (result %q)", file, pg.ID, gd.result)
 				}
 			}
 		}
-		r.Close()
 	}
 	t.Logf("%d pages: gate drops %d; %d of %d pages datatrove drops for language; keeps all %d whose text passes it (lowest best-window P(en) among them %.3f)",
 		pages, gated, gatedLangDropped, langDropped, langKept, minKeptBest)
@@ -230,25 +213,11 @@ func TestPageFilterGolden(t *testing.T) {
 // BenchmarkPageFilter runs the gate over the 990 golden pages; reports
 // MB/s of HTML and pages/s.
 func BenchmarkPageFilter(b *testing.B) {
-	ctx := context.Background()
-	r, err := warc.Open(ctx, testdata.Path(b, "golden", "trafilatura_eval.warc.gz"), warc.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	var pages []string
 	var size int64
-	for {
-		rec, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		if rec.Skip == "" {
-			pages = append(pages, rec.HTML)
-			size += int64(len(rec.HTML))
-		}
+	for _, p := range testpages.Load(b, "golden", "trafilatura_eval.warc.gz") {
+		pages = append(pages, p.HTML)
+		size += int64(len(p.HTML))
 	}
 	g := newGate(b)
 	b.SetBytes(size)

@@ -159,11 +159,16 @@ var piiNormal = func() *strings.Replacer {
 // the replacement cycles compare (and evaluate) alike.
 func FoldPII(text string) string { return piiNormal.Replace(text) }
 
+// Folded is the reference pipeline's text PII-formatted (as the miner's
+// output is) and folded (FoldPII): what a miner's folded text must equal.
+func (r *Reference) Folded(reference string) string {
+	return FoldPII(r.NewPII().Replace(reference))
+}
+
 // SameText reports whether the miner's text equals the reference text once
 // both are PII-formatted and every replacement folded to its placeholder.
 func (r *Reference) SameText(reference, submitted string) bool {
-	ref := r.NewPII().Replace(reference)
-	return piiNormal.Replace(ref) == piiNormal.Replace(submitted)
+	return r.Folded(reference) == FoldPII(submitted)
 }
 
 // MirrorResolver resolves a task's WARC name as the miner does: an absolute
