@@ -21,6 +21,10 @@ const ManifestName = "manifest.json"
 type Manifest struct {
 	Format          string          `json:"format"`
 	PipelineVersion string          `json:"pipeline_version"`
+	// CreatedBy names the program that wrote the dataset: "refine <module
+	// version>" (internal/buildinfo: the version alone, so that the same
+	// release writes the same bytes on every machine).
+	CreatedBy string `json:"created_by,omitempty"`
 	Task            string          `json:"task,omitempty"`
 	Hotkey          string          `json:"hotkey,omitempty"`
 	Dump            string          `json:"dump,omitempty"`

@@ -168,6 +168,29 @@ func leaseLimit(resp *http.Response) bool {
 
 // ---- miner ----
 
+// Ping checks that the server answers (GET /healthz), with a short retry
+// policy: it is asked at start, where a server that is not there must be
+// reported in seconds.
+func (c *Client) Ping(ctx context.Context) error {
+	p := retry.Policy{MaxAttempts: 3, MaxElapsed: 10 * time.Second, Log: c.opts.Retry.Log}
+	resp, err := p.Do(ctx, func(ctx context.Context) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("User-Agent", buildinfo.UserAgent())
+		return c.opts.HTTP.Do(req)
+	})
+	if err != nil {
+		return fmt.Errorf("%s unreachable: %w", c.base, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s/healthz: HTTP %s: is this a refine task server?", c.base, resp.Status)
+	}
+	return nil
+}
+
 // Lease asks for the next task.
 func (c *Client) Lease(ctx context.Context) (taskserver.LeaseResponse, error) {
 	var out taskserver.LeaseResponse
