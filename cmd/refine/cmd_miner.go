@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/miner"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/hub"
 	"github.com/datarefine/refine/store/local"
@@ -69,11 +71,12 @@ func newMinerCommand() *cobra.Command {
 	return cmd
 }
 
-// openStore opens the store a --store flag names.
-func openStore(spec string) (store.Store, error) {
+// openStore opens the store a --store flag names; log receives its
+// retries.
+func openStore(spec string, log *slog.Logger) (store.Store, error) {
 	switch {
 	case spec == "hub":
-		return hub.New(hub.Options{}), nil
+		return hub.New(hub.Options{Retry: retry.Policy{Log: log}, Log: log}), nil
 	case strings.HasPrefix(spec, "local:"):
 		return local.New(strings.TrimPrefix(spec, "local:"))
 	}
@@ -96,7 +99,7 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o.Store)
+	st, err := openStore(o.Store, log)
 	if err != nil {
 		return err
 	}
@@ -106,7 +109,7 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	}
 	m, err := miner.New(miner.Options{
 		Hotkey: key, Netuid: o.Net.Netuid, Chain: ch,
-		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key})},
+		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key, Retry: retry.Policy{Log: log}})},
 		Store: st, Repo: o.Repo,
 		WARCs:   miner.Mirror{Dir: o.WARCMirror, BaseURL: o.WARCBaseURL},
 		WorkDir: o.WorkDir, Workers: o.Workers, PipelineWorkers: o.PipelineWorkers,
