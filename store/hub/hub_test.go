@@ -279,7 +279,7 @@ func TestTokenDiscovery(t *testing.T) {
 // them.
 func TestErrorKinds(t *testing.T) {
 	for _, tc := range []struct {
-		e                    APIError
+		e                   APIError
 		notFound, temporary bool
 	}{
 		{APIError{Status: 404}, true, false},
