@@ -102,7 +102,7 @@ func (m *Metagraph) UID(hotkey string) (uint16, error) {
 // Fraction turns a u16 proportion into [0, 1].
 func Fraction(v uint16) float64 { return float64(v) / 65535 }
 
-// Commitment is a hotkey's current commitment and the block it was made in.
+// Commitment is a hotkey's commitment and the block it was made in.
 type Commitment struct {
 	Hotkey string `json:"hotkey"`
 	Block  uint64 `json:"block"`
@@ -134,6 +134,18 @@ type Client interface {
 	Commitment(ctx context.Context, netuid uint16, hotkey string) (Commitment, error)
 	// Commitments returns every commitment on the subnet.
 	Commitments(ctx context.Context, netuid uint16) ([]Commitment, error)
+	// CommitmentHistory returns every commitment set on netuid in blocks
+	// [from, to], ordered by block and then by event index, read from each
+	// block's System.Events (the Commitments pallet's `Commitment` events,
+	// decoded with the runtime metadata; the devchain emits and stores the
+	// same events), so a commitment that was later overwritten is still
+	// seen. Subtensor's event names only the subnet and the account, so the
+	// data is the account's commitment at the end of that block: a hotkey
+	// that commits twice in one block is seen once, with its last
+	// commitment, at the position of its last event. ErrUnknownBlock for
+	// blocks past the head; ErrStatePruned for blocks whose state the node
+	// no longer keeps (a non-archive subtensor node keeps ~256 blocks).
+	CommitmentHistory(ctx context.Context, netuid uint16, from, to uint64) ([]Commitment, error)
 
 	// SetWeights sets hotkey's weights (set_weights); ErrCommitRevealEnabled
 	// when the subnet uses commit-reveal.
@@ -178,6 +190,7 @@ var (
 	ErrInsufficientBalance  = errors.New("insufficient balance")
 	ErrTooManyRegistrations = errors.New("too many registrations this block")
 	ErrUnknownBlock         = errors.New("unknown block")
+	ErrStatePruned          = errors.New("block state pruned by the node")
 	ErrInvalidArgument      = errors.New("invalid argument")
 )
 
@@ -210,6 +223,7 @@ var AllErrors = map[string]error{
 	"insufficient_balance":   ErrInsufficientBalance,
 	"too_many_registrations": ErrTooManyRegistrations,
 	"unknown_block":          ErrUnknownBlock,
+	"state_pruned":           ErrStatePruned,
 	"invalid_argument":       ErrInvalidArgument,
 }
 

@@ -54,6 +54,7 @@ func Run(t *testing.T, base chain.Hyperparameters, newHarness NewHarness) {
 	}{
 		{"Registration", testRegistration},
 		{"Commitments", testCommitments},
+		{"CommitmentHistory", testCommitmentHistory},
 		{"SetWeightsChecks", testSetWeightsChecks},
 		{"CommitReveal", testCommitReveal},
 		{"Consensus", testConsensus},
@@ -242,6 +243,59 @@ func testCommitments(t *testing.T, hp chain.Hyperparameters, newHarness NewHarne
 	if err != nil || len(all) != 1 || string(all[0].Data) != "next epoch" || all[0].Block != block(t, h) {
 		t.Errorf("commitments = %+v, %v", all, err)
 	}
+}
+
+// testCommitmentHistory: an overwritten commitment is still in the
+// history, in block order, with only the asked subnet's.
+func testCommitmentHistory(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	h := newHarness(t, hp)
+	register(t, h, "M", 0)
+	register(t, h, "N", 0)
+	advance(t, h, 1)
+	m, n := Key(t, "M"), Key(t, "N")
+	start := block(t, h)
+	commit := func(k chain.Signer, data string) uint64 {
+		t.Helper()
+		if err := h.Client.Commit(ctx, k, h.Netuid, []byte(data)); err != nil {
+			t.Fatalf("commit %q: %v", data, err)
+		}
+		return block(t, h)
+	}
+	b1 := commit(m, "r1:m@1:1:aa")
+	b1n := commit(n, "r1:n@1:2:bb")
+	advance(t, h, 2)
+	b2 := commit(m, "r1:m@2:3:cc") // overwrites the first
+	advance(t, h, 1)
+	end := block(t, h)
+	if got, err := h.Client.Commitment(ctx, h.Netuid, m.SS58()); err != nil || string(got.Data) != "r1:m@2:3:cc" {
+		t.Fatalf("current commitment = %+v, %v", got, err)
+	}
+	got, err := h.Client.CommitmentHistory(ctx, h.Netuid, start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []chain.Commitment{
+		{Hotkey: m.SS58(), Block: b1, Data: []byte("r1:m@1:1:aa")},
+		{Hotkey: n.SS58(), Block: b1n, Data: []byte("r1:n@1:2:bb")},
+		{Hotkey: m.SS58(), Block: b2, Data: []byte("r1:m@2:3:cc")},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("history [%d, %d] =\n%+v\nwant\n%+v", start, end, got, want)
+	}
+	if got, err := h.Client.CommitmentHistory(ctx, h.Netuid, b2, b2); err != nil || len(got) != 1 || string(got[0].Data) != "r1:m@2:3:cc" {
+		t.Errorf("history of block %d = %+v, %v", b2, got, err)
+	}
+	if got, err := h.Client.CommitmentHistory(ctx, h.Netuid, b2+1, end); err != nil || len(got) != 0 {
+		t.Errorf("history of blocks without commitments = %+v, %v", got, err)
+	}
+	if got, err := h.Client.CommitmentHistory(ctx, h.Netuid+1, start, end); err != nil || len(got) != 0 {
+		t.Errorf("history of another subnet = %+v, %v", got, err)
+	}
+	_, err = h.Client.CommitmentHistory(ctx, h.Netuid, end, end+5)
+	WantErr(t, "history past the head", err, chain.ErrUnknownBlock)
+	_, err = h.Client.CommitmentHistory(ctx, h.Netuid, end, start)
+	WantErr(t, "from after to", err, chain.ErrInvalidArgument)
 }
 
 func testSetWeightsChecks(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {

@@ -444,7 +444,7 @@ func (c *Chain) planCommit(s *subnet, hotkey string, data []byte) (*effect, erro
 				s.Netuid, hotkey, cm.Block, cm.Data); err != nil {
 				return fmt.Errorf("save commitment: %w", err)
 			}
-			return nil
+			return emitEvent(ctx, x, cm.Block, "Commitments", "Commitment", s.Netuid, hotkey, cm.Data)
 		},
 		apply: func() {
 			s.Usage[hotkey] = u

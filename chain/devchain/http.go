@@ -29,6 +29,7 @@ import (
 //	GET  /v1/subnets/{netuid}/metagraph               chain.Metagraph
 //	GET  /v1/subnets/{netuid}/commitments             [chain.Commitment]
 //	GET  /v1/subnets/{netuid}/commitments/{hotkey}    chain.Commitment
+//	GET  /v1/subnets/{netuid}/commitment-history?from=&to=   [chain.Commitment] (≤ MaxHistoryBlocks blocks)
 //	GET  /v1/subnets/{netuid}/emissions?from_block=&hotkey=   [LedgerEntry]
 //	POST /v1/calls                                    Call → CallResult
 const maxCallBody = 64 << 10
@@ -93,6 +94,21 @@ func Handler(c *Chain) http.Handler {
 		}
 		return c.Commitment(r.Context(), n, r.PathValue("hotkey"))
 	})
+	get("/v1/subnets/{netuid}/commitment-history", func(r *http.Request) (any, error) {
+		n, err := netuid(r)
+		if err != nil {
+			return nil, err
+		}
+		from, ferr := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
+		to, terr := strconv.ParseUint(r.URL.Query().Get("to"), 10, 64)
+		switch {
+		case ferr != nil || terr != nil:
+			return nil, fmt.Errorf("%w: from and to must be block numbers", chain.ErrInvalidArgument)
+		case to >= from && to-from >= MaxHistoryBlocks:
+			return nil, fmt.Errorf("%w: at most %d blocks per request", chain.ErrInvalidArgument, MaxHistoryBlocks)
+		}
+		return c.CommitmentHistory(r.Context(), n, from, to)
+	})
 	get("/v1/subnets/{netuid}/emissions", func(r *http.Request) (any, error) {
 		n, err := netuid(r)
 		if err != nil {
@@ -144,7 +160,7 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case "no_permit", "not_registered", "not_enough_stake":
 		return http.StatusForbidden
-	case "subnet_not_found", "no_commitment", "unknown_block", "no_weights_commit":
+	case "subnet_not_found", "no_commitment", "unknown_block", "state_pruned", "no_weights_commit":
 		return http.StatusNotFound
 	case "rate_limited", "too_many_registrations":
 		return http.StatusTooManyRequests
@@ -356,6 +372,29 @@ func (c *Client) Commitments(ctx context.Context, netuid uint16) ([]chain.Commit
 	var out []chain.Commitment
 	err := c.do(ctx, http.MethodGet, subnetPath(netuid, "/commitments"), nil, &out)
 	return out, err
+}
+
+// CommitmentHistory implements chain.Client, MaxHistoryBlocks blocks per request.
+func (c *Client) CommitmentHistory(ctx context.Context, netuid uint16, from, to uint64) ([]chain.Commitment, error) {
+	if from > to {
+		return nil, fmt.Errorf("commitment history: %w: from block %d is after to block %d", chain.ErrInvalidArgument, from, to)
+	}
+	out := []chain.Commitment{}
+	for lo := from; ; lo += MaxHistoryBlocks {
+		hi := to
+		if to-lo >= MaxHistoryBlocks {
+			hi = lo + MaxHistoryBlocks - 1
+		}
+		q := url.Values{"from": {strconv.FormatUint(lo, 10)}, "to": {strconv.FormatUint(hi, 10)}}
+		var page []chain.Commitment
+		if err := c.do(ctx, http.MethodGet, subnetPath(netuid, "/commitment-history?"+q.Encode()), nil, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if hi == to {
+			return out, nil
+		}
+	}
 }
 
 // Emissions returns the emission ledger (see Chain.Emissions).

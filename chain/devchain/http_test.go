@@ -16,7 +16,11 @@ import (
 
 func newServer(t testing.TB, hp chain.Hyperparameters) (*Chain, *Client) {
 	t.Helper()
-	c := newChain(t, hp, "")
+	return newServerFor(t, newChain(t, hp, ""))
+}
+
+func newServerFor(t testing.TB, c *Chain) (*Chain, *Client) {
+	t.Helper()
 	srv := httptest.NewServer(Handler(c))
 	t.Cleanup(srv.Close)
 	return c, NewClient(ClientOptions{URL: srv.URL})

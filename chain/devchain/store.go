@@ -31,6 +31,15 @@ CREATE TABLE IF NOT EXISTS stakes (netuid INTEGER NOT NULL, hotkey TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS commitments (
 	netuid INTEGER NOT NULL, hotkey TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL,
 	PRIMARY KEY (netuid, hotkey));
+-- events are the runtime events the devchain emits, as subtensor's System.Events
+-- (only the Commitments pallet's Commitment event so far); data is the commitment
+-- that the event's account holds after it, which on subtensor is read from the
+-- block's state.
+CREATE TABLE IF NOT EXISTS events (
+	block INTEGER NOT NULL, idx INTEGER NOT NULL, pallet TEXT NOT NULL, name TEXT NOT NULL,
+	netuid INTEGER NOT NULL, account TEXT NOT NULL, data BLOB,
+	PRIMARY KEY (block, idx));
+CREATE INDEX IF NOT EXISTS events_by_subnet ON events (netuid, pallet, name, block);
 CREATE TABLE IF NOT EXISTS commitment_usage (
 	netuid INTEGER NOT NULL, hotkey TEXT NOT NULL, epoch INTEGER NOT NULL, used INTEGER NOT NULL,
 	PRIMARY KEY (netuid, hotkey));
