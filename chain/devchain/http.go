@@ -30,6 +30,7 @@ import (
 //	GET  /v1/subnets/{netuid}/commitments             [chain.Commitment]
 //	GET  /v1/subnets/{netuid}/commitments/{hotkey}    chain.Commitment
 //	GET  /v1/subnets/{netuid}/commitment-history?from=&to=   [chain.Commitment] (≤ MaxHistoryBlocks blocks)
+//	GET  /v1/subnets/{netuid}/epoch                   chain.EpochState
 //	GET  /v1/subnets/{netuid}/emissions?from_block=&hotkey=   [LedgerEntry]
 //	POST /v1/calls                                    Call → CallResult
 const maxCallBody = 64 << 10
@@ -94,6 +95,13 @@ func Handler(c *Chain) http.Handler {
 		}
 		return c.Commitment(r.Context(), n, r.PathValue("hotkey"))
 	})
+	get("/v1/subnets/{netuid}/epoch", func(r *http.Request) (any, error) {
+		n, err := netuid(r)
+		if err != nil {
+			return nil, err
+		}
+		return c.EpochState(r.Context(), n)
+	})
 	get("/v1/subnets/{netuid}/commitment-history", func(r *http.Request) (any, error) {
 		n, err := netuid(r)
 		if err != nil {
@@ -151,6 +159,10 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// TxCode is the custom code of a transaction refused at
+		// validation (chain.InvalidTransaction), as subtensor's pool
+		// reports "Custom error: N".
+		TxCode *uint8 `json:"tx_code,omitempty"`
 	} `json:"error"`
 }
 
@@ -177,6 +189,9 @@ func respond(w http.ResponseWriter, v any, err error) {
 		var b errorBody
 		b.Error.Code = chain.ErrorCode(err)
 		b.Error.Message = err.Error()
+		if code, ok := chain.TxCode(err); ok {
+			b.Error.TxCode = &code
+		}
 		w.WriteHeader(statusOf(b.Error.Code))
 		_ = json.NewEncoder(w).Encode(b)
 		return
@@ -264,6 +279,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb errorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error.TxCode != nil {
+			return &remoteError{sentinel: chain.NewInvalidTransaction(*eb.Error.TxCode, ""), msg: eb.Error.Message}
+		}
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
 			if sentinel, ok := chain.AllErrors[eb.Error.Code]; ok {
 				return &remoteError{sentinel: sentinel, msg: eb.Error.Message}
@@ -372,6 +390,13 @@ func (c *Client) Commitments(ctx context.Context, netuid uint16) ([]chain.Commit
 	var out []chain.Commitment
 	err := c.do(ctx, http.MethodGet, subnetPath(netuid, "/commitments"), nil, &out)
 	return out, err
+}
+
+// EpochState implements chain.Client.
+func (c *Client) EpochState(ctx context.Context, netuid uint16) (chain.EpochState, error) {
+	var e chain.EpochState
+	err := c.do(ctx, http.MethodGet, subnetPath(netuid, "/epoch"), nil, &e)
+	return e, err
 }
 
 // CommitmentHistory implements chain.Client, MaxHistoryBlocks blocks per request.

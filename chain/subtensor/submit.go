@@ -71,17 +71,6 @@ var dispatchErrorVariants = []string{"Other", "CannotLookup", "BadOrigin", "Modu
 	"NoProviders", "TooManyConsumers", "Token", "Arithmetic", "Transactional", "Exhausted", "Corruption",
 	"Unavailable", "RootNotAllowed", "Trie"}
 
-// customErrors maps subtensor's InvalidTransaction::Custom codes (from its
-// transaction extension's validation) to sentinels.
-var customErrors = map[int]error{
-	2:  chain.ErrInsufficientBalance, // BalanceTooLow
-	3:  chain.ErrSubnetNotFound,      // SubnetDoesntExist
-	4:  chain.ErrNotRegistered,       // HotkeyAccountDoesntExist
-	6:  chain.ErrRateLimited,         // RateLimitExceeded
-	10: chain.ErrNotRegistered,       // HotKeyNotRegisteredInNetwork
-	12: chain.ErrRateLimited,         // ServingRateLimitExceeded
-}
-
 var customRE = regexp.MustCompile(`Custom error: (\d+)`)
 
 // poolError maps an author_submit* rejection to a sentinel where one fits.
@@ -92,9 +81,10 @@ func poolError(err error) error {
 	}
 	data := strings.Trim(string(re.Data), `"`)
 	if m := customRE.FindStringSubmatch(data); m != nil {
-		code, _ := strconv.Atoi(m[1])
-		if s, ok := customErrors[code]; ok {
-			return fmt.Errorf("%w: %w", s, err)
+		// InvalidTransaction::Custom(code) from subtensor's transaction
+		// extension (chain.CustomErrors).
+		if code, cerr := strconv.ParseUint(m[1], 10, 8); cerr == nil {
+			return chain.NewInvalidTransaction(uint8(code), re.Error())
 		}
 		return err
 	}
