@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS weight_commits (
 	id INTEGER PRIMARY KEY,
 	block INTEGER NOT NULL,
+	epoch INTEGER,
 	uids TEXT NOT NULL,
 	weights TEXT NOT NULL,
 	salt TEXT NOT NULL,
@@ -75,6 +76,10 @@ func openState(ctx context.Context, path string) (*state, error) {
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create validator state %s: %w", path, err)
+	}
+	if err := migrateWeightCommits(ctx, db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return &state{db: db}, nil
 }
