@@ -142,7 +142,7 @@ func DefaultDir() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "refine", "assets")
 	}
-	return filepath.Join(".refine", "assets")
+	return filepath.Join(os.TempDir(), "refine", "assets")
 }
 
 // ErrMissing reports an asset absent from the asset folder.

@@ -35,7 +35,7 @@ func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.Output, "output", "o", "", "dataset folder to write (required)")
 	fs.IntVarP(&o.Workers, "workers", "w", 0, "parallel workers (default: number of CPUs)")
 	fs.StringVar(&o.Decisions, "decisions", "", "write one JSON line per record: id, url, kept or the step and reason that dropped it")
-	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (word lists, blocklist); fill it with `refine assets fetch` or `refine assets import`")
+	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'): the optional UT1 blocklist; the word lists are built in")
 	fs.StringVar(&o.LIDModel, "lid-model", "", "fastText language-ID model (.ftz or .bin, e.g. lid.176.bin); default: the embedded lid.176.ftz")
 	fs.StringVar(&o.Dump, "dump", "", "crawl id for the dump column (default: taken from the input path, e.g. CC-MAIN-2024-10)")
 	fs.DurationVar(&o.ExtractTimeout, "extract-timeout", time.Second, "time limit for extracting one document; timed-out documents are dropped (-1s: no limit)")
