@@ -88,6 +88,15 @@ const DefaultDump = "local"
 // crawl's name, usable as a folder name as it is.
 var validDump = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
+// CheckDump returns an error unless d can name a dump: a crawl's name that
+// is usable as a folder name as it is (e.g. CC-MAIN-2024-10).
+func CheckDump(d string) error {
+	if !validDump.MatchString(d) {
+		return fmt.Errorf("dump %q: want a crawl name of letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. CC-MAIN-2024-10)", d)
+	}
+	return nil
+}
+
 // ErrNotWARC reports a WARC input in which no record could be read.
 var ErrNotWARC = errors.New("no readable WARC record: not a WARC file (WARC/1.0 or 1.1, plain or gzip), or every record is corrupt")
 
