@@ -33,7 +33,7 @@ type webOptions struct {
 
 func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "HTTP address of the website")
-	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "the task server's database (read only; it must exist): a SQLite file, or postgres://user@host/db; default the one 'refine taskserver' writes by default")
+	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "the task server's database (read only; it must exist, as 'refine taskserver' writes it): a SQLite file, or postgres://user@host/db")
 	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the site's own tables (default: web.db next to a SQLite --db, else in the data folder)")
 	fs.StringVar(&o.Chain, "chain", "", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local); empty: no chain numbers")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet id")
