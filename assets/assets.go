@@ -270,22 +270,13 @@ func Fetch(ctx context.Context, dir string, client *http.Client, log func(string
 }
 
 // Import copies the known assets from a local folder into dir, verifying
-// each. A file is found in src by its full asset name or by its base name
-// (so a plain copy of datatrove's assets folder works; see openLocal). If
-// ut1 is not empty it is a folder with the UT1 "adult" category files
-// domains and urls, copied unverified (UT1 has no pinned version).
+// each. A file is found in src by its full asset name, its base name or an
+// Alt path (so a plain copy of datatrove's assets folder and the layout of
+// ../shared/data both work; see openLocal). If ut1 is not empty it is a
+// folder with the UT1 "adult" category files domains and urls, copied
+// unverified (UT1 has no pinned version) whether or not src has the word
+// lists; word lists absent from src are an ErrMissing error.
 func Import(src, dir, ut1 string) error {
-	for _, s := range Known {
-		f := openLocal(src, s)
-		if f == nil {
-			return fmt.Errorf("import: %w: %s not found in %s", ErrMissing, filepath.Base(s.Name), src)
-		}
-		err := install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
 	if ut1 != "" {
 		for _, name := range []string{"domains", "urls"} {
 			f, err := os.Open(filepath.Join(ut1, name))
@@ -297,6 +288,17 @@ func Import(src, dir, ut1 string) error {
 			if err != nil {
 				return err
 			}
+		}
+	}
+	for _, s := range Known {
+		f := openLocal(src, s)
+		if f == nil {
+			return fmt.Errorf("import: %w: %s not found in %s", ErrMissing, filepath.Base(s.Name), src)
+		}
+		err := install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
+		f.Close()
+		if err != nil {
+			return err
 		}
 	}
 	return nil

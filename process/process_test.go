@@ -172,6 +172,30 @@ func TestBuiltinWordLists(t *testing.T) {
 		t.Errorf("absent blocklist recorded as %q (present %v)", h, ok)
 	}
 
+	// With the optional UT1 blocklist imported (and the word lists still
+	// built in), it is used and its hash recorded.
+	ut1 := t.TempDir()
+	os.WriteFile(filepath.Join(ut1, "domains"), []byte("commoncrawl.org\n"), 0o644)
+	os.WriteFile(filepath.Join(ut1, "urls"), []byte(""), 0o644)
+	withUT1 := t.TempDir()
+	// A folder without word lists: the blocklist alone is imported.
+	if err := assets.Import(ut1, withUT1, ut1); !errors.Is(err, assets.ErrMissing) {
+		t.Fatalf("Import of a folder without word lists: %v", err)
+	}
+	m, err = Run(context.Background(), Options{Inputs: []string{in}, Output: t.TempDir(), Steps: StepOptions{AssetsDir: withUT1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := assets.Hash(filepath.Join(ut1, "domains"))
+	for _, a := range m.Assets {
+		if a.Name == assets.Blocklist+"/domains" && a.SHA256 != want {
+			t.Errorf("blocklist recorded as %q, want %s", a.SHA256, want)
+		}
+	}
+	if st := m.Stats.Step("url"); st == nil || st.Reasons["domain"] == 0 {
+		t.Errorf("the blocklist dropped nothing: %+v", st)
+	}
+
 	altered := t.TempDir()
 	p := filepath.Join(altered, filepath.FromSlash(assets.Known[0].Name))
 	os.MkdirAll(filepath.Dir(p), 0o755)

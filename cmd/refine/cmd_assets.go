@@ -82,14 +82,14 @@ func runAssetsImport(src, dir, ut1 string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if errPipeline != nil && n == 0 {
+	if errPipeline != nil && n == 0 && ut1 == "" {
 		return fmt.Errorf("%w (and no evaluation data either)", errPipeline)
+	}
+	if ut1 != "" {
+		fmt.Fprintf(stdout, "UT1 adult blocklist imported into %s\n", dir)
 	}
 	if errPipeline == nil {
 		fmt.Fprintf(stdout, "pipeline word lists imported into %s\n", dir)
-		if ut1 != "" {
-			fmt.Fprintf(stdout, "UT1 adult blocklist imported into %s\n", dir)
-		}
 	}
 	if n > 0 {
 		fmt.Fprintf(stdout, "%d of %d evaluation assets imported into %s\n", n, len(assets.Eval), dir)
