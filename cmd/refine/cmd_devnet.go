@@ -8,10 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -182,7 +182,7 @@ func printDevnetSummary(w io.Writer, s *devnet.Summary, serving bool) {
 		"done": "done", "duration": "--duration passed", "interrupted": "interrupted", "error": "stopped by an error",
 	}[s.Ended]
 	fmt.Fprintf(w, "\nsummary after %.0f s, %d blocks (%s): %d/%d tasks done, %d/%d score reports; miners published %s documents, %s tokens\n",
-		s.Elapsed, s.Blocks, state, s.TasksDone, s.Tasks, s.Reports, int(s.Tasks)*len(s.Validators), thousands(s.Documents), thousands(s.Tokens))
+		s.Elapsed, s.Blocks, state, s.TasksDone, s.Tasks, s.Reports, int(s.Tasks)*len(s.Validators), humanize.Comma(s.Documents), humanize.Comma(s.Tokens))
 	fmt.Fprintf(w, "input: %s\n\n", s.Input)
 	fmt.Fprintf(w, "%-12s %4s %6s %8s %10s %22s\n", "miner", "uid", "tasks", "score", "incentive", "emission over run (α)")
 	for _, m := range s.Miners {
@@ -238,22 +238,4 @@ func printDevnetFolder(w io.Writer, s *devnet.Summary) {
 // alpha shows rao as α with 4 decimals (1 α = 1e9 rao).
 func alpha(rao uint64) string {
 	return fmt.Sprintf("%d.%04d", rao/1e9, rao%1e9/1e5)
-}
-
-// thousands writes n with thousands separators (175,983).
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
