@@ -122,17 +122,32 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 		return vd, nil, taskID, err
 	}
 	defer os.RemoveAll(dir)
+	// Only the submission's manifest and the files it seals are fetched
+	// (the revision holds the miner's earlier submissions too). A failure
+	// that is not the miner's fault (the store down or rate-limited past
+	// its retries, a timeout) is the validator's: retried, never scored.
 	fctx, cancel := context.WithTimeout(ctx, e.FetchTimeout)
-	_, err = store.Fetch(fctx, e.Store, cm.Repo, cm.Revision, dir, e.Limits)
+	_, err = submission.Fetch(fctx, e.Store, cm, dir, e.Limits)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return vd, nil, taskID, ctx.Err()
 		}
-		if errors.Is(err, store.ErrTooLarge) {
-			return vd, nil, taskID, Fail(CodeTooLarge, "%v", err)
+		if f, ok := submission.AsFault(err); ok {
+			switch f.Kind {
+			case submission.TooLarge:
+				return vd, nil, taskID, Fail(CodeTooLarge, "%v", err)
+			case submission.ManifestHash:
+				return vd, nil, taskID, Fail(CodeManifestHash, "%v", err)
+			case submission.NoManifest:
+				return vd, nil, taskID, Fail(CodeFetch, "%v", err)
+			case submission.BadManifest:
+				return vd, nil, taskID, Fail(CodeManifest, "%v", err)
+			case submission.MissingFile, submission.FileMismatch:
+				return vd, nil, taskID, Fail(CodeIntegrity, "%v", err)
+			}
 		}
-		return vd, nil, taskID, Fail(CodeFetch, "%v", err)
+		return vd, nil, taskID, fmt.Errorf("fetch: %w", err)
 	}
 	m, _, err := CheckManifest(dir, cm, c.Hotkey, tr.Task)
 	if err != nil {
