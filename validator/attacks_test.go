@@ -407,3 +407,54 @@ func TestAttackLongJunkRows(t *testing.T) {
 	})
 	earnsLess(t, r, honest, verify.CodeProvenance, false)
 }
+
+// TestSeedFromCompletion (issue 13, attack 5): a miner commits one string,
+// looks at the next blocks, commits another and completes its lease with
+// the second. The submission's seed is the hash of the block SeedDelay
+// after the completion the task server recorded — a block that did not
+// exist when the miner completed — and the lease cannot be completed
+// again: one seed per lease. Until the seed block exists the submission is
+// not evaluated (no verdict); the string it never completed with earns
+// nothing.
+func TestSeedFromCompletion(t *testing.T) {
+	e := newEnv(t, false)
+	e.register("Grinder", 0)
+	A := warcA(t)
+	l := e.lease("Grinder", "c", []string{A}, 0, 0)
+	dir, sha := clone(t, base(t, A, 0, 0), l.TaskID, key(t, "Grinder").SS58(), nil)
+	rev := e.publish("Grinder", dir)
+	first := e.commitment("Grinder", rev, l.TaskID, sha)
+	e.commit("Grinder", first)
+	// A second string for the same submission (another manifest byte
+	// would do as well): the grinder's second try.
+	dir2, sha2 := clone(t, base(t, A, 0, 0), l.TaskID, key(t, "Grinder").SS58(), func(_ string, m *dataset.Manifest) { m.PipelineVersion += " " })
+	second := e.commitment("Grinder", e.publish("Grinder", dir2), l.TaskID, sha2)
+	blk := e.commit("Grinder", second)
+	done, err := e.client("Grinder").Complete(e.ctx, l.ID, second, blk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedBlock := verify.SeedBlock(done, blk, 2)
+	if seedBlock != done.EndedBlock+2 || seedBlock <= e.head() {
+		t.Fatalf("seed block %d, completion recorded in %d, head %d", seedBlock, done.EndedBlock, e.head())
+	}
+	if _, err := e.chain.BlockHash(e.ctx, seedBlock); err == nil {
+		t.Fatal("the seed block existed when the miner completed")
+	}
+	if _, err := e.client("Grinder").Complete(e.ctx, l.ID, first, blk); err == nil {
+		t.Fatal("a lease completed twice")
+	}
+	v := e.validator(filepath.Join(t.TempDir(), "v.db"))
+	e.advance(1)
+	if recs, err := v.Round(e.ctx); err != nil || len(recs) != 0 {
+		t.Fatalf("before the seed block: %d records, %v", len(recs), err)
+	}
+	e.advance(1)
+	recs, err := v.Round(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Commitment != second || !recs[0].Verdict.Accepted {
+		t.Fatalf("after the seed block: %+v", recs)
+	}
+}
