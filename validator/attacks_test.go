@@ -2,10 +2,8 @@ package validator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/attack"
+	"github.com/datarefine/refine/internal/attack/replace"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/taskserver"
@@ -118,39 +117,12 @@ func TestAttackTokenInflation(t *testing.T) {
 	}
 }
 
-// bomb replaces a submission's shards with one hostile shard of rows rows
-// (written by write with ids id0, id1, … and token claims of perRow each)
-// and records.jsonl with matching,
-// plausible lines (increasing offsets inside the task), so that the bomb
-// passes every check that does not decode it.
+// bomb replaces a submission's shards with a hostile one (replace.Shards).
 func bomb(t *testing.T, dir string, m *dataset.Manifest, rows int, perRow int64, write func(path string) error) {
 	t.Helper()
-	os.RemoveAll(filepath.Join(dir, "data"))
-	sh := m.Shards[0]
-	sh.Signatures = nil
-	p := filepath.Join(dir, filepath.FromSlash(sh.Path))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := replace.Shards(dir, m, rows, perRow, 0, write); err != nil {
 		t.Fatal(err)
 	}
-	if err := write(p); err != nil {
-		t.Fatal(err)
-	}
-	h, err := dataset.HashFile(dir, sh.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh.File, sh.Documents, sh.Tokens = *h, int64(rows), int64(rows)*perRow
-	m.Shards = []dataset.Shard{sh}
-	m.Documents, m.Tokens = sh.Documents, sh.Tokens
-	var lines strings.Builder
-	for i := range rows {
-		b, _ := json.Marshal(dataset.RecordRef{ID: fmt.Sprintf("id%d", i), Shard: 0, Row: int64(i), WARC: m.Inputs[0].Path, Offset: int64(i)})
-		lines.Write(append(b, '\n'))
-	}
-	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(m.Records.Path)), []byte(lines.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	reseal(t, dir, m.Records)
 }
 
 // TestAttackParquetBomb (issue 13, attack 2): a dictionary bomb (one
