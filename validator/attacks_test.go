@@ -111,6 +111,14 @@ func TestAttackTokenInflation(t *testing.T) {
 	if pii < 0 {
 		t.Fatal("no document with a PII replacement in the test WARC")
 	}
+	// Whether the provenance draws land on that row depends on the seed
+	// (a block hash): drawn, its claim meets the reference's count and the
+	// submission is rejected; not drawn, it is credited with what the
+	// validator counted. Either way it earns no more than the honest miner.
+	if !pi.Verdict.Accepted {
+		earnsLess(t, pi, honest, verify.CodeProvenance, false)
+		return
+	}
 	earnsLess(t, pi, honest, "", true)
 	if pi.Verdict.MeasuredTokens != honest.Verdict.MeasuredTokens || pi.Verdict.VerifiedTokens != honest.Verdict.VerifiedTokens {
 		t.Errorf("PII row's claim changed the credit: %+v vs %+v", pi.Verdict, honest.Verdict)
