@@ -83,7 +83,7 @@ func readStore(b *testing.B) (*sqlstore.Store, time.Time) {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	step := (7 * 24 * time.Hour - time.Minute) / readLeases
+	step := (7*24*time.Hour - time.Minute) / readLeases
 	for i := 0; i < readLeases; i++ {
 		granted := start.Add(time.Duration(i) * step)
 		hk := fmt.Sprintf("5ReadMiner%04dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", rng.IntN(readMiners))
