@@ -36,7 +36,7 @@ func TestDecide(t *testing.T) {
 		{"two-thirds share", Rule{Share: 2.0 / 3}, []Vote{yes("a", 66), no("b", 34)}, Rejected},
 		{"two-thirds share met", Rule{Share: 2.0 / 3}, []Vote{yes("a", 67), no("b", 33)}, Accepted},
 		{"share 0: any accepting stake", Rule{Share: math.SmallestNonzeroFloat64}, []Vote{yes("a", 1), no("b", 1000)}, Accepted},
-		{"stakes near the uint64 limit", Rule{}, []Vote{yes("a", math.MaxUint64), no("b", math.MaxUint64 - 1)}, Accepted},
+		{"stakes near the uint64 limit", Rule{}, []Vote{yes("a", math.MaxUint64), no("b", math.MaxUint64-1)}, Accepted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := decide(t, tc.rule, tc.votes...)
