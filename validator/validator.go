@@ -32,9 +32,6 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/store"
-	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/validator/score"
 	"github.com/datarefine/refine/validator/verify"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +43,7 @@ type Validator struct {
 	opts     Options
 	state    *state
 	ref      *verify.Reference
+	eval     *verify.Evaluator
 	metrics  *metrics
 	registry *prometheus.Registry
 	mu       sync.Mutex // one round or weight setting at a time
@@ -77,6 +75,17 @@ func New(opts Options) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{opts: opts, state: st, ref: ref, attempts: map[string]int{}}
+	v.eval = &verify.Evaluator{
+		Params: verify.Params{
+			SeedDelay: opts.SeedDelay, GraceBlocks: opts.GraceBlocks,
+			ProvenanceSamples: opts.ProvenanceSamples, CoverageSamples: opts.CoverageSamples,
+			MaxMismatch: opts.MaxMismatch, MinCoverage: opts.MinCoverage, MaxInternalDup: opts.MaxInternalDup, MaxOverlap: opts.MaxOverlap,
+			Limits: opts.Limits, MaxDocuments: opts.MaxDocuments, MaxUncompressedBytes: opts.MaxUncompressedBytes,
+			FetchTimeout: opts.FetchTimeout, EvalTimeout: opts.EvalTimeout, WorkDir: opts.WorkDir,
+		},
+		Reference: ref, Store: opts.Store, Tasks: opts.Tasks, Chain: opts.Chain,
+		History: history{st}, Quality: opts.Quality,
+	}
 	reg := opts.Registerer
 	if reg == nil {
 		v.registry = prometheus.NewRegistry()
@@ -299,123 +308,10 @@ func (v *Validator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 	return verdict, bands, taskID
 }
 
-// checks is the evaluation pipeline; see docs/mechanism.md for the order
-// and its reasons (cheap and decisive checks first).
+// checks is the evaluation pipeline (verify.Evaluator; see
+// docs/mechanism.md for the order and its reasons).
 func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Logger) (verify.Verdict, [][]uint64, int64, error) {
-	var vd verify.Verdict
-	data := string(c.Data)
-	cm, err := submission.Parse(data)
-	if err != nil {
-		return vd, nil, 0, verify.Fail(verify.CodeMalformed, "%v", err)
-	}
-	if hk, blk, ok, err := v.state.earlier(ctx, data, c.Hotkey); err != nil {
-		return vd, nil, 0, err
-	} else if ok {
-		if hk == c.Hotkey {
-			return vd, nil, 0, verify.Fail(verify.CodeReplay, "commitment already evaluated (block %d)", blk)
-		}
-		return vd, nil, 0, verify.Fail(verify.CodeCopy, "commitment first made by %s in block %d", hk, blk)
-	}
-	tr, err := v.opts.Tasks.Task(ctx, cm.TaskID)
-	if errors.Is(err, taskserver.ErrNotFound) {
-		return vd, nil, 0, verify.Fail(verify.CodeNoTask, "task %d unknown to the task server", cm.TaskID)
-	}
-	if err != nil {
-		return vd, nil, 0, fmt.Errorf("task %d: %w", cm.TaskID, err)
-	}
-	taskID := tr.Task.ID
-	lease, err := verify.CheckLease(c.Hotkey, data, c.Block, tr.Leases, v.opts.GraceBlocks)
-	if err != nil {
-		return vd, nil, taskID, err
-	}
-	vd.ElapsedBlocks = c.Block - lease.GrantedBlock
-
-	seedHash, err := v.opts.Chain.BlockHash(ctx, c.Block+v.opts.SeedDelay)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("seed block %d: %w", c.Block+v.opts.SeedDelay, err)
-	}
-	seed := verify.Seed(seedHash, data)
-
-	dir, err := os.MkdirTemp(v.opts.WorkDir, "submission-*")
-	if err != nil {
-		return vd, nil, taskID, err
-	}
-	defer os.RemoveAll(dir)
-	fctx, cancel := context.WithTimeout(ctx, v.opts.FetchTimeout)
-	_, err = store.Fetch(fctx, v.opts.Store, cm.Repo, cm.Revision, dir, v.opts.Limits)
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			return vd, nil, taskID, ctx.Err()
-		}
-		if errors.Is(err, store.ErrTooLarge) {
-			return vd, nil, taskID, verify.Fail(verify.CodeTooLarge, "%v", err)
-		}
-		return vd, nil, taskID, verify.Fail(verify.CodeFetch, "%v", err)
-	}
-	m, _, err := verify.CheckManifest(dir, cm, c.Hotkey, tr.Task)
-	if err != nil {
-		return vd, nil, taskID, err
-	}
-	vd.Documents, vd.Tokens = m.Documents, m.Tokens
-	ectx, cancel := context.WithTimeout(ctx, v.opts.EvalTimeout)
-	defer cancel()
-
-	sample := verify.SampleIndices(seed, int(min(m.Documents, v.opts.MaxDocuments)), v.opts.ProvenanceSamples)
-	sub, err := verify.ReadSubmission(dir, m, tr.Task, verify.ReadOptions{
-		Signer: v.ref.Signer(), Sample: sample, MaxDocuments: v.opts.MaxDocuments, MaxUncompressedBytes: v.opts.MaxUncompressedBytes,
-	})
-	if err != nil {
-		return vd, nil, taskID, err
-	}
-	vd.InternalDuplicates = sub.InternalDuplicates
-	if float64(sub.InternalDuplicates) > v.opts.MaxInternalDup*float64(len(sub.Docs)) {
-		return vd, nil, taskID, verify.Fail(verify.CodeDuplicates, "%d of %d documents duplicate another of the submission", sub.InternalDuplicates, len(sub.Docs))
-	}
-	if len(sub.Docs) == 0 {
-		return vd, nil, taskID, verify.Fail(verify.CodeCoverage, "the submission holds no documents")
-	}
-
-	vd.Provenance, err = verify.CheckProvenance(ectx, v.ref, sub, sample)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("provenance: %w", err)
-	}
-	if bad := vd.Provenance.Checked - vd.Provenance.Matched; float64(bad) > v.opts.MaxMismatch*float64(vd.Provenance.Checked) {
-		return vd, nil, taskID, verify.Fail(verify.CodeProvenance, "%d of %d sampled documents not derived from their records: %v", bad, vd.Provenance.Checked, vd.Provenance.Mismatches)
-	}
-	vd.Coverage, err = verify.CheckCoverage(ectx, v.ref, tr.Task, sub, seed, v.opts.CoverageSamples)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("coverage: %w", err)
-	}
-	if vd.Coverage.Rate() < v.opts.MinCoverage {
-		return vd, nil, taskID, verify.Fail(verify.CodeCoverage, "%d of %d sampled records the reference keeps are present: missing %v", vd.Coverage.Found, vd.Coverage.ReferenceKept, vd.Coverage.Missing)
-	}
-
-	vd.Overlap, err = v.state.overlap(ctx, sub.Docs)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("uniqueness: %w", err)
-	}
-	vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(sub.Docs))
-	if float64(vd.Overlap) > v.opts.MaxOverlap*float64(len(sub.Docs)) {
-		return vd, nil, taskID, verify.Fail(verify.CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(sub.Docs))
-	}
-
-	// Relative quality: the sampled documents against the reference
-	// pipeline's output for the same records (collected by CheckProvenance).
-	vd.Quality, err = v.opts.Quality.Quality(ectx, vd.Provenance.MinerTexts, vd.Provenance.ReferenceTexts)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("quality: %w", err)
-	}
-	vd.VerifiedTokens = float64(vd.Tokens) * vd.Provenance.Rate() * min(1, vd.Coverage.Rate()) * vd.Uniqueness
-	vd.Accepted = true
-	bands := make([][]uint64, 0, len(sub.Docs))
-	for _, d := range sub.Docs {
-		if d.Bands != nil {
-			bands = append(bands, d.Bands)
-		}
-	}
-	log.Debug("submission checked", "documents", len(sub.Docs), "seed_block", c.Block+v.opts.SeedDelay)
-	return vd, bands, taskID, nil
+	return v.eval.Evaluate(ctx, c, log)
 }
 
 // SetWeights sets weights from the current EMAs: directly, or as a commit
@@ -535,6 +431,18 @@ func (v *Validator) Scores(ctx context.Context) ([]UIDScore, error) {
 // evaluation order, with their verdicts.
 func (v *Validator) Records(ctx context.Context, hotkey string) ([]Record, error) {
 	return v.state.records(ctx, hotkey)
+}
+
+// history gives the evaluation the validator's memory of earlier
+// submissions.
+type history struct{ s *state }
+
+func (h history) Earlier(ctx context.Context, data, hotkey string) (string, uint64, bool, error) {
+	return h.s.earlier(ctx, data, hotkey)
+}
+
+func (h history) Overlap(ctx context.Context, docs []verify.Doc) (int, error) {
+	return h.s.overlap(ctx, docs)
 }
 
 func sortedUIDs(m map[uint16]string) []uint16 {
