@@ -200,4 +200,3 @@ func TestRunCommitRevealWeights(t *testing.T) {
 		t.Fatalf("records %+v", recs)
 	}
 }
-
