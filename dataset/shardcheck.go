@@ -100,12 +100,12 @@ func (c *shardCheck) run(ctx context.Context) error {
 		return c.errorf("not a plain parquet file (magic %q…%q; encrypted files are refused)", head[:4], tail[4:])
 	}
 	footerLen := int64(binary.LittleEndian.Uint32(tail[:4]))
-	if footerLen > l.MaxFooterBytes {
-		return c.limit("footer is %d bytes, limit %d", footerLen, l.MaxFooterBytes)
-	}
 	footerAt := c.size - 8 - footerLen
 	if footerAt < 4 {
 		return c.errorf("footer length %d exceeds the file", footerLen)
+	}
+	if footerLen > l.MaxFooterBytes {
+		return c.limit("footer is %d bytes, limit %d", footerLen, l.MaxFooterBytes)
 	}
 	footer := make([]byte, footerLen)
 	if _, err := c.f.ReadAt(footer, footerAt); err != nil {

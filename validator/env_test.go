@@ -341,7 +341,8 @@ func (e *env) complete(name string, leaseID int64, data string, block uint64) {
 	if _, err := e.client(name).Complete(e.ctx, leaseID, data, block); err != nil {
 		e.t.Fatalf("complete for %s: %v", name, err)
 	}
-	e.advance(1)
+	// Past the seed block (the default SeedDelay after the completion).
+	e.advance(2)
 }
 
 // honest runs a miner's whole job on a base dataset and returns its
@@ -359,15 +360,12 @@ func (e *env) options(db string) Options {
 	return Options{
 		Chain: e.chain, Hotkey: e.vkey, Store: e.store, Tasks: e.validatorClient(),
 		DB: db, WorkDir: e.t.TempDir(),
-		Reference:            verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
-		EvalEvery:            1,
-		WeightsEvery:         1,
-		ProvenanceSamples:    8,
-		CoverageSamples:      24,
-		Limits:               store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
-		GraceBlocks:          testGrace,
-		MaxUncompressedBytes: 4 << 20,
-		Log:                  slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Reference:    verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
+		EvalEvery:    1,
+		WeightsEvery: 1,
+		Limits:       store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
+		GraceBlocks:  testGrace,
+		Log:          slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 }
 

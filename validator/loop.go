@@ -309,7 +309,9 @@ func (v *Validator) applyRound(ctx context.Context, hotkeys map[uint16]string, h
 
 // scan reads the commitments of the blocks since the last scan into the
 // state, and the current commitments (which cover a gap when old blocks
-// are pruned).
+// are pruned). It stays ScanLag blocks behind the head, whose block may
+// still be replaced (a fork of the best chain) or, on the devchain, still
+// take extrinsics.
 func (v *Validator) scan(ctx context.Context, head uint64) error {
 	cur, err := v.opts.Chain.Commitments(ctx, v.opts.Netuid)
 	if err != nil {
@@ -318,6 +320,10 @@ func (v *Validator) scan(ctx context.Context, head uint64) error {
 	if err := v.state.addCommits(ctx, cur); err != nil {
 		return err
 	}
+	if head <= v.opts.ScanLag {
+		return nil
+	}
+	head -= v.opts.ScanLag
 	last, err := v.state.meta(ctx, "scanned_to")
 	if err != nil {
 		return err
@@ -572,6 +578,9 @@ func (v *Validator) evaluate(ctx context.Context, cd candidate, uid uint16, head
 	rec := Record{Hotkey: c.Hotkey, UID: uid, Block: c.Block, Commitment: data, EvaluatedBlock: head, LeaseID: cd.lease}
 	verdict, bands, taskID := v.check(ctx, c, log)
 	rec.TaskID = taskID
+	if verdict.Code == codeNotReady {
+		return nil, nil // its seed block is not on chain yet: look again next round
+	}
 	if verdict.Code == verify.CodeValidatorError {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

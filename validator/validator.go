@@ -87,9 +87,10 @@ func New(opts Options) (*Validator, error) {
 	v.eval = &verify.Evaluator{
 		Params: verify.Params{
 			SeedDelay: opts.SeedDelay, GraceBlocks: opts.GraceBlocks,
-			ProvenanceSamples: opts.ProvenanceSamples, CoverageSamples: opts.CoverageSamples,
-			MaxMismatch: opts.MaxMismatch, MinCoverage: opts.MinCoverage, MaxInternalDup: opts.MaxInternalDup, MaxOverlap: opts.MaxOverlap,
-			Limits: opts.Limits, MaxDocuments: opts.MaxDocuments, MaxUncompressedBytes: opts.MaxUncompressedBytes,
+			ProvenanceSamples: opts.ProvenanceSamples,
+			Coverage:          verify.CoverageParams{Target: opts.CoverageSamples, MaxRecords: opts.CoverageRecords, Drop: opts.CoverageDrop},
+			MaxMismatch:       opts.MaxMismatch, MaxInternalDup: opts.MaxInternalDup, MaxOverlap: opts.MaxOverlap,
+			Budget: opts.Budget, Limits: opts.Limits,
 			FetchTimeout: opts.FetchTimeout, EvalTimeout: opts.EvalTimeout, WorkDir: opts.WorkDir,
 		},
 		Reference: ref, Store: opts.Store, Tasks: opts.Tasks, Chain: opts.Chain,
@@ -131,6 +132,9 @@ func (v *Validator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 		}
 	}()
 	verdict, bands, taskID, err := v.checks(ctx, c, log)
+	if errors.Is(err, verify.ErrNotReady) {
+		return verify.Verdict{Code: codeNotReady}, nil, taskID
+	}
 	if err != nil {
 		f, ok := verify.AsFailure(err)
 		if !ok {
@@ -142,6 +146,10 @@ func (v *Validator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 	}
 	return verdict, bands, taskID
 }
+
+// codeNotReady marks an evaluation that could not start yet; it is never
+// recorded.
+const codeNotReady verify.Code = "not_ready"
 
 // checks is the evaluation pipeline (verify.Evaluator; see
 // docs/mechanism.md for the order and its reasons).

@@ -186,3 +186,30 @@ func MirrorResolver(dir, baseURL string) func(string) string {
 		return name
 	}
 }
+
+// Size returns the size in bytes of the named WARC: its file's size, or the
+// Content-Length of an HTTP HEAD request.
+func (r *Reference) Size(ctx context.Context, name string) (int64, error) {
+	loc := r.opts.Resolve(name)
+	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+		st, err := os.Stat(loc)
+		if err != nil {
+			return 0, fmt.Errorf("WARC %s: %w", name, err)
+		}
+		return st.Size(), nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, loc, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := r.opts.HTTPClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("WARC %s: %w", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+		return 0, fmt.Errorf("WARC %s: HEAD: %s, length %d", name, resp.Status, resp.ContentLength)
+	}
+	return resp.ContentLength, nil
+}
