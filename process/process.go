@@ -128,7 +128,7 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 	j.spill = gob.NewEncoder(j.spillBuf)
 
 	m := &dataset.Manifest{
-		Format: dataset.Format, PipelineVersion: steps.Version(),
+		Format: dataset.Format, PipelineVersion: steps.Version(), CreatedBy: dataset.CreatedBy(),
 		Task: opts.Task, Hotkey: opts.Hotkey, Dump: opts.Dump,
 		Assets: steps.Assets,
 	}
