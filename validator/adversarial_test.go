@@ -2,6 +2,7 @@ package validator
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -65,6 +66,7 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 	if m.Shards, m.Records, err = w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	reindex(t, dir, m, refs)
 	// Sign every shard as the pipeline does (the texts as published).
 	first := 0
 	for i := range m.Shards {
@@ -86,6 +88,65 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 		if sh.Signatures, err = dataset.HashFile(dir, rel); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// reindex makes a rewritten submission's record index agree with its
+// documents, as a careful attacker would: the records they cite are kept,
+// and a record no longer cited is claimed dropped by a quality filter.
+func reindex(t testing.TB, dir string, m *dataset.Manifest, refs []dataset.RecordRef) {
+	t.Helper()
+	editIndex(t, dir, m, func(entries []dataset.IndexEntry) []dataset.IndexEntry {
+		cited := map[[2]any]bool{}
+		for _, r := range refs {
+			cited[[2]any{r.WARC, r.Offset}] = true
+		}
+		for i := range entries {
+			e := &entries[i]
+			switch {
+			case cited[[2]any{m.Inputs[e.WARC].Path, e.Offset}]:
+				*e = dataset.IndexEntry{WARC: e.WARC, Offset: e.Offset, Length: e.Length, Kept: true}
+			case e.Kept:
+				e.Kept, e.Step, e.Reason = false, "fineweb_qual", "line_punct_ratio"
+			}
+		}
+		return entries
+	})
+}
+
+// indexEntries reads a submission's record index.
+func indexEntries(t testing.TB, dir string, m *dataset.Manifest) []dataset.IndexEntry {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(m.RecordIndex.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var entries []dataset.IndexEntry
+	if err := dataset.ReadIndex(context.Background(), f, 1<<20, func(_ int64, e dataset.IndexEntry) error {
+		entries = append(entries, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+// editIndex rewrites a submission's record index with fn and re-seals it.
+func editIndex(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.IndexEntry) []dataset.IndexEntry) {
+	t.Helper()
+	entries := indexEntries(t, dir, m)
+	w, err := dataset.NewIndexWriter(dir, m.RecordIndex.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range fn(entries) {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.RecordIndex, err = w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

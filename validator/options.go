@@ -90,12 +90,13 @@ type Options struct {
 	// (default 16): byte positions of its text drawn uniformly, whose
 	// documents are re-derived from their records.
 	ProvenanceSamples int
-	// CoverageSamples is how many records the reference pipeline keeps are
-	// sought per submission (default 100), re-running at most
-	// CoverageRecords records of the task (default 4,000); a submission
-	// missing more of them than a miner dropping a share CoverageDrop
-	// (default 0.2) of the kept records would miss with probability 1 %
-	// is rejected (verify.CoverageParams, docs/mechanism.md).
+	// CoverageSamples is how many byte draws landing on records the
+	// reference pipeline keeps the coverage sample seeks per submission
+	// (default 21: a miner leaving out a share CoverageDrop (default 0.2)
+	// of the kept bytes is caught with probability ≥ 99 %), re-running at
+	// most CoverageRecords distinct records (default 1,000); every drawn
+	// record's claim in the record index is checked, and one false claim
+	// rejects (verify.CoverageParams, docs/mechanism.md).
 	CoverageSamples, CoverageRecords int
 	CoverageDrop                     float64
 	// Thresholds of the gate (defaults in parentheses): at most
@@ -172,12 +173,8 @@ func (o Options) withDefaults() Options {
 	if o.ProvenanceSamples == 0 {
 		o.ProvenanceSamples = 16
 	}
-	if o.CoverageSamples == 0 {
-		o.CoverageSamples = 100
-	}
-	if o.CoverageRecords == 0 {
-		o.CoverageRecords = 4000
-	}
+	cov := verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop}.WithDefaults()
+	o.CoverageSamples, o.CoverageRecords, o.CoverageDrop = cov.Target, cov.MaxRecords, cov.Drop
 	if o.MaxInternalDup == 0 {
 		o.MaxInternalDup = 0.01
 	}

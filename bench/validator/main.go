@@ -173,6 +173,7 @@ func prepare(dir, warc string) error {
 	if err := os.WriteFile(filepath.Join(dir, "task.warc.gz"), b, 0o644); err != nil {
 		return err
 	}
+	size := int64(len(b))
 	st, err := local.New(filepath.Join(dir, "store"))
 	if err != nil {
 		return err
@@ -193,13 +194,13 @@ func prepare(dir, warc string) error {
 		value := strings.Repeat("word ", 1<<20/5) // 1 MiB
 		switch sc {
 		case "dictionary": // 400 rows: 400 MiB decoded
-			err = replace.Shards(out, m, 400, int64(len(value)), 0, func(p string) error { return attack.DictionaryBomb(p, 400, value, "id") })
+			err = replace.Shards(out, m, 400, int64(len(value)), 0, size, func(p string) error { return attack.DictionaryBomb(p, 400, value, "id") })
 		case "zstd": // 400 rows of 4 MiB of one letter: 1.6 GiB decompressed
-			err = replace.Shards(out, m, 400, 4<<20, 0, func(p string) error { return attack.ZstdBomb(p, 400, 4<<20, "id") })
+			err = replace.Shards(out, m, 400, 4<<20, 0, size, func(p string) error { return attack.ZstdBomb(p, 400, 4<<20, "id") })
 		case "dictionary-1GiB": // 8,000 rows: 8 GiB decoded, twice the text budget
-			err = replace.Shards(out, m, 8000, int64(len(value)), 0, func(p string) error { return attack.DictionaryBomb(p, 8000, value, "id") })
+			err = replace.Shards(out, m, 8000, int64(len(value)), 0, largeSpan, func(p string) error { return attack.DictionaryBomb(p, 8000, value, "id") })
 		case "zstd-1GiB": // 1,900 rows of 4 MiB: 7.4 GiB, just under the page budget
-			err = replace.Shards(out, m, 1900, 4<<20, 0, func(p string) error { return attack.ZstdBomb(p, 1900, 4<<20, "id") })
+			err = replace.Shards(out, m, 1900, 4<<20, 0, largeSpan, func(p string) error { return attack.ZstdBomb(p, 1900, 4<<20, "id") })
 		}
 		if err != nil {
 			return err

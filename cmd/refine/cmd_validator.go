@@ -58,7 +58,7 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint64Var(&o.EvalEvery, "eval-every", 10, "blocks between evaluation rounds")
 	fs.Uint64Var(&o.WeightsEvery, "weights-every", 100, "blocks between weight settings")
 	fs.IntVar(&o.Provenance, "provenance-samples", 16, "provenance draws per submission (byte positions whose documents are re-derived)")
-	fs.IntVar(&o.Coverage, "coverage-samples", 100, "records the reference keeps sought per submission for coverage")
+	fs.IntVar(&o.Coverage, "coverage-samples", 21, "coverage draws landing on records the reference keeps sought per submission")
 	fs.Int64Var(&o.MaxFileBytes, "max-file-bytes", 2<<30, "largest file fetched from a submission")
 	fs.Int64Var(&o.MaxBytes, "max-bytes", 8<<30, "largest submission fetched")
 	fs.DurationVar(&o.Poll, "poll", time.Second, "how often to look at the chain head")

@@ -70,12 +70,34 @@ var Attacks = []Attack{
 		"one seed per lease: as padding", "TestSeedFromCompletion"},
 	{"seed grinding while the task server's head lags ≥ SeedDelay blocks (residual)", "(operational: refuse completions on a stale head)", grindingResidual,
 		"max over g of (1 − (1 − P(pass))^commitments) × 1/(1 − g_tokens)", "—"},
-	{"drop a share d of the kept documents (skip records), best d", "coverage: re-run records until 100 are kept, allow AllowedMisses", maxDropping,
-		"max over d of P(Bin(100, d) ≤ AllowedMisses(100)) × (1 − d)²/(1 − d)", "TestAttackCoverageDrop"},
+	{"leave out a share d of what the reference keeps (skip records, claim them dropped in the record index), best d", "coverage: byte draws until 21 land on records the reference keeps, each drawn record re-run; one false claim rejects", maxDropping,
+		"max over d of (1 − d)^21 (P(pass)) × (1 − d) tokens / (1 − d) work", "TestAttackCoverageDrop"},
+	{"leave out d = 20 % of what the reference keeps (issue 13's example)", "as above", func(p Production) float64 { return dropping(p, 0.2) },
+		"(1 − d)^21", "TestAttackCoverageDrop, TestCoverageDropAcrossSeeds"},
 	{"process half the task (d = 50 %)", "as above", func(p Production) float64 { return dropping(p, 0.5) },
-		"P(pass) × (1 − d)", "TestAttackCoverageDrop"},
+		"(1 − d)^21", "TestAttackCoverageDrop"},
 	{"forge MinHash signature files (another task's rows or texts)", "every row's signature recomputed and compared", never,
 		"rejected", "TestAttackForgedSignatures"},
+
+	// Issue 19: the record index. Every field of every entry is a claim.
+	{"skip bytes, overlap entries, or misstate a record's length (the index does not tile the task's bytes)", "offsets and lengths must be contiguous from the task's first byte to its last (a range's planned bounds, else the WARC's size by HEAD); a range lists exactly its record count", never,
+		"rejected", "TestIndexLies/skip, TestIndexLies/overlap, TestIndexLies/length"},
+	{"merge records into one entry (hide a share d of the kept bytes inside neighbours), best d", "records are drawn by their bytes, so a merged entry is drawn as often as the records in it; its bytes are then not one record", maxDropping,
+		"max over d of (1 − d)^21", "TestIndexLies/merge"},
+	{"split a record into two entries (claim its first part a truncated record)", "a truncated record only ends a file; the parts are not one record each", never,
+		"rejected", "TestIndexLies/split"},
+	{"claim a record the reference keeps a near-duplicate (no real duplicate), best d", "the drawn duplicate's links must reach a kept document, each link a shared MinHash band", maxDropping,
+		"max over d of (1 − d)^21", "TestIndexLies/dup"},
+	{"claim a wrong reason for records the reference drops too (share f = 1 % of the bytes; no gain)", "the drawn record's step and reason must be the reference's", func(p Production) float64 { return dropping(p, 0.01) },
+		"≤ (1 − f)^21 × 1", "TestIndexLies/reason"},
+	{"list a record kept that no document cites, or cite a record listed dropped", "the kept entries are exactly the cited records", never,
+		"rejected", "TestIndexLies/kept"},
+	{"declare extraction timeouts for a share t of the records reaching extraction (t ≤ 2 %), best t", "declared on the whole index: not credited (× (1 − t)); a drawn one must reach extraction", maxTimeouts,
+		"max over t ≤ 2 % of (1 − t) tokens × (1 − t) credit / (1 − t) work", "TestIndexLies/timeouts"},
+	{"declare timeouts for more than 2 % of the records reaching extraction (e.g. 20 %)", "counted on the whole index: rejected", never,
+		"rejected", "TestIndexLies/timeouts"},
+	{"bloat the index with tiny fake entries", "entries of at least 128 bytes, the index within 64 KiB + 1/16 of the task's bytes", never,
+		"rejected", "TestIndexChecks"},
 
 	// The adversarial suite's cheats, each rejected on every draw.
 	{"commit another miner's string first (front-running)", "lease check: the committer must have completed a lease with it", never, "rejected", "TestAdversaries/FrontRun"},
@@ -170,26 +192,31 @@ func grindingResidual(p Production) float64 {
 	})
 }
 
-// dropping is the expected reward per unit of work of a miner that skips a
-// share d of its task's records: it passes coverage with P(Bin(n, d) ≤
-// allowed) and is then credited (1 − d) of the tokens times the coverage
-// rate (1 − d), for (1 − d) of the work.
+// dropping is the expected reward per unit of work of a miner that leaves
+// out a share d of the bytes of what the reference keeps (skipping their
+// records, which it must then claim dropped, merged or duplicates): it
+// passes when none of the Target draws on kept records lands on them,
+// (1 − d)^Target, and is then credited the (1 − d) of the tokens it has,
+// for (1 − d) of the work.
 func dropping(p Production, d float64) float64 {
-	return droppingWith(p.Coverage.Target, AllowedMisses(p.Coverage.Target, p.Coverage.Drop, p.Coverage.Miss), d)
-}
-
-func droppingWith(n, a int, d float64) float64 {
-	var pass float64
-	for k := 0; k <= a; k++ {
-		pass += binomPMF(n, k, d)
-	}
-	return pass * (1 - d)
+	return math.Pow(1-d, float64(p.Coverage.Target))
 }
 
 func maxDropping(p Production) float64 {
-	n := p.Coverage.Target
-	a := AllowedMisses(n, p.Coverage.Drop, p.Coverage.Miss)
-	return grid(func(d float64) float64 { return droppingWith(n, a, d) })
+	return grid(func(d float64) float64 { return dropping(p, d) })
+}
+
+// maxTimeouts: a miner declaring timeouts for a share t of the records
+// reaching extraction (within the allowance) skips their extraction (a
+// share t of the work), loses their documents (about a share t of the
+// tokens) and is credited (1 − t) of the rest.
+func maxTimeouts(p Production) float64 {
+	return grid(func(t float64) float64 {
+		if t > p.Coverage.MaxTimeoutShare {
+			return 0
+		}
+		return (1 - t) * (1 - t) / (1 - t)
+	})
 }
 
 // AttackTable renders Attacks as the markdown table of docs/mechanism.md.
@@ -211,9 +238,9 @@ func PowerTable(p Production) string {
 		pass, _ := passProvenance(p, g)
 		fmt.Fprintf(&b, "| %.0f %% | %.4f |\n", 100*g, 1-pass)
 	}
-	b.WriteString("\n| kept records in the coverage sample n | misses allowed a(n) | P(a 20 % dropper is rejected) |\n|---|---|---|\n")
-	for _, n := range []int{5, 10, 21, 40, 64, 100} {
-		fmt.Fprintf(&b, "| %d | %d | %.4f |\n", n, AllowedMisses(n, p.Coverage.Drop, p.Coverage.Miss), CatchProbability(n, p.Coverage.Drop, p.Coverage.Miss))
+	b.WriteString("\n| share d of the kept bytes left out | P(coverage rejects) = 1 − (1 − d)^21 |\n|---|---|\n")
+	for _, d := range []float64{0.01, 0.05, 0.10, 0.20, 0.30} {
+		fmt.Fprintf(&b, "| %.0f %% | %.4f |\n", 100*d, CatchProbability(p.Coverage.Target, d))
 	}
 	return b.String()
 }

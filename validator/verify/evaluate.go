@@ -132,12 +132,14 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	}
 	seed := Seed(seedHash, data)
 
-	// The work this submission may cost, from its task alone.
-	span, err := e.Reference.SpanBytes(ctx, tr.Task)
+	// The work this submission may cost, from its task alone; and the
+	// bytes its record index must tile.
+	sizes, err := e.Reference.WARCSizes(ctx, tr.Task)
 	if err != nil {
 		return vd, nil, taskID, fmt.Errorf("task %d size: %w", taskID, err)
 	}
-	vd.Budget = TaskBudget(tr.Task, span, e.Budget)
+	spans := TaskSpans(tr.Task, sizes)
+	vd.Budget = TaskBudget(tr.Task, SpanBytes(spans), e.Budget)
 
 	dir, err := os.MkdirTemp(e.WorkDir, "submission-*")
 	if err != nil {
@@ -192,7 +194,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	// Cheap checks of every row, then the drawn rows re-derived, before
 	// any whole-submission work.
 	sub, err := OpenSubmission(ectx, dir, m, tr.Task, ReadOptions{
-		Signer: e.Reference.Signer(), Budget: vd.Budget, Seed: seed, Draws: e.ProvenanceSamples,
+		Reference: e.Reference, Spans: spans, Budget: vd.Budget, Seed: seed, Draws: e.ProvenanceSamples,
 	})
 	if err != nil {
 		return fail(err)
@@ -215,13 +217,13 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 		return vd, nil, taskID, Fail(CodeDuplicates, "%d of %d documents duplicate another of the submission", sub.InternalDuplicates, len(sub.Docs))
 	}
 
-	vd.Coverage, err = CheckCoverage(ectx, e.Reference, tr.Task, sub, seed, e.Coverage, e.WorkDir)
+	vd.Coverage, err = CheckCoverage(ectx, sub, seed, e.Coverage)
 	if err != nil {
 		return fail(fmt.Errorf("coverage: %w", err))
 	}
 	if !vd.Coverage.Passed() {
-		return vd, nil, taskID, Fail(CodeCoverage, "%d of %d sampled records the reference keeps are missing (at most %d allowed): %v",
-			vd.Coverage.ReferenceKept-vd.Coverage.Found, vd.Coverage.ReferenceKept, vd.Coverage.Allowed, vd.Coverage.Missing)
+		return vd, nil, taskID, Fail(CodeCoverage, "%d of the %d records reaching extraction declared timed out (at most %d allowed)",
+			vd.Coverage.Timeouts, vd.Coverage.Extracted, vd.Coverage.AllowedTimeouts)
 	}
 
 	vd.Uniqueness = 1

@@ -43,6 +43,7 @@ const (
 	CodeDuplicates     Code = "duplicates"           // padded with (near-)duplicates
 	CodeCopy           Code = "copy"                 // overlaps an earlier accepted submission
 	CodeSignatures     Code = "signatures"           // a MinHash signature file differs from the texts' signatures
+	CodeIndex          Code = "index"                // the record index does not tile the task's WARCs or lies about a record
 	CodeInternal       Code = "internal"             // a check panicked (treated as the miner's input)
 	CodeValidatorError Code = "validator_error"      // the validator itself failed (not scored, retried)
 )
@@ -112,24 +113,39 @@ type Provenance struct {
 	ReferenceTexts []string `json:"-"`
 }
 
-// Coverage is the outcome of re-running sampled records of the task.
+// Coverage is the outcome of checking the record index: the whole index's
+// counts, and the sample of records drawn and re-run (CheckCoverage).
 type Coverage struct {
-	Sampled       int      `json:"sampled"`        // records of the task re-run
-	ReferenceKept int      `json:"reference_kept"` // of those, kept by the reference pipeline
-	Found         int      `json:"found"`          // of those, present in the submission
-	Allowed       int      `json:"allowed_misses"` // kept records that may be missing (AllowedMisses)
-	Missing       []string `json:"missing,omitempty"`
+	Entries       int `json:"entries"`        // records the index lists
+	Draws         int `json:"draws"`          // byte positions drawn
+	Sampled       int `json:"sampled"`        // distinct records they drew
+	ReferenceKept int `json:"reference_kept"` // draws on records the reference keeps
+	Found         int `json:"found"`          // of those, present (kept, or a verified duplicate)
+	Declared      int `json:"declared"`       // of those, declared extraction timeouts
+	// Timeouts counts the records the index declares timed out in
+	// extraction, Extracted those it says reached extraction, and at most
+	// AllowedTimeouts may time out.
+	Timeouts        int `json:"timeouts"`
+	Extracted       int `json:"extracted"`
+	AllowedTimeouts int `json:"allowed_timeouts"`
+	// WARCBytes is the WARC bytes read to check the submission (coverage
+	// and provenance draws).
+	WARCBytes int64    `json:"warc_bytes"`
+	Missing   []string `json:"missing,omitempty"`
 }
 
-// Passed reports whether no more kept records are missing than allowed.
-func (c Coverage) Passed() bool { return c.ReferenceKept-c.Found <= c.Allowed }
+// Passed reports whether the declared timeouts are within the allowance
+// (every other false claim rejects outright).
+func (c Coverage) Passed() bool { return c.Timeouts <= c.AllowedTimeouts }
 
-// Rate is Found/ReferenceKept, 1 when the reference kept nothing.
+// Rate is the share of the records reaching extraction that the miner
+// processed: 1 − Timeouts/Extracted (1 when none reached it). The work it
+// declares not done is not credited.
 func (c Coverage) Rate() float64 {
-	if c.ReferenceKept == 0 {
+	if c.Extracted == 0 {
 		return 1
 	}
-	return float64(c.Found) / float64(c.ReferenceKept)
+	return 1 - float64(c.Timeouts)/float64(c.Extracted)
 }
 
 // Rate is Matched/Checked, 1 when nothing was checked.
