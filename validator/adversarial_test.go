@@ -219,7 +219,19 @@ func TestAdversaries(t *testing.T) {
 	// for a task over the same records.
 	e.commit("CopyExact", h1)
 	want["CopyExact"] = verify.CodeCopy
-	e.submit("CopyRepub", "c-copy", A, 0, 24, base(t, A, 0, 24), nil)
+	// The copy is of the same crawl (uniqueness compares within a crawl);
+	// its task names the same WARC by another path (the same records), and
+	// the copier retargets H1's dataset at it.
+	A2 := filepath.Dir(A) + "/./" + filepath.Base(A)
+	e.submit("CopyRepub", "c-h1", A2, 0, 24, base(t, A, 0, 24), func(dir string, m *dataset.Manifest) {
+		m.Inputs[0].Path = A2
+		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
+			for i := range refs {
+				refs[i].WARC = A2
+			}
+			return docs, refs
+		})
+	})
 	want["CopyRepub"] = verify.CodeCopy
 
 	// Fabricated text with the real ids, URLs and offsets.

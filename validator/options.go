@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/datarefine/refine/chain"
@@ -106,6 +107,15 @@ type Options struct {
 	// submission (0.01); at most MaxOverlap may share a MinHash band with
 	// earlier accepted submissions (0.5).
 	MaxMismatch, MaxInternalDup, MaxOverlap float64
+	// EvalWorkers is how many submissions a round checks at once (default
+	// 4, at most GOMAXPROCS). The checks that depend on earlier
+	// submissions (replays, copies, uniqueness) and the verdicts' records
+	// are made one at a time in (block, hotkey) order, so the results do
+	// not depend on it.
+	EvalWorkers int
+	// Uniqueness shapes the uniqueness index: its partitions by crawl and
+	// window, and its pruning (UniquenessParams; docs/mechanism.md).
+	Uniqueness UniquenessParams
 	// Budget turns a task's size into the work its submission may cost
 	// (verify.BudgetParams; defaults there).
 	Budget verify.BudgetParams
@@ -175,6 +185,10 @@ func (o Options) withDefaults() Options {
 	}
 	cov := verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop}.WithDefaults()
 	o.CoverageSamples, o.CoverageRecords, o.CoverageDrop = cov.Target, cov.MaxRecords, cov.Drop
+	if o.EvalWorkers <= 0 {
+		o.EvalWorkers = min(4, runtime.GOMAXPROCS(0))
+	}
+	o.Uniqueness = o.Uniqueness.withDefaults()
 	if o.MaxInternalDup == 0 {
 		o.MaxInternalDup = 0.01
 	}

@@ -323,7 +323,7 @@ type history struct{}
 func (history) Earlier(context.Context, string, string) (string, uint64, bool, error) {
 	return "", 0, false, nil
 }
-func (history) Overlap(context.Context, []verify.Doc) (int, error) { return 0, nil }
+func (history) Overlap(context.Context, string, uint64, []verify.Doc) (int, error) { return 0, nil }
 
 // countingStore counts the bytes read from the store.
 type countingStore struct {

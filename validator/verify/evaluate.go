@@ -32,8 +32,10 @@ type History interface {
 	// string (its hotkey and block), if any.
 	Earlier(ctx context.Context, data, hotkey string) (other string, block uint64, ok bool, err error)
 	// Overlap counts the documents sharing a MinHash band with earlier
-	// accepted submissions.
-	Overlap(ctx context.Context, docs []Doc) (int, error)
+	// accepted submissions of the same crawl, as the uniqueness index
+	// still holds them for a submission committed in block (see the
+	// index's pruning rule, docs/mechanism.md).
+	Overlap(ctx context.Context, crawl string, block uint64, docs []Doc) (int, error)
 }
 
 // QualityScorer rates the quality of a submission in [0, 1], relative to
@@ -83,37 +85,130 @@ type Evaluator struct {
 	Quality   QualityScorer
 }
 
-// Evaluate checks the commitment c. It returns the verdict's measurements
-// so far, the accepted documents' MinHash bands, the task id (0 when the
-// commitment names no known task) and, when the submission is rejected or
-// could not be evaluated, an error: a *Failure (the miner's fault) or any
-// other error (the validator's side; retry).
+// Evaluate checks the commitment c: Check, then Settle. It returns the
+// verdict's measurements so far, the accepted documents' MinHash bands, the
+// task id (0 when the commitment names no known task) and, when the
+// submission is rejected or could not be evaluated, an error: a *Failure
+// (the miner's fault) or any other error (the validator's side; retry).
 func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.Logger) (Verdict, [][]uint64, int64, error) {
+	return e.Settle(ctx, e.Check(ctx, c, log))
+}
+
+// Checked is a submission after every check that does not depend on the
+// submissions evaluated before it (Check), with what Settle needs to finish
+// it.
+type Checked struct {
+	Verdict Verdict
+	TaskID  int64
+	// Crawl is the task's crawl: the uniqueness index's partition.
+	Crawl string
+	c     chain.Commitment
+	docs  []Doc
+	err   error
+}
+
+// Err is the checks' failure: a *Failure, or the validator's side.
+func (ch *Checked) Err() error { return ch.err }
+
+// CheckFailed is the Checked of commitment c whose checks ended with err
+// before they could report (e.g. a panic the caller recovered).
+func CheckFailed(c chain.Commitment, taskID int64, err error) *Checked {
+	return &Checked{c: c, TaskID: taskID, err: err}
+}
+
+// Check runs every check of commitment c but those against earlier
+// submissions, which depend on the order of evaluation: validators run it
+// in parallel, then Settle each result in (block, hotkey) order. Its
+// outcome (a failure included) is in the Checked, never nil.
+func (e *Evaluator) Check(ctx context.Context, c chain.Commitment, log *slog.Logger) *Checked {
+	ch := &Checked{c: c}
+	ch.Verdict, ch.docs, ch.TaskID, ch.Crawl, ch.err = e.check(ctx, c, log)
+	return ch
+}
+
+// Settle finishes a checked submission against the submissions evaluated
+// before it, as the sequential order of docs/mechanism.md has it: first a
+// commitment string already evaluated is a replay or a copy (whatever its
+// own checks found); then a failed check is the verdict; then the
+// documents sharing a MinHash band with earlier accepted ones of the same
+// crawl discount it (the uniqueness), and over MaxOverlap reject it.
+// Settling in (block, hotkey) order, each after the one before was
+// recorded, is what makes the earlier commit win whatever order the checks
+// ran in.
+func (e *Evaluator) Settle(ctx context.Context, ch *Checked) (Verdict, [][]uint64, int64, error) {
+	vd, taskID := ch.Verdict, ch.TaskID
+	if _, err := submission.Parse(string(ch.c.Data)); err == nil {
+		if err := e.earlier(ctx, ch.c); err != nil {
+			return vd, nil, taskID, err
+		}
+	}
+	if ch.err != nil {
+		return vd, nil, taskID, ch.err
+	}
+	vd.Uniqueness = 1
+	if len(ch.docs) > 0 {
+		var err error
+		vd.Overlap, err = e.History.Overlap(ctx, ch.Crawl, ch.c.Block, ch.docs)
+		if err != nil {
+			return vd, nil, taskID, fmt.Errorf("uniqueness: %w", err)
+		}
+		vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(ch.docs))
+		if float64(vd.Overlap) > e.MaxOverlap*float64(len(ch.docs)) {
+			return vd, nil, taskID, Fail(CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(ch.docs))
+		}
+	}
+	// Credited volume: the tokens the validator counted, discounted by what
+	// the samples could not vouch for. An empty submission of a task whose
+	// records the reference drops is accepted with nothing to credit.
+	vd.VerifiedTokens = float64(vd.MeasuredTokens) * vd.Provenance.Rate() * min(1, vd.Coverage.Rate()) * vd.Uniqueness
+	vd.Accepted = true
+	bands := make([][]uint64, 0, len(ch.docs))
+	for _, d := range ch.docs {
+		if d.Bands != nil {
+			bands = append(bands, d.Bands)
+		}
+	}
+	return vd, bands, taskID, nil
+}
+
+// earlier refuses a commitment string evaluated before: by the same
+// hotkey, a replay; by another (accepted), a copy.
+func (e *Evaluator) earlier(ctx context.Context, c chain.Commitment) error {
+	hk, blk, ok, err := e.History.Earlier(ctx, string(c.Data), c.Hotkey)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return nil
+	case hk == c.Hotkey:
+		return Fail(CodeReplay, "commitment already evaluated (block %d)", blk)
+	}
+	return Fail(CodeCopy, "commitment first made by %s in block %d", hk, blk)
+}
+
+// check is Check's work: it returns the verdict so far, the documents
+// (for Settle), the task id and its crawl.
+func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Logger) (Verdict, []Doc, int64, string, error) {
 	var vd Verdict
 	data := string(c.Data)
 	cm, err := submission.Parse(data)
 	if err != nil {
-		return vd, nil, 0, Fail(CodeMalformed, "%v", err)
+		return vd, nil, 0, "", Fail(CodeMalformed, "%v", err)
 	}
-	if hk, blk, ok, err := e.History.Earlier(ctx, data, c.Hotkey); err != nil {
-		return vd, nil, 0, err
-	} else if ok {
-		if hk == c.Hotkey {
-			return vd, nil, 0, Fail(CodeReplay, "commitment already evaluated (block %d)", blk)
-		}
-		return vd, nil, 0, Fail(CodeCopy, "commitment first made by %s in block %d", hk, blk)
+	if err := e.earlier(ctx, c); err != nil {
+		return vd, nil, 0, "", err
 	}
 	tr, err := e.Tasks.Task(ctx, cm.TaskID)
 	if errors.Is(err, taskserver.ErrNotFound) {
-		return vd, nil, 0, Fail(CodeNoTask, "task %d unknown to the task server", cm.TaskID)
+		return vd, nil, 0, "", Fail(CodeNoTask, "task %d unknown to the task server", cm.TaskID)
 	}
 	if err != nil {
-		return vd, nil, 0, fmt.Errorf("task %d: %w", cm.TaskID, err)
+		return vd, nil, 0, "", fmt.Errorf("task %d: %w", cm.TaskID, err)
 	}
-	taskID := tr.Task.ID
+	taskID, crawl := tr.Task.ID, tr.Task.Crawl
 	lease, err := CheckLease(c.Hotkey, data, c.Block, tr.Leases, e.GraceBlocks)
 	if err != nil {
-		return vd, nil, taskID, err
+		return vd, nil, taskID, crawl, err
 	}
 	vd.ElapsedBlocks = c.Block - lease.GrantedBlock
 
@@ -126,9 +221,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	seedHash, err := e.Chain.BlockHash(ctx, seedBlock)
 	if err != nil {
 		if errors.Is(err, chain.ErrUnknownBlock) {
-			return vd, nil, taskID, fmt.Errorf("seed block %d: %w", seedBlock, ErrNotReady)
+			return vd, nil, taskID, crawl, fmt.Errorf("seed block %d: %w", seedBlock, ErrNotReady)
 		}
-		return vd, nil, taskID, fmt.Errorf("seed block %d: %w", seedBlock, err)
+		return vd, nil, taskID, crawl, fmt.Errorf("seed block %d: %w", seedBlock, err)
 	}
 	seed := Seed(seedHash, data)
 
@@ -136,14 +231,14 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	// bytes its record index must tile.
 	sizes, err := e.Reference.WARCSizes(ctx, tr.Task)
 	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("task %d size: %w", taskID, err)
+		return vd, nil, taskID, crawl, fmt.Errorf("task %d size: %w", taskID, err)
 	}
 	spans := TaskSpans(tr.Task, sizes)
 	vd.Budget = TaskBudget(tr.Task, SpanBytes(spans), e.Budget)
 
 	dir, err := os.MkdirTemp(e.WorkDir, "submission-*")
 	if err != nil {
-		return vd, nil, taskID, err
+		return vd, nil, taskID, crawl, err
 	}
 	defer os.RemoveAll(dir)
 	// Only the submission's manifest and the files it seals are fetched
@@ -155,27 +250,27 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return vd, nil, taskID, ctx.Err()
+			return vd, nil, taskID, crawl, ctx.Err()
 		}
 		if f, ok := submission.AsFault(err); ok {
 			switch f.Kind {
 			case submission.TooLarge:
-				return vd, nil, taskID, Fail(CodeTooLarge, "%v", err)
+				return vd, nil, taskID, crawl, Fail(CodeTooLarge, "%v", err)
 			case submission.ManifestHash:
-				return vd, nil, taskID, Fail(CodeManifestHash, "%v", err)
+				return vd, nil, taskID, crawl, Fail(CodeManifestHash, "%v", err)
 			case submission.NoManifest:
-				return vd, nil, taskID, Fail(CodeFetch, "%v", err)
+				return vd, nil, taskID, crawl, Fail(CodeFetch, "%v", err)
 			case submission.BadManifest:
-				return vd, nil, taskID, Fail(CodeManifest, "%v", err)
+				return vd, nil, taskID, crawl, Fail(CodeManifest, "%v", err)
 			case submission.MissingFile, submission.FileMismatch:
-				return vd, nil, taskID, Fail(CodeIntegrity, "%v", err)
+				return vd, nil, taskID, crawl, Fail(CodeIntegrity, "%v", err)
 			}
 		}
-		return vd, nil, taskID, fmt.Errorf("fetch: %w", err)
+		return vd, nil, taskID, crawl, fmt.Errorf("fetch: %w", err)
 	}
 	m, _, err := CheckManifest(dir, cm, c.Hotkey, tr.Task)
 	if err != nil {
-		return vd, nil, taskID, err
+		return vd, nil, taskID, crawl, err
 	}
 	vd.Documents, vd.Tokens = m.Documents, m.Tokens
 	ectx, cancel := context.WithTimeout(ctx, e.EvalTimeout)
@@ -184,11 +279,11 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	// evaluation's time out) is the validator's side: retried, never the
 	// miner's zero. What a submission can cost is bounded by its budget,
 	// not by the timeout.
-	fail := func(err error) (Verdict, [][]uint64, int64, error) {
+	fail := func(err error) (Verdict, []Doc, int64, string, error) {
 		if ctx.Err() != nil {
-			return vd, nil, taskID, ctx.Err()
+			return vd, nil, taskID, crawl, ctx.Err()
 		}
-		return vd, nil, taskID, err
+		return vd, nil, taskID, crawl, err
 	}
 
 	// Cheap checks of every row, then the drawn rows re-derived, before
@@ -204,7 +299,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 		return fail(fmt.Errorf("provenance: %w", err))
 	}
 	if bad := vd.Provenance.Checked - vd.Provenance.Matched; float64(bad) > e.MaxMismatch*float64(vd.Provenance.Checked) {
-		return vd, nil, taskID, Fail(CodeProvenance, "%d of %d drawn documents not derived from their records: %v", bad, vd.Provenance.Checked, vd.Provenance.Mismatches)
+		return vd, nil, taskID, crawl, Fail(CodeProvenance, "%d of %d drawn documents not derived from their records: %v", bad, vd.Provenance.Checked, vd.Provenance.Mismatches)
 	}
 
 	// Every row: tokens, signatures, duplicates.
@@ -214,7 +309,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	vd.MeasuredTokens = sub.MeasuredTokens
 	vd.InternalDuplicates = sub.InternalDuplicates
 	if float64(sub.InternalDuplicates) > e.MaxInternalDup*float64(len(sub.Docs)) {
-		return vd, nil, taskID, Fail(CodeDuplicates, "%d of %d documents duplicate another of the submission", sub.InternalDuplicates, len(sub.Docs))
+		return vd, nil, taskID, crawl, Fail(CodeDuplicates, "%d of %d documents duplicate another of the submission", sub.InternalDuplicates, len(sub.Docs))
 	}
 
 	vd.Coverage, err = CheckCoverage(ectx, sub, seed, e.Coverage)
@@ -222,20 +317,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 		return fail(fmt.Errorf("coverage: %w", err))
 	}
 	if !vd.Coverage.Passed() {
-		return vd, nil, taskID, Fail(CodeCoverage, "%d of the %d records reaching extraction declared timed out (at most %d allowed)",
+		return vd, nil, taskID, crawl, Fail(CodeCoverage, "%d of the %d records reaching extraction declared timed out (at most %d allowed)",
 			vd.Coverage.Timeouts, vd.Coverage.Extracted, vd.Coverage.AllowedTimeouts)
-	}
-
-	vd.Uniqueness = 1
-	if len(sub.Docs) > 0 {
-		vd.Overlap, err = e.History.Overlap(ctx, sub.Docs)
-		if err != nil {
-			return vd, nil, taskID, fmt.Errorf("uniqueness: %w", err)
-		}
-		vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(sub.Docs))
-		if float64(vd.Overlap) > e.MaxOverlap*float64(len(sub.Docs)) {
-			return vd, nil, taskID, Fail(CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(sub.Docs))
-		}
 	}
 
 	// Relative quality: the drawn documents against the reference
@@ -244,19 +327,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	if err != nil {
 		return fail(fmt.Errorf("quality: %w", err))
 	}
-	// Credited volume: the tokens the validator counted, discounted by what
-	// the samples could not vouch for. An empty submission of a task whose
-	// records the reference drops is accepted with nothing to credit.
-	vd.VerifiedTokens = float64(vd.MeasuredTokens) * vd.Provenance.Rate() * min(1, vd.Coverage.Rate()) * vd.Uniqueness
-	vd.Accepted = true
-	bands := make([][]uint64, 0, len(sub.Docs))
-	for _, d := range sub.Docs {
-		if d.Bands != nil {
-			bands = append(bands, d.Bands)
-		}
-	}
-	log.Debug("submission checked", "documents", len(sub.Docs), "seed_block", seedBlock)
-	return vd, bands, taskID, nil
+	log.Debug("submission checked", "documents", len(sub.Docs), "seed_block", seedBlock, "warc_bytes", vd.Coverage.WARCBytes)
+	return vd, sub.Docs, taskID, crawl, nil
 }
 
 // SeedBlock is the block whose hash seeds a submission's samples: delay
