@@ -3,6 +3,16 @@
 // and a zstd bomb for the same task (docs/mechanism.md, "Cost").
 //
 //	go run ./bench/validator [-warc PATH] [-runs 3]
+//	go run ./bench/validator -large 36 [-runs 3]
+//
+// With -large N the task's WARC is built in the temporary folder from the
+// shared test data — the golden pages' WARC (990 real pages, 28 MB)
+// repeated N times, then the real Common Crawl and browsertrix WARCs —
+// (36: about 1 GB, a Common Crawl WARC's size) and only the honest
+// evaluation is measured: how much of the WARC a validator reads to check
+// it (issue 19: at most 1 % plus the submission itself). Each copy after
+// the first of a page is a near-duplicate the miner's deduplication drops
+// (and lists in the record index with its link to the copy kept).
 //
 // "dictionary" and "zstd" are bombs for the task at its own budget (the
 // test WARC: 214 KB, 1 MiB of text); "dictionary-1GiB" and "zstd-1GiB" are
@@ -83,6 +93,7 @@ type result struct {
 
 func main() {
 	warc := flag.String("warc", "", "WARC of the task (default: the shared test data's dolma_browsertrix_sample-0000.warc.gz)")
+	large := flag.Int("large", 0, "build the task's WARC from the golden pages repeated this many times (and the real WARCs), and measure the honest evaluation only")
 	runs := flag.Int("runs", 3, "runs per scenario (medians reported)")
 	child := flag.String("child", "", "internal: evaluate one scenario from this prepared folder")
 	scenario := flag.String("scenario", "", "internal: the child's scenario")
@@ -103,14 +114,29 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	if err := prepare(dir, *warc); err != nil {
-		log.Fatal(err)
+	task := filepath.Join(dir, "task.warc.gz")
+	if *large > 0 {
+		scenarios = scenarios[:2]
+		err = buildLarge(task, *large)
+	} else {
+		err = copyFile(*warc, task)
 	}
-	st, err := os.Stat(*warc)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("task: one WARC of %d bytes (%s); %d runs per scenario, medians\n\n", st.Size(), filepath.Base(*warc), *runs)
+	start := time.Now()
+	if err := prepare(dir); err != nil {
+		log.Fatal(err)
+	}
+	st, err := os.Stat(task)
+	if err != nil {
+		log.Fatal(err)
+	}
+	name := filepath.Base(*warc)
+	if *large > 0 {
+		name = fmt.Sprintf("the golden pages ×%d and the real WARCs; the miner's run took %.0f s", *large, time.Since(start).Seconds())
+	}
+	fmt.Printf("task: one WARC of %d bytes (%s); %d runs per scenario, medians\n\n", st.Size(), name, *runs)
 	fmt.Printf("%-15s %-11s %9s %9s %10s %12s %12s\n", "scenario", "verdict", "wall s", "cpu s", "peak RSS", "store bytes", "WARC bytes")
 	for _, sc := range scenarios {
 		var rs []result
@@ -140,7 +166,64 @@ func main() {
 		if rs[0].Reason != "" {
 			fmt.Printf("            reason: %s\n", rs[0].Reason)
 		}
+		if sc == "honest" {
+			w := med(func(r result) float64 { return float64(r.WARC) })
+			fmt.Printf("            WARC bytes read: %.2f %% of the WARC; the submission: %.0f bytes (%.2f %%)\n",
+				100*w/float64(st.Size()), med(func(r result) float64 { return float64(r.Store) }),
+				100*med(func(r result) float64 { return float64(r.Store) })/float64(st.Size()))
+		}
 	}
+}
+
+// copyFile copies a file.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// buildLarge writes the golden pages' WARC copies times, then the real
+// gzip WARCs of the shared test data, as one WARC: gzip members
+// concatenate, so every record stays a member of its own.
+func buildLarge(dst string, copies int) error {
+	root := testdata.Root()
+	parts := []string{}
+	for range copies {
+		parts = append(parts, filepath.Join(root, "golden", "trafilatura_eval.warc.gz"))
+	}
+	for _, p := range []string{"commoncrawl/resiliparse_CC-MAIN-2020-34_extract.warc.gz", "commoncrawl/whirlwind_CC-MAIN-2024-22_warc.gz",
+		"commoncrawl/jwarc_cc.warc.gz", "real_crawls/dolma_browsertrix_sample-0000.warc.gz", "real_crawls/dolma_browsertrix_sample-0001.warc.gz"} {
+		parts = append(parts, filepath.Join(root, "warc", filepath.FromSlash(p)))
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		in, err := os.Open(p)
+		if err != nil {
+			out.Close()
+			return err
+		}
+		_, err = io.Copy(out, in)
+		in.Close()
+		if err != nil {
+			out.Close()
+			return err
+		}
+	}
+	return out.Close()
 }
 
 // runChild evaluates one scenario in a child process.
@@ -158,22 +241,19 @@ func runChild(dir, scenario string) (result, error) {
 	return r, nil
 }
 
-// prepare imports the assets and publishes the three submissions, one per
-// repository, and copies the WARC.
-func prepare(dir, warc string) error {
+// prepare imports the assets and publishes the scenarios' submissions for
+// the task's WARC (dir/task.warc.gz), one per repository.
+func prepare(dir string) error {
 	ctx := context.Background()
 	assetDir := filepath.Join(dir, "assets")
 	if err := assets.Import(filepath.Join(testdata.Root(), "filters_dedup", "datatrove_assets"), assetDir, ""); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(warc)
+	fi, err := os.Stat(filepath.Join(dir, "task.warc.gz"))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "task.warc.gz"), b, 0o644); err != nil {
-		return err
-	}
-	size := int64(len(b))
+	size := fi.Size()
 	st, err := local.New(filepath.Join(dir, "store"))
 	if err != nil {
 		return err

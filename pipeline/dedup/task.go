@@ -134,11 +134,18 @@ func (d *TaskDeduper) Finish(ctx context.Context) (map[int]KeptBy, TaskStats, er
 			}
 			return int(x - y)
 		})
+		run := int32(0) // the first document of the current run of equal buckets
 		for k := 1; k < n; k++ {
 			if slices.Equal(bucket(order[k-1]), bucket(order[k])) {
 				stats.Matches++
 				uf.union(order[k-1], order[k])
-				edge(order[k-1], order[k])
+				// Every document of a run shares this band with every
+				// other: linking each to the run's first keeps the paths
+				// short (one step per band crossed), where the pairs
+				// union applies would chain a run of copies end to end.
+				edge(order[run], order[k])
+			} else {
+				run = int32(k)
 			}
 		}
 	}

@@ -207,6 +207,23 @@ func TestDedupVia(t *testing.T) {
 	if len(removed) != 3 || removed[2].Via != 1 || removed[2].Index != 0 {
 		t.Errorf("removed %v", removed)
 	}
+	// Forty copies: each is one step from the one kept, not a chain of
+	// forty (the pairs union joins are neighbours in sorted order).
+	d, _ = NewTaskDeduper(TaskOptions{Signer: s})
+	for i := range 40 {
+		if err := d.AddSignature(i, fmt.Sprint(i), Signature{7, 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, _, err = d.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range removed {
+		if k.Via != k.Index {
+			t.Errorf("copy %d: via %d, kept %d", i, k.Via, k.Index)
+		}
+	}
 }
 
 // TestCS336FuzzyDuplicates: of the three licences in the cs336 fixtures, the
