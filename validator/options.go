@@ -100,6 +100,10 @@ type Options struct {
 	// rejects (verify.CoverageParams, docs/mechanism.md).
 	CoverageSamples, CoverageRecords int
 	CoverageDrop                     float64
+	// CoverageMaxMissing is the share of the coverage draws on records the
+	// reference keeps that may find the record missing (default 0: an
+	// honest index has no false claim; tests of other checks raise it).
+	CoverageMaxMissing float64
 	// Thresholds of the gate (defaults in parentheses): at most
 	// MaxMismatch of the provenance draws may miss (0: the pipeline is
 	// deterministic, an honest submission matches every draw); at most
@@ -147,7 +151,7 @@ func (o Options) EvalParams() verify.Params {
 	return verify.Params{
 		SeedDelay: o.SeedDelay, GraceBlocks: o.GraceBlocks,
 		ProvenanceSamples: o.ProvenanceSamples,
-		Coverage:          verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop},
+		Coverage:          verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop, MaxMissing: o.CoverageMaxMissing},
 		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup, MaxOverlap: o.MaxOverlap,
 		Budget: o.Budget, Limits: o.Limits,
 		FetchTimeout: o.FetchTimeout, EvalTimeout: o.EvalTimeout, WorkDir: o.WorkDir,

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/validator/verify"
 )
 
@@ -127,4 +128,37 @@ func fileSize(b *testing.B, path string) int64 {
 		b.Fatal(err)
 	}
 	return st.Size()
+}
+
+// BenchmarkStateSize measures the validator state's disk bytes per
+// evaluated submission (its verdict row, as a real honest verdict fills
+// it), for the scale model (docs/scale.md).
+func BenchmarkStateSize(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "v.db")
+	st, err := openState(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	before := fileSize(b, path)
+	const n = 2000
+	vd := verify.Verdict{Accepted: true, Documents: 4200, Tokens: 5241600, MeasuredTokens: 5240000,
+		Budget:     verify.TaskBudget(taskserver.Task{ID: 1, WARCs: []string{"w.warc.gz"}}, 1<<30, verify.BudgetParams{}),
+		Provenance: verify.Provenance{Checked: 16, Matched: 16},
+		Coverage:   verify.Coverage{Entries: 105000, Draws: 130, Sampled: 110, ReferenceKept: 21, Found: 21, Extracted: 30000, AllowedTimeouts: 600, WARCBytes: 7 << 20},
+		Uniqueness: 0.97, Overlap: 120, VerifiedTokens: 5082800, ElapsedBlocks: 150, Quality: 1}
+	for i := range n {
+		rec := Record{Hotkey: fmt.Sprintf("5Miner%04dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i%256), UID: uint16(i % 256), Block: uint64(1000 + i),
+			Commitment: fmt.Sprintf("r1:miner-%04d/refined@%040x:%d:%016x", i%256, i, i, i), TaskID: int64(i), Score: 5.08, Verdict: vd, LeaseID: int64(i + 1)}
+		if err := st.record(ctx, rec, nil, "CC-A", UniquenessParams{}.withDefaults()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := st.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+	}
+	b.ReportMetric(float64(fileSize(b, path)-before)/n, "disk-B/submission")
 }

@@ -88,6 +88,10 @@ type result struct {
 	MaxRSS   int64   `json:"max_rss_bytes"`
 	Store    int64   `json:"store_bytes"`
 	WARC     int64   `json:"warc_bytes"`
+	// StoreFiles and WARCRequests count the files fetched from the store
+	// and the requests made to the WARC server (HEAD and range GETs).
+	StoreFiles   int64 `json:"store_files"`
+	WARCRequests int64 `json:"warc_requests"`
 	Reason   string  `json:"reason,omitempty"`
 }
 
@@ -168,9 +172,11 @@ func main() {
 		}
 		if sc == "honest" {
 			w := med(func(r result) float64 { return float64(r.WARC) })
-			fmt.Printf("            WARC bytes read: %.2f %% of the WARC; the submission: %.0f bytes (%.2f %%)\n",
-				100*w/float64(st.Size()), med(func(r result) float64 { return float64(r.Store) }),
-				100*med(func(r result) float64 { return float64(r.Store) })/float64(st.Size()))
+			fmt.Printf("            WARC bytes read: %.2f %% of the WARC in %.0f requests; the submission: %.0f bytes (%.2f %%) in %.0f files\n",
+				100*w/float64(st.Size()), med(func(r result) float64 { return float64(r.WARCRequests) }),
+				med(func(r result) float64 { return float64(r.Store) }),
+				100*med(func(r result) float64 { return float64(r.Store) })/float64(st.Size()),
+				med(func(r result) float64 { return float64(r.StoreFiles) }))
 		}
 	}
 }
@@ -314,8 +320,9 @@ func prepare(dir string) error {
 func evaluate(dir, scenario string) (result, error) {
 	ctx := context.Background()
 	r := result{Scenario: scenario}
-	var warcBytes atomic.Int64
+	var warcBytes, warcRequests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		warcRequests.Add(1)
 		http.ServeFile(countingWriter{w, &warcBytes}, req, filepath.Join(dir, "task.warc.gz"))
 	}))
 	defer srv.Close()
@@ -336,7 +343,7 @@ func evaluate(dir, scenario string) (result, error) {
 		return r, err
 	}
 	if scenario == "baseline" {
-		return measure(r, time.Now(), counted, &warcBytes), nil
+		return measure(r, time.Now(), counted, &warcBytes, &warcRequests), nil
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "commitments.json"))
 	if err != nil {
@@ -364,16 +371,17 @@ func evaluate(dir, scenario string) (result, error) {
 		return r, err
 	}
 	r.Accepted = vd.Accepted
-	return measure(r, start, counted, &warcBytes), nil
+	return measure(r, start, counted, &warcBytes, &warcRequests), nil
 }
 
-func measure(r result, start time.Time, s *countingStore, warc *atomic.Int64) result {
+func measure(r result, start time.Time, s *countingStore, warc, requests *atomic.Int64) result {
 	r.Wall = time.Since(start).Seconds()
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	r.MaxRSS = ru.Maxrss << 10 // KiB on Linux
 	r.Store, r.WARC = s.n.Load(), warc.Load()
+	r.StoreFiles, r.WARCRequests = s.files.Load(), requests.Load()
 	return r
 }
 
@@ -408,7 +416,7 @@ func (history) Overlap(context.Context, string, uint64, []verify.Doc) (int, erro
 // countingStore counts the bytes read from the store.
 type countingStore struct {
 	store.Store
-	n atomic.Int64
+	n, files atomic.Int64
 }
 
 func (s *countingStore) Open(ctx context.Context, repo, revision, path string) (io.ReadCloser, error) {
@@ -416,6 +424,7 @@ func (s *countingStore) Open(ctx context.Context, repo, revision, path string) (
 	if err != nil {
 		return nil, err
 	}
+	s.files.Add(1)
 	return countingReader{rc, &s.n}, nil
 }
 

@@ -29,6 +29,14 @@ type CoverageParams struct {
 	// MaxHops bounds the duplicate links followed from a drawn duplicate
 	// to the document kept in its place (default 16).
 	MaxHops int
+	// MaxMissing is the share of the draws on records the reference keeps
+	// that may find the record missing (claimed dropped, or a broken
+	// duplicate link) without rejecting (default 0: an honest index has no
+	// false claim). The attack table is computed at 0. MaxMismatch is the
+	// same for drawn kept records that are not their documents (Evaluate
+	// sets it to the validator's MaxMismatch). The sample stops as soon as
+	// either is exceeded over Target draws: a liar costs no more.
+	MaxMissing, MaxMismatch float64
 }
 
 func (p CoverageParams) withDefaults() CoverageParams {
@@ -115,9 +123,11 @@ func CatchProbability(n int, d float64) float64 { return 1 - math.Pow(1-d, float
 //     rejects (coverage), fewer discount the credit (Coverage.Rate).
 //
 // An honest miner's claims are all true (the pipeline is deterministic and
-// its decoder the miner's own), so a single false claim rejects. A miner
-// that left out a share d of the kept bytes passes with probability
-// (1 − d)^Target: 0.0092 at d = 20 %.
+// its decoder the miner's own), so a single false claim rejects: the
+// kinds above are counted (Coverage.Mismatched, Absent) and rejected by
+// Evaluate at the default zero tolerance (MaxMismatch, MaxMissing), the
+// others fail here. A miner that left out a share d of the kept bytes
+// passes with probability (1 − d)^Target: 0.0092 at d = 20 %.
 func CheckCoverage(ctx context.Context, sub *Submission, seed [32]byte, params CoverageParams) (Coverage, error) {
 	params = params.withDefaults()
 	ix, rs := sub.Index, sub.reruns
@@ -130,7 +140,8 @@ func CheckCoverage(ctx context.Context, sub *Submission, seed [32]byte, params C
 	j := &judge{sub: sub, rs: rs, ix: ix, docOf: docOf, params: params, order: sub.opts.Reference.stepOrder()}
 	rng := rand.New(rand.NewChaCha8(sha256.Sum256(append([]byte("refine/validator/coverage/v2\x00"), seed[:]...))))
 	for ix.Total > 0 && c.ReferenceKept < params.Target && c.Draws < params.MaxDraws &&
-		len(rs.done) < ix.Len() && c.Sampled < params.MaxRecords {
+		len(rs.done) < ix.Len() && c.Sampled < params.MaxRecords &&
+		float64(c.Absent) <= params.MaxMissing*float64(params.Target) && float64(c.Mismatched) <= params.MaxMismatch*float64(params.Target) {
 		if err := ctx.Err(); err != nil {
 			return c, err
 		}
@@ -139,23 +150,43 @@ func CheckCoverage(ctx context.Context, sub *Submission, seed [32]byte, params C
 		if _, ok := rs.done[i]; !ok {
 			c.Sampled++
 		}
-		kept, declared, err := j.check(ctx, i)
+		v, err := j.check(ctx, i)
 		if err != nil {
 			c.WARCBytes = rs.bytes
 			return c, err
 		}
-		if kept {
+		if v.claimedKept {
+			c.KeptClaims++
+		}
+		if v.refKept {
 			c.ReferenceKept++
-			if declared {
-				c.Declared++
-				c.Missing = note(c.Missing, "entry %d (%s): declared an extraction timeout", i, j.where(i))
-			} else {
-				c.Found++
-			}
+		}
+		switch {
+		case v.problem != "" && v.claimedKept:
+			c.Mismatched++
+			c.Notes = note(c.Notes, "%s", v.problem)
+		case v.problem != "":
+			c.Absent++
+			c.Notes = note(c.Notes, "%s", v.problem)
+		case v.declared:
+			c.Declared++
+			c.Notes = note(c.Notes, "entry %d (%s): declared an extraction timeout", i, j.where(i))
+		case v.refKept:
+			c.Found++
 		}
 	}
 	c.WARCBytes = rs.bytes
 	return c, nil
+}
+
+// verdict is what a drawn record's check found: whether the index claims
+// it kept and the reference keeps it, a declared timeout, and a problem —
+// a kept record that is not its document (claimedKept), or one the
+// reference keeps that the submission lacks. Other false claims are
+// *Failures.
+type verdict struct {
+	claimedKept, refKept, declared bool
+	problem                        string
 }
 
 // judge checks drawn records' claims.
@@ -173,66 +204,65 @@ func (j *judge) where(i int) string {
 	return fmt.Sprintf("%s@%d", j.sub.task.WARCs[e.WARC], e.Offset)
 }
 
-// check judges entry i's claim against the reference: whether the
-// reference keeps the record, and whether the miner declared it a timeout.
-// A false claim is a *Failure; other errors are the validator's side.
-func (j *judge) check(ctx context.Context, i int) (kept, declared bool, err error) {
+// check judges entry i's claim against the reference. A false claim
+// other than a kept record that differs or a missing one is a *Failure;
+// other errors are the validator's side.
+func (j *judge) check(ctx context.Context, i int) (verdict, error) {
 	e := j.ix.Entry(i)
 	r, err := j.rs.get(ctx, i)
 	if err != nil {
-		return false, false, err
+		return verdict{}, err
 	}
+	v := verdict{claimedKept: e.Kept, refKept: r.kept}
 	timeout := e.Step == stepExtract && e.Reason == reasonTimeout
 	if !r.kept && r.step == stepExtract && r.reason == reasonTimeout && !timeout {
 		// The reference's own, generous limit: it cannot tell; try again.
-		return false, false, fmt.Errorf("coverage: the reference's extraction of entry %d (%s) timed out", i, j.where(i))
+		return v, fmt.Errorf("coverage: the reference's extraction of entry %d (%s) timed out", i, j.where(i))
 	}
 	switch {
 	case e.Kept:
-		if err := j.sameDocument(i, r); err != nil {
-			return false, false, err
-		}
-		return true, false, nil
+		v.problem = j.sameDocument(i, r)
 	case e.Step == stepDedup:
 		if !r.kept {
-			return false, false, Fail(CodeIndex, "entry %d (%s) is claimed a near-duplicate; the reference drops it (%s)", i, j.where(i), r.outcome())
+			return v, Fail(CodeIndex, "entry %d (%s) is claimed a near-duplicate; the reference drops it (%s)", i, j.where(i), r.outcome())
 		}
-		return true, false, j.duplicate(ctx, i, r)
+		v.problem, err = j.duplicate(ctx, i, r)
 	case timeout:
 		if !r.kept && r.step != stepPanic && j.order[r.step] < j.order[stepExtract] {
-			return false, false, Fail(CodeIndex, "entry %d (%s) is claimed timed out in extraction; the reference drops it before (%s)", i, j.where(i), r.outcome())
+			return v, Fail(CodeIndex, "entry %d (%s) is claimed timed out in extraction; the reference drops it before (%s)", i, j.where(i), r.outcome())
 		}
-		return r.kept, r.kept, nil
+		v.declared = r.kept
 	case r.kept:
-		return false, false, Fail(CodeCoverage, "entry %d (%s), which the reference keeps, is claimed dropped by %s", i, j.where(i), claim(e))
+		v.problem = fmt.Sprintf("entry %d (%s), which the reference keeps, is claimed dropped by %s", i, j.where(i), claim(e))
 	case r.step != e.Step || r.reason != e.Reason:
-		return false, false, Fail(CodeIndex, "entry %d (%s) is claimed dropped by %s; the reference drops it by %s", i, j.where(i), claim(e), r.outcome())
+		return v, Fail(CodeIndex, "entry %d (%s) is claimed dropped by %s; the reference drops it by %s", i, j.where(i), claim(e), r.outcome())
 	}
-	return false, false, nil
+	return v, err
 }
 
-// sameDocument checks that the reference keeps kept entry i as the
-// document that cites it.
-func (j *judge) sameDocument(i int, r *rerun) error {
+// sameDocument says how kept entry i's record differs from the document
+// that cites it ("" when the reference keeps it as that document).
+func (j *judge) sameDocument(i int, r *rerun) string {
 	d := j.sub.Docs[j.docOf[i]]
 	switch {
 	case !r.kept:
-		return Fail(CodeProvenance, "entry %d (%s) is document %s; the reference drops it (%s)", i, j.where(i), d.ID, r.outcome())
+		return fmt.Sprintf("entry %d (%s) is document %s; the reference drops it (%s)", i, j.where(i), d.ID, r.outcome())
 	case r.id != d.ID || r.url != d.URL:
-		return Fail(CodeProvenance, "entry %d (%s) is record %s (%s); its document is %s (%s)", i, j.where(i), r.id, r.url, d.ID, d.URL)
+		return fmt.Sprintf("entry %d (%s) is record %s (%s); its document is %s (%s)", i, j.where(i), r.id, r.url, d.ID, d.URL)
 	case r.foldedHash != d.FoldedHash:
-		return Fail(CodeProvenance, "document %s: text differs from the reference's", d.ID)
+		return fmt.Sprintf("document %s: text differs from the reference's", d.ID)
 	case r.tokens != d.Claimed:
-		return Fail(CodeProvenance, "document %s: %d tokens, the reference %d", d.ID, d.Claimed, r.tokens)
+		return fmt.Sprintf("document %s: %d tokens, the reference %d", d.ID, d.Claimed, r.tokens)
 	}
-	return nil
+	return ""
 }
 
 // duplicate follows a drawn near-duplicate's Dup links to a kept document:
 // every step must be a record the reference keeps whose text (before PII
 // formatting, as the miner's deduplication compared) shares a MinHash band
-// with the previous one's.
-func (j *judge) duplicate(ctx context.Context, i int, r *rerun) error {
+// with the previous one's. It returns why the record is missing ("" when
+// the links hold); a link to a record the reference drops is a *Failure.
+func (j *judge) duplicate(ctx context.Context, i int, r *rerun) (string, error) {
 	cur, bands := i, r.bands
 	for range j.params.MaxHops {
 		next := int(j.ix.dups[cur])
@@ -244,22 +274,22 @@ func (j *judge) duplicate(ctx context.Context, i int, r *rerun) error {
 		} else {
 			rn, err := j.rs.get(ctx, next)
 			if err != nil {
-				return err
+				return "", err
 			}
 			if !rn.kept {
-				return Fail(CodeIndex, "entry %d (%s), on the duplicate path of entry %d, is one the reference drops (%s)", next, j.where(next), i, rn.outcome())
+				return "", Fail(CodeIndex, "entry %d (%s), on the duplicate path of entry %d, is one the reference drops (%s)", next, j.where(next), i, rn.outcome())
 			}
 			nb = rn.bands
 		}
 		if !shareBand(bands, nb) {
-			return Fail(CodeCoverage, "entry %d (%s), which the reference keeps, is claimed a near-duplicate through entry %d, whose text shares no MinHash band with entry %d's", i, j.where(i), next, cur)
+			return fmt.Sprintf("entry %d (%s), which the reference keeps, is claimed a near-duplicate through entry %d, whose text shares no MinHash band with entry %d's", i, j.where(i), next, cur), nil
 		}
 		if e.Kept {
-			return nil
+			return "", nil
 		}
 		cur, bands = next, nb
 	}
-	return Fail(CodeCoverage, "entry %d (%s), which the reference keeps, is claimed a near-duplicate; no kept document within %d links", i, j.where(i), j.params.MaxHops)
+	return fmt.Sprintf("entry %d (%s), which the reference keeps, is claimed a near-duplicate; no kept document within %d links", i, j.where(i), j.params.MaxHops), nil
 }
 
 // shareBand reports whether two documents' MinHash bands share a value at

@@ -312,13 +312,21 @@ func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 		return vd, nil, taskID, crawl, Fail(CodeDuplicates, "%d of %d documents duplicate another of the submission", sub.InternalDuplicates, len(sub.Docs))
 	}
 
-	vd.Coverage, err = CheckCoverage(ectx, sub, seed, e.Coverage)
+	cov := e.Coverage
+	cov.MaxMismatch = e.MaxMismatch
+	vd.Coverage, err = CheckCoverage(ectx, sub, seed, cov)
 	if err != nil {
 		return fail(fmt.Errorf("coverage: %w", err))
 	}
-	if !vd.Coverage.Passed() {
+	if cv := vd.Coverage; float64(cv.Mismatched) > e.MaxMismatch*float64(cv.KeptClaims) {
+		return vd, nil, taskID, crawl, Fail(CodeProvenance, "%d of %d drawn kept records are not their documents: %v", cv.Mismatched, cv.KeptClaims, cv.Notes)
+	}
+	if cv := vd.Coverage; float64(cv.Absent) > e.Coverage.MaxMissing*float64(cv.ReferenceKept) {
+		return vd, nil, taskID, crawl, Fail(CodeCoverage, "%d of %d drawn records the reference keeps are missing: %v", cv.Absent, cv.ReferenceKept, cv.Notes)
+	}
+	if cv := vd.Coverage; cv.Timeouts > cv.AllowedTimeouts {
 		return vd, nil, taskID, crawl, Fail(CodeCoverage, "%d of the %d records reaching extraction declared timed out (at most %d allowed)",
-			vd.Coverage.Timeouts, vd.Coverage.Extracted, vd.Coverage.AllowedTimeouts)
+			cv.Timeouts, cv.Extracted, cv.AllowedTimeouts)
 	}
 
 	// Relative quality: the drawn documents against the reference

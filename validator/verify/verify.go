@@ -122,6 +122,11 @@ type Coverage struct {
 	ReferenceKept int `json:"reference_kept"` // draws on records the reference keeps
 	Found         int `json:"found"`          // of those, present (kept, or a verified duplicate)
 	Declared      int `json:"declared"`       // of those, declared extraction timeouts
+	Absent        int `json:"absent"`         // of those, missing: claimed dropped, or a broken duplicate link
+	// KeptClaims counts the draws on records the index lists kept, and
+	// Mismatched those whose record is not their document.
+	KeptClaims int `json:"kept_claims"`
+	Mismatched int `json:"mismatched"`
 	// Timeouts counts the records the index declares timed out in
 	// extraction, Extracted those it says reached extraction, and at most
 	// AllowedTimeouts may time out.
@@ -131,12 +136,8 @@ type Coverage struct {
 	// WARCBytes is the WARC bytes read to check the submission (coverage
 	// and provenance draws).
 	WARCBytes int64    `json:"warc_bytes"`
-	Missing   []string `json:"missing,omitempty"`
+	Notes     []string `json:"notes,omitempty"` // the first few problems
 }
-
-// Passed reports whether the declared timeouts are within the allowance
-// (every other false claim rejects outright).
-func (c Coverage) Passed() bool { return c.Timeouts <= c.AllowedTimeouts }
 
 // Rate is the share of the records reaching extraction that the miner
 // processed: 1 − Timeouts/Extracted (1 when none reached it). The work it
