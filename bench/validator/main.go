@@ -90,9 +90,9 @@ type result struct {
 	WARC     int64   `json:"warc_bytes"`
 	// StoreFiles and WARCRequests count the files fetched from the store
 	// and the requests made to the WARC server (HEAD and range GETs).
-	StoreFiles   int64 `json:"store_files"`
-	WARCRequests int64 `json:"warc_requests"`
-	Reason   string  `json:"reason,omitempty"`
+	StoreFiles   int64  `json:"store_files"`
+	WARCRequests int64  `json:"warc_requests"`
+	Reason       string `json:"reason,omitempty"`
 }
 
 func main() {
