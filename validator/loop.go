@@ -269,6 +269,7 @@ func (v *Validator) Round(ctx context.Context) ([]Record, error) {
 		return out, err
 	}
 	// Check in parallel, settle and record in order.
+	v.recent.reset()
 	logs := make([]*slog.Logger, len(cands))
 	for i, cd := range cands {
 		logs[i] = v.opts.Log.With("hotkey", cd.c.Hotkey, "uid", uidOf[cd.c.Hotkey], "block", cd.c.Block, "commitment", string(cd.c.Data), "lease", cd.lease)
@@ -678,6 +679,9 @@ func (v *Validator) evaluate(ctx context.Context, cd candidate, uid uint16, head
 	})
 	if err := v.state.record(ctx, rec, bands, o.crawl, v.opts.Uniqueness); err != nil {
 		return nil, err
+	}
+	if verdict.Accepted {
+		v.recent.add(v.opts.Uniqueness, o.crawl, rec.Block, bands)
 	}
 	code := "accepted"
 	if !verdict.Accepted {

@@ -18,7 +18,21 @@ import (
 // commitments seen so far (a non-archive node forgets old blocks), the task
 // server's submissions read so far, evaluations to retry (failures on the
 // validator's side, with their backoff) and reports not yet delivered.
-type state struct{ db *sql.DB }
+type state struct {
+	db *sql.DB
+	// read is a pool of read-only connections for the uniqueness index's
+	// lookups, which parallel evaluations make at once (WAL lets readers
+	// run beside the one writer); db itself for an in-memory state.
+	read *sql.DB
+}
+
+// reads is the pool for read-only lookups.
+func (s *state) reads() *sql.DB {
+	if s.read != nil {
+		return s.read
+	}
+	return s.db
+}
 
 const schema = `
 CREATE TABLE IF NOT EXISTS submissions (
@@ -115,6 +129,15 @@ func openState(ctx context.Context, path string) (*state, error) {
 		return nil, err
 	}
 	s := &state{db: db}
+	if path != ":memory:" {
+		rd, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open validator state %s: %w", path, err)
+		}
+		rd.SetMaxOpenConns(8)
+		s.read = rd
+	}
 	// Columns added after the first release; a state file from before
 	// gets them (its submissions had no lease: they were read from chain).
 	for _, c := range []struct{ table, column, def string }{
@@ -154,7 +177,12 @@ func (s *state) addColumn(ctx context.Context, table, column, def string) error 
 	return err
 }
 
-func (s *state) Close() error { return s.db.Close() }
+func (s *state) Close() error {
+	if s.read != nil {
+		s.read.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *state) meta(ctx context.Context, key string) (uint64, error) {
 	var v int64

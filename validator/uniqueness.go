@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/datarefine/refine/validator/verify"
 )
@@ -77,74 +78,81 @@ func partTable(id int64) string { return fmt.Sprintf("bands_%d", id) }
 // window is the window of a block.
 func (p UniquenessParams) window(block uint64) uint64 { return block / p.WindowBlocks }
 
-// overlap counts the documents with at least one band value in a partition
-// of crawl within KeepWindows of block's window.
-func (s *state) overlap(ctx context.Context, p UniquenessParams, crawl string, block uint64, docs []verify.Doc) (int, error) {
+// overlap marks the documents with at least one band value in a partition
+// of crawl within KeepWindows of block's window. It asks each partition
+// for the values it holds of a batch of documents at once (one IN list of
+// up to overlapBatch values), which costs a fraction of one query per
+// document.
+func (s *state) overlap(ctx context.Context, p UniquenessParams, crawl string, block uint64, docs []verify.Doc) ([]bool, error) {
+	hits := make([]bool, len(docs))
 	w := p.window(block)
 	from := uint64(0)
 	if w >= p.KeepWindows {
 		from = w - p.KeepWindows + 1
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM band_parts WHERE crawl = ? AND win BETWEEN ? AND ? ORDER BY id`, crawl, int64(from), int64(w))
+	db := s.reads()
+	rows, err := db.QueryContext(ctx, `SELECT id FROM band_parts WHERE crawl = ? AND win BETWEEN ? AND ? ORDER BY id`, crawl, int64(from), int64(w))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var parts []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return 0, err
+			return nil, err
 		}
 		parts = append(parts, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(parts) == 0 {
-		return 0, err
+		return hits, err
 	}
-	// One query per document: any of its values in any partition.
-	var stmts []*sql.Stmt
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
-	stmtFor := map[int]*sql.Stmt{}
-	n := 0
-	for _, d := range docs {
-		if len(d.Bands) == 0 {
-			continue
-		}
-		st, ok := stmtFor[len(d.Bands)]
-		if !ok {
-			in := strings.TrimSuffix(strings.Repeat("?,", len(d.Bands)), ",")
-			var q []string
-			for _, id := range parts {
-				q = append(q, fmt.Sprintf("EXISTS (SELECT 1 FROM %s WHERE value IN (%s))", partTable(id), in))
+	// Every value, once, with the documents that have it.
+	owners := map[uint64][]int32{}
+	values := make([]uint64, 0, 14*len(docs))
+	for i, d := range docs {
+		for _, v := range d.Bands {
+			if _, ok := owners[v]; !ok {
+				values = append(values, v)
 			}
-			st, err = s.db.PrepareContext(ctx, "SELECT "+strings.Join(q, " OR "))
+			owners[v] = append(owners[v], int32(i))
+		}
+	}
+	for _, id := range parts {
+		for start := 0; start < len(values); start += overlapBatch {
+			batch := values[start:min(len(values), start+overlapBatch)]
+			args := make([]any, len(batch))
+			for k, v := range batch {
+				args[k] = int64(v)
+			}
+			q := `SELECT value FROM ` + partTable(id) + ` WHERE value IN (` + strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",") + `)`
+			rows, err := db.QueryContext(ctx, q, args...)
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
-			stmts = append(stmts, st)
-			stmtFor[len(d.Bands)] = st
-		}
-		args := make([]any, 0, len(parts)*len(d.Bands))
-		for range parts {
-			for _, v := range d.Bands {
-				args = append(args, int64(v))
+			for rows.Next() {
+				var v int64
+				if err := rows.Scan(&v); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				for _, i := range owners[uint64(v)] {
+					hits[i] = true
+				}
 			}
-		}
-		var hit bool
-		if err := st.QueryRowContext(ctx, args...).Scan(&hit); err != nil {
-			return 0, err
-		}
-		if hit {
-			n++
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return n, nil
+	return hits, nil
 }
+
+// overlapBatch is how many values one partition query asks for (SQLite
+// allows 32,766 parameters).
+const overlapBatch = 2000
 
 // addBands inserts an accepted submission's band values into the partition
 // of (crawl, block's window), creating it when needed.
@@ -223,4 +231,76 @@ func (s *state) prune(ctx context.Context, p UniquenessParams, head uint64) (int
 		}
 	}
 	return len(ids), tx.Commit()
+}
+
+// recentBands are the band values of the submissions a round accepted so
+// far, in the order recorded. A check looks the uniqueness index up while
+// earlier submissions of the round may still be settling; when it is
+// settled, the ones recorded since its lookup (from its mark on) are
+// matched here, in memory. The round clears it when it starts: no check
+// spans two rounds.
+type recentBands struct {
+	mu      sync.Mutex
+	entries []recentEntry
+}
+
+type recentEntry struct {
+	crawl  string
+	window uint64
+	values map[uint64]struct{}
+}
+
+func (r *recentBands) reset() {
+	r.mu.Lock()
+	r.entries = nil
+	r.mu.Unlock()
+}
+
+// mark is how many entries there are now.
+func (r *recentBands) mark() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return uint64(len(r.entries))
+}
+
+// add records an accepted submission's bands (after its record is
+// committed).
+func (r *recentBands) add(p UniquenessParams, crawl string, block uint64, bands [][]uint64) {
+	if len(bands) == 0 {
+		return
+	}
+	e := recentEntry{crawl: crawl, window: p.window(block), values: map[uint64]struct{}{}}
+	for _, doc := range bands {
+		for _, v := range doc {
+			e.values[v] = struct{}{}
+		}
+	}
+	r.mu.Lock()
+	r.entries = append(r.entries, e)
+	r.mu.Unlock()
+}
+
+// match marks the documents sharing a value with an entry from mark on of
+// the same crawl, within KeepWindows of block's window (as overlap looks
+// up the index).
+func (r *recentBands) match(p UniquenessParams, crawl string, block uint64, docs []verify.Doc, mark uint64, hits []bool) {
+	w := p.window(block)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.entries[min(int(mark), len(r.entries)):] {
+		if e.crawl != crawl || e.window > w || e.window+p.KeepWindows <= w {
+			continue
+		}
+		for i, d := range docs {
+			if hits[i] {
+				continue
+			}
+			for _, v := range d.Bands {
+				if _, ok := e.values[v]; ok {
+					hits[i] = true
+					break
+				}
+			}
+		}
+	}
 }

@@ -47,6 +47,15 @@ func TestUniquenessIndex(t *testing.T) {
 	// Half the documents again, and fresh ones.
 	fresh, _ := docsWithBands(r, 50)
 	probe := append(append([]verify.Doc{}, docs[:25]...), fresh...)
+	count := func(h []bool) int {
+		n := 0
+		for _, x := range h {
+			if x {
+				n++
+			}
+		}
+		return n
+	}
 	for _, tc := range []struct {
 		crawl string
 		block uint64
@@ -58,9 +67,9 @@ func TestUniquenessIndex(t *testing.T) {
 		{"CC-A", 199, 0},  // an earlier window does not see later documents
 		{"CC-B", 250, 0},  // another crawl
 	} {
-		n, err := st.overlap(ctx, p, tc.crawl, tc.block, probe)
-		if err != nil || n != tc.want {
-			t.Errorf("%s at block %d: %d overlapping, %v; want %d", tc.crawl, tc.block, n, err, tc.want)
+		h, err := st.overlap(ctx, p, tc.crawl, tc.block, probe)
+		if n := count(h); err != nil || n != tc.want {
+			t.Errorf("%s at block %d: %d overlapping, %v; want %d", tc.crawl, tc.block, count(h), err, tc.want)
 		}
 	}
 	// Window 2 (blocks 200–299) is kept while the head is within
@@ -74,8 +83,8 @@ func TestUniquenessIndex(t *testing.T) {
 			t.Errorf("prune at %d: %d dropped, %v; want %d", tc.head, n, err, tc.dropped)
 		}
 	}
-	if n, _ := st.overlap(ctx, p, "CC-A", 250, probe); n != 0 {
-		t.Errorf("pruned partition still found %d", n)
+	if h, _ := st.overlap(ctx, p, "CC-A", 250, probe); count(h) != 0 {
+		t.Errorf("pruned partition still found %d", count(h))
 	}
 	var tables int
 	st.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'bands_%'`).Scan(&tables)
@@ -161,4 +170,27 @@ func BenchmarkStateSize(b *testing.B) {
 	for b.Loop() {
 	}
 	b.ReportMetric(float64(fileSize(b, path)-before)/n, "disk-B/submission")
+}
+
+// TestRecentBands: what a round accepted after a check's mark is matched
+// in memory — of the same crawl and within KeepWindows, from the mark on.
+func TestRecentBands(t *testing.T) {
+	p := UniquenessParams{WindowBlocks: 100, KeepWindows: 2, Margin: 1}.withDefaults()
+	r := rand.New(rand.NewPCG(5, 6))
+	docs, bands := docsWithBands(r, 4)
+	var rb recentBands
+	rb.add(p, "CC-A", 150, bands[:1]) // before the mark: the index has it
+	mark := rb.mark()
+	rb.add(p, "CC-A", 250, bands[1:2])
+	rb.add(p, "CC-B", 250, bands[2:3]) // another crawl
+	rb.add(p, "CC-A", 50, bands[3:4])  // two windows before: past KeepWindows
+	hits := make([]bool, len(docs))
+	rb.match(p, "CC-A", 250, docs, mark, hits)
+	if fmt.Sprint(hits) != "[false true false false]" {
+		t.Errorf("hits %v", hits)
+	}
+	rb.reset()
+	if rb.mark() != 0 {
+		t.Error("not reset")
+	}
 }

@@ -54,6 +54,9 @@ type Validator struct {
 	// reports were delivered since the last release.
 	feeding      atomic.Uint64
 	reportsSince atomic.Bool
+	// recent holds the bands of the submissions accepted in the current
+	// round, for the uniqueness of those checked before they were recorded.
+	recent *recentBands
 }
 
 // New opens the state and loads the reference pipeline.
@@ -80,7 +83,7 @@ func New(opts Options) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{opts: opts, state: st, ref: ref}
+	v := &Validator{opts: opts, state: st, ref: ref, recent: &recentBands{}}
 	// Weight calls go through a wrapper that notes which weights became
 	// public, so that the scores behind them can be published.
 	v.opts.Chain = publishingChain{Client: opts.Chain, v: v}
@@ -88,7 +91,7 @@ func New(opts Options) (*Validator, error) {
 	v.eval = &verify.Evaluator{
 		Params:    opts.EvalParams(),
 		Reference: ref, Store: opts.Store, Tasks: opts.Tasks, Chain: opts.Chain,
-		History: history{st, opts.Uniqueness}, Quality: opts.Quality,
+		History: history{st, opts.Uniqueness, v.recent}, Quality: opts.Quality,
 	}
 	reg := opts.Registerer
 	if reg == nil {
@@ -213,16 +216,24 @@ func (v *Validator) Records(ctx context.Context, hotkey string) ([]Record, error
 // history gives the evaluation the validator's memory of earlier
 // submissions.
 type history struct {
-	s    *state
-	uniq UniquenessParams
+	s      *state
+	uniq   UniquenessParams
+	recent *recentBands
 }
 
 func (h history) Earlier(ctx context.Context, data, hotkey string) (string, uint64, bool, error) {
 	return h.s.earlier(ctx, data, hotkey)
 }
 
-func (h history) Overlap(ctx context.Context, crawl string, block uint64, docs []verify.Doc) (int, error) {
-	return h.s.overlap(ctx, h.uniq, crawl, block, docs)
+func (h history) Overlap(ctx context.Context, crawl string, block uint64, docs []verify.Doc) ([]bool, uint64, error) {
+	mark := h.recent.mark()
+	hits, err := h.s.overlap(ctx, h.uniq, crawl, block, docs)
+	return hits, mark, err
+}
+
+func (h history) Recent(_ context.Context, crawl string, block uint64, docs []verify.Doc, mark uint64, hits []bool) error {
+	h.recent.match(h.uniq, crawl, block, docs, mark, hits)
+	return nil
 }
 
 func sortedUIDs(m map[uint16]string) []uint16 {

@@ -63,10 +63,15 @@ type Units struct {
 	QualityCPUPerSub         float64
 	// Validator state: bytes per evaluated submission (BenchmarkStateSize)
 	// and per accepted document in the uniqueness index
-	// (BenchmarkUniquenessIndex), which keeps UniquenessDays of them.
+	// (BenchmarkUniquenessIndex), which keeps UniquenessDays of them and
+	// compares a submission with up to UniquenessKeepDays daily partitions,
+	// UniqLookupPerDoc CPU-seconds per document and partition (the same
+	// benchmark).
 	StateBytesPerSub    float64
 	UniqBytesPerDoc     float64
 	UniquenessDays      float64
+	UniquenessKeepDays  float64
+	UniqLookupPerDoc    float64
 	EvalRoundSeconds    float64 // EvalEvery (10 blocks) × 12 s
 	SeedDelaySeconds    float64 // SeedDelay (2 blocks) × 12 s
 	HeartbeatSeconds    float64 // a miner's heartbeat interval (30 s)
@@ -96,19 +101,21 @@ type Units struct {
 // comes from).
 var Measured = Units{
 	WARCBytes: 1e9, WARCsPerDump: 90_000, PagesPerWARC: 35_000, RecordsPerPage: 3,
-	KeptPerPage: 119.0 / 990, TextBytesPerDoc: 5_200,
-	MinerCPUPerPage:          9.4 / 990,
-	SubmissionBytesPerDoc:    4_200,
-	SubmissionBytesPerRecord: 66,
+	KeptPerPage: 119.0 / 990, TextBytesPerDoc: 6_064,
+	MinerCPUPerPage:          1 / 138.6,
+	SubmissionBytesPerDoc:    (369_068 + 113_527 + 19_379) / 119.0,
+	SubmissionBytesPerRecord: 75,
 	SubmissionFiles:          5,
-	ValidatorWARCBytesPerSub: 7e6,
+	ValidatorWARCBytesPerSub: 8_773_205,
 	ValidatorWARCReqsPerSub:  125,
-	ValidatorCPUPerSub:       10,
+	ValidatorCPUPerSub:       2.0,
 	ValidatorCPUPerTextByte:  1/86e6 + 1/14e6,
 	QualityCPUPerSub:         204,
-	StateBytesPerSub:         2_000,
+	StateBytesPerSub:         1_120,
 	UniqBytesPerDoc:          217,
 	UniquenessDays:           14,
+	UniquenessKeepDays:       7,
+	UniqLookupPerDoc:         49.8e-6,
 	EvalRoundSeconds:         120,
 	SeedDelaySeconds:         24,
 	HeartbeatSeconds:         30,
@@ -126,15 +133,17 @@ type Network struct {
 	MinerCores, ValidatorCores float64
 	// Links in bytes per second.
 	MinerLink, ValidatorLink float64
-	// LMQuality: validators score quality with the small model (the
-	// default once the reference text is installed), else the stand-in.
+	// LMQuality: validators train the small quality model for every
+	// submission, as they do for one whose sampled documents differ from
+	// the reference's (an honest submission's do not: it scores 1
+	// untrained).
 	LMQuality bool
 }
 
 // DefaultNetwork is a network of 16-core, 1 Gb/s machines.
 func DefaultNetwork(miners, validators float64) Network {
 	return Network{Miners: miners, Validators: validators, MinerCores: 16, ValidatorCores: 16,
-		MinerLink: 125e6, ValidatorLink: 125e6, LMQuality: true}
+		MinerLink: 125e6, ValidatorLink: 125e6}
 }
 
 // Projection is what one dump costs the network.
@@ -144,8 +153,10 @@ type Projection struct {
 	DocsPerWARC, RecordsPerWARC, SubmissionBytes float64
 	MinerCPUPerWARC                              float64 // CPU-seconds
 	// Throughput: WARCs per second the miners can process (CPU or link
-	// bound) and each validator can evaluate (CPU, link or Hub bound).
-	MinerRate, ValidatorRate float64
+	// bound) and each validator can evaluate: the least of what its CPU,
+	// its link and its Hub quota allow.
+	MinerRate, ValidatorRate                              float64
+	ValidatorCPURate, ValidatorLinkRate, ValidatorHubRate float64
 	// NetworkRate is the WARCs per second the network completes: the
 	// miners' rate (validators falling behind build a backlog, see Lag).
 	NetworkRate float64
@@ -182,14 +193,21 @@ func Project(u Units, n Network) Projection {
 	p.NetworkRate = n.Miners * p.MinerRate
 	p.DumpDays = u.WARCsPerDump / p.NetworkRate / 86400
 
-	// Each validator evaluates every submission.
-	p.ValidatorCPUPerSub = u.ValidatorCPUPerSub + p.DocsPerWARC*u.TextBytesPerDoc*u.ValidatorCPUPerTextByte
+	// Each validator evaluates every submission: the sampled re-runs, the
+	// full pass over the text, and the uniqueness lookups (one per document
+	// and daily partition of the last UniquenessKeepDays that holds
+	// documents).
+	parts := math.Min(u.UniquenessKeepDays, math.Max(1, p.DumpDays))
+	p.ValidatorCPUPerSub = u.ValidatorCPUPerSub + p.DocsPerWARC*u.TextBytesPerDoc*u.ValidatorCPUPerTextByte +
+		p.DocsPerWARC*parts*u.UniqLookupPerDoc
 	if n.LMQuality {
 		p.ValidatorCPUPerSub += u.QualityCPUPerSub
 	}
 	p.ValidatorBytesPerSub = p.SubmissionBytes + u.ValidatorWARCBytesPerSub
-	hubPerSecond := u.HubResolversFree / 300
-	p.ValidatorRate = min(n.ValidatorCores/p.ValidatorCPUPerSub, n.ValidatorLink/p.ValidatorBytesPerSub, hubPerSecond/u.SubmissionFiles)
+	p.ValidatorCPURate = n.ValidatorCores / p.ValidatorCPUPerSub
+	p.ValidatorLinkRate = n.ValidatorLink / p.ValidatorBytesPerSub
+	p.ValidatorHubRate = u.HubResolversFree / 300 / u.SubmissionFiles
+	p.ValidatorRate = min(p.ValidatorCPURate, p.ValidatorLinkRate, p.ValidatorHubRate)
 
 	p.MinerCPUHoursPerDump = u.WARCsPerDump / n.Miners * p.MinerCPUPerWARC / 3600
 	p.MinerDownloadPerDump = u.WARCsPerDump / n.Miners * u.WARCBytes
@@ -204,9 +222,10 @@ func Project(u Units, n Network) Projection {
 	p.CCRequestsPerSecond = p.NetworkRate * (1 + n.Validators*u.ValidatorWARCReqsPerSub)
 	p.CCBytesPerSecond = p.NetworkRate * (u.WARCBytes + n.Validators*u.ValidatorWARCBytesPerSub)
 	p.CCShareUsed = p.CCRequestsPerSecond / u.CCRequestsPerSecond
-	// The Hub: each validator resolves the submission's files; each
-	// miner commits once per submission to its repository.
-	p.HubResolversPerValidator5Min = math.Min(p.NetworkRate, p.ValidatorRate) * u.SubmissionFiles * 300
+	// The Hub: each validator resolves the submission's files (as fast as
+	// they come, up to its quota); each miner commits once per
+	// submission to its repository.
+	p.HubResolversPerValidator5Min = math.Min(p.NetworkRate, p.ValidatorHubRate) * u.SubmissionFiles * 300
 	p.HubCommitsPerMinerHour = p.MinerRate * 3600
 	// The task server: lease, heartbeats, complete per task; a task read
 	// and a report per validator.
@@ -242,12 +261,14 @@ type Limit struct {
 // Limits lists every resource's use against its capacity.
 func Limits(u Units, p Projection) []Limit {
 	return []Limit{
-		{"validator evaluation (CPU, link or Hub quota per validator)", p.NetworkRate / p.ValidatorRate,
-			"evaluate quality on a sample of submissions, or faster (GOEXPERIMENT=simd halves it); more validator cores", false},
-		{"Common Crawl requests (share of its capacity this network may take)", p.CCShareUsed / u.CCShare,
-			"validators read sampled records from a shared mirror (or S3 inside AWS) instead of data.commoncrawl.org; fewer, larger range reads", false},
-		{"Hub resolver quota per validator (free account)", p.HubResolversPerValidator5Min / u.HubResolversFree,
-			"a Team organization's quota (20,000 per 5 min), or one file per submission", false},
+		{"validator CPU (16 cores)", p.NetworkRate / p.ValidatorCPURate,
+			"more cores (evaluations run in parallel: --eval-workers)", false},
+		{"validator link (1 Gb/s)", p.NetworkRate / p.ValidatorLinkRate,
+			"a faster link; a compressed record index (it is a quarter of the download)", false},
+		{"Common Crawl requests (10 % of the few thousand per second it serves everyone)", p.CCShareUsed / u.CCShare,
+			"validators read the sampled records from one mirror of each WARC (the task server's, spot-checked against Common Crawl) or from S3 inside AWS; fewer, larger range reads", false},
+		{"Hub resolver quota per validator (free account: 5,000 per 5 min)", p.NetworkRate / p.ValidatorHubRate,
+			"a Team organization's quota (20,000 per 5 min: 4×), or fewer files per submission", false},
 		{"Hub commits per miner repository", p.HubCommitsPerMinerHour / u.HubCommitsPerHour,
 			"batch submissions per commit, or one repository per 128 tasks an hour", true},
 		{"task server on SQLite (2 cores)", p.TaskServerRPS / u.TaskServerRPSSQLite,
@@ -308,7 +329,7 @@ func run(args []string, w io.Writer) error {
 	fs.SetOutput(w)
 	miners := fs.String("miners", "4,16,64,256", "numbers of miners (comma-separated)")
 	validators := fs.Float64("validators", 64, "validators")
-	lm := fs.Bool("lm-quality", true, "validators score quality with the small model")
+	lm := fs.Bool("lm-quality", false, "validators train the quality model for every submission (honest ones score 1 untrained)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -323,7 +344,7 @@ func run(args []string, w io.Writer) error {
 		n.LMQuality = *lm
 		nets = append(nets, n)
 	}
-	fmt.Fprintf(w, "One dump: %.0f WARCs of %.1f GB, %.0f pages and %.0f kept documents each; 16-core 1 Gb/s machines; %.0f validators; small-model quality: %v.\n\n",
+	fmt.Fprintf(w, "One dump: %.0f WARCs of %.1f GB, %.0f pages and %.0f kept documents each; 16-core 1 Gb/s machines; %.0f validators; quality model trained for every submission: %v.\n\n",
 		u.WARCsPerDump, u.WARCBytes/1e9, u.PagesPerWARC, u.PagesPerWARC*u.KeptPerPage, *validators, *lm)
 	row := func(name, unit string, f func(Projection) float64) {
 		fmt.Fprintf(w, "| %s | %s |", name, unit)

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,5 +66,49 @@ func TestProjectArithmetic(t *testing.T) {
 	// WARC: well under 1 % of it.
 	if u.ValidatorWARCBytesPerSub > 0.01*u.WARCBytes {
 		t.Errorf("validator reads %v bytes of a %v-byte WARC", u.ValidatorWARCBytesPerSub, u.WARCBytes)
+	}
+}
+
+var updateDocs = flag.Bool("update-docs", false, "rewrite the projection in docs/scale.md")
+
+// docArgs are the networks docs/scale.md shows.
+var docArgs = [][]string{
+	{"-miners", "1,4,16,64", "-validators", "64"},
+	{"-miners", "1,4,16,64", "-validators", "16"},
+}
+
+// TestScaleDoc checks that docs/scale.md shows what the program prints
+// for its networks (go test ./bench/scale -run TestScaleDoc -update-docs
+// rewrites it).
+func TestScaleDoc(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "scale.md")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for i, args := range docArgs {
+		var out bytes.Buffer
+		if err := run(args, &out); err != nil {
+			t.Fatal(err)
+		}
+		want := "```\n$ go run ./bench/scale " + strings.Join(args, " ") + "\n```\n\n" + out.String()
+		begin, end := fmt.Sprintf("<!-- scale-%d:begin -->\n", i), fmt.Sprintf("<!-- scale-%d:end -->", i)
+		x, y := strings.Index(doc, begin), strings.Index(doc, end)
+		if x < 0 || y < x {
+			t.Fatalf("%s: no %s…%s block", path, begin, end)
+		}
+		if got := doc[x+len(begin) : y]; got != want {
+			if !*updateDocs {
+				t.Errorf("%s: block %d differs from what the model prints; run go test ./bench/scale -run TestScaleDoc -update-docs", path, i)
+				continue
+			}
+			doc = doc[:x+len(begin)] + want + doc[y:]
+		}
+	}
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -411,7 +411,12 @@ type history struct{}
 func (history) Earlier(context.Context, string, string) (string, uint64, bool, error) {
 	return "", 0, false, nil
 }
-func (history) Overlap(context.Context, string, uint64, []verify.Doc) (int, error) { return 0, nil }
+func (history) Overlap(_ context.Context, _ string, _ uint64, docs []verify.Doc) ([]bool, uint64, error) {
+	return make([]bool, len(docs)), 0, nil
+}
+func (history) Recent(context.Context, string, uint64, []verify.Doc, uint64, []bool) error {
+	return nil
+}
 
 // countingStore counts the bytes read from the store.
 type countingStore struct {

@@ -31,11 +31,18 @@ type History interface {
 	// Earlier reports the first evaluated submission with this commitment
 	// string (its hotkey and block), if any.
 	Earlier(ctx context.Context, data, hotkey string) (other string, block uint64, ok bool, err error)
-	// Overlap counts the documents sharing a MinHash band with earlier
+	// Overlap marks the documents sharing a MinHash band with earlier
 	// accepted submissions of the same crawl, as the uniqueness index
-	// still holds them for a submission committed in block (see the
-	// index's pruning rule, docs/mechanism.md).
-	Overlap(ctx context.Context, crawl string, block uint64, docs []Doc) (int, error)
+	// holds them for a submission committed in block (see the index's
+	// pruning rule, docs/mechanism.md), and returns a mark of how far it
+	// saw. Check calls it, in parallel with other evaluations; Settle then
+	// calls Recent with the mark, which adds the submissions accepted since
+	// (earlier ones in the round's order: those accepted later are not yet
+	// recorded when Settle runs).
+	Overlap(ctx context.Context, crawl string, block uint64, docs []Doc) (hits []bool, mark uint64, err error)
+	// Recent marks in hits the documents sharing a band with submissions
+	// of the crawl accepted since mark.
+	Recent(ctx context.Context, crawl string, block uint64, docs []Doc, mark uint64, hits []bool) error
 }
 
 // QualityScorer rates the quality of a submission in [0, 1], relative to
@@ -105,6 +112,9 @@ type Checked struct {
 	c     chain.Commitment
 	docs  []Doc
 	err   error
+	// hits and mark are the uniqueness lookup Check made (History.Overlap).
+	hits []bool
+	mark uint64
 }
 
 // Err is the checks' failure: a *Failure, or the validator's side.
@@ -123,6 +133,14 @@ func CheckFailed(c chain.Commitment, taskID int64, err error) *Checked {
 func (e *Evaluator) Check(ctx context.Context, c chain.Commitment, log *slog.Logger) *Checked {
 	ch := &Checked{c: c}
 	ch.Verdict, ch.docs, ch.TaskID, ch.Crawl, ch.err = e.check(ctx, c, log)
+	if ch.err == nil && len(ch.docs) > 0 {
+		// The expensive part of uniqueness, against what is recorded now;
+		// Settle adds what is recorded before it in order.
+		var err error
+		if ch.hits, ch.mark, err = e.History.Overlap(ctx, ch.Crawl, c.Block, ch.docs); err != nil {
+			ch.err = fmt.Errorf("uniqueness: %w", err)
+		}
+	}
 	return ch
 }
 
@@ -147,10 +165,14 @@ func (e *Evaluator) Settle(ctx context.Context, ch *Checked) (Verdict, [][]uint6
 	}
 	vd.Uniqueness = 1
 	if len(ch.docs) > 0 {
-		var err error
-		vd.Overlap, err = e.History.Overlap(ctx, ch.Crawl, ch.c.Block, ch.docs)
-		if err != nil {
+		if err := e.History.Recent(ctx, ch.Crawl, ch.c.Block, ch.docs, ch.mark, ch.hits); err != nil {
 			return vd, nil, taskID, fmt.Errorf("uniqueness: %w", err)
+		}
+		vd.Overlap = 0
+		for _, h := range ch.hits {
+			if h {
+				vd.Overlap++
+			}
 		}
 		vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(ch.docs))
 		if float64(vd.Overlap) > e.MaxOverlap*float64(len(ch.docs)) {
