@@ -25,9 +25,8 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/validator/score"
@@ -36,7 +35,8 @@ import (
 )
 
 // Validator evaluates submissions and sets weights. Its methods are safe for
-// concurrent use; Run and Round serialise on an internal lock.
+// concurrent use: rounds run one at a time, weight settings and reveals one
+// at a time, and the two apart (see loop.go).
 type Validator struct {
 	opts     Options
 	state    *state
@@ -44,8 +44,15 @@ type Validator struct {
 	eval     *verify.Evaluator
 	metrics  *metrics
 	registry *prometheus.Registry
-	mu       sync.Mutex // one round or weight setting at a time
-	attempts map[string]int
+	mu       sync.Mutex // one weight setting or reveal at a time
+	roundMu  sync.Mutex // one evaluation round at a time
+	// applyMu keeps rounds from being applied while weights are set, so
+	// that a weight setting holds exactly the scores stamped before it.
+	applyMu sync.Mutex
+	// feeding is the weight setting round being set; reportsSince says
+	// reports were delivered since the last release.
+	feeding      atomic.Uint64
+	reportsSince atomic.Bool
 }
 
 // New opens the state and loads the reference pipeline.
@@ -72,7 +79,11 @@ func New(opts Options) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{opts: opts, state: st, ref: ref, attempts: map[string]int{}}
+	v := &Validator{opts: opts, state: st, ref: ref}
+	// Weight calls go through a wrapper that notes which weights became
+	// public, so that the scores behind them can be published.
+	v.opts.Chain = publishingChain{Client: opts.Chain, v: v}
+	opts = v.opts
 	v.eval = &verify.Evaluator{
 		Params:    opts.EvalParams(),
 		Reference: ref, Store: opts.Store, Tasks: opts.Tasks, Chain: opts.Chain,
@@ -93,183 +104,6 @@ func (v *Validator) Registry() *prometheus.Registry { return v.registry }
 
 // Close closes the state database.
 func (v *Validator) Close() error { return v.state.Close() }
-
-// Run evaluates and sets weights on schedule until ctx ends, then returns
-// nil. Errors of one round are logged and retried at the next.
-func (v *Validator) Run(ctx context.Context) error {
-	t := time.NewTicker(v.opts.PollInterval)
-	defer t.Stop()
-	for {
-		if err := v.tick(ctx); err != nil && ctx.Err() == nil {
-			v.opts.Log.Error("validator round", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-// tick runs whatever is due at the current head.
-func (v *Validator) tick(ctx context.Context) error {
-	head, err := v.opts.Chain.Block(ctx)
-	if err != nil {
-		return fmt.Errorf("chain head: %w", err)
-	}
-	var errs []error
-	if err := v.reveal(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	last, err := v.state.meta(ctx, "last_round")
-	if err != nil {
-		return err
-	}
-	if last == 0 || head.Number >= last+v.opts.EvalEvery {
-		if _, err := v.Round(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	lastW, err := v.state.meta(ctx, "last_weights")
-	if err != nil {
-		return err
-	}
-	if head.Number >= lastW+v.opts.WeightsEvery {
-		if err := v.SetWeights(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Round evaluates every new commitment, in (block, hotkey) order, and folds
-// the round's scores into the EMAs. It returns the records evaluated.
-func (v *Validator) Round(ctx context.Context) ([]Record, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	head, err := v.opts.Chain.Block(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("chain head: %w", err)
-	}
-	mg, err := v.opts.Chain.Metagraph(ctx, v.opts.Netuid)
-	if err != nil {
-		return nil, fmt.Errorf("metagraph: %w", err)
-	}
-	hotkeys := map[uint16]string{}
-	uidOf := map[string]uint16{}
-	for _, n := range mg.Neurons {
-		hotkeys[n.UID] = n.Hotkey
-		uidOf[n.Hotkey] = n.UID
-	}
-	commits, err := v.opts.Chain.Commitments(ctx, v.opts.Netuid)
-	if err != nil {
-		return nil, fmt.Errorf("commitments: %w", err)
-	}
-	slices.SortFunc(commits, func(a, b chain.Commitment) int {
-		if a.Block != b.Block {
-			if a.Block < b.Block {
-				return -1
-			}
-			return 1
-		}
-		if a.Hotkey < b.Hotkey {
-			return -1
-		}
-		if a.Hotkey > b.Hotkey {
-			return 1
-		}
-		return 0
-	})
-	var out []Record
-	for _, c := range commits {
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		uid, ok := uidOf[c.Hotkey]
-		if !ok || c.Block+v.opts.SeedDelay > head.Number {
-			continue // deregistered, or its seed block does not exist yet
-		}
-		data := string(c.Data)
-		if seen, err := v.state.seen(ctx, c.Hotkey, c.Block, data); err != nil {
-			return out, err
-		} else if seen {
-			continue
-		}
-		r, err := v.evaluate(ctx, c, uid, head.Number)
-		if err != nil {
-			if ctx.Err() != nil {
-				return out, ctx.Err()
-			}
-			return out, err
-		}
-		if r != nil {
-			out = append(out, *r)
-		}
-	}
-	if err := v.state.applyRound(ctx, hotkeys, v.opts.Score.Alpha, head.Number); err != nil {
-		return out, fmt.Errorf("apply round: %w", err)
-	}
-	v.metrics.block.Set(float64(head.Number))
-	if emas, err := v.state.emas(ctx); err == nil {
-		for _, e := range emas {
-			v.metrics.ema.WithLabelValues(strconv.Itoa(int(e.UID))).Set(e.EMA)
-		}
-	}
-	return out, nil
-}
-
-// evaluate checks one commitment, records and reports its verdict. It
-// returns nil, nil when the evaluation failed on the validator's side and
-// will be retried.
-func (v *Validator) evaluate(ctx context.Context, c chain.Commitment, uid uint16, head uint64) (*Record, error) {
-	start := time.Now()
-	data := string(c.Data)
-	log := v.opts.Log.With("hotkey", c.Hotkey, "uid", uid, "block", c.Block, "commitment", data)
-	rec := Record{Hotkey: c.Hotkey, UID: uid, Block: c.Block, Commitment: data, EvaluatedBlock: head}
-	verdict, bands, taskID := v.check(ctx, c, log)
-	rec.TaskID = taskID
-	if verdict.Code == codeNotReady {
-		return nil, nil // its seed block is not on chain yet: look again next round
-	}
-	if verdict.Code == verify.CodeValidatorError {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		key := fmt.Sprintf("%s/%d/%s", c.Hotkey, c.Block, data)
-		v.attempts[key]++
-		if v.attempts[key] < v.opts.MaxAttempts {
-			log.Warn("evaluation failed on the validator's side; retrying next round", "reason", verdict.Reason, "attempt", v.attempts[key])
-			return nil, nil
-		}
-		delete(v.attempts, key)
-	}
-	rec.Verdict = verdict
-	rec.Score = v.opts.Score.Submission(score.Input{
-		Accepted: verdict.Accepted, VerifiedTokens: verdict.VerifiedTokens,
-		Quality: verdict.Quality, ElapsedBlocks: verdict.ElapsedBlocks,
-	})
-	if err := v.state.record(ctx, rec, bands); err != nil {
-		return nil, err
-	}
-	code := "accepted"
-	if !verdict.Accepted {
-		code = string(verdict.Code)
-		log.Warn("submission rejected", "code", verdict.Code, "reason", verdict.Reason)
-	} else {
-		log.Info("submission accepted", "score", rec.Score, "documents", verdict.Documents,
-			"verified_tokens", verdict.VerifiedTokens, "quality", verdict.Quality, "elapsed_blocks", verdict.ElapsedBlocks,
-			"provenance", fmt.Sprintf("%d/%d", verdict.Provenance.Matched, verdict.Provenance.Checked),
-			"coverage", fmt.Sprintf("%d/%d", verdict.Coverage.Found, verdict.Coverage.ReferenceKept))
-	}
-	v.metrics.submissions.WithLabelValues(code).Inc()
-	v.metrics.evalSeconds.Observe(time.Since(start).Seconds())
-	if taskID > 0 {
-		if _, err := v.opts.Tasks.ReportScore(ctx, c.Hotkey, taskID, rec.Score, Report{Commitment: data, Block: c.Block, Verdict: verdict}); err != nil {
-			log.Warn("score report to the task server failed", "err", err)
-		}
-	}
-	return &rec, nil
-}
 
 // Report is the detail of a score report sent to the task server.
 //

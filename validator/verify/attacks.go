@@ -98,6 +98,23 @@ var Attacks = []Attack{
 	{"commit for an unknown task", "task server", never, "rejected", "TestAdversaries/NoTask"},
 	{"malformed commitment", "parse", never, "rejected", "TestAdversaries/Malformed"},
 	{"replay an evaluated commitment", "seen-commitment table", never, "rejected", "TestAdversaries (round 2)"},
+
+	// Issue 13 (l13's part): the task pool, the reports and the public reads.
+	{"complete leases with made-up commitments to take tasks out of the pool (task burning)",
+		"a completion makes a task submitted, not done; not on chain within GraceBlocks: rejected (not_committed), the task back in the pool; throttled after 3 rejections, at most MaxLeases + MaxUndecided tasks held",
+		never, "rejected", "TestAttackTaskBurning, TestAttackTaskBurningRate"},
+	{"a small validator accepts junk first so that its task is done", "the task follows the stake majority of all reports, re-decided on every report (package acceptance)",
+		never, "overruled by the stake", "TestConformance/*/LaterReportsReverseTheDecision"},
+	{"copy a validator's weights from the task server's published scores", "a score is published only once the weights it fed are revealed",
+		never, "no gain over copying revealed weights", "TestAttackWeightCopying"},
+	{"replay a miner's request signed for another service", "Epistula-Signed-For required: the server's own hotkey",
+		never, "rejected", "TestAttackSignedForReplay"},
+	{"post unbounded score reports (any validator permit)", "one report per validator and completed lease, detail ≤ 8 KiB",
+		never, "rejected", "TestAttackReportFlood"},
+	{"claim a profile or post on the website without a registered hotkey", "writes need a registered hotkey (or the owner's)",
+		never, "rejected", "TestWritesNeedRegistration"},
+	{"flood the public reads or the website's writes (one client, many hotkeys or addresses behind a proxy)", "limits per client address behind trusted proxies; reads bounded to a week, capped and cached",
+		never, "rate limited", "TestPublicReadLimitPerClient, TestPublicReadsBounded, TestWriteLimitPerClient"},
 }
 
 // tokenShare is the share of a submission's tokens that junk holding a
