@@ -102,9 +102,9 @@ type Options struct {
 	// MaxMismatch of the provenance draws may miss (0: the pipeline is
 	// deterministic, an honest submission matches every draw); at most
 	// MaxInternalDup of the documents may duplicate another of the
-	// submission (0.01); at most MaxOverlap may share a MinHash band with
-	// earlier accepted submissions (0.5).
-	MaxMismatch, MaxInternalDup, MaxOverlap float64
+	// submission (0.01). Overlap with earlier accepted submissions is not
+	// a rejection but a discount (see verify.Evaluator).
+	MaxMismatch, MaxInternalDup float64
 	// Budget turns a task's size into the work its submission may cost
 	// (verify.BudgetParams; defaults there).
 	Budget verify.BudgetParams
@@ -137,7 +137,7 @@ func (o Options) EvalParams() verify.Params {
 		SeedDelay: o.SeedDelay, GraceBlocks: o.GraceBlocks,
 		ProvenanceSamples: o.ProvenanceSamples,
 		Coverage:          verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop},
-		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup, MaxOverlap: o.MaxOverlap,
+		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup,
 		Budget: o.Budget, Limits: o.Limits,
 		FetchTimeout: o.FetchTimeout, EvalTimeout: o.EvalTimeout, WorkDir: o.WorkDir,
 	}
@@ -180,9 +180,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInternalDup == 0 {
 		o.MaxInternalDup = 0.01
-	}
-	if o.MaxOverlap == 0 {
-		o.MaxOverlap = 0.5
 	}
 	o.Limits = o.Limits.WithDefaults()
 	if o.FetchTimeout == 0 {

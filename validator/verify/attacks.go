@@ -80,7 +80,7 @@ var Attacks = []Attack{
 	// The adversarial suite's cheats, each rejected on every draw.
 	{"commit another miner's string first (front-running)", "lease check: the committer must have completed a lease with it", never, "rejected", "TestAdversaries/FrontRun"},
 	{"re-commit another miner's commitment", "seen-commitment table, first committer wins", never, "rejected", "TestAdversaries/CopyExact"},
-	{"republish an accepted dataset for a task over the same records", "MinHash bands against accepted submissions", never, "rejected", "TestAdversaries/CopyRepub"},
+	{"republish an accepted dataset for a task over the same records", "MinHash bands against accepted submissions: credit × (1 − overlap)", never, "credited 0 (every document overlaps)", "TestAdversaries/CopyRepub"},
 	{"fabricate every text", "provenance", never, "rejected", "TestAdversaries/Fabricate"},
 	{"submit another task's output", "manifest inputs, record WARCs", never, "rejected", "TestAdversaries/OtherTask"},
 	{"drop most documents", "coverage", never, "rejected", "TestAdversaries/Drop"},

@@ -55,13 +55,13 @@ type QualityScorer interface {
 // Params are the evaluation's sample sizes, thresholds and bounds
 // (validator.Options documents each and gives the defaults).
 type Params struct {
-	SeedDelay, GraceBlocks                  uint64
-	ProvenanceSamples                       int
-	Coverage                                CoverageParams
-	MaxMismatch, MaxInternalDup, MaxOverlap float64
-	Budget                                  BudgetParams
-	Limits                                  store.Limits
-	FetchTimeout, EvalTimeout               time.Duration
+	SeedDelay, GraceBlocks      uint64
+	ProvenanceSamples           int
+	Coverage                    CoverageParams
+	MaxMismatch, MaxInternalDup float64
+	Budget                      BudgetParams
+	Limits                      store.Limits
+	FetchTimeout, EvalTimeout   time.Duration
 	// WorkDir receives fetched submissions (and downloaded WARC spans)
 	// while they are checked.
 	WorkDir string
@@ -230,10 +230,15 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 		if err != nil {
 			return vd, nil, taskID, fmt.Errorf("uniqueness: %w", err)
 		}
+		// Overlap discounts, never rejects: every document was re-derivable
+		// from the task's own records (provenance, coverage, range bounds),
+		// so a submission that repeats earlier accepted work can only be an
+		// honest miner's task whose pages were crawled before (or a second
+		// task over the same records). Rejecting it would zero that miner
+		// and send the task back to the pool for the next honest miner to
+		// be rejected again; crediting only its new documents pays nothing
+		// for the repeats and lets the task be done.
 		vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(sub.Docs))
-		if float64(vd.Overlap) > e.MaxOverlap*float64(len(sub.Docs)) {
-			return vd, nil, taskID, Fail(CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(sub.Docs))
-		}
 	}
 
 	// Relative quality: the drawn documents against the reference

@@ -41,7 +41,7 @@ const (
 	CodeProvenance     Code = "provenance"           // kept documents not derived from their records
 	CodeCoverage       Code = "coverage"             // records the reference keeps are missing
 	CodeDuplicates     Code = "duplicates"           // padded with (near-)duplicates
-	CodeCopy           Code = "copy"                 // overlaps an earlier accepted submission
+	CodeCopy           Code = "copy"                 // another hotkey's commitment string
 	CodeSignatures     Code = "signatures"           // a MinHash signature file differs from the texts' signatures
 	CodeInternal       Code = "internal"             // a check panicked (treated as the miner's input)
 	CodeValidatorError Code = "validator_error"      // the validator itself failed (not scored, retried)
