@@ -19,15 +19,11 @@ type Production struct {
 	// can carry than honest text: a token is at least one byte, honest
 	// English text has about 0.23 tokens per byte.
 	JunkDensity float64
-	// Commitments is how many commitments a miner can make per tempo (the
-	// chain's rate limit), i.e. how many seeds it could try if it could
-	// see the seed before committing to a submission.
-	Commitments int
 }
 
 // DefaultProduction are the defaults.
 func DefaultProduction() Production {
-	return Production{Draws: 16, Coverage: CoverageParams{}.withDefaults(), JunkDensity: 1 / 0.23, Commitments: 28}
+	return Production{Draws: 16, Coverage: CoverageParams{}.withDefaults(), JunkDensity: 1 / 0.23}
 }
 
 // Attack is one row of the attack table (docs/mechanism.md): what a
@@ -68,8 +64,8 @@ var Attacks = []Attack{
 		"rejected", "TestAttackRangeOverreach"},
 	{"seed grinding: commit many strings, complete the lease with the one whose seed suits", "seed from the block after the recorded completion (once per lease)", maxPadding,
 		"one seed per lease: as padding", "TestSeedFromCompletion"},
-	{"seed grinding while the task server's head lags ≥ SeedDelay blocks (residual)", "(operational: refuse completions on a stale head)", grindingResidual,
-		"max over g of (1 − (1 − P(pass))^commitments) × 1/(1 − g_tokens)", "—"},
+	{"seed grinding through a lagging task-server head (complete after the seed block exists)", "the completion is stamped with the chain head read at completion, never a cached one; no head, no completion", maxPadding,
+		"one seed per lease: as padding", "TestCompletionStampsFreshHead"},
 	{"drop a share d of the kept documents (skip records), best d", "coverage: re-run records until 100 are kept, allow AllowedMisses", maxDropping,
 		"max over d of P(Bin(100, d) ≤ AllowedMisses(100)) × (1 − d)²/(1 − d)", "TestAttackCoverageDrop"},
 	{"process half the task (d = 50 %)", "as above", func(p Production) float64 { return dropping(p, 0.5) },
@@ -158,16 +154,6 @@ func grid(fn func(float64) float64) float64 {
 
 func maxPadding(p Production) float64 {
 	return grid(func(g float64) float64 { return padding(p, g) })
-}
-
-// grindingResidual: a miner that can see the seed before its lease's
-// completion is recorded tries Commitments seeds and submits the first
-// that passes.
-func grindingResidual(p Production) float64 {
-	return grid(func(g float64) float64 {
-		pass, credit := passProvenance(p, g)
-		return (1 - math.Pow(1-pass, float64(p.Commitments))) * credit / (1 - tokenShare(p, g))
-	})
 }
 
 // dropping is the expected reward per unit of work of a miner that skips a
