@@ -216,13 +216,19 @@ func (c *Chain) nextBlock(ctx context.Context) error {
 			return fmt.Errorf("prune nonces: %w", err)
 		}
 	}
-	work := c.st.clone()
-	for _, netuid := range work.netuids() {
-		s := work.subnets[netuid]
-		if !chain.EpochDue(s.HP.Tempo, s.LastEpochBlock, s.PendingEpochAt, num) {
-			continue
+	var due []uint16
+	for _, netuid := range c.st.netuids() {
+		s := c.st.subnets[netuid]
+		if chain.EpochDue(s.HP.Tempo, s.LastEpochBlock, s.PendingEpochAt, num) {
+			due = append(due, netuid)
 		}
-		if err := c.runEpoch(ctx, tx, s, num); err != nil {
+	}
+	work := c.st
+	if len(due) > 0 || len(c.pool.ready) > 0 {
+		work = c.st.clone() // an empty block changes no state
+	}
+	for _, netuid := range due {
+		if err := c.runEpoch(ctx, tx, work.subnets[netuid], num); err != nil {
 			return fmt.Errorf("epoch of subnet %d at block %d: %w", netuid, num, err)
 		}
 	}

@@ -177,11 +177,16 @@ func (c *Chain) Submit(ctx context.Context, call *Call) (TxStatus, error) {
 	hash := call.Hash(c.genesis)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	known := c.pool.txs[hash]
 	switch {
 	case c.pool.closed:
 		return TxStatus{}, fmt.Errorf("%s by %s: %w: the chain is shutting down", call.Method, call.Signer, chain.ErrTxDropped)
-	case c.pool.txs[hash] != nil || c.pool.nonces[nonceKey(call)]:
-		return TxStatus{}, fmt.Errorf("%s by %s: %w: nonce %s already in the pool", call.Method, call.Signer, chain.ErrReplay, call.Nonce)
+	case known != nil && (known.status.Status == TxInvalid || known.status.Status == TxDropped):
+		// A Substrate pool bans a transaction it dropped as invalid for a
+		// while (1012 "Transaction is temporarily banned").
+		return TxStatus{}, fmt.Errorf("%s by %s: %w: temporarily banned: it was dropped from the pool", call.Method, call.Signer, chain.ErrReplay)
+	case known != nil || c.pool.nonces[nonceKey(call)]:
+		return TxStatus{}, fmt.Errorf("%s by %s: %w: nonce %s already in the pool or a block", call.Method, call.Signer, chain.ErrReplay, call.Nonce)
 	case len(c.pool.ready) >= maxPool:
 		return TxStatus{}, fmt.Errorf("%s by %s: %w: the transaction pool is full (%d calls)", call.Method, call.Signer, chain.ErrRateLimited, maxPool)
 	}

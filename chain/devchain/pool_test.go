@@ -180,6 +180,12 @@ func TestStaleCallDropped(t *testing.T) {
 	if _, err := c.Commitment(ctx, 1, key(t, "M0").SS58()); !errors.Is(err, chain.ErrNoCommitment) {
 		t.Errorf("the stale commit took effect: %v", err)
 	}
+	// Dropped calls are banned for a while, as a Substrate pool bans them.
+	mu.Lock()
+	now = time.UnixMilli(call.Timestamp)
+	mu.Unlock()
+	_, err = c.Submit(ctx, call)
+	wantErr(t, "the dropped call again", err, chain.ErrReplay)
 }
 
 // TestCloseDropsPending: calls still in the pool when the chain stops are
@@ -230,5 +236,51 @@ func TestTimerModeInclusion(t *testing.T) {
 		if err != nil || string(cm.Data) != data || cm.Block <= head.Number || cm.Block > after.Number {
 			t.Errorf("commitment %+v, %v; head %d at submission, %d after", cm, err, head.Number, after.Number)
 		}
+	}
+}
+
+// TestHeadHistoryFinal: what a reader sees of the head block is final. A
+// reader that scans up to the head and a writer that commits right after
+// cannot race: the commitment lands in a later block, which the next scan
+// reads (the reason a validator stayed a block behind the head is gone).
+func TestHeadHistoryFinal(t *testing.T) {
+	ctx := context.Background()
+	hp := testHP()
+	c, err := New(ctx, Options{Hyperparameters: &hp, BlockTime: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, cl := newServerFor(t, c)
+	register(t, cl, cl, func(s chain.Signer) error { return cl.Faucet(ctx, s, 1000*tao) }, "M0", 0)
+	var scanned uint64
+	seen := 0
+	for i := 0; i < 5; i++ {
+		head, _ := cl.Block(ctx)
+		at, err := cl.CommitmentHistory(ctx, 1, head.Number, head.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, _ := cl.Events(ctx, head.Number)
+		if err := cl.Commit(ctx, key(t, "M0"), 1, []byte(fmt.Sprintf("c%d", i))); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := cl.CommitmentHistory(ctx, 1, head.Number, head.Number)
+		evs2, _ := cl.Events(ctx, head.Number)
+		if fmt.Sprint(at) != fmt.Sprint(again) || len(evs) != len(evs2) {
+			t.Fatalf("head block %d changed after it was read: %v then %v", head.Number, at, again)
+		}
+		// A scan from the last scanned block + 1 to the head sees every
+		// commitment exactly once.
+		now, _ := cl.Block(ctx)
+		got, err := cl.CommitmentHistory(ctx, 1, scanned+1, now.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen += len(got)
+		scanned = now.Number
+	}
+	if seen != 5 {
+		t.Errorf("scans up to the head saw %d of 5 commitments", seen)
 	}
 }
