@@ -158,8 +158,10 @@ func TestHTTPRejectsForgedCalls(t *testing.T) {
 }
 
 // BenchmarkCommitHTTP measures signed commitments per second over HTTP on
-// loopback: client signing, server verification and one SQLite transaction
-// (in-memory database) per commitment.
+// loopback: client signing, submission (server verification, pool
+// validation), the wait for inclusion and the block that includes it (a
+// chain without a block time builds one per waiting writer; writers that
+// wait together share one), in an in-memory database.
 func BenchmarkCommitHTTP(b *testing.B) {
 	benchCommit(b, ":memory:")
 }
