@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/validator/score"
@@ -341,17 +340,32 @@ func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Lo
 		return vd, nil, taskID, err
 	}
 	defer os.RemoveAll(dir)
+	// Only the submission's manifest and the files it seals are fetched
+	// (the revision holds the miner's earlier submissions too). A failure
+	// that is not the miner's fault (the store down or rate-limited past
+	// its retries, a timeout) is the validator's: retried, never scored.
 	fctx, cancel := context.WithTimeout(ctx, v.opts.FetchTimeout)
-	_, err = store.Fetch(fctx, v.opts.Store, cm.Repo, cm.Revision, dir, v.opts.Limits)
+	_, err = submission.Fetch(fctx, v.opts.Store, cm, dir, v.opts.Limits)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return vd, nil, taskID, ctx.Err()
 		}
-		if errors.Is(err, store.ErrTooLarge) {
-			return vd, nil, taskID, verify.Fail(verify.CodeTooLarge, "%v", err)
+		if f, ok := submission.AsFault(err); ok {
+			switch f.Kind {
+			case submission.TooLarge:
+				return vd, nil, taskID, verify.Fail(verify.CodeTooLarge, "%v", err)
+			case submission.ManifestHash:
+				return vd, nil, taskID, verify.Fail(verify.CodeManifestHash, "%v", err)
+			case submission.NoManifest:
+				return vd, nil, taskID, verify.Fail(verify.CodeFetch, "%v", err)
+			case submission.BadManifest:
+				return vd, nil, taskID, verify.Fail(verify.CodeManifest, "%v", err)
+			case submission.MissingFile, submission.FileMismatch:
+				return vd, nil, taskID, verify.Fail(verify.CodeIntegrity, "%v", err)
+			}
 		}
-		return vd, nil, taskID, verify.Fail(verify.CodeFetch, "%v", err)
+		return vd, nil, taskID, fmt.Errorf("fetch: %w", err)
 	}
 	m, _, err := verify.CheckManifest(dir, cm, c.Hotkey, tr.Task)
 	if err != nil {
