@@ -182,10 +182,10 @@ func RunStage(ctx context.Context, opts Options, stage Stage, rank, world int) e
 		return fmt.Errorf("dataset build: rank %d of world %d", rank, world)
 	}
 	b := &builder{opts: opts, l: layout{opts.Work}, rank: rank, world: world, log: opts.Log.With("stage", string(stage), "rank", rank)}
+	if (stage == StagePlan || stage == StagePublish) && rank != 0 {
+		return nil
+	}
 	if stage == StagePlan {
-		if rank != 0 {
-			return nil
-		}
 		return b.planStage(ctx)
 	}
 	if err := b.load(); err != nil {
@@ -201,9 +201,6 @@ func RunStage(ctx context.Context, opts Options, stage Stage, rank, world int) e
 	case StageWrite:
 		return b.writeStage(ctx)
 	case StagePublish:
-		if rank != 0 {
-			return nil
-		}
 		return b.publishStage(ctx)
 	}
 	return fmt.Errorf("dataset build: unknown stage %q (want one of %v)", stage, Stages)

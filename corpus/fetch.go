@@ -96,7 +96,8 @@ func (b *builder) fetchOne(ctx context.Context, i int) error {
 	s := b.plan.Inputs[i]
 	res := fetchResult{Input: i, Key: s.Key, Shards: []inShard{}}
 	dst := b.l.fetchDir(b.n, i)
-	// A fetch killed half-way starts again from nothing.
+	// A download killed half-way starts again from nothing (shards
+	// already signed are kept: their markers carry the shard's sha256).
 	if err := os.RemoveAll(dst); err != nil {
 		return err
 	}
@@ -149,6 +150,15 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return inShard{}, err
 	}
+	// A shard signed by an earlier, interrupted run is not signed again.
+	marker := filepath.Join(dir, fmt.Sprintf("%05d.json", k))
+	var done inShard
+	if ok, err := readJSON(marker, &done); err != nil {
+		return inShard{}, err
+	} else if ok && done.Name == name && done.SHA256 == sum && done.Bytes == size {
+		done.Path = b.rel(local)
+		return done, nil
+	}
 	sh := inShard{
 		Name: name, Path: b.rel(local), Bytes: size, SHA256: sum, Dump: shardDump(name),
 		Sig: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.sig", k))), Sizes: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.sizes", k))),
@@ -194,8 +204,10 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 	case !dumpRe.MatchString(sh.Dump):
 		return inShard{}, fmt.Errorf("%w: shard %s: dump %q is not a crawl id", ErrBadSubmission, name, sh.Dump)
 	}
-	err = writeFileAtomic(b.abs(sh.Sizes), func(w io.Writer) error { _, err := w.Write(sizes); return err })
-	return sh, err
+	if err := writeFileAtomic(b.abs(sh.Sizes), func(w io.Writer) error { _, err := w.Write(sizes); return err }); err != nil {
+		return inShard{}, err
+	}
+	return sh, writeJSON(marker, &sh)
 }
 
 // errParquet marks a shard that does not decode as FineWeb's parquet.
