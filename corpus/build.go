@@ -135,6 +135,10 @@ func (o *Options) defaults() error {
 // new: there is nothing to build.
 var ErrUpToDate = errors.New("dataset is up to date: no new inputs")
 
+// ErrNoBuild is returned by the stages after plan when no build is in
+// progress: the plan stage found no new input (or has not run).
+var ErrNoBuild = errors.New("no build in progress (the plan stage found no new input, or has not run)")
+
 // Result describes a finished build.
 type Result struct {
 	Build    int    `json:"build"`
@@ -231,7 +235,7 @@ func (b *builder) load() error {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("dataset build: no build in progress in %s (run the plan stage first)", b.opts.Work)
+		return fmt.Errorf("dataset build: %s: %w", b.opts.Work, ErrNoBuild)
 	}
 	if p.Format != PlanFormat || p.Build != b.n {
 		return fmt.Errorf("dataset build: %s: format %q build %d, want %q build %d", b.l.plan(b.n), p.Format, p.Build, PlanFormat, b.n)
