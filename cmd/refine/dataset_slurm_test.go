@@ -361,4 +361,3 @@ func slurmLogs(dir string) string {
 	}
 	return b.String()
 }
-
