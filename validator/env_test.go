@@ -225,7 +225,11 @@ func newEnv(t testing.TB, commitReveal bool) *env {
 	e := &env{t: t, ctx: ctx, chain: c, tstore: ts, vkey: key(t, "Validator"), uids: map[string]uint16{}, logs: &syncBuffer{}}
 	e.roster = taskserver.NewRoster(c, 1, nil)
 	e.svc = taskserver.NewService(taskserver.Options{Store: ts, Roster: e.roster})
-	srv := httptest.NewServer(taskserver.NewAPI(taskserver.APIOptions{Service: e.svc, Rate: -1}))
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: e.svc, SignedFor: taskServerKey, Rate: -1, ClientRate: -1, PublicRate: -1, PublicCacheTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	if e.store, err = local.New(t.TempDir()); err != nil {
@@ -274,8 +278,11 @@ func (e *env) head() uint64 {
 	return b.Number
 }
 
+// taskServerKey is the task server's hotkey (//TaskServer).
+const taskServerKey = "5FCMqAbp2WTC6yaeCq6HmBPNVF1Xza4cxjYfVQE2Yxp8RVJ8"
+
 func (e *env) client(name string) *client.Client {
-	return client.New(client.Options{URL: e.url, Signer: key(e.t, name)})
+	return client.New(client.Options{URL: e.url, Signer: key(e.t, name), SignedFor: taskServerKey})
 }
 
 // validatorClient is the real task server client the validator uses.

@@ -15,12 +15,16 @@ import (
 )
 
 // TaskServer is what the validator needs from the task server: a task with
-// its lease history, and a place to send signed score reports.
-// *taskserver/client.Client satisfies it (its calls are Epistula-signed
-// with the validator's hotkey); StoreTaskServer adapts an in-process store.
+// its lease history, every submission (completed lease) in completion
+// order, a place to send reports on submissions, and the release of the
+// reports whose weights are public. *taskserver/client.Client satisfies it
+// (its calls are Epistula-signed with the validator's hotkey);
+// StoreTaskServer adapts an in-process service.
 type TaskServer interface {
 	Task(ctx context.Context, id int64) (taskserver.TaskResponse, error)
-	ReportScore(ctx context.Context, hotkey string, taskID int64, score float64, detail any) (taskserver.Score, error)
+	Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error)
+	Report(ctx context.Context, body taskserver.ScoreBody) (taskserver.ReportResponse, error)
+	ReleaseScores(ctx context.Context, through int64) (int, error)
 }
 
 // Options configure a Validator. Chain, Hotkey, Store, Tasks and
@@ -66,8 +70,17 @@ type Options struct {
 	SeedDelay uint64
 	// GraceBlocks is how many blocks a commitment may land after the task
 	// server recorded the lease's completion (default 100; the server's
-	// block stamp may lag the chain).
+	// block stamp may lag the chain). A submission whose commitment is not
+	// on chain by then is rejected (not_committed).
 	GraceBlocks uint64
+	// ScanBack is how many blocks before the head a new validator's chain
+	// scan starts (default 256, what a non-archive node keeps); ScanBatch
+	// how many blocks one CommitmentHistory call reads (default 100).
+	ScanBack, ScanBatch uint64
+	// SubmissionsLookback is how many completion sequence numbers are read
+	// again each round (default 1000), for completions that commit out of
+	// sequence order on PostgreSQL.
+	SubmissionsLookback uint64
 	// ProvenanceSamples documents are re-derived per submission (default
 	// 16); CoverageSamples records of the task re-run (default 32).
 	ProvenanceSamples, CoverageSamples int
@@ -89,10 +102,6 @@ type Options struct {
 	// FetchTimeout bounds a submission's download (default 10 min) and
 	// EvalTimeout its checks after the download (default 30 min).
 	FetchTimeout, EvalTimeout time.Duration
-	// MaxAttempts is how many rounds a submission whose evaluation failed
-	// on the validator's side (task server or WARC unreachable) is retried
-	// before it is recorded as failed (default 3).
-	MaxAttempts int
 	// VersionKey is sent with weights (the subnet's weights_version).
 	VersionKey uint64
 	// PollInterval is how often Run looks at the chain head (default 1 s).
@@ -164,8 +173,14 @@ func (o Options) withDefaults() Options {
 	if o.EvalTimeout == 0 {
 		o.EvalTimeout = 30 * time.Minute
 	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = 3
+	if o.ScanBack == 0 {
+		o.ScanBack = 256
+	}
+	if o.ScanBatch == 0 {
+		o.ScanBatch = 100
+	}
+	if o.SubmissionsLookback == 0 {
+		o.SubmissionsLookback = 1000
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = time.Second

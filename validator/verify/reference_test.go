@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/taskserver"
 )
@@ -143,4 +145,75 @@ func TestSameTextModuloPII(t *testing.T) {
 			t.Errorf("SameText(%q, %q) = %v, want %v", tc.ref, tc.sub, got, tc.want)
 		}
 	}
+}
+
+// panicky is a filter that panics on one URL, as a step might on a hostile
+// page.
+type panicky struct{ url string }
+
+func (panicky) Name() string { return "panicky" }
+func (p panicky) Filter(d *pipeline.Document) (bool, string) {
+	if d.URL == p.url {
+		panic("hostile page")
+	}
+	return true, ""
+}
+
+// TestReferencePanicLikeRunner: a filter that panics on a record drops it
+// in the miner's runner and in the validator's reference re-run alike
+// (pipeline.Process is the one loop), instead of rejecting the submission
+// on the validator's side.
+func TestReferencePanicLikeRunner(t *testing.T) {
+	ref, _ := testReference(t, nil)
+	warc := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	rd, err := ref.Open(context.Background(), warc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var docs []*pipeline.Document
+	for {
+		rec, err := rd.Next(context.Background())
+		if err != nil {
+			break
+		}
+		if rec.Skip == "" {
+			docs = append(docs, &pipeline.Document{ID: rec.ID, URL: rec.URL, Offset: rec.Offset, HTML: rec.HTML})
+		}
+	}
+	if len(docs) < 2 {
+		t.Fatalf("%d usable records", len(docs))
+	}
+	ref.filters = append([]pipeline.Filter{panicky{docs[1].URL}}, ref.filters...)
+	runner := pipeline.Runner{Filters: ref.filters, Annotators: ref.steps.Annotators, Workers: 2}
+	var results []pipeline.Result
+	src := &docSource{docs: docs}
+	if err := runner.Run(context.Background(), src, func(r pipeline.Result) error { results = append(results, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		d := *docs[i]
+		d.Text, d.TokenCount, d.MinHash = "", 0, nil
+		kept, step, reason := ref.Run(&d)
+		if kept != r.Kept() || step != r.Step || reason != r.Reason {
+			t.Errorf("%s: reference %v %s/%s, runner %v %s/%s", d.URL, kept, step, reason, r.Kept(), r.Step, r.Reason)
+		}
+		if i == 1 && (step != "panic" || reason != "hostile page") {
+			t.Errorf("panicking record: %s/%s", step, reason)
+		}
+	}
+}
+
+type docSource struct {
+	docs []*pipeline.Document
+	i    int
+}
+
+func (s *docSource) Next(context.Context) (*pipeline.Document, error) {
+	if s.i >= len(s.docs) {
+		return nil, io.EOF
+	}
+	s.i++
+	d := *s.docs[s.i-1]
+	return &d, nil
 }
