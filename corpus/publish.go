@@ -143,6 +143,7 @@ func (b *builder) publishStage(ctx context.Context) error {
 		rec.LastBlock = max(rec.LastBlock, s.Block)
 		if f.Excluded != "" {
 			rec.Excluded++
+			rec.Exclusions = append(rec.Exclusions, Exclusion{Key: s.Key, Reason: f.Excluded})
 			continue
 		}
 		rec.Submissions++

@@ -119,6 +119,14 @@ type BuildRecord struct {
 	Removed     int64  `json:"removed"`
 	// LastBlock is the latest commitment block among its inputs.
 	LastBlock uint64 `json:"last_block,omitempty"`
+	// Exclusions are the inputs left out, and why.
+	Exclusions []Exclusion `json:"exclusions,omitempty"`
+}
+
+// Exclusion is an input a build left out: its content was unusable.
+type Exclusion struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
 }
 
 func loadState(l layout) (*State, error) {

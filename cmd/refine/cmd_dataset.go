@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/corpus"
+	"github.com/datarefine/refine/taskserver/client"
 )
 
 func newDatasetCommand() *cobra.Command {
@@ -26,25 +28,31 @@ func newDatasetCommand() *cobra.Command {
 
 // datasetBuildOptions are `refine dataset build`'s flags.
 type datasetBuildOptions struct {
-	Work       string
-	Inputs     []string
-	Store      string
-	Repo       string
-	Stage      string
-	Rank       int
-	World      int
-	Memory     string
-	Workers    int
-	ShardSize  string
-	Name       string
-	License    string
-	NoProgress bool
+	Work        string
+	Inputs      []string
+	TaskServer  string
+	SourceStore string
+	Share       float64
+	Store       string
+	Repo        string
+	Stage       string
+	Rank        int
+	World       int
+	Memory      string
+	Workers     int
+	ShardSize   string
+	Name        string
+	License     string
+	NoProgress  bool
 }
 
 func (o *datasetBuildOptions) AddFlags(f *pflag.FlagSet) {
 	d := corpus.DefaultOptions("")
 	f.StringVar(&o.Work, "work", "", "work folder shared by every rank: state, band index, scratch, the dataset's working copy (required)")
-	f.StringArrayVar(&o.Inputs, "input", nil, "dataset folder (repeatable, earliest first): build from folders instead of the network's accepted submissions")
+	f.StringVar(&o.TaskServer, "taskserver", "", "task server URL: build from the submissions its validators accepted (its public /v1/accepted)")
+	f.StringVar(&o.SourceStore, "source-store", "hub", "where the miners' repositories are: hub or local:DIR")
+	f.Float64Var(&o.Share, "acceptance-share", acceptance.DefaultShare, "the task server's --acceptance-share (recorded in the dataset with the rule)")
+	f.StringArrayVar(&o.Inputs, "input", nil, "dataset folder (repeatable, earliest first): build from folders instead of a task server's accepted submissions")
 	f.StringVar(&o.Store, "store", "", "publish each build to this store: hub or local:DIR (default: build the working copy only)")
 	f.StringVar(&o.Repo, "repo", "", "dataset repository to publish to (owner/name)")
 	f.StringVar(&o.Stage, "stage", "all", "stage to run: plan, fetch, bucket, cluster, write, publish, or all (one process)")
@@ -61,7 +69,7 @@ func (o *datasetBuildOptions) AddFlags(f *pflag.FlagSet) {
 func newDatasetBuildCommand() *cobra.Command {
 	var o datasetBuildOptions
 	cmd := &cobra.Command{
-		Use:   "build --work DIR --input DATASET... [--store hub|local:DIR --repo owner/name]",
+		Use:   "build --work DIR (--taskserver URL | --input DATASET...) [--store hub|local:DIR --repo owner/name]",
 		Short: "Fetch, deduplicate and publish the dataset (incremental, resumable, splits into ranks)",
 		Long: `Builds one dataset in FineWeb's layout (data/<dump>/NNNNN.parquet, a dataset card,
 lineage, summary.json) from the inputs not yet in it, deduplicated against each other
@@ -84,6 +92,22 @@ same for any N. A killed build resumes where it stopped. See docs/dataset.md.`,
 	return cmd
 }
 
+// acceptedReader lists a task server's accepted submissions.
+func acceptedReader(url string) func(context.Context) ([]corpus.Submission, error) {
+	c := client.New(client.Options{URL: url})
+	return func(ctx context.Context) ([]corpus.Submission, error) {
+		subs, err := c.AllAccepted(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read accepted submissions from %s: %w", url, err)
+		}
+		out := make([]corpus.Submission, 0, len(subs))
+		for _, s := range subs {
+			out = append(out, corpus.Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
+		}
+		return out, nil
+	}
+}
+
 func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr io.Writer) error {
 	opts := corpus.DefaultOptions(o.Work)
 	mem, err := humanize.ParseBytes(o.Memory)
@@ -96,10 +120,24 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	}
 	opts.Memory, opts.ShardBytes, opts.Workers = int64(mem), int64(shard), o.Workers
 	opts.Name, opts.License = o.Name, o.License
-	if len(o.Inputs) == 0 {
-		return errors.New("dataset build: give --input DATASET... (the network source needs the task server's accepted read)")
+	switch {
+	case o.TaskServer != "" && len(o.Inputs) > 0:
+		return errors.New("dataset build: give --taskserver or --input, not both")
+	case o.TaskServer != "":
+		src, err := openStore(o.SourceStore)
+		if err != nil {
+			return err
+		}
+		rule := acceptance.Rule{Share: o.Share}
+		if err := rule.Check(); err != nil {
+			return fmt.Errorf("--acceptance-share: %w", err)
+		}
+		opts.Source = &corpus.Network{Accepted: acceptedReader(o.TaskServer), Rule: rule, URL: o.TaskServer, Store: src}
+	case len(o.Inputs) > 0:
+		opts.Source = corpus.Folders(o.Inputs)
+	default:
+		return errors.New("dataset build: give --taskserver URL (accepted submissions) or --input DATASET... (folders)")
 	}
-	opts.Source = corpus.Folders(o.Inputs)
 	if o.Store != "" {
 		if o.Repo == "" {
 			return errors.New("dataset build: --store needs --repo owner/name")
