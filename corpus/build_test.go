@@ -80,13 +80,20 @@ type corpusFixture struct {
 
 func newFixture(t testing.TB, root string, scale int) *corpusFixture {
 	t.Helper()
+	return newFixtureRuns(t, root, scale, 7)
+}
+
+// newFixtureRuns is newFixture with the dump changing every run documents
+// (each change starts a new input shard).
+func newFixtureRuns(t testing.TB, root string, scale, run int) *corpusFixture {
+	t.Helper()
 	f := &corpusFixture{dups: map[string]string{}}
 	dumps := []string{"CC-MAIN-2024-10", "CC-MAIN-2023-50"}
 	text := map[string]string{}
 	mk := func(in, n int) []testDoc {
 		var docs []testDoc
 		for i := range n {
-			d := testDoc{id: fmt.Sprintf("in%d-%04d", in, i), dump: dumps[(i/7)%2], text: randWords(uint64(in*100000+i), 60+i%40)}
+			d := testDoc{id: fmt.Sprintf("in%d-%04d", in, i), dump: dumps[(i/run)%2], text: randWords(uint64(in*100000+i), 60+i%40)}
 			if i%13 == 5 {
 				d.text = "too short to sign" // no signature: never removed
 			}

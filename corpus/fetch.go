@@ -87,6 +87,7 @@ func (b *builder) fetchStage(ctx context.Context) error {
 		}
 	}
 	b.log.Info("fetch", "build", b.n, "inputs", len(todo))
+	b.cpu = make(chan struct{}, b.opts.Workers)
 	return forEach(ctx, len(todo), b.opts.Workers, func(ctx context.Context, k int) error {
 		return b.fetchOne(ctx, todo[k])
 	})
@@ -104,14 +105,21 @@ func (b *builder) fetchOne(ctx context.Context, i int) error {
 	f, err := b.opts.Source.Fetch(ctx, s, dst)
 	if err == nil {
 		res.Hotkey, res.Task = f.Hotkey, f.Task
-		for k, name := range f.Shards {
-			var sh inShard
-			sh, err = b.signShard(ctx, i, k, f.Root, name)
-			if err != nil {
-				break
+		// The shards of one input are signed in parallel too (a large
+		// folder may be one input); cpu bounds the signing goroutines of
+		// all inputs together to Workers.
+		res.Shards = make([]inShard, len(f.Shards))
+		err = forEach(ctx, len(f.Shards), b.opts.Workers, func(ctx context.Context, k int) error {
+			select {
+			case b.cpu <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			res.Shards = append(res.Shards, sh)
-		}
+			defer func() { <-b.cpu }()
+			sh, err := b.signShard(ctx, i, k, f.Root, f.Shards[k])
+			res.Shards[k] = sh
+			return err
+		})
 	}
 	if errors.Is(err, ErrBadSubmission) {
 		b.log.Warn("input excluded", "input", i, "key", s.Key, "reason", err)

@@ -91,6 +91,10 @@ func (b *builder) publishStage(ctx context.Context) error {
 	}
 	st := b.state // loaded fresh from the committed state.json
 	cfg := b.opts.Signer.Config()
+	prevRev := ""
+	if len(st.History) > 0 {
+		prevRev = st.History[len(st.History)-1].Revision
+	}
 	rec := BuildRecord{Build: b.n, Tag: fmt.Sprintf("v%d", b.n)}
 	tmp := filepath.Join(b.l.build(b.n), "tmp")
 	for i, dump := range dumps {
@@ -194,7 +198,11 @@ func (b *builder) publishStage(ctx context.Context) error {
 				return fmt.Errorf("dataset build: create %s: %w", b.opts.Repo, err)
 			}
 			msg := fmt.Sprintf("build %d: +%d documents from %d submissions", b.n, rec.Documents, rec.Submissions)
-			rev, err := b.opts.Store.Publish(ctx, b.opts.Repo, b.l.out(), msg)
+			dir, err := b.publishDir(ctx, prevRev, dumps, all)
+			if err != nil {
+				return err
+			}
+			rev, err := b.opts.Store.Publish(ctx, b.opts.Repo, dir, msg)
 			if err != nil {
 				return fmt.Errorf("dataset build: publish: %w", err)
 			}
@@ -220,6 +228,56 @@ func (b *builder) publishStage(ctx context.Context) error {
 	}
 	b.log.Info("build published", "build", b.n, "revision", pub.Revision, "documents", rec.Documents, "removed", rec.Removed)
 	return b.cleanup()
+}
+
+// publishDir is the folder to publish. A commit applies on top of the
+// branch (store.Store), so when the branch is still at the last build's
+// revision only this build's files need to go: its new shards, the
+// lineage files of its dumps, the card and the summary (hard links in the
+// build's folder). Otherwise (a first build, or someone else committed
+// since) the whole working copy goes.
+func (b *builder) publishDir(ctx context.Context, prevRev string, dumps []string, shards []outShard) (string, error) {
+	tg, ok := b.opts.Store.(store.Tagger)
+	if !ok || prevRev == "" {
+		return b.l.out(), nil
+	}
+	if head, err := tg.Resolve(ctx, b.opts.Repo, "main"); err != nil || head != prevRev {
+		b.log.Info("publishing the whole working copy: the branch moved", "head", head, "last_build", prevRev, "err", err)
+		return b.l.out(), nil
+	}
+	files := []string{"README.md", "summary.json"}
+	for _, d := range dumps {
+		files = append(files, "lineage/"+d+".jsonl", "lineage/"+d+".removed.jsonl")
+	}
+	for _, o := range shards {
+		files = append(files, o.Name)
+	}
+	dir := filepath.Join(b.l.build(b.n), "publish")
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		src, dst := filepath.Join(b.l.out(), filepath.FromSlash(f)), filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Link(src, dst); err != nil {
+			// Another file system: copy.
+			if err := copyFile(src, dst); err != nil {
+				return "", err
+			}
+		}
+	}
+	return dir, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return writeFileAtomic(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
 }
 
 // summary is the summary.json of state st.
