@@ -103,11 +103,7 @@ type docsLine struct {
 
 // clusterStage runs this rank's dumps (unit = dump index).
 func (b *builder) clusterStage(ctx context.Context) error {
-	fr, err := b.fetched()
-	if err != nil {
-		return err
-	}
-	dumps, err := b.dumps(fr)
+	fr, dumps, err := b.inputs()
 	if err != nil {
 		return err
 	}

@@ -319,6 +319,17 @@ func (b *builder) fetched() ([]fetchResult, error) {
 	return out, nil
 }
 
+// inputs reads the fetch stage's markers (it must be complete) and groups
+// the shards by dump.
+func (b *builder) inputs() ([]fetchResult, map[string][]docShard, error) {
+	fr, err := b.fetched()
+	if err != nil {
+		return nil, nil, err
+	}
+	dumps, err := b.dumps(fr)
+	return fr, dumps, err
+}
+
 // docShard is one input shard of a dump in the document numbering.
 type docShard struct {
 	input int
