@@ -263,7 +263,7 @@ func checkBuild(t *testing.T, f *corpusFixture, dir string, n int) {
 		_ = i
 	}
 	rows := 0
-	dumps, _ := filepath.Glob(filepath.Join(dir, "lineage", "*.removed.jsonl"))
+	dumps, _ := filepath.Glob(filepath.Join(dir, "lineage", "*", "*.removed.jsonl"))
 	for _, rp := range dumps {
 		lp := strings.TrimSuffix(rp, ".removed.jsonl") + ".jsonl"
 		for _, l := range readLines[LineageRange](t, lp) {
@@ -286,7 +286,7 @@ func checkBuild(t *testing.T, f *corpusFixture, dir string, n int) {
 			if f.root(r.ID) == r.ID {
 				t.Errorf("removed %s is not a duplicate", r.ID)
 			}
-			of := src[r.DuplicateOf.Submission.Hotkey][r.DuplicateOf.Source][r.DuplicateOf.Row].id
+			of := src[r.DuplicateOf.Hotkey][r.DuplicateOf.Source][r.DuplicateOf.Row].id
 			if f.root(of) != f.root(r.ID) {
 				t.Errorf("removed %s said to duplicate %s", r.ID, of)
 			}

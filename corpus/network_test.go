@@ -121,7 +121,7 @@ func TestBuildFromNetwork(t *testing.T) {
 	if sum.Source.Kind != "network" || sum.Source.Share != 2.0/3 || !strings.Contains(sum.Source.Rule, "0.666") {
 		t.Fatalf("source recorded as %+v", sum.Source)
 	}
-	lin := readLines[LineageRange](t, filepath.Join(res.Dir, "lineage", "CC-MAIN-2024-10.jsonl"))
+	lin := readLines[LineageRange](t, filepath.Join(res.Dir, "lineage", "CC-MAIN-2024-10", "000001.jsonl"))
 	if lin[0].Submission.Commitment != c1.String() || lin[0].Submission.Hotkey != "5Alice" || lin[0].Submission.Block != 100 || lin[0].Submission.Task != "1" ||
 		!strings.HasPrefix(lin[0].Source, "data/CC-MAIN-2024-10/1_") {
 		t.Fatalf("lineage: %+v", lin[0])

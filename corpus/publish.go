@@ -122,22 +122,19 @@ func (b *builder) publishStage(ctx context.Context) error {
 			}
 			ds.Levels[bk] = br.Levels
 		}
-		// The append-only files: cut back to their committed length
-		// first, so a rerun never appends twice.
-		for _, f := range []struct {
-			src, dst string
-			n        *int64
-		}{
-			{b.l.clusterFile(b.n, dump, ".docs.jsonl"), b.l.docs(dump), &ds.DocsBytes},
-			{b.l.clusterFile(b.n, dump, ".lineage.jsonl"), filepath.Join(b.l.out(), "lineage", dump+".jsonl"), &ds.LineageBytes},
-			{b.l.clusterFile(b.n, dump, ".removed.jsonl"), filepath.Join(b.l.out(), "lineage", dump+".removed.jsonl"), &ds.RemovedBytes},
-		} {
-			data, err := os.ReadFile(f.src)
-			if err != nil {
+		// The dump's document numbering is append-only state: cut back to
+		// its committed length first, so a rerun never appends twice.
+		data, err := os.ReadFile(b.l.clusterFile(b.n, dump, ".docs.jsonl"))
+		if err != nil {
+			return err
+		}
+		if ds.DocsBytes, err = appendFile(b.l.docs(dump), ds.DocsBytes, data); err != nil {
+			return fmt.Errorf("dataset build: %w", err)
+		}
+		// The build's lineage files, immutable once published.
+		for ext, name := range lineageFiles(dump, b.n) {
+			if err := linkInto(b.l.clusterFile(b.n, dump, ext), filepath.Join(b.l.out(), filepath.FromSlash(name)), tmp); err != nil {
 				return err
-			}
-			if *f.n, err = appendFile(f.dst, *f.n, data); err != nil {
-				return fmt.Errorf("dataset build: %w", err)
 			}
 		}
 	}
@@ -247,7 +244,9 @@ func (b *builder) publishDir(ctx context.Context, prevRev string, dumps []string
 	}
 	files := []string{"README.md", "summary.json"}
 	for _, d := range dumps {
-		files = append(files, "lineage/"+d+".jsonl", "lineage/"+d+".removed.jsonl")
+		for _, name := range lineageFiles(d, b.n) {
+			files = append(files, name)
+		}
 	}
 	for _, o := range shards {
 		files = append(files, o.Name)
@@ -271,6 +270,30 @@ func (b *builder) publishDir(ctx context.Context, prevRev string, dumps []string
 	return dir, nil
 }
 
+// lineageFiles names a build's lineage files of a dump in the repository,
+// by the extension of the cluster stage's file that becomes each.
+func lineageFiles(dump string, build int) map[string]string {
+	base := fmt.Sprintf("lineage/%s/%06d", dump, build)
+	return map[string]string{".lineage.jsonl": base + ".jsonl", ".removed.jsonl": base + ".removed.jsonl"}
+}
+
+// linkInto puts src at dst (hard link, else copy) through a temporary
+// name in tmp: dst is either absent or whole.
+func linkInto(src, dst, tmp string) error {
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	t := filepath.Join(tmp, ".tmp-link-"+filepath.Base(dst))
+	os.Remove(t)
+	if err := os.Link(src, t); err != nil {
+		return copyFile(src, dst)
+	}
+	return os.Rename(t, dst)
+}
+
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -289,8 +312,8 @@ func (b *builder) summary(st *State) *Summary {
 		Source: b.plan.Source, Params: p, History: st.History,
 		Files: map[string]string{
 			"data":    "data/<dump>/NNNNN.parquet: FineWeb's columns, zstd",
-			"lineage": "lineage/<dump>.jsonl: every output row range and the submission shard rows it holds",
-			"removed": "lineage/<dump>.removed.jsonl: every document deduplication dropped, and the one it duplicates",
+			"lineage": "lineage/<dump>/<build>.jsonl: every output row range and the submission shard rows it holds",
+			"removed": "lineage/<dump>/<build>.removed.jsonl: every document deduplication dropped, and the one it duplicates",
 		},
 	}
 	for _, d := range sortedDumps(st.Dumps) {
