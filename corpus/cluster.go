@@ -11,7 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-
 )
 
 // clusterResult is the completion marker of one dump's cluster unit.
