@@ -367,7 +367,7 @@ func (n *network) plan(ctx context.Context) ([]taskserver.NewTask, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("devnet: no WARC files among the inputs")
 	}
-	return taskserver.Cut("devnet", paths, opts)
+	return taskserver.Cut(ctx, "devnet", paths, opts)
 }
 
 // waitPermits waits until every validator holds a validator permit and the

@@ -110,6 +110,10 @@ type NewTask struct {
 	WARCs       []string
 	RecordStart int64
 	RecordEnd   int64
+	// ByteStart and ByteEnd are the byte offsets of record RecordStart and
+	// of record RecordEnd of a range (ByteEnd 0: to the end of the file).
+	ByteStart int64
+	ByteEnd   int64
 }
 
 // Stamp is when something happens: wall time and chain block.

@@ -22,10 +22,17 @@ type Task struct {
 	WARCs []string `json:"warcs"`
 	// RecordStart and RecordEnd bound the records to process, [start, end);
 	// RecordEnd 0 means to the end of the file.
-	RecordStart int64     `json:"record_start"`
-	RecordEnd   int64     `json:"record_end"`
-	State       TaskState `json:"state"`
-	CreatedAt   time.Time `json:"created_at"`
+	RecordStart int64 `json:"record_start"`
+	RecordEnd   int64 `json:"record_end"`
+	// ByteStart and ByteEnd bound the byte offsets of a range's records,
+	// [start, end); ByteEnd 0 means to the end of the file. The planner
+	// records them when it cuts ranges (records are numbered by reading
+	// the file, offsets are what a submission cites): a document citing an
+	// offset outside them is not the task's.
+	ByteStart int64     `json:"byte_start,omitempty"`
+	ByteEnd   int64     `json:"byte_end,omitempty"`
+	State     TaskState `json:"state"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // TaskState is where a task is in its life.

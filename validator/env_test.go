@@ -291,8 +291,14 @@ func (e *env) validatorClient() *client.Client { return e.client("Validator") }
 // lease imports one task over warcs (crawl makes it distinct) and leases
 // it to name, which gets it as the only pending task.
 func (e *env) lease(name, crawl string, warcs []string, start, end int64) taskserver.Lease {
+	return e.leaseTask(name, taskserver.NewTask{Crawl: crawl, WARCs: warcs, RecordStart: start, RecordEnd: end})
+}
+
+// leaseTask imports task and leases it to name, which gets it as the only
+// pending task.
+func (e *env) leaseTask(name string, task taskserver.NewTask) taskserver.Lease {
 	t := e.t
-	if _, err := e.svc.Import(e.ctx, []taskserver.NewTask{{Crawl: crawl, WARCs: warcs, RecordStart: start, RecordEnd: end}}); err != nil {
+	if _, err := e.svc.Import(e.ctx, []taskserver.NewTask{task}); err != nil {
 		t.Fatal(err)
 	}
 	lr, err := e.client(name).Lease(e.ctx)
@@ -341,7 +347,8 @@ func (e *env) complete(name string, leaseID int64, data string, block uint64) {
 	if _, err := e.client(name).Complete(e.ctx, leaseID, data, block); err != nil {
 		e.t.Fatalf("complete for %s: %v", name, err)
 	}
-	e.advance(1)
+	// Past the seed block (the default SeedDelay after the completion).
+	e.advance(2)
 }
 
 // honest runs a miner's whole job on a base dataset and returns its
@@ -359,15 +366,12 @@ func (e *env) options(db string) Options {
 	return Options{
 		Chain: e.chain, Hotkey: e.vkey, Store: e.store, Tasks: e.validatorClient(),
 		DB: db, WorkDir: e.t.TempDir(),
-		Reference:            verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
-		EvalEvery:            1,
-		WeightsEvery:         1,
-		ProvenanceSamples:    8,
-		CoverageSamples:      24,
-		Limits:               store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
-		GraceBlocks:          testGrace,
-		MaxUncompressedBytes: 4 << 20,
-		Log:                  slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Reference:    verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
+		EvalEvery:    1,
+		WeightsEvery: 1,
+		Limits:       store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
+		GraceBlocks:  testGrace,
+		Log:          slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 }
 

@@ -309,7 +309,9 @@ func (v *Validator) applyRound(ctx context.Context, hotkeys map[uint16]string, h
 
 // scan reads the commitments of the blocks since the last scan into the
 // state, and the current commitments (which cover a gap when old blocks
-// are pruned).
+// are pruned). It stays ScanLag blocks behind the head, whose block may
+// still be replaced (a fork of the best chain) or, on the devchain, still
+// take extrinsics.
 func (v *Validator) scan(ctx context.Context, head uint64) error {
 	cur, err := v.opts.Chain.Commitments(ctx, v.opts.Netuid)
 	if err != nil {
@@ -318,14 +320,23 @@ func (v *Validator) scan(ctx context.Context, head uint64) error {
 	if err := v.state.addCommits(ctx, cur); err != nil {
 		return err
 	}
+	if head <= v.opts.ScanLag {
+		return nil
+	}
+	head -= v.opts.ScanLag
 	last, err := v.state.meta(ctx, "scanned_to")
 	if err != nil {
 		return err
 	}
+	started, err := v.state.meta(ctx, "scan_started")
+	if err != nil {
+		return err
+	}
 	from := last + 1
-	if last == 0 {
-		// A new validator reads the history a pruning node still has.
-		from = 1
+	if started == 0 {
+		// A new validator reads the history a pruning node still has
+		// (from genesis on a young chain).
+		from = 0
 		if head > v.opts.ScanBack {
 			from = head - v.opts.ScanBack
 		}
@@ -349,11 +360,14 @@ func (v *Validator) scan(ctx context.Context, head uint64) error {
 		if err := v.state.addCommits(ctx, cs); err != nil {
 			return err
 		}
-		if last == 0 {
+		if started == 0 {
 			if err := v.state.setMeta(ctx, "scan_start", from); err != nil {
 				return err
 			}
-			last = from
+			if err := v.state.setMeta(ctx, "scan_started", 1); err != nil {
+				return err
+			}
+			started = 1
 		}
 		if err := v.state.setMeta(ctx, "scanned_to", to); err != nil {
 			return err
@@ -444,7 +458,11 @@ func (v *Validator) candidates(ctx context.Context, head uint64, uidOf map[strin
 		if scanned < sub.EndedBlock+v.opts.GraceBlocks {
 			continue
 		}
-		if start == 0 || start > sub.GrantedBlock || gap >= sub.GrantedBlock {
+		started, err := v.state.meta(ctx, "scan_started")
+		if err != nil {
+			return nil, nil, err
+		}
+		if started == 0 || start > sub.GrantedBlock || (gap > 0 && gap >= sub.GrantedBlock) {
 			v.opts.Log.Warn("submission not judged: its lease predates this validator's chain scan", "lease", sub.LeaseID, "hotkey", sub.Hotkey,
 				"granted_block", sub.GrantedBlock, "scan_start", start)
 			if err := v.state.settle(ctx, sub.LeaseID); err != nil {
@@ -572,6 +590,9 @@ func (v *Validator) evaluate(ctx context.Context, cd candidate, uid uint16, head
 	rec := Record{Hotkey: c.Hotkey, UID: uid, Block: c.Block, Commitment: data, EvaluatedBlock: head, LeaseID: cd.lease}
 	verdict, bands, taskID := v.check(ctx, c, log)
 	rec.TaskID = taskID
+	if verdict.Code == codeNotReady {
+		return nil, nil // its seed block is not on chain yet: look again next round
+	}
 	if verdict.Code == verify.CodeValidatorError {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

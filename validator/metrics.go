@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		weights: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "refine_validator_weights_total",
-			Help: "Weight submissions by kind (set, commit, reveal) and result (ok, error).",
+			Help: "Weight submissions by kind (set, commit, reveal; drop: an expired commit dropped) and result (ok, error).",
 		}, []string{"kind", "result"}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "refine_validator_retries_total",

@@ -19,8 +19,6 @@ package validator
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -87,13 +85,7 @@ func New(opts Options) (*Validator, error) {
 	v.opts.Chain = publishingChain{Client: opts.Chain, v: v}
 	opts = v.opts
 	v.eval = &verify.Evaluator{
-		Params: verify.Params{
-			SeedDelay: opts.SeedDelay, GraceBlocks: opts.GraceBlocks,
-			ProvenanceSamples: opts.ProvenanceSamples, CoverageSamples: opts.CoverageSamples,
-			MaxMismatch: opts.MaxMismatch, MinCoverage: opts.MinCoverage, MaxInternalDup: opts.MaxInternalDup, MaxOverlap: opts.MaxOverlap,
-			Limits: opts.Limits, MaxDocuments: opts.MaxDocuments, MaxUncompressedBytes: opts.MaxUncompressedBytes,
-			FetchTimeout: opts.FetchTimeout, EvalTimeout: opts.EvalTimeout, WorkDir: opts.WorkDir,
-		},
+		Params:    opts.EvalParams(),
 		Reference: ref, Store: opts.Store, Tasks: opts.Tasks, Chain: opts.Chain,
 		History: history{st}, Quality: opts.Quality,
 	}
@@ -133,6 +125,9 @@ func (v *Validator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 		}
 	}()
 	verdict, bands, taskID, err := v.checks(ctx, c, log)
+	if errors.Is(err, verify.ErrNotReady) {
+		return verify.Verdict{Code: codeNotReady}, nil, taskID
+	}
 	if err != nil {
 		f, ok := verify.AsFailure(err)
 		if !ok {
@@ -145,107 +140,14 @@ func (v *Validator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 	return verdict, bands, taskID
 }
 
+// codeNotReady marks an evaluation that could not start yet; it is never
+// recorded.
+const codeNotReady verify.Code = "not_ready"
+
 // checks is the evaluation pipeline (verify.Evaluator; see
 // docs/mechanism.md for the order and its reasons).
 func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Logger) (verify.Verdict, [][]uint64, int64, error) {
 	return v.eval.Evaluate(ctx, c, log)
-}
-
-// SetWeights sets weights from the current EMAs: directly, or as a commit
-// to reveal later when the subnet has commit-reveal on. Failures (rate
-// limits, missing permit) are returned and retried at the next schedule.
-func (v *Validator) SetWeights(ctx context.Context) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	head, err := v.opts.Chain.Block(ctx)
-	if err != nil {
-		return err
-	}
-	emas, err := v.state.emas(ctx)
-	if err != nil {
-		return err
-	}
-	scores := map[uint16]float64{}
-	for _, e := range emas {
-		scores[e.UID] = e.EMA
-	}
-	uids, weights := score.U16(scores)
-	// Mark the attempt first: a failing chain call is retried on the next
-	// schedule, not every poll.
-	if err := v.state.setMeta(ctx, "last_weights", head.Number); err != nil {
-		return err
-	}
-	if len(uids) == 0 {
-		v.opts.Log.Info("no scores yet: weights not set")
-		return nil
-	}
-	hp, err := v.opts.Chain.Hyperparameters(ctx, v.opts.Netuid)
-	if err != nil {
-		return fmt.Errorf("hyperparameters: %w", err)
-	}
-	hk := v.opts.Hotkey.SS58()
-	if !hp.CommitRevealEnabled {
-		err := v.opts.Chain.SetWeights(ctx, v.opts.Hotkey, v.opts.Netuid, uids, weights, v.opts.VersionKey)
-		v.countWeights("set", err)
-		if err != nil {
-			return fmt.Errorf("set weights: %w", err)
-		}
-		v.opts.Log.Info("weights set", "uids", uids, "weights", weights)
-		return nil
-	}
-	salt := make([]uint16, 8)
-	var b [16]byte
-	rand.Read(b[:])
-	for i := range salt {
-		salt[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	hash, err := chain.CommitHash(hk, v.opts.Netuid, uids, weights, salt, v.opts.VersionKey)
-	if err != nil {
-		return err
-	}
-	err = v.opts.Chain.CommitWeights(ctx, v.opts.Hotkey, v.opts.Netuid, hash)
-	v.countWeights("commit", err)
-	if err != nil {
-		return fmt.Errorf("commit weights: %w", err)
-	}
-	v.opts.Log.Info("weights committed", "uids", uids, "weights", weights)
-	return v.state.addWeightCommit(ctx, weightCommit{Block: head.Number, UIDs: uids, Weights: weights, Salt: salt, Version: v.opts.VersionKey})
-}
-
-// reveal reveals pending weight commits whose reveal epoch has come; a
-// commit the chain no longer accepts is dropped.
-func (v *Validator) reveal(ctx context.Context) error {
-	pending, err := v.state.weightCommits(ctx)
-	if err != nil || len(pending) == 0 {
-		return err
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for _, c := range pending {
-		err := v.opts.Chain.RevealWeights(ctx, v.opts.Hotkey, v.opts.Netuid, c.UIDs, c.Weights, c.Salt, c.Version)
-		switch {
-		case err == nil:
-			v.countWeights("reveal", nil)
-			v.opts.Log.Info("weights revealed", "uids", c.UIDs, "weights", c.Weights, "commit_block", c.Block)
-		case errors.Is(err, chain.ErrRevealTooEarly):
-			return nil // later commits are not due either
-		default:
-			v.countWeights("reveal", err)
-			v.opts.Log.Warn("weights reveal failed; dropping the commit", "commit_block", c.Block, "err", err)
-		}
-		if err := v.state.deleteWeightCommit(ctx, c.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (v *Validator) countWeights(kind string, err error) {
-	res := "ok"
-	if err != nil {
-		res = "error"
-	}
-	v.metrics.weights.WithLabelValues(kind, res).Inc()
 }
 
 // Scores returns every uid's EMA and normalised weight, by uid.

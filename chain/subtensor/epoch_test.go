@@ -2,6 +2,7 @@ package subtensor
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -20,6 +21,13 @@ func epochNode(t *testing.T, values map[string][]byte) *replayNode {
 	n := newReplayNode(t)
 	n.loadScenario(mgFile, "metagraph")
 	n.serveMetadata(t)
+	serveEpochStorage(n, values)
+	return n
+}
+
+// serveEpochStorage answers state_queryStorageAt at the recorded head with
+// SubtensorModule values of netuid 1 by item name.
+func serveEpochStorage(n *replayNode, values map[string][]byte) {
 	byKey := map[string][]byte{}
 	for name, v := range values {
 		key := append(storagePrefix("SubtensorModule", name), u16LE(1)...)
@@ -42,7 +50,6 @@ func epochNode(t *testing.T, values map[string][]byte) *replayNode {
 		}
 		return []any{map[string]any{"block": mgHash, "changes": changes}}, nil
 	})
-	return n
 }
 
 func u64LE(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
@@ -163,5 +170,37 @@ func TestMetadataSources(t *testing.T) {
 	}
 	if seen[0] != seen[1] || exts[0] != exts[1] {
 		t.Errorf("V15 and V14 disagree: call indices %v, extensions %v", seen, exts)
+	}
+}
+
+// TestExpiredRevealReplay: the subtensor client gives a validator what it
+// needs to tell an expired commit from an early one, as the devchain does
+// (chaintest CommitReveal): the pool refuses the reveal of a commit of
+// epoch 18988 with code 17 both at epoch 18989 (too early for a commit
+// tagged one later) and at 18990 (expired); the epoch state read from
+// storage says which.
+func TestExpiredRevealReplay(t *testing.T) {
+	alice := chainKey(t, "Alice")
+	for _, tc := range []struct {
+		index        uint64
+		due, expired bool
+	}{{18988, false, false}, {18989, true, false}, {18990, false, true}} {
+		f := newFakeChain(t)
+		serveEpochStorage(f.replayNode, map[string][]byte{"NetworksAdded": {1}, "Tempo": {0x68, 0x01},
+			"SubnetEpochIndex": u64LE(tc.index), "LastEpochBlock": u64LE(mgBlock - 100)})
+		f.reject = &rpcError{Code: 1010, Message: "Invalid Transaction", Data: json.RawMessage(`"Custom error: 17"`)}
+		c := dialReplay(t, f.replayNode, Options{})
+		c.meta[343] = withEpochStorage(t)
+		e, err := c.EpochState(testCtx(t), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.RevealWeights(testCtx(t), alice, 1, []uint16{1}, []uint16{65535}, []uint16{7}, 0)
+		if code, ok := chain.TxCode(err); !ok || code != 17 || !errors.Is(err, chain.ErrRevealTooEarly) {
+			t.Errorf("epoch %d: reveal refused with %v", tc.index, err)
+		}
+		if e.RevealDue(18988) != tc.due || e.CommitExpired(18988) != tc.expired {
+			t.Errorf("epoch %d: commit of 18988 due %v expired %v, want %v %v", tc.index, e.RevealDue(18988), e.CommitExpired(18988), tc.due, tc.expired)
+		}
 	}
 }

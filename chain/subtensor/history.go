@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/datarefine/refine/chain"
 )
@@ -92,24 +93,44 @@ func lastPerAccount(evs []commitmentEvent, netuid uint16) []commitmentEvent {
 	return out
 }
 
+// historyWorkers bounds the blocks read at once (each is four or five
+// requests on the one websocket).
+const historyWorkers = 8
+
 // CommitmentHistory reads the commitments set on netuid in blocks [from,
 // to]: each block's System.Events for Commitments.Commitment events, then
-// the CommitmentOf values of their accounts in that block's state. It reads
-// block by block (four or five requests each); a validator scans new blocks
-// every round rather than deep history, which a non-archive node has
-// pruned (ErrStatePruned).
+// the CommitmentOf values of their accounts in that block's state. Blocks
+// are read historyWorkers at a time and the result is in block order; a
+// validator scans new blocks every round rather than deep history, which a
+// non-archive node has pruned (ErrStatePruned).
 func (c *Client) CommitmentHistory(ctx context.Context, netuid uint16, from, to uint64) ([]chain.Commitment, error) {
 	if from > to {
 		return nil, fmt.Errorf("commitment history: %w: from block %d is after to block %d", chain.ErrInvalidArgument, from, to)
 	}
 	out := []chain.Commitment{}
-	for b := from; ; b++ {
-		cs, err := c.commitmentsInBlock(ctx, netuid, b)
-		if err != nil {
-			return nil, fmt.Errorf("commitment history of subnet %d: %w", netuid, err)
+	for lo := from; ; lo += historyWorkers {
+		hi := to
+		if to-lo >= historyWorkers {
+			hi = lo + historyWorkers - 1
 		}
-		out = append(out, cs...)
-		if b == to {
+		batch := make([][]chain.Commitment, hi-lo+1)
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				batch[i], errs[i] = c.commitmentsInBlock(ctx, netuid, lo+uint64(i))
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				return nil, fmt.Errorf("commitment history of subnet %d: %w", netuid, err)
+			}
+			out = append(out, batch[i]...)
+		}
+		if hi == to {
 			return out, nil
 		}
 	}

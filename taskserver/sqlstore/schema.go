@@ -67,7 +67,12 @@ func migrations(d dialect) []string {
 		// 2: a task's lease history (validators' reads, lease grants).
 		`CREATE INDEX leases_task ON leases(task_id, id);
 		CREATE INDEX events_lease ON events(lease_id);`,
-		// 3: submissions are decided by validators' reports (a completion
+		// 3 (v13): the byte offsets that bound a record range, recorded
+		// when the task was planned (0, 0: a whole file, or planned before
+		// ranges had them).
+		`ALTER TABLE tasks ADD COLUMN byte_start BIGINT NOT NULL DEFAULT 0;
+		ALTER TABLE tasks ADD COLUMN byte_end BIGINT NOT NULL DEFAULT 0;`,
+		// 4 (l13): submissions are decided by validators' reports (a completion
 		// no longer ends a task), reports stay private until released,
 		// and the public reads use indexes instead of scanning leases.
 		// Completions made before this migration ended their tasks: they

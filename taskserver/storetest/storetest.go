@@ -109,8 +109,8 @@ func testAddTasks(t *testing.T, s taskserver.Store) {
 	tasks := []taskserver.NewTask{
 		{Crawl: "C", WARCs: []string{"a.warc.gz"}},
 		{Crawl: "C", WARCs: []string{"b.warc.gz"}},
-		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 0, RecordEnd: 100},
-		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 100},
+		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 0, RecordEnd: 100, ByteStart: 0, ByteEnd: 123456},
+		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 100, ByteStart: 123456},
 		{Crawl: "C", WARCs: []string{"c.warc.gz", "d.warc.gz"}},
 	}
 	n, err := s.AddTasks(ctx, tasks, at(0, 1))
@@ -131,6 +131,13 @@ func testAddTasks(t *testing.T, s taskserver.Store) {
 	}
 	if task.Crawl != "C" || len(task.WARCs) != 2 || task.WARCs[1] != "d.warc.gz" || task.State != taskserver.TaskPending || !task.CreatedAt.Equal(T0) {
 		t.Fatalf("Task(5) = %+v", task)
+	}
+	// A range's byte bounds come back as planned.
+	for id, want := range map[int64][4]int64{3: {0, 100, 0, 123456}, 4: {100, 0, 123456, 0}} {
+		task, _, err := s.Task(ctx, id)
+		if got := [4]int64{task.RecordStart, task.RecordEnd, task.ByteStart, task.ByteEnd}; err != nil || got != want {
+			t.Fatalf("Task(%d) range = %v, %v; want %v", id, got, err, want)
+		}
 	}
 	_, _, err = s.Task(ctx, 99)
 	wantErr(t, "Task(99)", err, taskserver.ErrNotFound)

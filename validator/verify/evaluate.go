@@ -55,15 +55,21 @@ type QualityScorer interface {
 // Params are the evaluation's sample sizes, thresholds and bounds
 // (validator.Options documents each and gives the defaults).
 type Params struct {
-	SeedDelay, GraceBlocks                               uint64
-	ProvenanceSamples, CoverageSamples                   int
-	MaxMismatch, MinCoverage, MaxInternalDup, MaxOverlap float64
-	Limits                                               store.Limits
-	MaxDocuments, MaxUncompressedBytes                   int64
-	FetchTimeout, EvalTimeout                            time.Duration
-	// WorkDir receives fetched submissions while they are checked.
+	SeedDelay, GraceBlocks                  uint64
+	ProvenanceSamples                       int
+	Coverage                                CoverageParams
+	MaxMismatch, MaxInternalDup, MaxOverlap float64
+	Budget                                  BudgetParams
+	Limits                                  store.Limits
+	FetchTimeout, EvalTimeout               time.Duration
+	// WorkDir receives fetched submissions (and downloaded WARC spans)
+	// while they are checked.
 	WorkDir string
 }
+
+// ErrNotReady reports a submission that cannot be evaluated yet (its seed
+// block is not on chain): look again later; it is no verdict.
+var ErrNotReady = errors.New("not ready for evaluation")
 
 // Evaluator runs every check of one submission, in the order of
 // docs/mechanism.md (cheap and decisive checks first).
@@ -111,11 +117,27 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	}
 	vd.ElapsedBlocks = c.Block - lease.GrantedBlock
 
-	seedHash, err := e.Chain.BlockHash(ctx, c.Block+e.SeedDelay)
+	// The seed is the hash of a block after the lease's completion, which
+	// the task server records once: before it the miner cannot know the
+	// seed, after it the miner cannot change what it submitted (a lease
+	// completes once). Committing and completing again to try another seed
+	// needs another lease of the task.
+	seedBlock := SeedBlock(lease, c.Block, e.SeedDelay)
+	seedHash, err := e.Chain.BlockHash(ctx, seedBlock)
 	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("seed block %d: %w", c.Block+e.SeedDelay, err)
+		if errors.Is(err, chain.ErrUnknownBlock) {
+			return vd, nil, taskID, fmt.Errorf("seed block %d: %w", seedBlock, ErrNotReady)
+		}
+		return vd, nil, taskID, fmt.Errorf("seed block %d: %w", seedBlock, err)
 	}
 	seed := Seed(seedHash, data)
+
+	// The work this submission may cost, from its task alone.
+	span, err := e.Reference.SpanBytes(ctx, tr.Task)
+	if err != nil {
+		return vd, nil, taskID, fmt.Errorf("task %d size: %w", taskID, err)
+	}
+	vd.Budget = TaskBudget(tr.Task, span, e.Budget)
 
 	dir, err := os.MkdirTemp(e.WorkDir, "submission-*")
 	if err != nil {
@@ -127,7 +149,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	// that is not the miner's fault (the store down or rate-limited past
 	// its retries, a timeout) is the validator's: retried, never scored.
 	fctx, cancel := context.WithTimeout(ctx, e.FetchTimeout)
-	_, err = submission.Fetch(fctx, e.Store, cm, dir, e.Limits)
+	_, err = submission.Fetch(fctx, e.Store, cm, dir, vd.Budget.FetchLimits(e.Limits))
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -156,53 +178,74 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	vd.Documents, vd.Tokens = m.Documents, m.Tokens
 	ectx, cancel := context.WithTimeout(ctx, e.EvalTimeout)
 	defer cancel()
-
-	sample := SampleIndices(seed, int(min(m.Documents, e.MaxDocuments)), e.ProvenanceSamples)
-	sub, err := ReadSubmission(dir, m, tr.Task, ReadOptions{
-		Signer: e.Reference.Signer(), Sample: sample, MaxDocuments: e.MaxDocuments, MaxUncompressedBytes: e.MaxUncompressedBytes,
-	})
-	if err != nil {
+	// A failure that is not a coded rejection (a WARC host down, the
+	// evaluation's time out) is the validator's side: retried, never the
+	// miner's zero. What a submission can cost is bounded by its budget,
+	// not by the timeout.
+	fail := func(err error) (Verdict, [][]uint64, int64, error) {
+		if ctx.Err() != nil {
+			return vd, nil, taskID, ctx.Err()
+		}
 		return vd, nil, taskID, err
 	}
+
+	// Cheap checks of every row, then the drawn rows re-derived, before
+	// any whole-submission work.
+	sub, err := OpenSubmission(ectx, dir, m, tr.Task, ReadOptions{
+		Signer: e.Reference.Signer(), Budget: vd.Budget, Seed: seed, Draws: e.ProvenanceSamples,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	vd.Provenance, err = CheckProvenance(ectx, e.Reference, sub)
+	if err != nil {
+		return fail(fmt.Errorf("provenance: %w", err))
+	}
+	if bad := vd.Provenance.Checked - vd.Provenance.Matched; float64(bad) > e.MaxMismatch*float64(vd.Provenance.Checked) {
+		return vd, nil, taskID, Fail(CodeProvenance, "%d of %d drawn documents not derived from their records: %v", bad, vd.Provenance.Checked, vd.Provenance.Mismatches)
+	}
+
+	// Every row: tokens, signatures, duplicates.
+	if err := sub.ReadAll(ectx); err != nil {
+		return fail(err)
+	}
+	vd.MeasuredTokens = sub.MeasuredTokens
 	vd.InternalDuplicates = sub.InternalDuplicates
 	if float64(sub.InternalDuplicates) > e.MaxInternalDup*float64(len(sub.Docs)) {
 		return vd, nil, taskID, Fail(CodeDuplicates, "%d of %d documents duplicate another of the submission", sub.InternalDuplicates, len(sub.Docs))
 	}
-	if len(sub.Docs) == 0 {
-		return vd, nil, taskID, Fail(CodeCoverage, "the submission holds no documents")
+
+	vd.Coverage, err = CheckCoverage(ectx, e.Reference, tr.Task, sub, seed, e.Coverage, e.WorkDir)
+	if err != nil {
+		return fail(fmt.Errorf("coverage: %w", err))
+	}
+	if !vd.Coverage.Passed() {
+		return vd, nil, taskID, Fail(CodeCoverage, "%d of %d sampled records the reference keeps are missing (at most %d allowed): %v",
+			vd.Coverage.ReferenceKept-vd.Coverage.Found, vd.Coverage.ReferenceKept, vd.Coverage.Allowed, vd.Coverage.Missing)
 	}
 
-	vd.Provenance, err = CheckProvenance(ectx, e.Reference, sub, sample)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("provenance: %w", err)
-	}
-	if bad := vd.Provenance.Checked - vd.Provenance.Matched; float64(bad) > e.MaxMismatch*float64(vd.Provenance.Checked) {
-		return vd, nil, taskID, Fail(CodeProvenance, "%d of %d sampled documents not derived from their records: %v", bad, vd.Provenance.Checked, vd.Provenance.Mismatches)
-	}
-	vd.Coverage, err = CheckCoverage(ectx, e.Reference, tr.Task, sub, seed, e.CoverageSamples)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("coverage: %w", err)
-	}
-	if vd.Coverage.Rate() < e.MinCoverage {
-		return vd, nil, taskID, Fail(CodeCoverage, "%d of %d sampled records the reference keeps are present: missing %v", vd.Coverage.Found, vd.Coverage.ReferenceKept, vd.Coverage.Missing)
+	vd.Uniqueness = 1
+	if len(sub.Docs) > 0 {
+		vd.Overlap, err = e.History.Overlap(ctx, sub.Docs)
+		if err != nil {
+			return vd, nil, taskID, fmt.Errorf("uniqueness: %w", err)
+		}
+		vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(sub.Docs))
+		if float64(vd.Overlap) > e.MaxOverlap*float64(len(sub.Docs)) {
+			return vd, nil, taskID, Fail(CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(sub.Docs))
+		}
 	}
 
-	vd.Overlap, err = e.History.Overlap(ctx, sub.Docs)
-	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("uniqueness: %w", err)
-	}
-	vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(sub.Docs))
-	if float64(vd.Overlap) > e.MaxOverlap*float64(len(sub.Docs)) {
-		return vd, nil, taskID, Fail(CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(sub.Docs))
-	}
-
-	// Relative quality: the sampled documents against the reference
+	// Relative quality: the drawn documents against the reference
 	// pipeline's output for the same records (collected by CheckProvenance).
 	vd.Quality, err = e.Quality.Quality(ectx, vd.Provenance.MinerTexts, vd.Provenance.ReferenceTexts)
 	if err != nil {
-		return vd, nil, taskID, fmt.Errorf("quality: %w", err)
+		return fail(fmt.Errorf("quality: %w", err))
 	}
-	vd.VerifiedTokens = float64(vd.Tokens) * vd.Provenance.Rate() * min(1, vd.Coverage.Rate()) * vd.Uniqueness
+	// Credited volume: the tokens the validator counted, discounted by what
+	// the samples could not vouch for. An empty submission of a task whose
+	// records the reference drops is accepted with nothing to credit.
+	vd.VerifiedTokens = float64(vd.MeasuredTokens) * vd.Provenance.Rate() * min(1, vd.Coverage.Rate()) * vd.Uniqueness
 	vd.Accepted = true
 	bands := make([][]uint64, 0, len(sub.Docs))
 	for _, d := range sub.Docs {
@@ -210,6 +253,16 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 			bands = append(bands, d.Bands)
 		}
 	}
-	log.Debug("submission checked", "documents", len(sub.Docs), "seed_block", c.Block+e.SeedDelay)
+	log.Debug("submission checked", "documents", len(sub.Docs), "seed_block", seedBlock)
 	return vd, bands, taskID, nil
+}
+
+// SeedBlock is the block whose hash seeds a submission's samples: delay
+// blocks after the block the task server recorded the lease's completion in
+// (after the commitment's block for a lease recorded without one).
+func SeedBlock(lease taskserver.Lease, commitBlock, delay uint64) uint64 {
+	if lease.EndedBlock > 0 {
+		return lease.EndedBlock + delay
+	}
+	return commitBlock + delay
 }

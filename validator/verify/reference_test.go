@@ -15,6 +15,7 @@ import (
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/testdata"
 	"github.com/datarefine/refine/pipeline"
+	"github.com/datarefine/refine/pipeline/tokens"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/taskserver"
 )
@@ -100,24 +101,43 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 		t.Fatalf("%d records for %d documents", i, len(docs))
 	}
 
-	// ReadSubmission on the same folder: accepted for its task, refused
-	// for another task's WARC and over the decompressed-size bound.
+	// The same folder read as a submission: accepted for its task (every
+	// row's tokens and signature match, the signature files included),
+	// refused for another task's WARC and over a budget.
 	sig := local.Signer()
+	bpe, err := tokens.GPT2BPE()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var measured int64
+	for _, d := range docs {
+		n := int64(bpe.Count(d.Text))
+		measured += n
+		if n != d.TokenCount && FoldPII(d.Text) == d.Text {
+			t.Errorf("%s: pipeline counted %d tokens, GPT-2 %d (no PII replaced)", d.ID, d.TokenCount, n)
+		}
+	}
 	for _, tc := range []struct {
-		name string
-		task []string
-		max  int64
-		want Code
+		name   string
+		task   []string
+		budget Budget
+		want   Code
 	}{
-		{"own task", []string{warc}, 0, ""},
-		{"other task", []string{"crawl-data/other.warc.gz"}, 0, CodeWrongTask},
-		{"decompression bound", []string{warc}, 1, CodeTooLarge},
+		{"own task", []string{warc}, Budget{}, ""},
+		{"other task", []string{"crawl-data/other.warc.gz"}, Budget{}, CodeWrongTask},
+		{"text budget", []string{warc}, Budget{Rows: 1000, TextBytes: 100, PageBytes: 1 << 30}, CodeTooLarge},
+		{"row budget", []string{warc}, Budget{Rows: 1, TextBytes: 1 << 30, PageBytes: 1 << 30}, CodeTooLarge},
 	} {
-		sub, err := ReadSubmission(out, m, taskFor(tc.task...), ReadOptions{Signer: sig, MaxUncompressedBytes: tc.max})
+		sub, err := OpenSubmission(context.Background(), out, m, taskFor(tc.task...), ReadOptions{Signer: sig, Budget: tc.budget, Draws: 16})
+		if err == nil {
+			err = sub.ReadAll(context.Background())
+		}
 		f, _ := AsFailure(err)
 		switch {
-		case tc.want == "" && (err != nil || len(sub.Docs) != len(docs) || sub.InternalDuplicates != 0):
+		case tc.want == "" && (err != nil || len(sub.Docs) != len(docs) || sub.InternalDuplicates != 0 || len(sub.Draws) != 16):
 			t.Errorf("%s: %v", tc.name, err)
+		case tc.want == "" && sub.MeasuredTokens != measured:
+			t.Errorf("%s: measured %d tokens, GPT-2 on the texts %d", tc.name, sub.MeasuredTokens, measured)
 		case tc.want != "" && (f == nil || f.Code != tc.want):
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
 		}
