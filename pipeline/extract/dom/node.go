@@ -1,0 +1,426 @@
+// Package dom is the element tree the extractor works on, built by an HTML
+// parser that reproduces libxml2 2.9's (the parser under Python's lxml, and
+// so under trafilatura in datatrove's FineWeb run).
+//
+// The tree follows lxml's model rather than the DOM's: only elements are
+// nodes; the text before an element's first child is its Text and the text
+// after its end tag is its Tail. Python code distinguishes a missing text
+// (None) from an empty one (""), and trafilatura's output depends on it in
+// places, so both are kept: HasText/HasTail say whether the string is
+// present. Operations mirror lxml's: Append moves an element together with
+// its tail, Remove drops the tail with the element, DropTree keeps it.
+//
+// Nodes are allocated from an Arena in blocks, so a page's tree costs a few
+// allocations rather than one per element.
+package dom
+
+// Attr is one attribute; names are lower case as the parser leaves them.
+type Attr struct{ Key, Val string }
+
+// Node is an element.
+type Node struct {
+	Tag        string
+	Attr       []Attr
+	Text, Tail string
+	// HasText and HasTail tell a present (possibly empty) text from a
+	// missing one, like Python's None.
+	HasText, HasTail bool
+
+	Parent, FirstChild, LastChild, Prev, Next *Node
+}
+
+// Arena allocates nodes in blocks.
+type Arena struct {
+	block []Node
+	n     int // nodes handed out, for work budgets
+}
+
+const blockSize = 128
+
+// New returns a fresh element with the given tag.
+func (a *Arena) New(tag string) *Node {
+	if len(a.block) == 0 {
+		a.block = make([]Node, blockSize)
+	}
+	n := &a.block[0]
+	a.block = a.block[1:]
+	a.n++
+	n.Tag = tag
+	return n
+}
+
+// Count is the number of nodes allocated so far.
+func (a *Arena) Count() int { return a.n }
+
+// SetText sets the text (present).
+func (n *Node) SetText(s string) { n.Text, n.HasText = s, true }
+
+// ClearText makes the text missing (None).
+func (n *Node) ClearText() { n.Text, n.HasText = "", false }
+
+// SetTail sets the tail (present).
+func (n *Node) SetTail(s string) { n.Tail, n.HasTail = s, true }
+
+// ClearTail makes the tail missing (None).
+func (n *Node) ClearTail() { n.Tail, n.HasTail = "", false }
+
+// Get returns an attribute's value and whether it is present.
+func (n *Node) Get(key string) (string, bool) {
+	for i := range n.Attr {
+		if n.Attr[i].Key == key {
+			return n.Attr[i].Val, true
+		}
+	}
+	return "", false
+}
+
+// AttrVal returns an attribute's value, "" when absent.
+func (n *Node) AttrVal(key string) string {
+	v, _ := n.Get(key)
+	return v
+}
+
+// Set sets an attribute, keeping its position when it exists.
+func (n *Node) Set(key, val string) {
+	for i := range n.Attr {
+		if n.Attr[i].Key == key {
+			n.Attr[i].Val = val
+			return
+		}
+	}
+	n.Attr = append(n.Attr, Attr{key, val})
+}
+
+// ClearAttrs removes every attribute.
+func (n *Node) ClearAttrs() { n.Attr = nil }
+
+// Len is the number of children (Python's len(element)).
+func (n *Node) Len() int {
+	k := 0
+	for c := n.FirstChild; c != nil; c = c.Next {
+		k++
+	}
+	return k
+}
+
+// HasChildren reports len(element) > 0.
+func (n *Node) HasChildren() bool { return n.FirstChild != nil }
+
+// Children returns the children as a slice (Python's list(element)).
+func (n *Node) Children() []*Node {
+	var out []*Node
+	for c := n.FirstChild; c != nil; c = c.Next {
+		out = append(out, c)
+	}
+	return out
+}
+
+// unlink detaches n from its parent and siblings; its tail stays with it.
+func (n *Node) unlink() {
+	p := n.Parent
+	if p == nil {
+		return
+	}
+	if n.Prev != nil {
+		n.Prev.Next = n.Next
+	} else {
+		p.FirstChild = n.Next
+	}
+	if n.Next != nil {
+		n.Next.Prev = n.Prev
+	} else {
+		p.LastChild = n.Prev
+	}
+	n.Parent, n.Prev, n.Next = nil, nil, nil
+}
+
+// Append moves c (with its tail) to the end of n's children.
+func (n *Node) Append(c *Node) {
+	c.unlink()
+	c.Parent = n
+	c.Prev = n.LastChild
+	if n.LastChild != nil {
+		n.LastChild.Next = c
+	} else {
+		n.FirstChild = c
+	}
+	n.LastChild = c
+}
+
+// InsertBefore moves c (with its tail) before ref, a child of n; a nil ref
+// appends.
+func (n *Node) InsertBefore(c, ref *Node) {
+	if ref == nil {
+		n.Append(c)
+		return
+	}
+	if c == ref {
+		return
+	}
+	c.unlink()
+	c.Parent = n
+	c.Next = ref
+	c.Prev = ref.Prev
+	if ref.Prev != nil {
+		ref.Prev.Next = c
+	} else {
+		n.FirstChild = c
+	}
+	ref.Prev = c
+}
+
+// Insert moves c to position i of n's children (Python's insert).
+func (n *Node) Insert(i int, c *Node) {
+	ref := n.FirstChild
+	for ; i > 0 && ref != nil; i-- {
+		ref = ref.Next
+	}
+	n.InsertBefore(c, ref)
+}
+
+// Remove detaches n from its parent, tail included (parent.remove(n)).
+func (n *Node) Remove() { n.unlink() }
+
+// DropTree removes n but keeps its tail in the tree, joined to the previous
+// sibling's tail or the parent's text (lxml.html's drop_tree).
+func (n *Node) DropTree() {
+	p := n.Parent
+	if p == nil {
+		return
+	}
+	if n.Tail != "" {
+		if n.Prev == nil {
+			p.SetText(p.Text + n.Tail)
+		} else {
+			n.Prev.SetTail(n.Prev.Tail + n.Tail)
+		}
+	}
+	n.unlink()
+}
+
+// Root returns the topmost ancestor of n (or n).
+func (n *Node) Root() *Node {
+	for n.Parent != nil {
+		n = n.Parent
+	}
+	return n
+}
+
+// joinOpt concatenates two optional strings the way adjacent libxml2 text
+// nodes merge: present if either is.
+func joinOpt(a string, ha bool, b string, hb bool) (string, bool) {
+	return a + b, ha || hb
+}
+
+// StripTags removes the descendants of root whose tag matches, keeping
+// their text and children in their place (lxml's strip_tags). Nested
+// matches are stripped too; root itself is not.
+func StripTags(root *Node, match func(tag string) bool) {
+	for c := root.FirstChild; c != nil; {
+		next := c.Next
+		if match(c.Tag) {
+			first := c.FirstChild
+			stripOne(c)
+			if first != nil {
+				next = first // continue inside the spliced children
+			}
+		} else if c.FirstChild != nil {
+			StripTags(c, match)
+		}
+		c = next
+	}
+}
+
+// stripOne replaces element c by its content.
+func stripOne(c *Node) {
+	p := c.Parent
+	prev := c.Prev
+	// c's text joins what precedes c.
+	if c.HasText {
+		if prev != nil {
+			prev.Tail, prev.HasTail = joinOpt(prev.Tail, prev.HasTail, c.Text, true)
+		} else {
+			p.Text, p.HasText = joinOpt(p.Text, p.HasText, c.Text, true)
+		}
+	}
+	// Children move into p before c; c's tail joins the last of them, or
+	// what precedes c when it has none.
+	last := c.LastChild
+	for ch := c.FirstChild; ch != nil; {
+		nx := ch.Next
+		p.InsertBefore(ch, c)
+		ch = nx
+	}
+	if c.HasTail {
+		switch {
+		case last != nil:
+			last.Tail, last.HasTail = joinOpt(last.Tail, last.HasTail, c.Tail, true)
+		case prev != nil:
+			prev.Tail, prev.HasTail = joinOpt(prev.Tail, prev.HasTail, c.Tail, true)
+		default:
+			p.Text, p.HasText = joinOpt(p.Text, p.HasText, c.Tail, true)
+		}
+	}
+	c.unlink()
+}
+
+// StripElements removes the descendants of root whose tag matches,
+// together with their tails (lxml's strip_elements with with_tail=True).
+func StripElements(root *Node, match func(tag string) bool) {
+	for c := root.FirstChild; c != nil; {
+		next := c.Next
+		if match(c.Tag) {
+			c.unlink()
+		} else if c.FirstChild != nil {
+			StripElements(c, match)
+		}
+		c = next
+	}
+}
+
+// Iter calls f on n and its descendants in document order (Python's
+// element.iter()). Returning false from f stops the walk.
+func (n *Node) Iter(f func(*Node) bool) bool {
+	if !f(n) {
+		return false
+	}
+	for c := n.FirstChild; c != nil; c = c.Next {
+		if !c.Iter(f) {
+			return false
+		}
+	}
+	return true
+}
+
+// Descendants returns n's descendants in document order (xpath './/*').
+func (n *Node) Descendants() []*Node {
+	var out []*Node
+	n.appendDescendants(&out)
+	return out
+}
+
+func (n *Node) appendDescendants(out *[]*Node) {
+	for c := n.FirstChild; c != nil; c = c.Next {
+		*out = append(*out, c)
+		c.appendDescendants(out)
+	}
+}
+
+// IterTags returns n (when it matches) and its matching descendants in
+// document order, as a list taken before any change (Python iterates lxml's
+// iter(tags) lazily, but the callers here either do not change the tree
+// shape ahead of the walk or take the list first).
+func (n *Node) IterTags(match func(tag string) bool) []*Node {
+	var out []*Node
+	n.Iter(func(e *Node) bool {
+		if match(e.Tag) {
+			out = append(out, e)
+		}
+		return true
+	})
+	return out
+}
+
+// FindAll returns the matching descendants in document order (findall
+// './/tag').
+func (n *Node) FindAll(match func(tag string) bool) []*Node {
+	var out []*Node
+	for c := n.FirstChild; c != nil; c = c.Next {
+		c.Iter(func(e *Node) bool {
+			if match(e.Tag) {
+				out = append(out, e)
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// Find returns the first matching descendant (find './/tag') or nil.
+func (n *Node) Find(match func(tag string) bool) *Node {
+	var found *Node
+	for c := n.FirstChild; c != nil && found == nil; c = c.Next {
+		c.Iter(func(e *Node) bool {
+			if match(e.Tag) {
+				found = e
+				return false
+			}
+			return true
+		})
+	}
+	return found
+}
+
+// IterText calls f with each text of n's subtree in document order: n's
+// text, then for each child its subtree's texts and its tail (Python's
+// itertext()); n's own tail is not included. Empty strings are skipped.
+func (n *Node) IterText(f func(string)) {
+	if n.Text != "" {
+		f(n.Text)
+	}
+	for c := n.FirstChild; c != nil; c = c.Next {
+		c.IterText(f)
+		if c.Tail != "" {
+			f(c.Tail)
+		}
+	}
+}
+
+// TextContent is the concatenation of IterText (lxml.html's text_content()).
+func (n *Node) TextContent() string {
+	if n.FirstChild == nil {
+		return n.Text
+	}
+	var b []byte
+	n.IterText(func(s string) { b = append(b, s...) })
+	return string(b)
+}
+
+// TextLen is len(TextContent()) in runes (Python's len of a str).
+func (n *Node) TextLen() int {
+	k := 0
+	n.IterText(func(s string) { k += RuneLen(s) })
+	return k
+}
+
+// RuneLen is Python's len() of s.
+func RuneLen(s string) int {
+	k := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x80 || s[i] >= 0xC0 {
+			k++
+		}
+	}
+	return k
+}
+
+// Copy returns a deep copy of n's subtree, tail included, detached
+// (Python's deepcopy of an element).
+func (a *Arena) Copy(n *Node) *Node {
+	c := a.New(n.Tag)
+	if len(n.Attr) > 0 {
+		c.Attr = append([]Attr(nil), n.Attr...)
+	}
+	c.Text, c.HasText, c.Tail, c.HasTail = n.Text, n.HasText, n.Tail, n.HasTail
+	for ch := n.FirstChild; ch != nil; ch = ch.Next {
+		cc := a.Copy(ch)
+		cc.Parent = c
+		cc.Prev = c.LastChild
+		if c.LastChild != nil {
+			c.LastChild.Next = cc
+		} else {
+			c.FirstChild = cc
+		}
+		c.LastChild = cc
+	}
+	return c
+}
+
+// Index returns the position of n among its parent's children.
+func (n *Node) Index() int {
+	i := 0
+	for c := n.Prev; c != nil; c = c.Prev {
+		i++
+	}
+	return i
+}
