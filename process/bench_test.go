@@ -60,7 +60,7 @@ func benchPipeline(b *testing.B, workers int, noGate bool) {
 	// Extraction alone: read and decode every page once (outside the
 	// timing), then extract each page on one goroutine.
 	pages := testpages.Load(b, "golden", "trafilatura_eval.warc.gz")
-	ex := extract.New(extract.Options{Timeout: -1})
+	ex := extract.New(extract.Options{})
 
 	b.ResetTimer()
 	var pipeWall, pipeCPU, exCPU time.Duration

@@ -15,11 +15,11 @@ import (
 // load_html also retries with the page encoded as bytes when the root has
 // no children; lxml builds the same tree from the same text either way, so
 // that retry cannot change the outcome and is not reproduced.
-func loadHTML(page string) (*dom.Node, *dom.Document) {
+func loadHTML(a *dom.Arena, page string) (*dom.Node, *dom.Document) {
 	beginning := strings.ToLower(prefixRunes(page, 50))
 	dubious := !strings.Contains(beginning, "html")
 	page = repairFaultyHTML(page, beginning)
-	root, doc := dom.FromString(page)
+	root, doc := a.FromString(page)
 	if root != nil && dubious && root.Len() < 2 {
 		return nil, doc
 	}

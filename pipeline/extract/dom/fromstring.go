@@ -9,8 +9,11 @@ import "unicode/utf8"
 // element of a body that holds just one (and no text), or else the body
 // renamed to <div> (or <span> when it holds no block-level element).
 // root is nil when there is no element at all (lxml: "Document is empty").
-func FromString(s string) (root *Node, doc *Document) {
-	doc = Parse(s)
+func FromString(s string) (root *Node, doc *Document) { return (&Arena{}).FromString(s) }
+
+// FromString is FromString with the nodes of a.
+func (a *Arena) FromString(s string) (root *Node, doc *Document) {
+	doc = a.Parse(s)
 	if doc.Root == nil {
 		return nil, doc
 	}

@@ -27,12 +27,38 @@ type Node struct {
 	HasText, HasTail bool
 
 	Parent, FirstChild, LastChild, Prev, Next *Node
+
+	a    *Arena // for work accounting
+	home *Node  // the parent it was last removed from (see DocRoot)
 }
 
-// Arena allocates nodes in blocks.
+// Arena allocates nodes in blocks and keeps the work account of the
+// document they belong to: tree walks charge one unit per element visited
+// and one per byte of text read, and once the account passes Budget (when
+// set) the walk panics with ErrWorkBudget, which the caller recovers. This
+// bounds the work on adversarial pages deterministically, whatever the
+// machine's speed or load.
 type Arena struct {
 	block []Node
-	n     int // nodes handed out, for work budgets
+	// Work is the units charged so far; Budget, when positive, the most
+	// allowed.
+	Work, Budget int64
+}
+
+// ErrWorkBudget is the panic value of a walk that exceeded its budget.
+var ErrWorkBudget = errWorkBudget{}
+
+type errWorkBudget struct{}
+
+func (errWorkBudget) Error() string { return "dom: work budget exceeded" }
+
+// Charge adds units to the account and panics with ErrWorkBudget when the
+// budget is exceeded.
+func (a *Arena) Charge(units int) {
+	a.Work += int64(units)
+	if a.Budget > 0 && a.Work > a.Budget {
+		panic(ErrWorkBudget)
+	}
 }
 
 const blockSize = 128
@@ -44,13 +70,11 @@ func (a *Arena) New(tag string) *Node {
 	}
 	n := &a.block[0]
 	a.block = a.block[1:]
-	a.n++
 	n.Tag = tag
+	n.a = a
+	a.Charge(1)
 	return n
 }
-
-// Count is the number of nodes allocated so far.
-func (a *Arena) Count() int { return a.n }
 
 // SetText sets the text (present).
 func (n *Node) SetText(s string) { n.Text, n.HasText = s, true }
@@ -110,6 +134,7 @@ func (n *Node) HasChildren() bool { return n.FirstChild != nil }
 func (n *Node) Children() []*Node {
 	var out []*Node
 	for c := n.FirstChild; c != nil; c = c.Next {
+		n.a.Charge(1)
 		out = append(out, c)
 	}
 	return out
@@ -132,11 +157,13 @@ func (n *Node) unlink() {
 		p.LastChild = n.Prev
 	}
 	n.Parent, n.Prev, n.Next = nil, nil, nil
+	n.home = p
 }
 
 // Append moves c (with its tail) to the end of n's children.
 func (n *Node) Append(c *Node) {
 	c.unlink()
+	c.home = nil
 	c.Parent = n
 	c.Prev = n.LastChild
 	if n.LastChild != nil {
@@ -158,6 +185,7 @@ func (n *Node) InsertBefore(c, ref *Node) {
 		return
 	}
 	c.unlink()
+	c.home = nil
 	c.Parent = n
 	c.Next = ref
 	c.Prev = ref.Prev
@@ -206,6 +234,22 @@ func (n *Node) Root() *Node {
 	return n
 }
 
+// DocRoot is the root element of n's document, which an absolute XPath
+// ("//p") searches. An element removed from its tree stays in its document
+// in lxml, so for a detached subtree this is the root of the tree it was
+// removed from; a copy or a new element is a document of its own.
+func (n *Node) DocRoot() *Node {
+	r := n.Root()
+	for hops := 0; r.home != nil && hops < 64; hops++ {
+		next := r.home.Root()
+		if next == r {
+			break
+		}
+		r = next
+	}
+	return r
+}
+
 // joinOpt concatenates two optional strings the way adjacent libxml2 text
 // nodes merge: present if either is.
 func joinOpt(a string, ha bool, b string, hb bool) (string, bool) {
@@ -217,6 +261,7 @@ func joinOpt(a string, ha bool, b string, hb bool) (string, bool) {
 // matches are stripped too; root itself is not.
 func StripTags(root *Node, match func(tag string) bool) {
 	for c := root.FirstChild; c != nil; {
+		root.a.Charge(1)
 		next := c.Next
 		if match(c.Tag) {
 			first := c.FirstChild
@@ -268,6 +313,7 @@ func stripOne(c *Node) {
 // together with their tails (lxml's strip_elements with with_tail=True).
 func StripElements(root *Node, match func(tag string) bool) {
 	for c := root.FirstChild; c != nil; {
+		root.a.Charge(1)
 		next := c.Next
 		if match(c.Tag) {
 			c.unlink()
@@ -281,6 +327,7 @@ func StripElements(root *Node, match func(tag string) bool) {
 // Iter calls f on n and its descendants in document order (Python's
 // element.iter()). Returning false from f stops the walk.
 func (n *Node) Iter(f func(*Node) bool) bool {
+	n.a.Charge(1)
 	if !f(n) {
 		return false
 	}
@@ -301,6 +348,7 @@ func (n *Node) Descendants() []*Node {
 
 func (n *Node) appendDescendants(out *[]*Node) {
 	for c := n.FirstChild; c != nil; c = c.Next {
+		n.a.Charge(1)
 		*out = append(*out, c)
 		c.appendDescendants(out)
 	}
@@ -355,12 +403,30 @@ func (n *Node) Find(match func(tag string) bool) *Node {
 // text, then for each child its subtree's texts and its tail (Python's
 // itertext()); n's own tail is not included. Empty strings are skipped.
 func (n *Node) IterText(f func(string)) {
+	n.a.Charge(1 + len(n.Text))
 	if n.Text != "" {
 		f(n.Text)
 	}
 	for c := n.FirstChild; c != nil; c = c.Next {
 		c.IterText(f)
 		if c.Tail != "" {
+			n.a.Charge(len(c.Tail))
+			f(c.Tail)
+		}
+	}
+}
+
+// IterTextAll is IterText with the present but empty texts too, as lxml's
+// itertext() yields them.
+func (n *Node) IterTextAll(f func(string)) {
+	n.a.Charge(1 + len(n.Text))
+	if n.HasText {
+		f(n.Text)
+	}
+	for c := n.FirstChild; c != nil; c = c.Next {
+		c.IterTextAll(f)
+		if c.HasTail {
+			n.a.Charge(len(c.Tail))
 			f(c.Tail)
 		}
 	}
@@ -369,6 +435,7 @@ func (n *Node) IterText(f func(string)) {
 // TextContent is the concatenation of IterText (lxml.html's text_content()).
 func (n *Node) TextContent() string {
 	if n.FirstChild == nil {
+		n.a.Charge(1 + len(n.Text))
 		return n.Text
 	}
 	var b []byte

@@ -97,8 +97,11 @@ type parser struct {
 }
 
 // Parse parses an HTML page given as a (UTF-8) string.
-func Parse(s string) *Document {
-	p := &parser{s: s, a: &Arena{}, docEmpty: true}
+func Parse(s string) *Document { return (&Arena{}).Parse(s) }
+
+// Parse parses a page into nodes of a, charging its work account.
+func (a *Arena) Parse(s string) *Document {
+	p := &parser{s: s, a: a, docEmpty: true}
 	// libxml2 skips a byte order mark at the start of the input.
 	if len(s) >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF {
 		p.i = 3
@@ -330,6 +333,7 @@ func (p *parser) autoCloseOnClose(newtag string) {
 			return
 		}
 	}
+	p.a.Charge(len(p.names) - i)
 	if i < 0 {
 		return
 	}
@@ -362,6 +366,7 @@ func (p *parser) checkImplied(newtag string) {
 		if p.html >= 10 {
 			return
 		}
+		p.a.Charge(len(p.names))
 		for _, n := range p.names {
 			if n == "body" || n == "head" {
 				return
@@ -597,6 +602,7 @@ func (p *parser) parseStartTag() int {
 		p.depth++
 	}
 	if name == "body" {
+		p.a.Charge(len(p.names))
 		for _, n := range p.names {
 			if n == "body" {
 				discard = true
@@ -1115,6 +1121,7 @@ func (p *parser) parseEndTag() bool {
 			break
 		}
 	}
+	p.a.Charge(len(p.names) - i)
 	if i < 0 {
 		return false
 	}

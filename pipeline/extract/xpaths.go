@@ -1,0 +1,325 @@
+package extract
+
+import (
+	"strings"
+
+	"github.com/datarefine/refine/pipeline/extract/dom"
+)
+
+// trafilatura 1.8.1's XPath expressions (xpaths.py), written as Go
+// predicates. XPath's contains() and starts-with() on a missing attribute
+// see an empty string; translate() maps the listed characters. Where the
+// original cannot match (contains(translate(@class, "B", "b"),
+// "articleBody") asks for an upper-case B after lower-casing it) the
+// predicate keeps the impossible test, so it behaves the same.
+
+// attrs holds the attributes the predicates read.
+type attrs struct{ class, id, style, role, itemprop string }
+
+func getAttrs(n *dom.Node) attrs {
+	var a attrs
+	for _, at := range n.Attr {
+		switch at.Key {
+		case "class":
+			a.class = at.Val
+		case "id":
+			a.id = at.Val
+		case "style":
+			a.style = at.Val
+		case "role":
+			a.role = at.Val
+		case "itemprop":
+			a.itemprop = at.Val
+		}
+	}
+	return a
+}
+
+// translate is XPath's translate(s, from, to) for same-length ASCII maps.
+func translate(s, from, to string) string {
+	if !strings.ContainsAny(s, from) {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if k := strings.IndexByte(from, c); k >= 0 {
+			b[i] = to[k]
+		}
+	}
+	return string(b)
+}
+
+func has(s, sub string) bool { return strings.Contains(s, sub) }
+
+func pre(s, p string) bool { return strings.HasPrefix(s, p) }
+
+func isArticleDivMainSection(t string) bool {
+	return t == "article" || t == "div" || t == "main" || t == "section"
+}
+
+// bodyXPath are BODY_XPATH: each returns the first match in document order
+// under root (root excluded), or nil.
+var bodyXPath = []func(root *dom.Node) *dom.Node{
+	func(root *dom.Node) *dom.Node {
+		return firstDescendant(root, func(n *dom.Node) bool {
+			if !isArticleDivMainSection(n.Tag) {
+				return false
+			}
+			a := getAttrs(n)
+			c, id := a.class, a.id
+			return c == "post" || c == "entry" ||
+				has(c, "post-text") || has(c, "post_text") ||
+				has(c, "post-body") || has(c, "post-entry") || has(c, "postentry") ||
+				has(c, "post-content") || has(c, "post_content") ||
+				has(c, "postcontent") || has(c, "postContent") || has(c, "post_inner_wrapper") ||
+				has(c, "article-text") || has(c, "articletext") || has(c, "articleText") ||
+				has(id, "entry-content") ||
+				has(c, "entry-content") || has(id, "article-content") ||
+				has(c, "article-content") || has(id, "article__content") ||
+				has(c, "article__content") || has(id, "article-body") ||
+				has(c, "article-body") || has(id, "article__body") ||
+				has(c, "article__body") || a.itemprop == "articleBody" ||
+				has(translate(id, "B", "b"), "articlebody") || has(translate(c, "B", "b"), "articleBody") ||
+				id == "articleContent" || has(c, "ArticleContent") ||
+				has(c, "page-content") || has(c, "text-content") ||
+				has(id, "body-text") || has(c, "body-text") ||
+				has(c, "article__container") || has(id, "art-content") || has(c, "art-content")
+		})
+	},
+	func(root *dom.Node) *dom.Node {
+		return firstDescendant(root, func(n *dom.Node) bool { return n.Tag == "article" })
+	},
+	func(root *dom.Node) *dom.Node {
+		return firstDescendant(root, func(n *dom.Node) bool {
+			if !isArticleDivMainSection(n.Tag) {
+				return false
+			}
+			a := getAttrs(n)
+			c, id := a.class, a.id
+			return has(c, "post-bodycopy") ||
+				has(c, "storycontent") || has(c, "story-content") ||
+				c == "postarea" || c == "art-postcontent" ||
+				has(c, "theme-content") || has(c, "blog-content") ||
+				has(c, "section-content") || has(c, "single-content") ||
+				has(c, "single-post") ||
+				has(c, "main-column") || has(c, "wpb_text_column") ||
+				pre(id, "primary") || pre(c, "article ") || c == "text" ||
+				id == "article" || c == "cell" || id == "story" || c == "story" ||
+				has(c, "story-body") || has(id, "story-body") || has(c, "field-body") ||
+				has(translate(c, "FULTEX", "fultex"), "fulltext") ||
+				a.role == "article"
+		})
+	},
+	func(root *dom.Node) *dom.Node {
+		return firstDescendant(root, func(n *dom.Node) bool {
+			if !isArticleDivMainSection(n.Tag) {
+				return false
+			}
+			a := getAttrs(n)
+			c, id := a.class, a.id
+			return has(id, "content-main") || has(c, "content-main") || has(c, "content_main") ||
+				has(id, "content-body") || has(c, "content-body") || has(id, "contentBody") ||
+				has(c, "content__body") || has(translate(id, "CM", "cm"), "main-content") || has(translate(c, "CM", "cm"), "main-content") ||
+				has(translate(c, "CP", "cp"), "page-content") ||
+				id == "content" || c == "content"
+		})
+	},
+	func(root *dom.Node) *dom.Node {
+		return firstDescendant(root, func(n *dom.Node) bool {
+			if n.Tag == "main" {
+				return true
+			}
+			if n.Tag != "article" && n.Tag != "div" && n.Tag != "section" {
+				return false
+			}
+			a := getAttrs(n)
+			return pre(a.class, "main") || pre(a.id, "main") || pre(a.role, "main")
+		})
+	},
+}
+
+func isDivItemListPSectionSpan(t string) bool {
+	switch t {
+	case "div", "item", "list", "p", "section", "span":
+		return true
+	}
+	return false
+}
+
+// overallDiscard is OVERALL_DISCARD_XPATH: navigation, footers, sharing,
+// related links...; then comment debris and hidden parts.
+var overallDiscard = []func(n *dom.Node) bool{
+	func(n *dom.Node) bool {
+		if !isDivItemListPSectionSpan(n.Tag) {
+			return false
+		}
+		a := getAttrs(n)
+		c, id := a.class, a.id
+		_, lpr := n.Get("data-lp-replacement-content")
+		_, tid := n.Get("data-testid")
+		return has(translate(id, "F", "f"), "footer") || has(translate(c, "F", "f"), "footer") ||
+			has(id, "related") || has(translate(c, "R", "r"), "related") ||
+			has(id, "viral") || has(c, "viral") ||
+			pre(id, "shar") || pre(c, "shar") ||
+			has(c, "share-") ||
+			has(translate(id, "S", "s"), "share") ||
+			has(id, "social") || has(c, "social") || has(c, "sociable") ||
+			has(id, "syndication") || has(c, "syndication") ||
+			pre(id, "jp-") || pre(id, "dpsp-content") ||
+			has(c, "embedded") || has(c, "embed") ||
+			has(id, "newsletter") || has(c, "newsletter") ||
+			has(c, "subnav") ||
+			has(id, "cookie") || has(c, "cookie") ||
+			has(id, "tags") || has(c, "tags") || has(c, "tag-list") ||
+			has(id, "sidebar") || has(c, "sidebar") ||
+			has(id, "banner") || has(c, "banner") || has(c, "bar") ||
+			has(c, "meta") || has(id, "menu") || has(c, "menu") ||
+			has(translate(id, "N", "n"), "nav") || has(translate(a.role, "N", "n"), "nav") ||
+			pre(c, "nav") || has(translate(c, "N", "n"), "navigation") ||
+			has(c, "navbar") || has(c, "navbox") || pre(c, "post-nav") ||
+			has(id, "breadcrumb") || has(c, "breadcrumb") ||
+			has(id, "bread-crumb") || has(c, "bread-crumb") ||
+			has(id, "author") || has(c, "author") ||
+			has(id, "button") || has(c, "button") ||
+			has(translate(c, "B", "b"), "byline") ||
+			has(c, "rating") || has(c, "widget") ||
+			has(c, "attachment") || has(c, "timestamp") ||
+			has(c, "user-info") || has(c, "user-profile") ||
+			has(c, "-ad-") || has(c, "-icon") ||
+			has(c, "article-infos") ||
+			has(translate(c, "I", "i"), "infoline") ||
+			has(n.AttrVal("data-component"), "MostPopularStories") ||
+			has(c, "outbrain") || has(c, "taboola") ||
+			has(c, "criteo") || has(c, "options") || has(c, "expand") ||
+			has(c, "consent") || has(c, "modal-content") ||
+			has(c, "paid-content") || has(c, "paidcontent") ||
+			has(id, "premium-") || has(id, "paywall") ||
+			has(c, "obfuscated") || has(c, "blurred") ||
+			has(c, " ad ") ||
+			has(c, "next-") || has(c, "side-stories") ||
+			has(c, "related-stories") || has(c, "most-popular") ||
+			has(c, "mol-factbox") || pre(c, "ZendeskForm") ||
+			has(c, "message-container") || has(id, "message_container") ||
+			has(c, "yin") || has(c, "zlylin") ||
+			has(c, "xg1") || has(id, "bmdh") ||
+			has(c, "slide") || has(c, "viewport") ||
+			lpr || tid
+	},
+	func(n *dom.Node) bool {
+		a := getAttrs(n)
+		c, id, st := a.class, a.id, a.style
+		return c == "comments-title" || has(c, "comments-title") ||
+			has(c, "nocomments") || pre(id, "reply-") || pre(c, "reply-") ||
+			has(c, "-reply-") || has(c, "message") || has(id, "reader-comments") ||
+			has(id, "akismet") || has(c, "akismet") || has(c, "suggest-links") ||
+			pre(c, "hide-") || has(c, "-hide-") || has(c, "hide-print") ||
+			has(id, "hidden") || has(st, "hidden") || has(c, " hidden") ||
+			has(c, "noprint") || has(st, "display:none") || has(st, "display: none") ||
+			n.AttrVal("aria-hidden") == "true" || has(c, "notloaded")
+	},
+}
+
+// paywallDiscard is PAYWALL_DISCARD_XPATH.
+var paywallDiscard = []func(n *dom.Node) bool{
+	func(n *dom.Node) bool {
+		if n.Tag != "div" && n.Tag != "p" {
+			return false
+		}
+		a := getAttrs(n)
+		c, id := a.class, a.id
+		return has(id, "paywall") || has(id, "premium") ||
+			has(c, "paid-content") || has(c, "paidcontent") ||
+			has(c, "obfuscated") || has(c, "blurred") ||
+			has(c, "restricted") || has(c, "overlay")
+	},
+}
+
+// removeCommentsXPath is REMOVE_COMMENTS_XPATH.
+var removeCommentsXPath = []func(n *dom.Node) bool{
+	func(n *dom.Node) bool {
+		if n.Tag != "div" && n.Tag != "list" && n.Tag != "section" {
+			return false
+		}
+		a := getAttrs(n)
+		c, id := a.class, a.id
+		return pre(translate(id, "C", "c"), "comment") ||
+			pre(translate(c, "C", "c"), "comment") ||
+			has(c, "article-comments") || has(c, "post-comments") ||
+			pre(id, "comol") || pre(id, "disqus_thread") ||
+			pre(id, "dsq-comments")
+	},
+}
+
+// teaserDiscard is TEASER_DISCARD_XPATH.
+var teaserDiscard = []func(n *dom.Node) bool{
+	func(n *dom.Node) bool {
+		if !isDivItemListPSectionSpan(n.Tag) {
+			return false
+		}
+		a := getAttrs(n)
+		return has(translate(a.id, "T", "t"), "teaser") || has(translate(a.class, "T", "t"), "teaser")
+	},
+}
+
+// precisionDiscard is PRECISION_DISCARD_XPATH.
+var precisionDiscard = []func(n *dom.Node) bool{
+	func(n *dom.Node) bool { return n.Tag == "header" },
+	func(n *dom.Node) bool {
+		if !isDivItemListPSectionSpan(n.Tag) {
+			return false
+		}
+		a := getAttrs(n)
+		return has(a.id, "bottom") || has(a.class, "bottom") ||
+			has(a.id, "link") || has(a.class, "link") ||
+			has(a.style, "border")
+	},
+}
+
+// discardImageElements is DISCARD_IMAGE_ELEMENTS.
+var discardImageElements = []func(n *dom.Node) bool{
+	func(n *dom.Node) bool {
+		if !isDivItemListPSectionSpan(n.Tag) {
+			return false
+		}
+		a := getAttrs(n)
+		return has(a.id, "caption") || has(a.class, "caption")
+	},
+}
+
+// firstDescendant returns the first descendant of root (document order)
+// that matches.
+func firstDescendant(root *dom.Node, match func(*dom.Node) bool) *dom.Node {
+	for c := root.FirstChild; c != nil; c = c.Next {
+		if m := firstSelfOrDescendant(c, match); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+func firstSelfOrDescendant(n *dom.Node, match func(*dom.Node) bool) *dom.Node {
+	if match(n) {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.Next {
+		if m := firstSelfOrDescendant(c, match); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// descendants returns root's descendants that match, in document order
+// (an XPath './/*[...]' node set).
+func descendants(root *dom.Node, match func(*dom.Node) bool) []*dom.Node {
+	var out []*dom.Node
+	for c := root.FirstChild; c != nil; c = c.Next {
+		c.Iter(func(n *dom.Node) bool {
+			if match(n) {
+				out = append(out, n)
+			}
+			return true
+		})
+	}
+	return out
+}
