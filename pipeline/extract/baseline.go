@@ -11,7 +11,7 @@ import (
 // untouched tree: a JSON-LD articleBody, else an <article>'s text, else the
 // page's paragraphs, else the body's text lines, else all of the body's
 // text.
-func (x *extractor) baseline(tree *dom.Node) (*dom.Node, string, int) {
+func (x *extractor) baseline(tree *dom.Node) (*dom.Node, int) {
 	body := x.a.New("body")
 	for _, e := range tree.FindAll(tagIs("script")) {
 		if v, ok := e.Get("type"); !ok || v != "application/ld+json" {
@@ -22,7 +22,7 @@ func (x *extractor) baseline(tree *dom.Node) (*dom.Node, string, int) {
 				p := x.a.New("p")
 				p.SetText(trim(strings.ReplaceAll(m, `\"`, `"`)))
 				body.Append(p)
-				return body, p.Text, pyLen(p.Text)
+				return body, pyLen(p.Text)
 			}
 		}
 	}
@@ -33,7 +33,7 @@ func (x *extractor) baseline(tree *dom.Node) (*dom.Node, string, int) {
 			p := x.a.New("p")
 			p.SetText(t)
 			body.Append(p)
-			return body, t, pyLen(t)
+			return body, pyLen(t)
 		}
 	}
 	seen := map[string]bool{}
@@ -47,7 +47,7 @@ func (x *extractor) baseline(tree *dom.Node) (*dom.Node, string, int) {
 		}
 	})
 	if t := trim(joinText(body, "\n")); pyLen(t) > 100 {
-		return body, t, pyLen(t)
+		return body, pyLen(t)
 	}
 	body = x.a.New("body")
 	if b := tree.Find(tagIs("body")); b != nil {
@@ -58,14 +58,14 @@ func (x *extractor) baseline(tree *dom.Node) (*dom.Node, string, int) {
 			p := x.a.New("p")
 			p.SetText(t)
 			body.Append(p)
-			return body, t, pyLen(t)
+			return body, pyLen(t)
 		}
 	}
 	t := html2txt(tree)
 	p := x.a.New("p")
 	p.SetText(t)
 	body.Append(p)
-	return body, t, pyLen(t)
+	return body, pyLen(t)
 }
 
 // html2txt is trafilatura's html2txt on a tree: the body's text, white

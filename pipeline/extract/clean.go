@@ -56,10 +56,67 @@ func (x *extractor) treeCleaning(tree *dom.Node) *dom.Node {
 		e.Tag = "div"
 	}
 	dom.StripTags(tree, tagIn(manuallyStripped))
-	for _, tag := range manuallyCleaned {
-		iterLive(tree, tagIs(tag), x.deleteElement)
-	}
+	x.deleteCleaned(tree)
 	return x.pruneHTML(tree)
+}
+
+// cleanedRank is each MANUALLY_CLEANED tag's position in the list.
+var cleanedRank = func() map[string]int {
+	m := make(map[string]int, len(manuallyCleaned))
+	for i, t := range manuallyCleaned {
+		m[t] = i
+	}
+	return m
+}()
+
+// deleteCleaned deletes the MANUALLY_CLEANED elements as trafilatura's
+// loops `for element in tree.iter(tag): delete_element(element)` do, tag
+// by tag, in one walk of the tree: lxml finds the next element before the
+// loop body runs, so when an element holds another of the same tag, the
+// loop goes on inside the deleted element and ends there, leaving the later
+// ones of that tag in place; and a tag's loop does not see the elements
+// deleted with an earlier tag's.
+func (x *extractor) deleteCleaned(tree *dom.Node) {
+	var byTag [][]*dom.Node
+	tree.Iter(func(n *dom.Node) bool {
+		if r, ok := cleanedRank[n.Tag]; ok {
+			if byTag == nil {
+				byTag = make([][]*dom.Node, len(manuallyCleaned))
+			}
+			byTag[r] = append(byTag[r], n)
+		}
+		return true
+	})
+	for _, list := range byTag {
+		for i, e := range list {
+			if !within(e, tree) {
+				continue // deleted with an earlier tag's element
+			}
+			var next *dom.Node // the loop's next element, found before the body runs
+			for _, n := range list[i+1:] {
+				if within(n, tree) {
+					next = n
+					break
+				}
+			}
+			x.deleteElement(e)
+			if next != nil && within(next, e) {
+				// lxml's loop continues in the deleted element's subtree,
+				// where deletions change nothing that is kept, and ends.
+				break
+			}
+		}
+	}
+}
+
+// within reports whether n is top or below it.
+func within(n, top *dom.Node) bool {
+	for ; n != nil; n = n.Parent {
+		if n == top {
+			return true
+		}
+	}
+	return false
 }
 
 // pruneHTML is prune_html: empty elements of CUT_EMPTY_ELEMS are deleted,
@@ -78,70 +135,128 @@ func (x *extractor) pruneHTML(tree *dom.Node) *dom.Node {
 	return tree
 }
 
-// pruneUnwantedNodes is prune_unwanted_nodes: every match is removed, its
-// tail joined (with a space) to the previous sibling's tail, or to the
-// parent's tail when it is the first child. With backup, the original is
-// returned instead when less than a seventh of the text is left.
-func (x *extractor) pruneUnwantedNodes(tree *dom.Node, exprs []func(*dom.Node) bool, withBackup bool) *dom.Node {
+// pruneUnwantedNodes is prune_unwanted_nodes over the given expression
+// lists in order (trafilatura calls it once per list; calls that follow
+// each other directly are one call over the joined lists). Every match is
+// removed, its tail joined (with a space) to the previous sibling's tail,
+// or to the parent's tail when it is the first child. With backup, the
+// untouched subtree is returned instead (as a copy: a new document) when
+// less than a seventh of the text would be left.
+func (x *extractor) pruneUnwantedNodes(tree *dom.Node, withBackup bool, lists ...[]*pred) *dom.Node {
+	if devSeq {
+		return x.pruneSeq(tree, withBackup, lists...)
+	}
+	var exprs []*pred
+	for _, l := range lists {
+		exprs = append(exprs, l...)
+	}
+	// One walk finds, for every descendant, the first expression it
+	// matches: an element an earlier expression removes is not found by a
+	// later one's XPath, and the expressions read only tags and attributes,
+	// which removals do not change.
+	type hit struct {
+		n *dom.Node
+		k int
+	}
+	var hits []hit
+	for c := tree.FirstChild; c != nil; c = c.Next {
+		c.Iter(func(n *dom.Node) bool {
+			for k, p := range exprs {
+				if x.matches(p, n) {
+					hits = append(hits, hit{n, k})
+					break
+				}
+			}
+			return true
+		})
+	}
+	if len(hits) == 0 && !withBackup {
+		return tree
+	}
 	var oldLen int
-	var backup *dom.Node
 	if withBackup {
 		oldLen = tree.TextLen()
-		backup = x.copyTree(tree)
 	}
-	for _, expr := range exprs {
-		for _, sub := range descendants(tree, expr) {
+	var undo []pruneOp
+	for k := range exprs {
+		for _, h := range hits {
+			// a match inside one removed before changes nothing that stays
+			if h.k != k || !within(h.n, tree) {
+				continue
+			}
+			sub := h.n
+			op := pruneOp{n: sub, parent: sub.Parent, next: sub.Next}
 			if sub.HasTail {
 				prev := sub.Prev
 				if prev == nil {
 					prev = sub.Parent
 				}
-				if prev != nil {
-					if prev.HasTail {
-						prev.SetTail(prev.Tail + " " + sub.Tail)
-					} else {
-						prev.SetTail(sub.Tail)
-					}
+				op.prev, op.tail, op.hasTail = prev, prev.Tail, prev.HasTail
+				if prev.HasTail {
+					prev.SetTail(prev.Tail + " " + sub.Tail)
+				} else {
+					prev.SetTail(sub.Tail)
 				}
 			}
 			sub.Remove()
+			if withBackup {
+				undo = append(undo, op)
+			}
 		}
 	}
-	if !withBackup {
+	if !withBackup || 7*tree.TextLen() > oldLen {
 		return tree
 	}
-	if 7*tree.TextLen() > oldLen {
-		return tree
+	// Rare: trafilatura goes on with a copy of the subtree as it was, and
+	// the tree itself keeps the removals. Undo them, copy, redo them.
+	for i := len(undo) - 1; i >= 0; i-- {
+		op := undo[i]
+		if op.prev != nil {
+			op.prev.Tail, op.prev.HasTail = op.tail, op.hasTail
+		}
+		op.parent.InsertBefore(op.n, op.next)
 	}
+	backup := x.copyTree(tree)
+	x.pruneUnwantedNodes(tree, false, lists...)
 	return backup
 }
 
-// collectLinkInfo is collect_link_info.
-func collectLinkInfo(links []*dom.Node, precision bool) (lengths, count, short int, texts []string) {
+// pruneOp records one removal of pruneUnwantedNodes, to undo it.
+type pruneOp struct {
+	n, parent, next *dom.Node
+	prev            *dom.Node // whose tail took n's tail
+	tail            string
+	hasTail         bool
+}
+
+// collectLinkInfo is collect_link_info: the total length of the links'
+// texts, how many have text, and how many of those are short.
+func collectLinkInfo(links []*dom.Node, precision bool) (lengths, count, short int) {
 	threshold := 10
 	if precision {
 		threshold = 50
 	}
 	for _, l := range links {
-		t := trim(l.TextContent())
-		if t == "" {
+		n := trimmedLen(l)
+		if n == 0 {
 			continue
 		}
-		texts = append(texts, t)
-		n := pyLen(t)
+		count++
 		lengths += n
 		if n < threshold {
 			short++
 		}
 	}
-	return lengths, len(texts), short, texts
+	return lengths, count, short
 }
 
-// linkDensityTest is link_density_test.
-func linkDensityTest(e *dom.Node, text string, precision bool) (bool, []string) {
+// linkDensityTest is link_density_test for an element whose trimmed text
+// has elemLen characters; texts reports whether its list of link texts is
+// not empty.
+func linkDensityTest(e *dom.Node, elemLen int, precision bool) (del, texts bool) {
 	links := e.FindAll(tagIs("ref"))
 	if len(links) == 0 {
-		return false, nil
+		return false, false
 	}
 	var limit int
 	if e.Tag == "p" {
@@ -158,18 +273,17 @@ func linkDensityTest(e *dom.Node, text string, precision bool) (bool, []string) 
 	} else {
 		limit = 100
 	}
-	elemLen := pyLen(text)
 	if elemLen < limit {
-		linkLen, n, short, texts := collectLinkInfo(links, precision)
+		linkLen, n, short := collectLinkInfo(links, precision)
 		if n == 0 {
-			return true, texts
+			return true, false
 		}
 		if float64(linkLen) > 0.8*float64(elemLen) || n > 1 && float64(short)/float64(n) > 0.8 {
-			return true, texts
+			return true, true
 		}
-		return false, texts
+		return false, true
 	}
-	return false, nil
+	return false, false
 }
 
 // linkDensityTestTables is link_density_test_tables.
@@ -178,11 +292,11 @@ func linkDensityTestTables(e *dom.Node) bool {
 	if len(links) == 0 {
 		return false
 	}
-	elemLen := pyLen(trim(e.TextContent()))
+	elemLen := trimmedLen(e)
 	if elemLen <= 250 {
 		return false
 	}
-	linkLen, n, _, _ := collectLinkInfo(links, false)
+	linkLen, n, _ := collectLinkInfo(links, false)
 	if n == 0 {
 		return true
 	}
@@ -201,11 +315,11 @@ func (x *extractor) deleteByLinkDensity(subtree *dom.Node, tag string, backtrack
 		if e.Tag != tag {
 			return true
 		}
-		text := trim(e.TextContent())
-		del, texts := linkDensityTest(e, text, precision)
+		del, texts := linkDensityTest(e, trimmedLen(e), precision)
 		if del {
 			deletions = append(deletions, e)
-		} else if backtracking && len(texts) > 0 {
+		} else if backtracking && texts {
+			text := trim(e.TextContent())
 			if _, ok := groups[text]; !ok {
 				order = append(order, text)
 			}

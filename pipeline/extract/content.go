@@ -79,8 +79,9 @@ func isShareLabel(line string) bool {
 // duplicateTest is duplicate_test: the element's text (with its
 // children's) seen more than twice before in this page.
 func (x *extractor) duplicateTest(e *dom.Node) bool {
-	test := trim(joinText(e, " "))
-	if pyLen(test) > minDuplcheckSize {
+	x.buf = appendTrimJoin(x.buf[:0], e)
+	test := x.buf
+	if utf8.RuneCount(test) > minDuplcheckSize {
 		if v := x.lru.get(test); v > maxRepetitions {
 			x.lru.put(test, v+1)
 			return true
@@ -565,13 +566,12 @@ func (x *extractor) recoverWildText(tree, body *dom.Node, potential map[string]b
 
 // pruneUnwantedSections is prune_unwanted_sections.
 func (x *extractor) pruneUnwantedSections(tree *dom.Node, potential map[string]bool) *dom.Node {
-	tree = x.pruneUnwantedNodes(tree, overallDiscard, true)
-	tree = x.pruneUnwantedNodes(tree, paywallDiscard, false)
+	tree = x.pruneUnwantedNodes(tree, true, overallDiscard)
 	if !potential["graphic"] {
-		tree = x.pruneUnwantedNodes(tree, discardImageElements, false)
+		tree = x.pruneUnwantedNodes(tree, false, paywallDiscard, discardImageElements, teaserDiscard, precisionDiscard)
+	} else {
+		tree = x.pruneUnwantedNodes(tree, false, paywallDiscard, teaserDiscard, precisionDiscard)
 	}
-	tree = x.pruneUnwantedNodes(tree, teaserDiscard, false)
-	tree = x.pruneUnwantedNodes(tree, precisionDiscard, false)
 	tree = x.deleteByLinkDensity(tree, "div", true, true)
 	tree = x.deleteByLinkDensity(tree, "list", false, true)
 	tree = x.deleteByLinkDensity(tree, "p", false, true)
@@ -608,7 +608,7 @@ func paragraphTextLen(tree *dom.Node) (n int, any bool) {
 // extractContent is extract_content: find the main content with BODY_XPATH,
 // prune it, convert its elements; fall back to wild paragraphs when too
 // little comes out.
-func (x *extractor) extractContent(tree *dom.Node) (*dom.Node, string, int) {
+func (x *extractor) extractContent(tree *dom.Node) (*dom.Node, int) {
 	backup := x.copyTree(tree)
 	body := x.a.New("body")
 	potential := make(map[string]bool, 16)
@@ -619,7 +619,7 @@ func (x *extractor) extractContent(tree *dom.Node) (*dom.Node, string, int) {
 		potential[t] = true
 	}
 	for _, expr := range bodyXPath {
-		subtree := expr(tree)
+		subtree := firstDescendant(tree, func(n *dom.Node) bool { return x.matches(expr, n) })
 		if subtree == nil {
 			continue
 		}
@@ -667,12 +667,12 @@ func (x *extractor) extractContent(tree *dom.Node) (*dom.Node, string, int) {
 			break
 		}
 	}
-	text := pyStrip(joinText(body, " "))
-	if body.FirstChild == nil || pyLen(text) < minExtractedSize {
+	n := stripJoinLen(body)
+	if body.FirstChild == nil || n < minExtractedSize {
 		body = x.recoverWildText(backup, body, potential)
-		text = pyStrip(joinText(body, " "))
+		n = stripJoinLen(body)
 	}
 	dom.StripElements(body, tagIs("done"))
 	dom.StripTags(body, tagIs("div"))
-	return body, text, pyLen(text)
+	return body, n
 }

@@ -35,6 +35,7 @@ package extract
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/datarefine/refine/pipeline/extract/dom"
 )
@@ -98,7 +99,11 @@ func (e *Extractor) Extract(ctx context.Context, page, url string) (text, reason
 
 // extract runs one page and also returns the work it took.
 func (e *Extractor) extract(page string) (text, reason string, work int64) {
-	a := &dom.Arena{}
+	a := arenas.Get().(*dom.Arena)
+	defer func() {
+		a.Reset()
+		arenas.Put(a)
+	}()
 	if e.opts.WorkPerByte > 0 {
 		a.Budget = e.opts.WorkBase + e.opts.WorkPerByte*int64(len(page))
 	}
@@ -124,6 +129,9 @@ func (e *Extractor) extract(page string) (text, reason string, work int64) {
 	return t, "", a.Work
 }
 
+// arenas recycles the node memory of one page for the next.
+var arenas = sync.Pool{New: func() any { return new(dom.Arena) }}
+
 // errPython stands for an exception trafilatura would raise (a TypeError
 // or an assertion in lxml) on rare malformed inputs; datatrove then drops
 // the document, and so does extract.
@@ -135,6 +143,9 @@ type extractor struct {
 	lru        *lru
 	page       string
 	noFallback bool
+	buf        []byte // scratch for duplicate tests
+	key        []byte // scratch for memo keys
+	memo       map[string]*memoEntry
 }
 
 func (x *extractor) fail() { panic(errPython) }
@@ -166,13 +177,13 @@ func (x *extractor) run() (string, bool) {
 	}
 	cleaned := x.treeCleaning(tree)
 	cleaned = x.convertTags(cleaned)
-	cleaned = x.pruneUnwantedNodes(cleaned, removeCommentsXPath, false)
-	body, _, n := x.extractContent(cleaned)
+	cleaned = x.pruneUnwantedNodes(cleaned, false, removeCommentsXPath)
+	body, n := x.extractContent(cleaned)
 	if !x.noFallback {
-		body, _, n = x.compareExtraction(backup, body, n)
+		body, n = x.compareExtraction(backup, body, n)
 	}
 	if n < minExtractedSize {
-		body, _, n = x.baseline(x.loadedTree())
+		body, n = x.baseline(x.loadedTree())
 	}
 	if n < 1 {
 		return "", false
@@ -212,14 +223,14 @@ func hasParagraphText(body *dom.Node) bool {
 // compareExtraction is compare_extraction: readability's result replaces
 // the extraction when it is much longer (or the extraction has no
 // paragraphs); jusText is tried when the result is short or unclean.
-func (x *extractor) compareExtraction(backup, body *dom.Node, n int) (*dom.Node, string, int) {
-	backup = x.pruneUnwantedNodes(backup, paywallDiscard, false)
-	backup = x.pruneUnwantedNodes(backup, overallDiscard, false)
+func (x *extractor) compareExtraction(backup, body *dom.Node, n int) (*dom.Node, int) {
+	backup = x.pruneUnwantedNodes(backup, false, paywallDiscard, overallDiscard)
 	algo := x.tryReadability(backup)
-	// tostring(method='text') includes the tail
-	algoText := trim(algo.TextContent() + algo.Tail)
-	lenAlgo := pyLen(algoText)
-	var text string
+	// len(trim(tostring(algo, method='text'))), which includes the tail
+	var w wordCounter
+	algo.IterText(w.feed)
+	w.feed(algo.Tail)
+	lenAlgo := w.len()
 	algoFlag := false
 	switch {
 	case lenAlgo == 0 || lenAlgo == n:
@@ -234,24 +245,24 @@ func (x *extractor) compareExtraction(backup, body *dom.Node, n int) (*dom.Node,
 		algoFlag = true
 	}
 	if algoFlag {
-		body, text, n = algo, algoText, lenAlgo
+		body, n = algo, lenAlgo
 	}
 	jt := false
 	if body.Find(tagIn(sanitizedTags)) != nil || n < minExtractedSize {
 		cleaned := x.loadedTree()
 		if cleaned != nil {
 			cleaned = x.treeCleaning(cleaned)
-			b2, t2, n2, ok := x.justextRescue(cleaned)
+			b2, n2, ok := x.justextRescue(cleaned)
 			jt = ok
 			if ok && !(n > 4*n2) {
-				body, text, n = b2, t2, n2
+				body, n = b2, n2
 			}
 		}
 	}
 	if algoFlag && !jt {
-		body, text, n = x.sanitizeTree(body)
+		body, n = x.sanitizeTree(body)
 	}
-	return body, text, n
+	return body, n
 }
 
 // teiValidTags are TEI_VALID_TAGS.
@@ -265,7 +276,7 @@ var teiValidTags = map[string]bool{
 // and converted like a page, table cells renamed, tags outside TEI's list
 // stripped. (Its findall of SANITIZED_XPATH finds nothing: ElementPath has
 // no '|', so that step is a no-op upstream.)
-func (x *extractor) sanitizeTree(tree *dom.Node) (*dom.Node, string, int) {
+func (x *extractor) sanitizeTree(tree *dom.Node) (*dom.Node, int) {
 	tree = x.treeCleaning(tree)
 	dom.StripTags(tree, tagIs("a"))
 	dom.StripTags(tree, tagIs("span"))
@@ -282,6 +293,5 @@ func (x *extractor) sanitizeTree(tree *dom.Node) (*dom.Node, string, int) {
 		}
 	})
 	dom.StripTags(tree, func(t string) bool { return !teiValidTags[t] })
-	text := trim(joinText(tree, " "))
-	return tree, text, pyLen(text)
+	return tree, trimmedJoinLen(tree)
 }

@@ -308,15 +308,13 @@ func (x *extractor) tryJustext(tree *dom.Node) *dom.Node {
 }
 
 // justextRescue is justext_rescue.
-func (x *extractor) justextRescue(tree *dom.Node) (*dom.Node, string, int, bool) {
-	tree = x.pruneUnwantedNodes(tree, paywallDiscard, false)
-	tree = x.pruneUnwantedNodes(tree, removeCommentsXPath, false)
+func (x *extractor) justextRescue(tree *dom.Node) (*dom.Node, int, bool) {
+	tree = x.pruneUnwantedNodes(tree, false, paywallDiscard, removeCommentsXPath)
 	body := x.tryJustext(tree)
-	text := trim(joinText(body, " "))
-	if n := pyLen(text); n > 0 {
-		return body, text, n, true
+	if n := trimmedJoinLen(body); n > 0 {
+		return body, n, true
 	}
-	return nil, "", 0, false
+	return nil, 0, false
 }
 
 // pyLower is Python's str.lower: full case mapping (İ becomes "i̇") and a

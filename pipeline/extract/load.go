@@ -48,8 +48,10 @@ func prefixRunes(s string, n int) string {
 //     "/>", the first match of `(<html.*?)\s*/>` loses its slash.
 func repairFaultyHTML(s, beginning string) string {
 	if strings.Contains(beginning, "doctype") {
-		first, rest, _ := strings.Cut(s, "\n")
-		s = removeDoctypeTag(first) + "\n" + rest
+		first, rest, found := strings.Cut(s, "\n")
+		if fixed := removeDoctypeTag(first); !found || len(fixed) != len(first) {
+			s = fixed + "\n" + rest
+		}
 	}
 	lines := 0
 	for line := range pySplitLines(s) {

@@ -33,8 +33,8 @@ func (c *lru) moveToEnd(e *lruEntry) {
 }
 
 // get returns the count, -1 when absent; a hit becomes the most recent.
-func (c *lru) get(k string) int {
-	if e, ok := c.items[k]; ok {
+func (c *lru) get(k []byte) int {
+	if e, ok := c.items[string(k)]; ok {
 		c.moveToEnd(e)
 		return e.val
 	}
@@ -42,8 +42,8 @@ func (c *lru) get(k string) int {
 }
 
 // put stores a count; when full, the oldest entry makes room.
-func (c *lru) put(k string, v int) {
-	if e, ok := c.items[k]; ok {
+func (c *lru) put(k []byte, v int) {
+	if e, ok := c.items[string(k)]; ok {
 		c.moveToEnd(e)
 		e.val = v
 		return
@@ -53,8 +53,8 @@ func (c *lru) put(k string, v int) {
 		old.prev.next, old.next.prev = old.next, old.prev
 		delete(c.items, old.key)
 	}
-	e := &lruEntry{key: k, val: v}
+	e := &lruEntry{key: string(k), val: v}
 	last := c.head.prev
 	last.next, e.prev, e.next, c.head.prev = e, last, &c.head, e
-	c.items[k] = e
+	c.items[e.key] = e
 }

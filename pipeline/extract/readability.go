@@ -133,7 +133,7 @@ func (r *readability) dropTree(e *dom.Node) {
 	e.DropTree()
 }
 
-func textLength(e *dom.Node) int { return pyLen(trim(e.TextContent())) }
+func textLength(e *dom.Node) int { return trimmedLen(e) }
 
 func (r *readability) removeUnlikelyCandidates() {
 	for _, e := range r.doc.Descendants() {
@@ -264,8 +264,7 @@ func (r *readability) scoreParagraphs() {
 			continue
 		}
 		grand := parent.Parent
-		text := trim(e.TextContent())
-		n := pyLen(text)
+		n := trimmedLen(e)
 		if n < readabilityMinText {
 			continue
 		}
@@ -279,7 +278,7 @@ func (r *readability) scoreParagraphs() {
 				r.ordered = append(r.ordered, grand)
 			}
 		}
-		score := float64(1+strings.Count(text, ",")+1) + math.Min(float64(n)/100, 3)
+		score := float64(1+countByte(e, ',')+1) + math.Min(float64(n)/100, 3)
 		r.candidates[parent].score += score
 		if grand != nil {
 			r.candidates[grand].score += score / 2
@@ -384,7 +383,7 @@ func (r *readability) sanitize(node *dom.Node) string {
 				r.dropTree(e)
 				continue
 			}
-			if strings.Count(e.TextContent(), ",") >= 10 {
+			if countByte(e, ',') >= 10 {
 				continue
 			}
 			count := func(tag string) int { return len(e.FindAll(tagIs(tag))) }

@@ -32,14 +32,20 @@ type Node struct {
 	home *Node  // the parent it was last removed from (see DocRoot)
 }
 
-// Arena allocates nodes in blocks and keeps the work account of the
-// document they belong to: tree walks charge one unit per element visited
-// and one per byte of text read, and once the account passes Budget (when
-// set) the walk panics with ErrWorkBudget, which the caller recovers. This
-// bounds the work on adversarial pages deterministically, whatever the
-// machine's speed or load.
+// Arena allocates nodes and attribute lists in blocks, which Reset makes
+// reusable, and keeps the work account of the document they belong to:
+// tree walks charge one unit per element visited and one per byte of text
+// read, and once the account passes Budget (when set) the walk panics with
+// ErrWorkBudget, which the caller recovers. This bounds the work on
+// adversarial pages deterministically, whatever the machine's speed or
+// load.
 type Arena struct {
-	block []Node
+	blocks [][]Node
+	used   int    // blocks handed out
+	cur    []Node // free part of the current block
+	slabs  [][]Attr
+	aused  int
+	acur   []Attr
 	// Work is the units charged so far; Budget, when positive, the most
 	// allowed.
 	Work, Budget int64
@@ -61,19 +67,78 @@ func (a *Arena) Charge(units int) {
 	}
 }
 
-const blockSize = 128
+const (
+	blockSize = 256
+	slabSize  = 512
+	// keepBlocks bounds what Reset keeps for reuse (a huge page's tree is
+	// left to the garbage collector).
+	keepBlocks = 64
+	keepSlabs  = 32
+)
 
 // New returns a fresh element with the given tag.
 func (a *Arena) New(tag string) *Node {
-	if len(a.block) == 0 {
-		a.block = make([]Node, blockSize)
+	if len(a.cur) == 0 {
+		if a.used < len(a.blocks) {
+			a.cur = a.blocks[a.used]
+		} else {
+			a.cur = make([]Node, blockSize)
+			a.blocks = append(a.blocks, a.cur)
+		}
+		a.used++
 	}
-	n := &a.block[0]
-	a.block = a.block[1:]
+	n := &a.cur[0]
+	a.cur = a.cur[1:]
 	n.Tag = tag
 	n.a = a
 	a.Charge(1)
 	return n
+}
+
+// CopyAttrs returns a copy of attrs from the arena (capacity = length, so
+// that appending to it reallocates).
+func (a *Arena) CopyAttrs(attrs []Attr) []Attr {
+	if len(attrs) == 0 {
+		return nil
+	}
+	if len(a.acur) < len(attrs) {
+		if len(attrs) > slabSize {
+			return append([]Attr(nil), attrs...)
+		}
+		if a.aused < len(a.slabs) {
+			a.acur = a.slabs[a.aused]
+		} else {
+			a.acur = make([]Attr, slabSize)
+			a.slabs = append(a.slabs, a.acur)
+		}
+		a.aused++
+	}
+	n := len(attrs)
+	out := a.acur[:n:n]
+	copy(out, attrs)
+	a.acur = a.acur[n:]
+	return out
+}
+
+// Reset forgets every node and attribute list handed out (they must not be
+// used afterwards) and zeroes the work account, keeping the memory for the
+// next document.
+func (a *Arena) Reset() {
+	for i := 0; i < a.used && i < len(a.blocks); i++ {
+		clear(a.blocks[i])
+	}
+	for i := 0; i < a.aused && i < len(a.slabs); i++ {
+		clear(a.slabs[i])
+	}
+	if len(a.blocks) > keepBlocks {
+		a.blocks = a.blocks[:keepBlocks]
+	}
+	if len(a.slabs) > keepSlabs {
+		a.slabs = a.slabs[:keepSlabs]
+	}
+	a.used, a.aused = 0, 0
+	a.cur, a.acur = nil, nil
+	a.Work, a.Budget = 0, 0
 }
 
 // SetText sets the text (present).
@@ -465,9 +530,7 @@ func RuneLen(s string) int {
 // (Python's deepcopy of an element).
 func (a *Arena) Copy(n *Node) *Node {
 	c := a.New(n.Tag)
-	if len(n.Attr) > 0 {
-		c.Attr = append([]Attr(nil), n.Attr...)
-	}
+	c.Attr = a.CopyAttrs(n.Attr)
 	c.Text, c.HasText, c.Tail, c.HasTail = n.Text, n.HasText, n.Tail, n.HasTail
 	for ch := n.FirstChild; ch != nil; ch = ch.Next {
 		cc := a.Copy(ch)

@@ -82,6 +82,8 @@ type parser struct {
 	docEmpty  bool // the document has no child yet
 	sawDTD    bool // a doctype was parsed
 
+	attrBuf []Attr // attributes of the tag being read
+
 	html   int // ctxt->html: 3 once a head was seen, 10 once a body was
 	depth  int // misplaced html/head/body start tags to ignore the end tags of
 	halted bool
@@ -221,7 +223,7 @@ func (p *parser) startElement(name string, attrs []Attr) {
 	}
 	p.flush()
 	n := p.a.New(localName(name))
-	n.Attr = attrs
+	n.Attr = p.a.CopyAttrs(attrs)
 	parent := p.node()
 	visible := true
 	if p.docEmpty {
@@ -610,7 +612,7 @@ func (p *parser) parseStartTag() int {
 			}
 		}
 	}
-	var attrs []Attr
+	attrs := p.attrBuf[:0]
 	p.skipBlanks()
 	for c := p.cur(); c != 0 && c != '>' && (c != '/' || p.nxt(1) != '>'); c = p.cur() {
 		key, val, hasVal, ok := p.parseAttribute()
@@ -635,6 +637,7 @@ func (p *parser) parseStartTag() int {
 		}
 		p.skipBlanks()
 	}
+	p.attrBuf = attrs
 	if !discard {
 		p.namePush(name)
 		p.startElement(name, attrs)
