@@ -143,9 +143,6 @@ func (x *extractor) pruneHTML(tree *dom.Node) *dom.Node {
 // untouched subtree is returned instead (as a copy: a new document) when
 // less than a seventh of the text would be left.
 func (x *extractor) pruneUnwantedNodes(tree *dom.Node, withBackup bool, lists ...[]*pred) *dom.Node {
-	if devSeq {
-		return x.pruneSeq(tree, withBackup, lists...)
-	}
 	var exprs []*pred
 	for _, l := range lists {
 		exprs = append(exprs, l...)
