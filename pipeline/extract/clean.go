@@ -158,11 +158,8 @@ func (x *extractor) pruneUnwantedNodes(tree *dom.Node, withBackup bool, lists ..
 	var hits []hit
 	for c := tree.FirstChild; c != nil; c = c.Next {
 		c.Iter(func(n *dom.Node) bool {
-			for k, p := range exprs {
-				if x.matches(p, n) {
-					hits = append(hits, hit{n, k})
-					break
-				}
+			if k := x.firstMatch(exprs, n); k >= 0 {
+				hits = append(hits, hit{n, k})
 			}
 			return true
 		})

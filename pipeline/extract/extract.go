@@ -144,8 +144,9 @@ type extractor struct {
 	page       string
 	noFallback bool
 	buf        []byte // scratch for duplicate tests
-	key        []byte // scratch for memo keys
-	memo       map[string]*memoEntry
+	at         attrs  // scratch for predicates
+	// results of the XPath predicates' @class and @id tests, per value
+	classMemo, idMemo map[string]uint64
 }
 
 func (x *extractor) fail() { panic(errPython) }

@@ -10,6 +10,14 @@ import (
 // (len(trim(element.text_content())), len(' '.join(itertext()).strip())).
 // They are computed here while walking the text, without building it.
 
+// asciiSpace is isSpace for ASCII.
+var asciiSpace = func() (t [128]bool) {
+	for c := range t {
+		t[c] = isSpace(rune(c))
+	}
+	return t
+}()
+
 // wordCounter counts the characters of trim() of a text fed in pieces.
 type wordCounter struct {
 	chars, words int
@@ -19,15 +27,16 @@ type wordCounter struct {
 func (w *wordCounter) feed(s string) {
 	for i := 0; i < len(s); {
 		c := s[i]
-		var r rune
-		size := 1
+		var sp bool
 		if c < 0x80 {
-			r = rune(c)
+			sp = asciiSpace[c]
+			i++
 		} else {
-			r, size = utf8.DecodeRuneInString(s[i:])
+			r, size := utf8.DecodeRuneInString(s[i:])
+			sp = isSpace(r)
+			i += size
 		}
-		i += size
-		if isSpace(r) {
+		if sp {
 			w.inWord = false
 			continue
 		}
@@ -106,11 +115,16 @@ func appendTrimJoin(b []byte, e *dom.Node) []byte {
 		inWord = false
 		for i := 0; i < len(s); {
 			c := s[i]
-			r, size := rune(c), 1
-			if c >= 0x80 {
+			size := 1
+			var sp bool
+			if c < 0x80 {
+				sp = asciiSpace[c]
+			} else {
+				var r rune
 				r, size = utf8.DecodeRuneInString(s[i:])
+				sp = isSpace(r)
 			}
-			if isSpace(r) {
+			if sp {
 				inWord = false
 			} else {
 				if !inWord && len(b) > start {
