@@ -109,47 +109,57 @@ func removeDoctypeTag(line string) string {
 }
 
 // fixSelfClosingHTML replaces the first match of `(<html.*?)\s*/>` (re.I)
-// by its group and ">".
+// by its group and ">". For an "<html" at k the lazy match ends at the
+// first "/>" after it, its group at the start of the white space before
+// that "/>" (\s may span lines, . may not): there is a match only when no
+// newline comes between k and that point. Skipping to the next line after
+// a failure keeps this linear where the regular expression is quadratic.
 func fixSelfClosingHTML(s string) string {
-	for start := 0; ; {
+	for start := 0; start < len(s); {
 		k := indexFold(s[start:], "<html")
 		if k < 0 {
 			return s
 		}
 		k += start
-		// .*? does not cross a newline; \s* may.
-		for j := k + 5; j <= len(s); {
-			// try to match \s*/> at j
-			e := j
-			for e < len(s) {
-				r, size := utf8.DecodeRuneInString(s[e:])
-				if !isPyReSpace(r) {
-					break
-				}
-				e += size
-			}
-			if e+1 < len(s) && s[e] == '/' && s[e+1] == '>' {
-				return s[:j] + ">" + s[e+2:]
-			}
-			if j == len(s) || s[j] == '\n' {
+		q := strings.Index(s[k+5:], "/>")
+		if q < 0 {
+			return s // no "/>" after this "<html", nor after any later one
+		}
+		q += k + 5
+		j := q // start of the white space run before q, not before k+5
+		for j > k+5 {
+			r, size := utf8.DecodeLastRuneInString(s[:j])
+			if !isPyReSpace(r) {
 				break
 			}
-			_, size := utf8.DecodeRuneInString(s[j:])
-			j += size
+			j -= size
 		}
-		start = k + 1
+		nl := strings.IndexByte(s[k+5:j], '\n')
+		if nl < 0 {
+			return s[:j] + ">" + s[q+2:]
+		}
+		// every "<html" before that newline fails the same way
+		start = k + 5 + nl + 1
 	}
+	return s
 }
 
 // isPyReSpace is `\s` of Python's re on str patterns: str.isspace.
 func isPyReSpace(r rune) bool { return dom.IsPySpace(r) }
 
-// indexFold is strings.Index ignoring ASCII case of the (lower-case) sub.
+// indexFold is strings.Index ignoring the ASCII case of s (sub is lower
+// case and starts with a byte that has no case).
 func indexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
+	for i := 0; i+len(sub) <= len(s); {
+		k := strings.IndexByte(s[i:], sub[0])
+		if k < 0 || i+k+len(sub) > len(s) {
+			return -1
+		}
+		i += k
 		if strings.EqualFold(s[i:i+len(sub)], sub) {
 			return i
 		}
+		i++
 	}
 	return -1
 }

@@ -315,63 +315,116 @@ func (n *Node) DocRoot() *Node {
 	return r
 }
 
-// joinOpt concatenates two optional strings the way adjacent libxml2 text
-// nodes merge: present if either is.
-func joinOpt(a string, ha bool, b string, hb bool) (string, bool) {
-	return a + b, ha || hb
-}
 
 // StripTags removes the descendants of root whose tag matches, keeping
 // their text and children in their place (lxml's strip_tags). Nested
-// matches are stripped too; root itself is not.
+// matches are stripped too; root itself is not. Adjacent texts merge as
+// libxml2's text nodes do: a merged text is present when any part was.
+// Each parent's children are rebuilt in one pass, so stripping many
+// siblings costs time linear in the text, not quadratic.
 func StripTags(root *Node, match func(tag string) bool) {
-	for c := root.FirstChild; c != nil; {
-		root.a.Charge(1)
-		next := c.Next
+	for c := root.FirstChild; c != nil; c = c.Next {
 		if match(c.Tag) {
-			first := c.FirstChild
-			stripOne(c)
-			if first != nil {
-				next = first // continue inside the spliced children
-			}
-		} else if c.FirstChild != nil {
+			stripChildren(root, match)
+			break
+		}
+	}
+	for c := root.FirstChild; c != nil; c = c.Next {
+		root.a.Charge(1)
+		if c.FirstChild != nil {
 			StripTags(c, match)
 		}
-		c = next
 	}
 }
 
-// stripOne replaces element c by its content.
-func stripOne(c *Node) {
-	p := c.Parent
-	prev := c.Prev
-	// c's text joins what precedes c.
-	if c.HasText {
-		if prev != nil {
-			prev.Tail, prev.HasTail = joinOpt(prev.Tail, prev.HasTail, c.Text, true)
+// textSlot gathers the pieces of one merged text.
+type textSlot struct {
+	first   string
+	buf     []byte
+	n       int // pieces
+	present bool
+}
+
+func (t *textSlot) add(s string, present bool) {
+	if !present {
+		return
+	}
+	t.present = true
+	switch t.n {
+	case 0:
+		t.first = s
+	case 1:
+		t.buf = append(append(t.buf[:0], t.first...), s...)
+	default:
+		t.buf = append(t.buf, s...)
+	}
+	t.n++
+}
+
+func (t *textSlot) get() (string, bool) {
+	if t.n <= 1 {
+		return t.first, t.present
+	}
+	return string(t.buf), t.present
+}
+
+// stripChildren splices the matching children of p (recursively: the
+// content of a stripped child is examined in turn) into p.
+func stripChildren(p *Node, match func(tag string) bool) {
+	var kept, stripped []*Node
+	var slot textSlot // text before the first kept child, then each one's tail
+	last := (*Node)(nil)
+	flush := func() {
+		t, ok := slot.get()
+		if last == nil {
+			p.Text, p.HasText = t, ok
 		} else {
-			p.Text, p.HasText = joinOpt(p.Text, p.HasText, c.Text, true)
+			last.Tail, last.HasTail = t, ok
+		}
+		slot = textSlot{buf: slot.buf[:0]}
+	}
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		// n is a stripped element (or p): its text, then its children
+		for c := n.FirstChild; c != nil; {
+			next := c.Next
+			p.a.Charge(1)
+			if match(c.Tag) {
+				slot.add(c.Text, c.HasText)
+				p.a.Charge(len(c.Text))
+				walk(c)
+				stripped = append(stripped, c)
+			} else {
+				flush()
+				kept = append(kept, c)
+				last = c
+			}
+			slot.add(c.Tail, c.HasTail)
+			p.a.Charge(len(c.Tail))
+			c = next
 		}
 	}
-	// Children move into p before c; c's tail joins the last of them, or
-	// what precedes c when it has none.
-	last := c.LastChild
-	for ch := c.FirstChild; ch != nil; {
-		nx := ch.Next
-		p.InsertBefore(ch, c)
-		ch = nx
+	slot.add(p.Text, p.HasText)
+	walk(p)
+	flush()
+	// the stripped elements end up detached and empty, as lxml leaves them
+	for _, c := range stripped {
+		c.home = c.Parent
+		c.Parent, c.Prev, c.Next, c.FirstChild, c.LastChild = nil, nil, nil, nil, nil
+		c.Text, c.HasText, c.Tail, c.HasTail = "", false, "", false
 	}
-	if c.HasTail {
-		switch {
-		case last != nil:
-			last.Tail, last.HasTail = joinOpt(last.Tail, last.HasTail, c.Tail, true)
-		case prev != nil:
-			prev.Tail, prev.HasTail = joinOpt(prev.Tail, prev.HasTail, c.Tail, true)
-		default:
-			p.Text, p.HasText = joinOpt(p.Text, p.HasText, c.Tail, true)
+	// relink p's children to the kept ones, in order
+	p.FirstChild, p.LastChild = nil, nil
+	for _, c := range kept {
+		c.Parent, c.Next = p, nil
+		c.Prev = p.LastChild
+		if p.LastChild != nil {
+			p.LastChild.Next = c
+		} else {
+			p.FirstChild = c
 		}
+		p.LastChild = c
 	}
-	c.unlink()
 }
 
 // StripElements removes the descendants of root whose tag matches,

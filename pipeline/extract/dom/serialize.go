@@ -1,6 +1,9 @@
 package dom
 
-import "strconv"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 // AppendXML appends n serialized as lxml's tostring(n, method="xml",
 // encoding=str) writes an element of a copied HTML tree: empty elements as
@@ -8,6 +11,14 @@ import "strconv"
 // ", TAB, LF and CR escaped and non-ASCII characters as hexadecimal
 // character references; the tail follows when withTail.
 func AppendXML(b []byte, n *Node, withTail bool) []byte {
+	units := 1 + len(n.Text)
+	if withTail {
+		units += len(n.Tail)
+	}
+	for _, a := range n.Attr {
+		units += len(a.Key) + len(a.Val)
+	}
+	n.a.Charge(units)
 	b = append(b, '<')
 	b = append(b, n.Tag...)
 	for _, a := range n.Attr {
@@ -61,33 +72,45 @@ func appendTextEscaped(b []byte, s string) []byte {
 }
 
 func appendAttrEscaped(b []byte, s string) []byte {
-	for _, r := range s {
-		switch r {
-		case '\n':
-			b = append(b, "&#10;"...)
-		case '\r':
-			b = append(b, "&#13;"...)
-		case '\t':
-			b = append(b, "&#9;"...)
-		case '"':
-			b = append(b, "&quot;"...)
-		case '<':
-			b = append(b, "&lt;"...)
-		case '>':
-			b = append(b, "&gt;"...)
-		case '&':
-			b = append(b, "&amp;"...)
-		default:
-			if r < 0x80 {
-				b = append(b, byte(r))
-			} else {
-				b = append(b, "&#x"...)
-				b = append(b, []byte(upperHex(int64(r)))...)
-				b = append(b, ';')
-			}
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x80 {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			b = append(b, s[start:i]...)
+			b = append(b, "&#x"...)
+			b = append(b, upperHex(int64(r))...)
+			b = append(b, ';')
+			i += size
+			start = i
+			continue
 		}
+		var rep string
+		switch c {
+		case '\n':
+			rep = "&#10;"
+		case '\r':
+			rep = "&#13;"
+		case '\t':
+			rep = "&#9;"
+		case '"':
+			rep = "&quot;"
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		case '&':
+			rep = "&amp;"
+		default:
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, rep...)
+		i++
+		start = i
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 func upperHex(v int64) string {
