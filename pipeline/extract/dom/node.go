@@ -315,7 +315,6 @@ func (n *Node) DocRoot() *Node {
 	return r
 }
 
-
 // StripTags removes the descendants of root whose tag matches, keeping
 // their text and children in their place (lxml's strip_tags). Nested
 // matches are stripped too; root itself is not. Adjacent texts merge as
