@@ -14,8 +14,7 @@ import (
 )
 
 // BenchmarkPipeline measures the whole pipeline on the golden WARC (990
-// real pages) and, in the same run, go-trafilatura extraction alone on the
-// same pages, so that their ratio is measured under the same conditions.
+// real pages) and, in the same run, extraction alone on the same pages, so that their ratio is measured under the same conditions.
 //
 //	go test ./process -run '^$' -bench Pipeline -benchtime 1x
 //
@@ -76,7 +75,7 @@ func benchPipeline(b *testing.B, workers int, noGate bool) {
 		c0, t0 := cpuTime(), time.Now()
 		m, err := Run(ctx, Options{
 			Inputs: []string{path}, Output: out, Workers: workers,
-			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1, NoLanguageGate: noGate},
+			Steps: StepOptions{AssetsDir: dir, NoLanguageGate: noGate},
 		})
 		if err != nil {
 			b.Fatal(err)

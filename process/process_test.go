@@ -97,7 +97,7 @@ func TestRealWARCsDeterministic(t *testing.T) {
 			Inputs: inputs, Output: out, Workers: workers, Decisions: dec,
 			// No extraction time limit: a limit makes the output depend on
 			// how loaded the machine is, which is not what this tests.
-			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1},
+			Steps: StepOptions{AssetsDir: dir},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -225,7 +225,7 @@ func TestLanguageGateSameOutput(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out")
 		m, err := Run(context.Background(), Options{
 			Inputs: inputs, Output: out, Workers: 2,
-			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1, NoLanguageGate: noGate},
+			Steps: StepOptions{AssetsDir: dir, NoLanguageGate: noGate},
 		})
 		if err != nil {
 			t.Fatal(err)
