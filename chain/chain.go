@@ -102,7 +102,7 @@ func (m *Metagraph) UID(hotkey string) (uint16, error) {
 // Fraction turns a u16 proportion into [0, 1].
 func Fraction(v uint16) float64 { return float64(v) / 65535 }
 
-// Commitment is a hotkey's current commitment and the block it was made in.
+// Commitment is a hotkey's commitment and the block it was made in.
 type Commitment struct {
 	Hotkey string `json:"hotkey"`
 	Block  uint64 `json:"block"`
@@ -134,6 +134,22 @@ type Client interface {
 	Commitment(ctx context.Context, netuid uint16, hotkey string) (Commitment, error)
 	// Commitments returns every commitment on the subnet.
 	Commitments(ctx context.Context, netuid uint16) ([]Commitment, error)
+	// CommitmentHistory returns every commitment set on netuid in blocks
+	// [from, to], ordered by block and then by event index, read from each
+	// block's System.Events (the Commitments pallet's `Commitment` events,
+	// decoded with the runtime metadata; the devchain emits and stores the
+	// same events), so a commitment that was later overwritten is still
+	// seen. Subtensor's event names only the subnet and the account, so the
+	// data is the account's commitment at the end of that block: a hotkey
+	// that commits twice in one block is seen once, with its last
+	// commitment, at the position of its last event. ErrUnknownBlock for
+	// blocks past the head; ErrStatePruned for blocks whose state the node
+	// no longer keeps (a non-archive subtensor node keeps ~256 blocks).
+	CommitmentHistory(ctx context.Context, netuid uint16, from, to uint64) ([]Commitment, error)
+
+	// EpochState reads the subnet's epoch schedule from chain storage at the
+	// head; ErrSubnetNotFound.
+	EpochState(ctx context.Context, netuid uint16) (EpochState, error)
 
 	// SetWeights sets hotkey's weights (set_weights); ErrCommitRevealEnabled
 	// when the subnet uses commit-reveal.
@@ -141,7 +157,11 @@ type Client interface {
 	// CommitWeights commits a hash made with CommitHash (commit_weights).
 	CommitWeights(ctx context.Context, hotkey Signer, netuid uint16, hash [32]byte) error
 	// RevealWeights reveals committed weights (reveal_weights) in the epoch
-	// RevealPeriodEpochs after the commit.
+	// RevealPeriodEpochs after the commit (EpochState.RevealDue). A reveal
+	// outside it is refused when the transaction is validated: an
+	// *InvalidTransaction with code 17 (ErrRevealTooEarly) both before that
+	// epoch and after it while the commit is still queued, code 16
+	// (ErrNoWeightsCommit) once a later commit dropped it.
 	RevealWeights(ctx context.Context, hotkey Signer, netuid uint16, uids, weights, salt []uint16, versionKey uint64) error
 }
 
@@ -170,6 +190,10 @@ var (
 	ErrLengthMismatch       = errors.New("uids and values differ in length")
 	ErrNotEnoughStake       = errors.New("stake below the threshold to set weights")
 	ErrNoWeightsCommit      = errors.New("no weights commit found")
+	// ErrRevealTooEarly is a reveal outside its commit's reveal epoch.
+	// Subtensor refuses it with custom code 17 both before the epoch and
+	// after it (an expired commit still in the queue); tell them apart with
+	// the chain's epoch state (Client.EpochState).
 	ErrRevealTooEarly       = errors.New("reveal outside its epoch")
 	ErrCommitExpired        = errors.New("weights commit expired")
 	ErrRevealMismatch       = errors.New("revealed weights do not match any commit")
@@ -178,39 +202,57 @@ var (
 	ErrInsufficientBalance  = errors.New("insufficient balance")
 	ErrTooManyRegistrations = errors.New("too many registrations this block")
 	ErrUnknownBlock         = errors.New("unknown block")
+	ErrStatePruned          = errors.New("block state pruned by the node")
 	ErrInvalidArgument      = errors.New("invalid argument")
+	// Refusals of calls the subnet does not make, named so that a custom
+	// code never maps to a wrong sentinel.
+	ErrColdkeySwap              = errors.New("coldkey swap scheduled or disputed")
+	ErrNotEnoughStakeToWithdraw = errors.New("not enough stake to withdraw")
+	ErrInsufficientLiquidity    = errors.New("insufficient liquidity")
+	ErrSlippageTooHigh          = errors.New("slippage too high")
+	ErrTransferDisallowed       = errors.New("transfer disallowed")
+	ErrInvalidRevealRound       = errors.New("timelocked commit's reveal round is in the past")
+	ErrNotOwner                 = errors.New("coldkey does not own the hotkey")
 )
 
 // AllErrors lists the sentinel errors with a stable code each, so that
 // transports (the devchain HTTP API) can carry them.
 var AllErrors = map[string]error{
-	"not_registered":         ErrNotRegistered,
-	"already_registered":     ErrAlreadyRegistered,
-	"no_permit":              ErrNoPermit,
-	"rate_limited":           ErrRateLimited,
-	"commitment_too_large":   ErrCommitmentTooLarge,
-	"no_commitment":          ErrNoCommitment,
-	"bad_signature":          ErrBadSignature,
-	"replay":                 ErrReplay,
-	"commit_reveal_enabled":  ErrCommitRevealEnabled,
-	"commit_reveal_disabled": ErrCommitRevealDisabled,
-	"version_key":            ErrVersionKey,
-	"duplicate_uids":         ErrDuplicateUIDs,
-	"invalid_uid":            ErrInvalidUID,
-	"too_few_weights":        ErrTooFewWeights,
-	"max_weight_exceeded":    ErrMaxWeightExceeded,
-	"length_mismatch":        ErrLengthMismatch,
-	"not_enough_stake":       ErrNotEnoughStake,
-	"no_weights_commit":      ErrNoWeightsCommit,
-	"reveal_too_early":       ErrRevealTooEarly,
-	"commit_expired":         ErrCommitExpired,
-	"reveal_mismatch":        ErrRevealMismatch,
-	"too_many_commits":       ErrTooManyCommits,
-	"subnet_not_found":       ErrSubnetNotFound,
-	"insufficient_balance":   ErrInsufficientBalance,
-	"too_many_registrations": ErrTooManyRegistrations,
-	"unknown_block":          ErrUnknownBlock,
-	"invalid_argument":       ErrInvalidArgument,
+	"not_registered":               ErrNotRegistered,
+	"already_registered":           ErrAlreadyRegistered,
+	"no_permit":                    ErrNoPermit,
+	"rate_limited":                 ErrRateLimited,
+	"commitment_too_large":         ErrCommitmentTooLarge,
+	"no_commitment":                ErrNoCommitment,
+	"bad_signature":                ErrBadSignature,
+	"replay":                       ErrReplay,
+	"commit_reveal_enabled":        ErrCommitRevealEnabled,
+	"commit_reveal_disabled":       ErrCommitRevealDisabled,
+	"version_key":                  ErrVersionKey,
+	"duplicate_uids":               ErrDuplicateUIDs,
+	"invalid_uid":                  ErrInvalidUID,
+	"too_few_weights":              ErrTooFewWeights,
+	"max_weight_exceeded":          ErrMaxWeightExceeded,
+	"length_mismatch":              ErrLengthMismatch,
+	"not_enough_stake":             ErrNotEnoughStake,
+	"no_weights_commit":            ErrNoWeightsCommit,
+	"reveal_too_early":             ErrRevealTooEarly,
+	"commit_expired":               ErrCommitExpired,
+	"reveal_mismatch":              ErrRevealMismatch,
+	"too_many_commits":             ErrTooManyCommits,
+	"subnet_not_found":             ErrSubnetNotFound,
+	"insufficient_balance":         ErrInsufficientBalance,
+	"too_many_registrations":       ErrTooManyRegistrations,
+	"unknown_block":                ErrUnknownBlock,
+	"state_pruned":                 ErrStatePruned,
+	"invalid_argument":             ErrInvalidArgument,
+	"coldkey_swap":                 ErrColdkeySwap,
+	"not_enough_stake_to_withdraw": ErrNotEnoughStakeToWithdraw,
+	"insufficient_liquidity":       ErrInsufficientLiquidity,
+	"slippage_too_high":            ErrSlippageTooHigh,
+	"transfer_disallowed":          ErrTransferDisallowed,
+	"invalid_reveal_round":         ErrInvalidRevealRound,
+	"not_owner":                    ErrNotOwner,
 }
 
 // ErrorCode returns the code of the first sentinel err wraps, or "internal".

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/datarefine/refine/retry"
 )
 
 // PlanOptions shape the tasks cut from a crawl.
@@ -30,7 +32,7 @@ type PlanOptions struct {
 	RecordsPerRange int64
 	// Limit keeps only the first Limit WARC files (0: all), for devnets.
 	Limit int
-	// HTTP fetches remote listings (default http.DefaultClient).
+	// HTTP fetches remote listings (default: retrying, retry.CommonCrawl).
 	HTTP *http.Client
 }
 
@@ -127,7 +129,7 @@ func crawlOf(path string) string {
 
 func fetchListing(ctx context.Context, url string, client *http.Client) ([]string, error) {
 	if client == nil {
-		client = http.DefaultClient
+		client = retry.NewClient(retry.CommonCrawl)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,11 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 	docs, refs = fn(docs, refs)
 	os.RemoveAll(filepath.Join(dir, "data"))
 	os.Remove(filepath.Join(dir, m.Records.Path))
-	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: dir})
+	task, err := strconv.ParseInt(m.Task, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: dir, Layout: dataset.SubmissionLayout(task)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,9 +236,15 @@ func TestAdversaries(t *testing.T) {
 	})
 	want["BadSchema"] = verify.CodeSchema
 	e.submit("Oversized", "c-big", B, 0, 0, "", func(dir string, m *dataset.Manifest) {
-		if err := os.WriteFile(filepath.Join(dir, "padding.bin"), make([]byte, 3<<20), 0o644); err != nil {
+		// A sealed file over the validator's per-file limit (an unsealed
+		// one would never be fetched).
+		f, err := os.OpenFile(filepath.Join(dir, filepath.FromSlash(m.Records.Path)), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
 			t.Fatal(err)
 		}
+		f.Write(make([]byte, 3<<20))
+		f.Close()
+		reseal(t, dir, m.Records)
 	})
 	want["Oversized"] = verify.CodeTooLarge
 	// A decompression bomb: a tiny shard holding a huge text.
@@ -247,10 +258,10 @@ func TestAdversaries(t *testing.T) {
 	{
 		l := e.lease("NoManifest", "c-nomanifest", []string{B}, 0, 0)
 		dir, sha := clone(t, base(t, B, 0, 0), l.TaskID, key(t, "NoManifest").SS58(), nil)
-		os.Remove(filepath.Join(dir, dataset.ManifestName))
+		os.Remove(filepath.Join(dir, filepath.FromSlash(dataset.SubmissionManifestPath(l.TaskID))))
 		data := e.commitment("NoManifest", e.publish("NoManifest", dir), l.TaskID, sha)
 		e.complete("NoManifest", l.ID, data, e.commit("NoManifest", data))
-		want["NoManifest"] = verify.CodeManifest
+		want["NoManifest"] = verify.CodeFetch // not found at the revision, like an unreachable repo
 	}
 	{
 		l := e.lease("Unreachable", "c-unreachable", []string{B}, 0, 0)

@@ -63,6 +63,10 @@ var (
 	baseDirs = map[baseKey]string{}
 )
 
+// testDump is the crawl id of the base datasets (a submission's shards are
+// filed under data/<dump>/).
+const testDump = "CC-MAIN-2024-10"
+
 func base(t testing.TB, warc string, start, end int64) string {
 	t.Helper()
 	baseMu.Lock()
@@ -76,7 +80,7 @@ func base(t testing.TB, warc string, start, end int64) string {
 		t.Fatal(err)
 	}
 	m, err := process.Run(context.Background(), process.Options{
-		Inputs: []string{warc}, Output: dir, Workers: 2, RecordStart: start, RecordEnd: end,
+		Inputs: []string{warc}, Output: dir, Workers: 2, RecordStart: start, RecordEnd: end, Dump: testDump,
 		Steps: process.StepOptions{AssetsDir: testAssets(t)},
 	})
 	if err != nil {
@@ -89,27 +93,38 @@ func base(t testing.TB, warc string, start, end int64) string {
 	return dir
 }
 
-// clone copies a base dataset, names task and hotkey in its manifest, lets
+// clone copies a base dataset into task's place in a miner's repository
+// (dataset.SubmissionLayout), names task and hotkey in its manifest, lets
 // mutate change files (and the manifest), and re-seals the manifest.
 func clone(t testing.TB, src string, taskID int64, hotkey string, mutate func(dir string, m *dataset.Manifest)) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	files, err := store.Walk(src)
+	m, err := dataset.ReadManifest(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		copyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
+	l := dataset.SubmissionLayout(taskID)
+	move := func(f *dataset.File, to string) {
+		copyFile(t, filepath.Join(src, filepath.FromSlash(f.Path)), filepath.Join(dir, filepath.FromSlash(to)))
+		f.Path = to
 	}
-	m, err := dataset.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
+	for i := range m.Shards {
+		sh := &m.Shards[i]
+		p, err := l.ShardPath(m.Dump, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		move(&sh.File, p)
+		if sh.Signatures != nil {
+			move(sh.Signatures, dataset.SignaturePath(p))
+		}
 	}
+	move(m.Records, l.RecordsPath())
 	m.Task, m.Hotkey = strconv.FormatInt(taskID, 10), hotkey
 	if mutate != nil {
 		mutate(dir, m)
 	}
-	sha, err := dataset.WriteManifest(dir, m)
+	sha, err := l.WriteManifest(dir, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +297,10 @@ func (e *env) lease(name, crawl string, warcs []string, start, end int64) taskse
 }
 
 func (e *env) publish(name, dir string) string {
+	// Each miner creates its repository once (Create is idempotent).
+	if err := e.store.Create(e.ctx, "miners/"+name); err != nil {
+		e.t.Fatal(err)
+	}
 	rev, err := e.store.Publish(e.ctx, "miners/"+name, dir, "submission")
 	if err != nil {
 		e.t.Fatal(err)

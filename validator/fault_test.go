@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator/verify"
 )
@@ -210,7 +211,9 @@ func TestTaskServerDown(t *testing.T) {
 	e.register("H2", 0)
 	e.honest("H2", "c-h2", warcB(t), 0, 0)
 	opts := e.options(":memory:")
-	opts.Tasks = client.New(client.Options{URL: "http://127.0.0.1:1", Signer: e.vkey})
+	// One try per call: the client's own retries (seconds of backoff) are
+	// retry's tests; this test is about the round's.
+	opts.Tasks = client.New(client.Options{URL: "http://127.0.0.1:1", Signer: e.vkey, Retry: retry.Policy{MaxAttempts: 1}})
 	opts.MaxAttempts = 2
 	v, err := New(opts)
 	if err != nil {

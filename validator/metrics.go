@@ -31,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		weights: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "refine_validator_weights_total",
-			Help: "Weight submissions by kind (set, commit, reveal) and result (ok, error).",
+			Help: "Weight submissions by kind (set, commit, reveal; drop: an expired commit dropped) and result (ok, error).",
 		}, []string{"kind", "result"}),
 	}
 	reg.MustRegister(m.submissions, m.evalSeconds, m.ema, m.block, m.weights)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/datarefine/refine/validator/verify"
 	_ "modernc.org/sqlite" // registers "sqlite"
@@ -54,6 +53,7 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS weight_commits (
 	id INTEGER PRIMARY KEY,
 	block INTEGER NOT NULL,
+	epoch INTEGER,
 	uids TEXT NOT NULL,
 	weights TEXT NOT NULL,
 	salt TEXT NOT NULL,
@@ -76,6 +76,10 @@ func openState(ctx context.Context, path string) (*state, error) {
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create validator state %s: %w", path, err)
+	}
+	if err := migrateWeightCommits(ctx, db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return &state{db: db}, nil
 }
@@ -331,74 +335,4 @@ func (s *state) records(ctx context.Context, hotkey string) ([]Record, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// weightCommit is a weights commit awaiting its reveal.
-type weightCommit struct {
-	ID            int64
-	Block         uint64
-	UIDs, Weights []uint16
-	Salt          []uint16
-	Version       uint64
-}
-
-func joinU16(v []uint16) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = fmt.Sprint(x)
-	}
-	return strings.Join(parts, ",")
-}
-
-func splitU16(s string) ([]uint16, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out []uint16
-	for _, p := range strings.Split(s, ",") {
-		var x uint16
-		if _, err := fmt.Sscan(p, &x); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, nil
-}
-
-func (s *state) addWeightCommit(ctx context.Context, c weightCommit) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO weight_commits (block, uids, weights, salt, version) VALUES (?, ?, ?, ?, ?)`,
-		int64(c.Block), joinU16(c.UIDs), joinU16(c.Weights), joinU16(c.Salt), int64(c.Version))
-	return err
-}
-
-func (s *state) weightCommits(ctx context.Context) ([]weightCommit, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, block, uids, weights, salt, version FROM weight_commits ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []weightCommit
-	for rows.Next() {
-		var c weightCommit
-		var b, v int64
-		var u, w, s string
-		if err := rows.Scan(&c.ID, &b, &u, &w, &s, &v); err != nil {
-			return nil, err
-		}
-		c.Block, c.Version = uint64(b), uint64(v)
-		var err1, err2, err3 error
-		c.UIDs, err1 = splitU16(u)
-		c.Weights, err2 = splitU16(w)
-		c.Salt, err3 = splitU16(s)
-		if err := errors.Join(err1, err2, err3); err != nil {
-			return nil, fmt.Errorf("stored weight commit %d: %w", c.ID, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-func (s *state) deleteWeightCommit(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM weight_commits WHERE id = ?`, id)
-	return err
 }

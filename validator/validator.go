@@ -19,8 +19,6 @@ package validator
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,7 +30,6 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/validator/score"
@@ -341,17 +338,32 @@ func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Lo
 		return vd, nil, taskID, err
 	}
 	defer os.RemoveAll(dir)
+	// Only the submission's manifest and the files it seals are fetched
+	// (the revision holds the miner's earlier submissions too). A failure
+	// that is not the miner's fault (the store down or rate-limited past
+	// its retries, a timeout) is the validator's: retried, never scored.
 	fctx, cancel := context.WithTimeout(ctx, v.opts.FetchTimeout)
-	_, err = store.Fetch(fctx, v.opts.Store, cm.Repo, cm.Revision, dir, v.opts.Limits)
+	_, err = submission.Fetch(fctx, v.opts.Store, cm, dir, v.opts.Limits)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return vd, nil, taskID, ctx.Err()
 		}
-		if errors.Is(err, store.ErrTooLarge) {
-			return vd, nil, taskID, verify.Fail(verify.CodeTooLarge, "%v", err)
+		if f, ok := submission.AsFault(err); ok {
+			switch f.Kind {
+			case submission.TooLarge:
+				return vd, nil, taskID, verify.Fail(verify.CodeTooLarge, "%v", err)
+			case submission.ManifestHash:
+				return vd, nil, taskID, verify.Fail(verify.CodeManifestHash, "%v", err)
+			case submission.NoManifest:
+				return vd, nil, taskID, verify.Fail(verify.CodeFetch, "%v", err)
+			case submission.BadManifest:
+				return vd, nil, taskID, verify.Fail(verify.CodeManifest, "%v", err)
+			case submission.MissingFile, submission.FileMismatch:
+				return vd, nil, taskID, verify.Fail(verify.CodeIntegrity, "%v", err)
+			}
 		}
-		return vd, nil, taskID, verify.Fail(verify.CodeFetch, "%v", err)
+		return vd, nil, taskID, fmt.Errorf("fetch: %w", err)
 	}
 	m, _, err := verify.CheckManifest(dir, cm, c.Hotkey, tr.Task)
 	if err != nil {
@@ -416,103 +428,6 @@ func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Lo
 	}
 	log.Debug("submission checked", "documents", len(sub.Docs), "seed_block", c.Block+v.opts.SeedDelay)
 	return vd, bands, taskID, nil
-}
-
-// SetWeights sets weights from the current EMAs: directly, or as a commit
-// to reveal later when the subnet has commit-reveal on. Failures (rate
-// limits, missing permit) are returned and retried at the next schedule.
-func (v *Validator) SetWeights(ctx context.Context) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	head, err := v.opts.Chain.Block(ctx)
-	if err != nil {
-		return err
-	}
-	emas, err := v.state.emas(ctx)
-	if err != nil {
-		return err
-	}
-	scores := map[uint16]float64{}
-	for _, e := range emas {
-		scores[e.UID] = e.EMA
-	}
-	uids, weights := score.U16(scores)
-	// Mark the attempt first: a failing chain call is retried on the next
-	// schedule, not every poll.
-	if err := v.state.setMeta(ctx, "last_weights", head.Number); err != nil {
-		return err
-	}
-	if len(uids) == 0 {
-		v.opts.Log.Info("no scores yet: weights not set")
-		return nil
-	}
-	hp, err := v.opts.Chain.Hyperparameters(ctx, v.opts.Netuid)
-	if err != nil {
-		return fmt.Errorf("hyperparameters: %w", err)
-	}
-	hk := v.opts.Hotkey.SS58()
-	if !hp.CommitRevealEnabled {
-		err := v.opts.Chain.SetWeights(ctx, v.opts.Hotkey, v.opts.Netuid, uids, weights, v.opts.VersionKey)
-		v.countWeights("set", err)
-		if err != nil {
-			return fmt.Errorf("set weights: %w", err)
-		}
-		v.opts.Log.Info("weights set", "uids", uids, "weights", weights)
-		return nil
-	}
-	salt := make([]uint16, 8)
-	var b [16]byte
-	rand.Read(b[:])
-	for i := range salt {
-		salt[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	hash, err := chain.CommitHash(hk, v.opts.Netuid, uids, weights, salt, v.opts.VersionKey)
-	if err != nil {
-		return err
-	}
-	err = v.opts.Chain.CommitWeights(ctx, v.opts.Hotkey, v.opts.Netuid, hash)
-	v.countWeights("commit", err)
-	if err != nil {
-		return fmt.Errorf("commit weights: %w", err)
-	}
-	v.opts.Log.Info("weights committed", "uids", uids, "weights", weights)
-	return v.state.addWeightCommit(ctx, weightCommit{Block: head.Number, UIDs: uids, Weights: weights, Salt: salt, Version: v.opts.VersionKey})
-}
-
-// reveal reveals pending weight commits whose reveal epoch has come; a
-// commit the chain no longer accepts is dropped.
-func (v *Validator) reveal(ctx context.Context) error {
-	pending, err := v.state.weightCommits(ctx)
-	if err != nil || len(pending) == 0 {
-		return err
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for _, c := range pending {
-		err := v.opts.Chain.RevealWeights(ctx, v.opts.Hotkey, v.opts.Netuid, c.UIDs, c.Weights, c.Salt, c.Version)
-		switch {
-		case err == nil:
-			v.countWeights("reveal", nil)
-			v.opts.Log.Info("weights revealed", "uids", c.UIDs, "weights", c.Weights, "commit_block", c.Block)
-		case errors.Is(err, chain.ErrRevealTooEarly):
-			return nil // later commits are not due either
-		default:
-			v.countWeights("reveal", err)
-			v.opts.Log.Warn("weights reveal failed; dropping the commit", "commit_block", c.Block, "err", err)
-		}
-		if err := v.state.deleteWeightCommit(ctx, c.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (v *Validator) countWeights(kind string, err error) {
-	res := "ok"
-	if err != nil {
-		res = "error"
-	}
-	v.metrics.weights.WithLabelValues(kind, res).Inc()
 }
 
 // Scores returns every uid's EMA and normalised weight, by uid.

@@ -53,9 +53,12 @@ func Run(t *testing.T, base chain.Hyperparameters, newHarness NewHarness) {
 		fn   func(*testing.T, chain.Hyperparameters, NewHarness)
 	}{
 		{"Registration", testRegistration},
+		{"Epochs", testEpochs},
 		{"Commitments", testCommitments},
+		{"CommitmentHistory", testCommitmentHistory},
 		{"SetWeightsChecks", testSetWeightsChecks},
 		{"CommitReveal", testCommitReveal},
+		{"WeightsValidation", testWeightsValidation},
 		{"Consensus", testConsensus},
 	}
 	for _, tc := range tests {
@@ -128,21 +131,39 @@ func advance(t *testing.T, h *Harness, n int) {
 	}
 }
 
-// isEpochBlock is subtensor's schedule (blocks_until_next_epoch == 0).
-func isEpochBlock(netuid uint16, tempo, b uint64) bool {
-	return tempo > 0 && (b+uint64(netuid)+1)%(tempo+1) == tempo
+// epochState reads the subnet's epoch state.
+func epochState(t *testing.T, h *Harness) chain.EpochState {
+	t.Helper()
+	e, err := h.Client.EpochState(context.Background(), h.Netuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
-// nextEpoch advances until just past the next epoch block.
+// nextEpoch advances until the chain's epoch index moves (just past the
+// next epoch), reading the schedule from the chain, never from a formula.
 func nextEpoch(t *testing.T, h *Harness, tempo uint16) {
 	t.Helper()
+	start := epochState(t, h)
 	for i := 0; i <= int(tempo)+1; i++ {
 		advance(t, h, 1)
-		if isEpochBlock(h.Netuid, uint64(tempo), block(t, h)) {
+		if epochState(t, h).Index > start.Index {
 			return
 		}
 	}
-	t.Fatal("no epoch within a tempo")
+	t.Fatalf("no epoch within a tempo of block %d (state %+v)", start.Block, start)
+}
+
+// WantTx fails unless err is the refusal of a transaction at validation
+// with subtensor's custom code (chain.InvalidTransaction) that also
+// matches want.
+func WantTx(t testing.TB, what string, err error, code uint8, want error) {
+	t.Helper()
+	WantErr(t, what, err, want)
+	if got, ok := chain.TxCode(err); !ok || got != code {
+		t.Errorf("%s: err = %v, want a transaction refused with custom code %d", what, err, code)
+	}
 }
 
 // setup registers validators V0.. (with stake) and miners M0.., then runs
@@ -244,6 +265,59 @@ func testCommitments(t *testing.T, hp chain.Hyperparameters, newHarness NewHarne
 	}
 }
 
+// testCommitmentHistory: an overwritten commitment is still in the
+// history, in block order, with only the asked subnet's.
+func testCommitmentHistory(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	h := newHarness(t, hp)
+	register(t, h, "M", 0)
+	register(t, h, "N", 0)
+	advance(t, h, 1)
+	m, n := Key(t, "M"), Key(t, "N")
+	start := block(t, h)
+	commit := func(k chain.Signer, data string) uint64 {
+		t.Helper()
+		if err := h.Client.Commit(ctx, k, h.Netuid, []byte(data)); err != nil {
+			t.Fatalf("commit %q: %v", data, err)
+		}
+		return block(t, h)
+	}
+	b1 := commit(m, "r1:m@1:1:aa")
+	b1n := commit(n, "r1:n@1:2:bb")
+	advance(t, h, 2)
+	b2 := commit(m, "r1:m@2:3:cc") // overwrites the first
+	advance(t, h, 1)
+	end := block(t, h)
+	if got, err := h.Client.Commitment(ctx, h.Netuid, m.SS58()); err != nil || string(got.Data) != "r1:m@2:3:cc" {
+		t.Fatalf("current commitment = %+v, %v", got, err)
+	}
+	got, err := h.Client.CommitmentHistory(ctx, h.Netuid, start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []chain.Commitment{
+		{Hotkey: m.SS58(), Block: b1, Data: []byte("r1:m@1:1:aa")},
+		{Hotkey: n.SS58(), Block: b1n, Data: []byte("r1:n@1:2:bb")},
+		{Hotkey: m.SS58(), Block: b2, Data: []byte("r1:m@2:3:cc")},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("history [%d, %d] =\n%+v\nwant\n%+v", start, end, got, want)
+	}
+	if got, err := h.Client.CommitmentHistory(ctx, h.Netuid, b2, b2); err != nil || len(got) != 1 || string(got[0].Data) != "r1:m@2:3:cc" {
+		t.Errorf("history of block %d = %+v, %v", b2, got, err)
+	}
+	if got, err := h.Client.CommitmentHistory(ctx, h.Netuid, b2+1, end); err != nil || len(got) != 0 {
+		t.Errorf("history of blocks without commitments = %+v, %v", got, err)
+	}
+	if got, err := h.Client.CommitmentHistory(ctx, h.Netuid+1, start, end); err != nil || len(got) != 0 {
+		t.Errorf("history of another subnet = %+v, %v", got, err)
+	}
+	_, err = h.Client.CommitmentHistory(ctx, h.Netuid, end, end+5)
+	WantErr(t, "history past the head", err, chain.ErrUnknownBlock)
+	_, err = h.Client.CommitmentHistory(ctx, h.Netuid, end, start)
+	WantErr(t, "from after to", err, chain.ErrInvalidArgument)
+}
+
 func testSetWeightsChecks(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
 	ctx := context.Background()
 	hp.MinAllowedWeights = 2
@@ -275,10 +349,13 @@ func testSetWeightsChecks(t *testing.T, hp chain.Hyperparameters, newHarness New
 		{"max weight after upscaling", set(v0, []uint16{2, 3}, []uint16{1, 1}, 5), chain.ErrMaxWeightExceeded},
 		{"length mismatch", set(v0, []uint16{2, 3}, []uint16{1}, 5), chain.ErrLengthMismatch},
 		{"commit weights while disabled", h.Client.CommitWeights(ctx, v0, h.Netuid, [32]byte{1}), chain.ErrCommitRevealDisabled},
-		{"reveal weights while disabled", h.Client.RevealWeights(ctx, v0, h.Netuid, []uint16{2}, []uint16{1}, []uint16{1}, 5), chain.ErrCommitRevealDisabled},
 	} {
 		WantErr(t, tc.name, tc.err, tc.want)
 	}
+	// Validation looks for the commit before dispatch would see that
+	// commit-reveal is off (guards/check_weights.rs).
+	WantTx(t, "reveal weights while disabled", h.Client.RevealWeights(ctx, v0, h.Netuid, []uint16{2}, []uint16{1}, []uint16{1}, 5),
+		chain.TxCommitNotFound, chain.ErrNoWeightsCommit)
 	// A miner may set a self-weight without a permit.
 	if err := set(m0, []uint16{2}, []uint16{1}, 5); err != nil {
 		t.Errorf("miner self-weight: %v", err)
@@ -292,7 +369,7 @@ func testSetWeightsChecks(t *testing.T, hp chain.Hyperparameters, newHarness New
 		t.Fatalf("valid weights: %v", err)
 	}
 	at := block(t, h)
-	WantErr(t, "rate limit", ok(), chain.ErrRateLimited)
+	WantTx(t, "rate limit", ok(), chain.TxRateLimitExceeded, chain.ErrRateLimited)
 	advance(t, h, 2)
 	if err := ok(); err != nil {
 		t.Fatalf("after the rate limit: %v", err)
@@ -321,17 +398,27 @@ func testCommitReveal(t *testing.T, hp chain.Hyperparameters, newHarness NewHarn
 	if err != nil {
 		t.Fatal(err)
 	}
+	reveal := func(salt []uint16) error { return h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0) }
 	WantErr(t, "set_weights with commit-reveal on", h.Client.SetWeights(ctx, v, h.Netuid, uids, vals, 0), chain.ErrCommitRevealEnabled)
-	WantErr(t, "reveal without commit", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0), chain.ErrNoWeightsCommit)
+	WantTx(t, "reveal without commit", reveal(salt), chain.TxCommitNotFound, chain.ErrNoWeightsCommit)
 	if err := h.Client.CommitWeights(ctx, v, h.Netuid, hash); err != nil {
 		t.Fatal(err)
 	}
 	committed := block(t, h)
+	e := epochState(t, h)
+	if e.RevealPeriod != 1 || e.RevealDue(e.TxEpoch) || e.CommitExpired(e.TxEpoch) {
+		t.Errorf("epoch state after the commit: %+v", e)
+	}
+	commitEpoch := e.TxEpoch
 	WantErr(t, "commit from unregistered", h.Client.CommitWeights(ctx, Key(t, "Nobody"), h.Netuid, hash), chain.ErrNotRegistered)
-	WantErr(t, "reveal in the commit epoch", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0), chain.ErrRevealTooEarly)
+	WantTx(t, "reveal in the commit epoch", reveal(salt), chain.TxCommitBlockNotInRevealRange, chain.ErrRevealTooEarly)
 	nextEpoch(t, h, hp.Tempo)
-	WantErr(t, "wrong salt", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, []uint16{1}, 0), chain.ErrRevealMismatch)
-	if err := h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0); err != nil {
+	if e := epochState(t, h); !e.RevealDue(commitEpoch) {
+		t.Errorf("reveal not due after an epoch: commit epoch %d, state %+v", commitEpoch, e)
+	}
+	// A wrong salt hashes to no commit: refused at validation, as subtensor.
+	WantTx(t, "wrong salt", reveal([]uint16{1}), chain.TxCommitNotFound, chain.ErrNoWeightsCommit)
+	if err := reveal(salt); err != nil {
 		t.Fatalf("reveal: %v", err)
 	}
 	mg, _ := h.Client.Metagraph(ctx, h.Netuid)
@@ -341,13 +428,88 @@ func testCommitReveal(t *testing.T, hp chain.Hyperparameters, newHarness NewHarn
 	if mg.Neurons[0].LastUpdate != committed {
 		t.Errorf("last update = %d, want the commit block %d", mg.Neurons[0].LastUpdate, committed)
 	}
-	// A commit left unrevealed past its reveal epoch expires.
+	// A commit left unrevealed past its reveal epoch is refused with the
+	// same code 17 as a reveal that is too early, while it stays queued;
+	// the epoch state tells the two apart.
 	if err := h.Client.CommitWeights(ctx, v, h.Netuid, hash); err != nil {
 		t.Fatal(err)
 	}
+	commitEpoch = epochState(t, h).TxEpoch
 	nextEpoch(t, h, hp.Tempo)
 	nextEpoch(t, h, hp.Tempo)
-	WantErr(t, "expired", h.Client.RevealWeights(ctx, v, h.Netuid, uids, vals, salt, 0), chain.ErrCommitExpired)
+	if e := epochState(t, h); !e.CommitExpired(commitEpoch) {
+		t.Errorf("commit of epoch %d not expired: %+v", commitEpoch, e)
+	}
+	WantTx(t, "expired, still queued", reveal(salt), chain.TxCommitBlockNotInRevealRange, chain.ErrRevealTooEarly)
+	// The next commit drops expired commits from the queue: then the old
+	// reveal finds nothing.
+	other, err := chain.CommitHash(v.SS58(), h.Netuid, uids, vals, []uint16{9}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Client.CommitWeights(ctx, v, h.Netuid, other); err != nil {
+		t.Fatal(err)
+	}
+	WantTx(t, "expired and dropped", reveal(salt), chain.TxCommitNotFound, chain.ErrNoWeightsCommit)
+}
+
+// testWeightsValidation: weights calls below the stake threshold are
+// refused at validation with code 1, before any other check.
+func testWeightsValidation(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	hp.StakeThreshold = 50 * tao
+	hp.CommitRevealEnabled = true
+	h := newHarness(t, hp)
+	setup(t, h, hp, 1, 1) // V0 has 100 TAO staked, M0 none
+	m := Key(t, "M0")
+	WantTx(t, "commit below the stake threshold", h.Client.CommitWeights(ctx, m, h.Netuid, [32]byte{1}),
+		chain.TxStakeAmountTooLow, chain.ErrNotEnoughStake)
+	WantTx(t, "reveal below the stake threshold", h.Client.RevealWeights(ctx, m, h.Netuid, []uint16{0}, []uint16{1}, []uint16{1}, 0),
+		chain.TxStakeAmountTooLow, chain.ErrNotEnoughStake)
+	WantTx(t, "unregistered hotkey, no stake", h.Client.CommitWeights(ctx, Key(t, "Nobody"), h.Netuid, [32]byte{1}),
+		chain.TxStakeAmountTooLow, chain.ErrNotEnoughStake)
+	if err := h.Client.CommitWeights(ctx, Key(t, "V0"), h.Netuid, [32]byte{1}); err != nil {
+		t.Errorf("commit above the threshold: %v", err)
+	}
+	hp.CommitRevealEnabled = false
+	if err := h.SetHyperparameters(ctx, h.Netuid, hp); err != nil {
+		t.Fatal(err)
+	}
+	WantTx(t, "set_weights below the stake threshold", h.Client.SetWeights(ctx, m, h.Netuid, []uint16{1}, []uint16{1}, 0),
+		chain.TxStakeAmountTooLow, chain.ErrNotEnoughStake)
+}
+
+// testEpochs: epochs run every tempo blocks from the chain's
+// LastEpochBlock, the index counts them, and the state says when the next
+// one runs.
+func testEpochs(t *testing.T, hp chain.Hyperparameters, newHarness NewHarness) {
+	ctx := context.Background()
+	h := newHarness(t, hp)
+	e := epochState(t, h)
+	if e.Tempo != hp.Tempo || e.Netuid != h.Netuid || e.Block != block(t, h) || e.RevealPeriod != hp.RevealPeriodEpochs {
+		t.Fatalf("epoch state = %+v", e)
+	}
+	for i := 0; i < 3; i++ {
+		next := e.NextEpochBlock()
+		if next <= e.Block || next > e.Block+uint64(hp.Tempo) {
+			t.Fatalf("next epoch block %d from %+v", next, e)
+		}
+		advance(t, h, int(next-e.Block-1))
+		if got := epochState(t, h); got.Index != e.Index {
+			t.Fatalf("epoch ran before block %d: %+v", next, got)
+		}
+		advance(t, h, 1)
+		got := epochState(t, h)
+		if got.Index != e.Index+1 || got.LastEpochBlock != next || got.Block != next {
+			t.Fatalf("after block %d: %+v, want index %d", next, got, e.Index+1)
+		}
+		if i > 0 && got.LastEpochBlock-e.LastEpochBlock != uint64(hp.Tempo) {
+			t.Errorf("epochs %d blocks apart, tempo %d", got.LastEpochBlock-e.LastEpochBlock, hp.Tempo)
+		}
+		e = got
+	}
+	_, err := h.Client.EpochState(ctx, h.Netuid+100)
+	WantErr(t, "epoch state of an unknown subnet", err, chain.ErrSubnetNotFound)
 }
 
 // testConsensus checks the direction of an epoch's results, not subtensor's

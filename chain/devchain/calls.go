@@ -181,6 +181,56 @@ func decodeArgs(raw json.RawMessage, v any) error {
 	return nil
 }
 
+// checkTransaction is subtensor's SubtensorTransactionExtension for the
+// weights calls, in its order (pallets/subtensor/src/guards/check_weights.rs,
+// then check_rate_limits.rs): what a subtensor node refuses when it
+// validates a transaction for its pool, before the call runs. Refusals are
+// *chain.InvalidTransaction with subtensor's custom codes; the call's own
+// checks (planSetWeights and the others, subtensor's dispatch) come after.
+// reveal holds reveal_weights' arguments.
+func (c *Chain) checkTransaction(s *subnet, method, hotkey string, reveal *SetWeightsArgs) error {
+	// CheckWeights::check_min_stake (the devchain has no subnet owner, who
+	// is exempt on subtensor).
+	if st := s.Stake[hotkey]; st < s.HP.StakeThreshold {
+		return chain.NewInvalidTransaction(chain.TxStakeAmountTooLow,
+			fmt.Sprintf("%s has %d rao staked on subnet %d, the threshold is %d", hotkey, st, s.Netuid, s.HP.StakeThreshold))
+	}
+	// CheckWeights::check_reveal: the hash must be in the stored queue,
+	// which keeps expired commits until the next commit or reveal pops
+	// them, and the epoch must be exactly the commit's reveal epoch; too
+	// early and too late are one refusal.
+	if reveal != nil {
+		hash, err := chain.CommitHash(hotkey, s.Netuid, reveal.UIDs, reveal.Weights, reveal.Salt, reveal.VersionKey)
+		var found *weightCommit
+		for i, wc := range s.WeightCommits[hotkey] {
+			if err == nil && wc.Hash == hash {
+				found = &s.WeightCommits[hotkey][i]
+				break
+			}
+		}
+		if found == nil {
+			return chain.NewInvalidTransaction(chain.TxCommitNotFound,
+				fmt.Sprintf("no commit of %s on subnet %d matches the revealed weights", hotkey, s.Netuid))
+		}
+		if want := found.Epoch + s.HP.RevealPeriodEpochs; s.EpochIndex != want {
+			return chain.NewInvalidTransaction(chain.TxCommitBlockNotInRevealRange,
+				fmt.Sprintf("committed in epoch %d, reveal epoch %d, epoch now %d", found.Epoch, want, s.EpochIndex))
+		}
+	}
+	// CheckRateLimits: commit_weights always, set_weights when commit-reveal
+	// is off; only for a registered hotkey.
+	if method == MethodCommitWeights || (method == MethodSetWeights && !s.HP.CommitRevealEnabled) {
+		if uid, ok := s.UIDs[hotkey]; ok {
+			last := s.Neurons[uid].LastUpdate
+			if last != 0 && c.head.Number-last < s.HP.WeightsRateLimit {
+				return chain.NewInvalidTransaction(chain.TxRateLimitExceeded,
+					fmt.Sprintf("weights last set at block %d, next allowed at %d", last, last+s.HP.WeightsRateLimit))
+			}
+		}
+	}
+	return nil
+}
+
 // validate checks a call against the current state and plans its effect.
 // It runs under c.mu and must not mutate state.
 func (c *Chain) validate(call *Call) (*effect, error) {
@@ -219,6 +269,9 @@ func (c *Chain) validate(call *Call) (*effect, error) {
 		if err := decodeArgs(call.Args, &a); err != nil {
 			return nil, err
 		}
+		if err := c.checkTransaction(s, call.Method, call.Signer, nil); err != nil {
+			return nil, err
+		}
 		if s.HP.CommitRevealEnabled {
 			return nil, chain.ErrCommitRevealEnabled
 		}
@@ -234,10 +287,16 @@ func (c *Chain) validate(call *Call) (*effect, error) {
 		}
 		var hash [32]byte
 		copy(hash[:], h)
+		if err := c.checkTransaction(s, call.Method, call.Signer, nil); err != nil {
+			return nil, err
+		}
 		return c.planCommitWeights(s, call.Signer, hash)
 	case MethodRevealWeights:
 		var a SetWeightsArgs
 		if err := decodeArgs(call.Args, &a); err != nil {
+			return nil, err
+		}
+		if err := c.checkTransaction(s, call.Method, call.Signer, &a); err != nil {
 			return nil, err
 		}
 		return c.planRevealWeights(s, call.Signer, a)
@@ -444,7 +503,7 @@ func (c *Chain) planCommit(s *subnet, hotkey string, data []byte) (*effect, erro
 				s.Netuid, hotkey, cm.Block, cm.Data); err != nil {
 				return fmt.Errorf("save commitment: %w", err)
 			}
-			return nil
+			return emitEvent(ctx, x, cm.Block, "Commitments", "Commitment", s.Netuid, hotkey, cm.Data)
 		},
 		apply: func() {
 			s.Usage[hotkey] = u

@@ -86,7 +86,7 @@ func (c *Chain) initGenesis(ctx context.Context) error {
 	}
 	subnets := map[uint16]*subnet{}
 	for _, netuid := range c.opts.Netuids {
-		s := newSubnet(netuid, *c.opts.Hyperparameters)
+		s := newSubnet(netuid, *c.opts.Hyperparameters, 0)
 		if err := saveSubnet(ctx, tx, s); err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (c *Chain) nextBlock(ctx context.Context) error {
 	var changed []*subnet
 	for _, netuid := range c.netuids() {
 		s := c.subnets[netuid]
-		if !shouldRunEpoch(netuid, uint64(s.HP.Tempo), num) {
+		if !chain.EpochDue(s.HP.Tempo, s.LastEpochBlock, s.PendingEpochAt, num) {
 			continue
 		}
 		cp := s.clone()
@@ -189,15 +189,6 @@ func (c *Chain) nextBlock(ctx context.Context) error {
 	}
 	c.head = chain.Block{Number: num, Hash: hash}
 	return nil
-}
-
-// shouldRunEpoch is subtensor's schedule: an epoch runs at the blocks where
-// (block + netuid + 1) mod (tempo + 1) == tempo, which staggers subnets.
-func shouldRunEpoch(netuid uint16, tempo, block uint64) bool {
-	if tempo == 0 {
-		return false
-	}
-	return (block+uint64(netuid)+1)%(tempo+1) == tempo
 }
 
 func (c *Chain) netuids() []uint16 {
@@ -249,7 +240,7 @@ func (c *Chain) CreateSubnet(ctx context.Context, netuid uint16, hp chain.Hyperp
 	if _, ok := c.subnets[netuid]; ok {
 		return fmt.Errorf("create subnet %d: %w: exists", netuid, chain.ErrInvalidArgument)
 	}
-	s := newSubnet(netuid, hp)
+	s := newSubnet(netuid, hp, c.head.Number)
 	if err := saveSubnet(ctx, c.db, s); err != nil {
 		return err
 	}
@@ -271,11 +262,67 @@ func (c *Chain) SetHyperparameters(ctx context.Context, netuid uint16, hp chain.
 	}
 	cp := *s
 	cp.HP = hp
+	if hp.Tempo != s.HP.Tempo {
+		// A new tempo restarts the cycle, as subtensor's set_tempo does
+		// (apply_tempo_with_cycle_reset: LastEpochBlock = now).
+		cp.LastEpochBlock = c.head.Number
+	}
 	if err := saveSubnet(ctx, c.db, &cp); err != nil {
 		return err
 	}
-	s.HP = hp
+	*s = cp
 	return nil
+}
+
+// AdminFreezeWindow is subtensor's default AdminFreezeWindow: a triggered
+// epoch runs this many blocks after the trigger.
+const AdminFreezeWindow = 10
+
+// TriggerEpoch schedules an epoch AdminFreezeWindow blocks from now, as a
+// subnet owner's trigger_epoch does on subtensor (coinbase/tempo_control.rs),
+// with its refusals: not with commit-reveal on, not while one is pending,
+// not when the automatic epoch comes sooner. A devchain administration
+// call, unsigned (the devchain has no subnet owners).
+func (c *Chain) TriggerEpoch(ctx context.Context, netuid uint16) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.subnet(netuid)
+	if err != nil {
+		return err
+	}
+	now := c.head.Number
+	next := s.LastEpochBlock + uint64(s.HP.Tempo)
+	switch {
+	case s.HP.CommitRevealEnabled:
+		return fmt.Errorf("trigger epoch on subnet %d: %w: blocked by commit-reveal", netuid, chain.ErrInvalidArgument)
+	case s.PendingEpochAt != 0:
+		return fmt.Errorf("trigger epoch on subnet %d: %w: one is pending at block %d", netuid, chain.ErrInvalidArgument, s.PendingEpochAt)
+	case s.HP.Tempo == 0 || next < now || next-now < AdminFreezeWindow:
+		return fmt.Errorf("trigger epoch on subnet %d: %w: the automatic epoch at block %d is imminent", netuid, chain.ErrInvalidArgument, next)
+	}
+	cp := *s
+	cp.PendingEpochAt = now + AdminFreezeWindow
+	if err := saveSubnet(ctx, c.db, &cp); err != nil {
+		return err
+	}
+	*s = cp
+	return nil
+}
+
+// EpochState implements chain.Client. A call lands in the head block after
+// that block's epoch ran, so the epoch it is judged by is the index now.
+func (c *Chain) EpochState(ctx context.Context, netuid uint16) (chain.EpochState, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.subnet(netuid)
+	if err != nil {
+		return chain.EpochState{}, err
+	}
+	return chain.EpochState{
+		Netuid: netuid, Block: c.head.Number, Tempo: s.HP.Tempo, Index: s.EpochIndex,
+		LastEpochBlock: s.LastEpochBlock, PendingEpochAt: s.PendingEpochAt,
+		RevealPeriod: s.HP.RevealPeriodEpochs, TxEpoch: s.EpochIndex,
+	}, nil
 }
 
 // Faucet credits the signing coldkey with amount rao (devchain only; a

@@ -138,20 +138,41 @@ func setupValidators(t testing.TB, c *Chain, v, m int) {
 	for i := 0; i < m; i++ {
 		register(t, c, c, fund(c), fmt.Sprintf("M%d", i), 0)
 	}
-	advance(t, c, 2) // through the epoch at block 1 (tempo 3, netuid 1)
+	untilEpoch(t, c) // the epoch at block 3 (tempo 3, subnet created at block 0)
+}
+
+// untilEpoch advances until subnet 1's epoch index moves and returns the
+// block the epoch ran in.
+func untilEpoch(t testing.TB, c *Chain) uint64 {
+	t.Helper()
+	start, err := c.EpochState(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= int(start.Tempo); i++ {
+		advance(t, c, 1)
+		e, _ := c.EpochState(context.Background(), 1)
+		if e.Index > start.Index {
+			return e.LastEpochBlock
+		}
+	}
+	t.Fatalf("no epoch within a tempo of %+v", start)
+	return 0
 }
 
 func TestEpochLedgerAndMetagraph(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t, testHP(), "")
-	setupValidators(t, c, 2, 2) // uids 0,1 validators; 2,3 miners; block 2
+	setupValidators(t, c, 2, 2) // uids 0,1 validators; 2,3 miners; block 3
 	for i := 0; i < 2; i++ {
 		if err := c.SetWeights(ctx, key(t, fmt.Sprintf("V%d", i)), 1, []uint16{2, 3}, []uint16{3, 1}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	stakeBefore, _ := c.Metagraph(ctx, 1)
-	advance(t, c, 3) // epoch at block 5
+	if b := untilEpoch(t, c); b != 6 {
+		t.Fatalf("epoch at block %d, want 6 (tempo 3)", b)
+	}
 	mg, _ := c.Metagraph(ctx, 1)
 	n := mg.Neurons
 	if n[2].Incentive <= n[3].Incentive || n[3].Incentive == 0 || n[0].Incentive != 0 {
@@ -174,12 +195,12 @@ func TestEpochLedgerAndMetagraph(t *testing.T) {
 			t.Errorf("uid %d stake grew by %d, ledger says %d", i, got, e.ServerEmission+e.ValidatorEmission)
 		}
 	}
-	want := uint64(1_000_000_000 * 4) // EmissionPerBlock × (tempo + 1)
+	want := uint64(1_000_000_000 * 3) // EmissionPerBlock × the 3 blocks since the last epoch
 	if total > want || want-total > 8 {
 		t.Errorf("epoch emitted %d rao, want %d", total, want)
 	}
 	if one, _ := c.Emissions(ctx, 1, 0, key(t, "M0").SS58()); len(one) != 2 || one[1].ServerEmission == 0 {
-		t.Errorf("ledger for M0 = %+v", one) // epochs at blocks 1 and 5
+		t.Errorf("ledger for M0 = %+v", one) // epochs at blocks 3 and 6
 	}
 }
 
@@ -224,7 +245,7 @@ func TestRestartPersistence(t *testing.T) {
 		t.Errorf("balance %d, want %d", b2, bal)
 	}
 	cm, err := c2.Commitment(ctx, 1, key(t, "M0").SS58())
-	if err != nil || string(cm.Data) != "persist me" || cm.Block != 2 {
+	if err != nil || string(cm.Data) != "persist me" || cm.Block != 3 {
 		t.Errorf("commitment after restart = %+v, %v", cm, err)
 	}
 	// The weights commit survived: revealing it now (one epoch later) works.

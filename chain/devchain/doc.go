@@ -23,14 +23,29 @@
 //   - Commitments: only registered hotkeys; ≤ 128 bytes are Raw, ≤ 512 BigRaw,
 //     more is ErrCommitmentTooLarge; each commit uses max(len, 100) bytes of a
 //     per-epoch budget of CommitmentMaxSpace (3100) bytes (ErrRateLimited).
+//   - Validation before dispatch, as subtensor's SubtensorTransactionExtension
+//     refuses a transaction for its pool: set_weights, commit_weights and
+//     reveal_weights below the stake threshold (custom code 1), set_weights
+//     (commit-reveal off) and commit_weights inside the weights rate limit
+//     (6), a reveal whose hash is in no queued commit (16) or outside its
+//     commit's reveal epoch, too early or expired alike (17). These come back
+//     as *chain.InvalidTransaction with the code (over HTTP too).
 //   - set_weights: subtensor's checks in subtensor's order (see chain.Client);
 //     ErrCommitRevealEnabled when commit-reveal is on. commit_weights /
-//     reveal_weights as commit-reveal v2: a reveal is accepted only in epoch
-//     commit_epoch + RevealPeriodEpochs, later it is ErrCommitExpired.
-//   - Epochs run at the blocks where (block + netuid + 1) mod (tempo + 1) ==
-//     tempo, with chain/yuma; EmissionPerBlock × (tempo + 1) rao is split
-//     between incentive (miners) and dividends (validators), credited to the
-//     hotkeys' stake and written to the emission ledger.
+//     reveal_weights as commit-reveal v2: a commit is tagged with the epoch
+//     index and revealed in epoch commit_epoch + RevealPeriodEpochs; expired
+//     commits stay queued until the hotkey's next commit or reveal.
+//   - Epochs as subtensor's stateful scheduler (spec 425): a subnet created
+//     at block b starts at LastEpochBlock = b − netuid mod tempo; an epoch
+//     runs when block − LastEpochBlock ≥ tempo or at a PendingEpochAt set by
+//     TriggerEpoch, then LastEpochBlock = block and the epoch index
+//     (SubnetEpochIndex) grows by one; a new tempo restarts the cycle.
+//     EpochState reads it. Yuma (chain/yuma) splits EmissionPerBlock × the
+//     blocks since the last epoch between incentive (miners) and dividends
+//     (validators), credited to the hotkeys' stake and written to the
+//     emission ledger.
+//   - Events: set_commitment emits Commitments.Commitment, stored per block
+//     (CommitmentHistory).
 //
 // # Signed calls
 //

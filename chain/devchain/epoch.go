@@ -13,14 +13,25 @@ import (
 // the emission ledger.
 func (c *Chain) runEpoch(ctx context.Context, tx *sql.Tx, s *subnet, block uint64) error {
 	n := len(s.Neurons)
+	// The slot is consumed whatever the epoch does (run_coinbase's
+	// drain_pending): the index advances, the schedule restarts here and a
+	// pending trigger is cleared. Emission accrues per block since the last
+	// epoch (PendingServerEmission and friends are drained at the epoch).
+	blocks := block - min(s.LastEpochBlock, block)
+	lastRun := s.LastEpochBlock
+	if s.EpochIndex == 0 {
+		lastRun = 0 // no epoch has run: yuma uses block − tempo
+	}
 	defer func() {
 		s.EpochIndex++
 		s.LastEpochBlock = block
+		s.PendingEpochAt = 0
 	}()
 	if n == 0 {
 		cp := *s
 		cp.EpochIndex++
 		cp.LastEpochBlock = block
+		cp.PendingEpochAt = 0
 		return saveSubnet(ctx, tx, &cp)
 	}
 	hp := s.HP
@@ -41,8 +52,8 @@ func (c *Chain) runEpoch(ctx context.Context, tx *sql.Tx, s *subnet, block uint6
 		Kappa:                hp.Kappa,
 		BondsPenalty:         hp.BondsPenalty,
 		BondsMovingAverage:   hp.BondsMovingAverage,
-		LastEpochBlock:       s.LastEpochBlock,
-		Emission:             c.opts.EmissionPerBlock * (uint64(hp.Tempo) + 1),
+		LastEpochBlock:       lastRun,
+		Emission:             c.opts.EmissionPerBlock * blocks,
 	}
 	for uid, nr := range s.Neurons {
 		in.LastUpdate[uid] = nr.LastUpdate
@@ -100,5 +111,6 @@ func (c *Chain) runEpoch(ctx context.Context, tx *sql.Tx, s *subnet, block uint6
 	cp := *s
 	cp.EpochIndex++
 	cp.LastEpochBlock = block
+	cp.PendingEpochAt = 0
 	return saveSubnet(ctx, tx, &cp)
 }

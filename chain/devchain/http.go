@@ -29,6 +29,8 @@ import (
 //	GET  /v1/subnets/{netuid}/metagraph               chain.Metagraph
 //	GET  /v1/subnets/{netuid}/commitments             [chain.Commitment]
 //	GET  /v1/subnets/{netuid}/commitments/{hotkey}    chain.Commitment
+//	GET  /v1/subnets/{netuid}/commitment-history?from=&to=   [chain.Commitment] (≤ MaxHistoryBlocks blocks)
+//	GET  /v1/subnets/{netuid}/epoch                   chain.EpochState
 //	GET  /v1/subnets/{netuid}/emissions?from_block=&hotkey=   [LedgerEntry]
 //	POST /v1/calls                                    Call → CallResult
 const maxCallBody = 64 << 10
@@ -93,6 +95,28 @@ func Handler(c *Chain) http.Handler {
 		}
 		return c.Commitment(r.Context(), n, r.PathValue("hotkey"))
 	})
+	get("/v1/subnets/{netuid}/epoch", func(r *http.Request) (any, error) {
+		n, err := netuid(r)
+		if err != nil {
+			return nil, err
+		}
+		return c.EpochState(r.Context(), n)
+	})
+	get("/v1/subnets/{netuid}/commitment-history", func(r *http.Request) (any, error) {
+		n, err := netuid(r)
+		if err != nil {
+			return nil, err
+		}
+		from, ferr := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
+		to, terr := strconv.ParseUint(r.URL.Query().Get("to"), 10, 64)
+		switch {
+		case ferr != nil || terr != nil:
+			return nil, fmt.Errorf("%w: from and to must be block numbers", chain.ErrInvalidArgument)
+		case to >= from && to-from >= MaxHistoryBlocks:
+			return nil, fmt.Errorf("%w: at most %d blocks per request", chain.ErrInvalidArgument, MaxHistoryBlocks)
+		}
+		return c.CommitmentHistory(r.Context(), n, from, to)
+	})
 	get("/v1/subnets/{netuid}/emissions", func(r *http.Request) (any, error) {
 		n, err := netuid(r)
 		if err != nil {
@@ -135,6 +159,10 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// TxCode is the custom code of a transaction refused at
+		// validation (chain.InvalidTransaction), as subtensor's pool
+		// reports "Custom error: N".
+		TxCode *uint8 `json:"tx_code,omitempty"`
 	} `json:"error"`
 }
 
@@ -144,7 +172,7 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case "no_permit", "not_registered", "not_enough_stake":
 		return http.StatusForbidden
-	case "subnet_not_found", "no_commitment", "unknown_block", "no_weights_commit":
+	case "subnet_not_found", "no_commitment", "unknown_block", "state_pruned", "no_weights_commit":
 		return http.StatusNotFound
 	case "rate_limited", "too_many_registrations":
 		return http.StatusTooManyRequests
@@ -161,6 +189,9 @@ func respond(w http.ResponseWriter, v any, err error) {
 		var b errorBody
 		b.Error.Code = chain.ErrorCode(err)
 		b.Error.Message = err.Error()
+		if code, ok := chain.TxCode(err); ok {
+			b.Error.TxCode = &code
+		}
 		w.WriteHeader(statusOf(b.Error.Code))
 		_ = json.NewEncoder(w).Encode(b)
 		return
@@ -248,6 +279,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb errorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error.TxCode != nil {
+			return &remoteError{sentinel: chain.NewInvalidTransaction(*eb.Error.TxCode, ""), msg: eb.Error.Message}
+		}
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
 			if sentinel, ok := chain.AllErrors[eb.Error.Code]; ok {
 				return &remoteError{sentinel: sentinel, msg: eb.Error.Message}
@@ -356,6 +390,36 @@ func (c *Client) Commitments(ctx context.Context, netuid uint16) ([]chain.Commit
 	var out []chain.Commitment
 	err := c.do(ctx, http.MethodGet, subnetPath(netuid, "/commitments"), nil, &out)
 	return out, err
+}
+
+// EpochState implements chain.Client.
+func (c *Client) EpochState(ctx context.Context, netuid uint16) (chain.EpochState, error) {
+	var e chain.EpochState
+	err := c.do(ctx, http.MethodGet, subnetPath(netuid, "/epoch"), nil, &e)
+	return e, err
+}
+
+// CommitmentHistory implements chain.Client, MaxHistoryBlocks blocks per request.
+func (c *Client) CommitmentHistory(ctx context.Context, netuid uint16, from, to uint64) ([]chain.Commitment, error) {
+	if from > to {
+		return nil, fmt.Errorf("commitment history: %w: from block %d is after to block %d", chain.ErrInvalidArgument, from, to)
+	}
+	out := []chain.Commitment{}
+	for lo := from; ; lo += MaxHistoryBlocks {
+		hi := to
+		if to-lo >= MaxHistoryBlocks {
+			hi = lo + MaxHistoryBlocks - 1
+		}
+		q := url.Values{"from": {strconv.FormatUint(lo, 10)}, "to": {strconv.FormatUint(hi, 10)}}
+		var page []chain.Commitment
+		if err := c.do(ctx, http.MethodGet, subnetPath(netuid, "/commitment-history?"+q.Encode()), nil, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if hi == to {
+			return out, nil
+		}
+	}
 }
 
 // Emissions returns the emission ledger (see Chain.Emissions).

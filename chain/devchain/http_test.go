@@ -16,7 +16,11 @@ import (
 
 func newServer(t testing.TB, hp chain.Hyperparameters) (*Chain, *Client) {
 	t.Helper()
-	c := newChain(t, hp, "")
+	return newServerFor(t, newChain(t, hp, ""))
+}
+
+func newServerFor(t testing.TB, c *Chain) (*Chain, *Client) {
+	t.Helper()
 	srv := httptest.NewServer(Handler(c))
 	t.Cleanup(srv.Close)
 	return c, NewClient(ClientOptions{URL: srv.URL})
@@ -30,12 +34,12 @@ func TestHTTPRoundTrip(t *testing.T) {
 		t.Fatalf("uid %d", uid)
 	}
 	register(t, cl, cl, funder, "M0", 0)
-	advance(t, c, 2)
+	advance(t, c, 3) // through the first epoch (block 3): V0 gets a permit
 	if err := cl.Commit(ctx, key(t, "M0"), 1, []byte("over http")); err != nil {
 		t.Fatal(err)
 	}
 	cm, err := cl.Commitment(ctx, 1, key(t, "M0").SS58())
-	if err != nil || string(cm.Data) != "over http" || cm.Block != 2 {
+	if err != nil || string(cm.Data) != "over http" || cm.Block != 3 {
 		t.Fatalf("commitment = %+v, %v", cm, err)
 	}
 	all, err := cl.Commitments(ctx, 1)
@@ -47,10 +51,10 @@ func TestHTTPRoundTrip(t *testing.T) {
 	}
 	advance(t, c, 3)
 	b, err := cl.Block(ctx)
-	if err != nil || b.Number != 5 {
+	if err != nil || b.Number != 6 {
 		t.Fatalf("block = %+v, %v", b, err)
 	}
-	if h, err := cl.BlockHash(ctx, 5); err != nil || h != b.Hash {
+	if h, err := cl.BlockHash(ctx, 6); err != nil || h != b.Hash {
 		t.Errorf("block hash = %s, %v", h, err)
 	}
 	hp, err := cl.Hyperparameters(ctx, 1)
@@ -67,6 +71,9 @@ func TestHTTPRoundTrip(t *testing.T) {
 	}
 	if e, err := cl.Emissions(ctx, 1, 5, ""); err != nil || len(e) != 2 || e[1].ServerEmission == 0 {
 		t.Errorf("emissions = %+v, %v", e, err)
+	}
+	if e, err := cl.EpochState(ctx, 1); err != nil || e.Index != 2 || e.LastEpochBlock != 6 || e.NextEpochBlock() != 9 {
+		t.Errorf("epoch state over HTTP = %+v, %v", e, err)
 	}
 	// Typed errors survive the transport.
 	wantErr(t, "unregistered over HTTP", cl.Commit(ctx, key(t, "Nobody"), 1, []byte("x")), chain.ErrNotRegistered)

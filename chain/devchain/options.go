@@ -22,7 +22,8 @@ type Options struct {
 	Hyperparameters *chain.Hyperparameters
 	Tempo           uint16
 	// EmissionPerBlock is the rao each subnet emits per block; an epoch
-	// distributes EmissionPerBlock × (tempo + 1). Default 1e9 (1 α per block).
+	// distributes EmissionPerBlock × the blocks since the last epoch (tempo).
+	// Default 1e9 (1 α per block).
 	EmissionPerBlock uint64
 	// MaxClockSkew bounds how old or early a signed call's timestamp may be
 	// (default 60 s); its nonce must not have been seen within that window.

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS balances (coldkey TEXT PRIMARY KEY, amount INTEGER NO
 CREATE TABLE IF NOT EXISTS subnets (
 	netuid INTEGER PRIMARY KEY, hyperparameters TEXT NOT NULL,
 	epoch_index INTEGER NOT NULL, last_epoch_block INTEGER NOT NULL,
-	regs_block INTEGER NOT NULL, regs_count INTEGER NOT NULL);
+	regs_block INTEGER NOT NULL, regs_count INTEGER NOT NULL,
+	pending_epoch_at INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS neurons (
 	netuid INTEGER NOT NULL, uid INTEGER NOT NULL, hotkey TEXT NOT NULL, coldkey TEXT NOT NULL,
 	block_at_registration INTEGER NOT NULL, last_update INTEGER NOT NULL,
@@ -31,6 +32,15 @@ CREATE TABLE IF NOT EXISTS stakes (netuid INTEGER NOT NULL, hotkey TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS commitments (
 	netuid INTEGER NOT NULL, hotkey TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL,
 	PRIMARY KEY (netuid, hotkey));
+-- events are the runtime events the devchain emits, as subtensor's System.Events
+-- (only the Commitments pallet's Commitment event so far); data is the commitment
+-- that the event's account holds after it, which on subtensor is read from the
+-- block's state.
+CREATE TABLE IF NOT EXISTS events (
+	block INTEGER NOT NULL, idx INTEGER NOT NULL, pallet TEXT NOT NULL, name TEXT NOT NULL,
+	netuid INTEGER NOT NULL, account TEXT NOT NULL, data BLOB,
+	PRIMARY KEY (block, idx));
+CREATE INDEX IF NOT EXISTS events_by_subnet ON events (netuid, pallet, name, block);
 CREATE TABLE IF NOT EXISTS commitment_usage (
 	netuid INTEGER NOT NULL, hotkey TEXT NOT NULL, epoch INTEGER NOT NULL, used INTEGER NOT NULL,
 	PRIMARY KEY (netuid, hotkey));
@@ -75,8 +85,9 @@ type usage struct{ Epoch, Used uint64 }
 type subnet struct {
 	Netuid         uint16
 	HP             chain.Hyperparameters
-	EpochIndex     uint64
-	LastEpochBlock uint64
+	EpochIndex     uint64 // SubnetEpochIndex
+	LastEpochBlock uint64 // LastEpochBlock: the block whose epoch slot was last consumed
+	PendingEpochAt uint64 // PendingEpochAt: a triggered epoch's block, 0 if none
 	RegsBlock      uint64
 	RegsCount      uint64
 	Neurons        []*neuron
@@ -87,9 +98,13 @@ type subnet struct {
 	WeightCommits  map[string][]weightCommit
 }
 
-func newSubnet(netuid uint16, hp chain.Hyperparameters) *subnet {
+// newSubnet is a subnet created at block now. Its epoch schedule starts as
+// subtensor's init_new_network starts it (subnets/subnet.rs): LastEpochBlock
+// = now − netuid mod tempo, which staggers the subnets' epochs.
+func newSubnet(netuid uint16, hp chain.Hyperparameters, now uint64) *subnet {
+	stagger := uint64(netuid) % max(uint64(hp.Tempo), 1)
 	return &subnet{
-		Netuid: netuid, HP: hp,
+		Netuid: netuid, HP: hp, LastEpochBlock: now - min(stagger, now),
 		UIDs: map[string]uint16{}, Stake: map[string]uint64{},
 		Commitments: map[string]chain.Commitment{}, Usage: map[string]usage{},
 		WeightCommits: map[string][]weightCommit{},
@@ -112,7 +127,25 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
 	return db, nil
+}
+
+// migrate brings a database written by an older devchain up to the schema.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('subnets') WHERE name = 'pending_epoch_at'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE subnets ADD COLUMN pending_epoch_at INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // execer is what both *sql.DB and *sql.Tx offer.
@@ -136,11 +169,12 @@ func b2i(b bool) int {
 }
 
 func saveSubnet(ctx context.Context, x execer, s *subnet) error {
-	_, err := x.ExecContext(ctx, `INSERT INTO subnets (netuid, hyperparameters, epoch_index, last_epoch_block, regs_block, regs_count)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (netuid) DO UPDATE SET hyperparameters=excluded.hyperparameters,
+	_, err := x.ExecContext(ctx, `INSERT INTO subnets (netuid, hyperparameters, epoch_index, last_epoch_block,
+		pending_epoch_at, regs_block, regs_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (netuid) DO UPDATE SET hyperparameters=excluded.hyperparameters,
 		epoch_index=excluded.epoch_index, last_epoch_block=excluded.last_epoch_block,
-		regs_block=excluded.regs_block, regs_count=excluded.regs_count`,
-		s.Netuid, mustJSON(s.HP), s.EpochIndex, s.LastEpochBlock, s.RegsBlock, s.RegsCount)
+		pending_epoch_at=excluded.pending_epoch_at, regs_block=excluded.regs_block, regs_count=excluded.regs_count`,
+		s.Netuid, mustJSON(s.HP), s.EpochIndex, s.LastEpochBlock, s.PendingEpochAt, s.RegsBlock, s.RegsCount)
 	if err != nil {
 		return fmt.Errorf("save subnet %d: %w", s.Netuid, err)
 	}
@@ -219,11 +253,11 @@ func (c *Chain) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = q(`SELECT netuid, hyperparameters, epoch_index, last_epoch_block, regs_block, regs_count FROM subnets`, func(r *sql.Rows) error {
+	err = q(`SELECT netuid, hyperparameters, epoch_index, last_epoch_block, pending_epoch_at, regs_block, regs_count FROM subnets`, func(r *sql.Rows) error {
 		var netuid uint16
 		var hp string
-		s := newSubnet(0, chain.Hyperparameters{})
-		if err := r.Scan(&netuid, &hp, &s.EpochIndex, &s.LastEpochBlock, &s.RegsBlock, &s.RegsCount); err != nil {
+		s := newSubnet(0, chain.Hyperparameters{}, 0)
+		if err := r.Scan(&netuid, &hp, &s.EpochIndex, &s.LastEpochBlock, &s.PendingEpochAt, &s.RegsBlock, &s.RegsCount); err != nil {
 			return err
 		}
 		s.Netuid = netuid

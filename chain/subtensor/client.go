@@ -7,6 +7,7 @@ package subtensor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -156,7 +157,7 @@ func (c *Client) runtimeVersion(ctx context.Context, blockHash string) (runtimeV
 		err = c.call(ctx, &rv, "state_getRuntimeVersion", blockHash)
 	}
 	if err != nil {
-		return rv, fmt.Errorf("runtime version: %w", err)
+		return rv, fmt.Errorf("runtime version: %w", stateError(err))
 	}
 	return rv, nil
 }
@@ -174,16 +175,7 @@ func (c *Client) metadata(ctx context.Context, blockHash string) (*runtimeMeta, 
 	if m != nil {
 		return m, rv, nil
 	}
-	var hexMeta string
-	if blockHash == "" {
-		err = c.call(ctx, &hexMeta, "state_getMetadata")
-	} else {
-		err = c.call(ctx, &hexMeta, "state_getMetadata", blockHash)
-	}
-	if err != nil {
-		return nil, rv, fmt.Errorf("metadata: %w", err)
-	}
-	m, err = parseMetadata(hexMeta)
+	m, err = c.fetchMetadata(ctx, blockHash)
 	if err != nil {
 		return nil, rv, fmt.Errorf("metadata of spec %d: %w", rv.SpecVersion, err)
 	}
@@ -191,6 +183,47 @@ func (c *Client) metadata(ctx context.Context, blockHash string) (*runtimeMeta, 
 	c.meta[rv.SpecVersion] = m
 	c.mu.Unlock()
 	return m, rv, nil
+}
+
+// fetchMetadata reads V15 metadata through the Metadata_metadata_at_version
+// runtime API, as the Python SDK does, and falls back to state_getMetadata
+// (V14) when the runtime lacks the API or V15.
+func (c *Client) fetchMetadata(ctx context.Context, blockHash string) (*runtimeMeta, error) {
+	params := []any{"Metadata_metadata_at_version", "0x0f000000"} // version 15 as u32
+	if blockHash != "" {
+		params = append(params, blockHash)
+	}
+	var res string
+	err := c.call(ctx, &res, "state_call", params...)
+	var re *rpcError
+	switch {
+	case errors.As(err, &re):
+		// The node answered: no such runtime API. Older runtimes.
+	case err != nil:
+		return nil, stateError(err)
+	default:
+		b, err := decodeHex(res)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := metadataAtVersionResult(b)
+		if err != nil {
+			return nil, err
+		}
+		if raw != nil {
+			return parseMetadataV15(raw)
+		}
+	}
+	var hexMeta string
+	if blockHash == "" {
+		err = c.call(ctx, &hexMeta, "state_getMetadata")
+	} else {
+		err = c.call(ctx, &hexMeta, "state_getMetadata", blockHash)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", stateError(err))
+	}
+	return parseMetadata(hexMeta)
 }
 
 func (c *Client) genesisHash(ctx context.Context) (string, error) {

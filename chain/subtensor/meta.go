@@ -1,10 +1,12 @@
 package subtensor
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"github.com/centrifuge/go-substrate-rpc-client/v4/scale"
 	"github.com/centrifuge/go-substrate-rpc-client/v4/types"
 	"github.com/centrifuge/go-substrate-rpc-client/v4/types/codec"
 )
@@ -27,6 +29,7 @@ type extension struct {
 	implicitEmpty bool
 }
 
+// parseMetadata parses state_getMetadata's result (V14).
 func parseMetadata(hexMeta string) (*runtimeMeta, error) {
 	var md types.Metadata
 	if err := codec.DecodeFromHex(hexMeta, &md); err != nil {
@@ -38,6 +41,82 @@ func parseMetadata(hexMeta string) (*runtimeMeta, error) {
 	m := &runtimeMeta{md: &md}
 	m.loadExtensions()
 	return m, nil
+}
+
+// palletV15 is a V15 pallet: a V14 pallet followed by its docs.
+type palletV15 struct {
+	types.PalletMetadataV14
+	Docs []types.Text
+}
+
+func (p *palletV15) Decode(d scale.Decoder) error {
+	if err := d.Decode(&p.PalletMetadataV14); err != nil {
+		return err
+	}
+	return d.Decode(&p.Docs)
+}
+
+// extrinsicV15 is V15's extrinsic metadata (the V14 form names the
+// extrinsic type instead of its four parts).
+type extrinsicV15 struct {
+	Version                                      types.U8
+	AddressType, CallType, SignatureType, ExtraT types.Si1LookupTypeID
+	SignedExtensions                             []types.SignedExtensionMetadataV14
+}
+
+// parseMetadataV15 reads V15 metadata ("meta" 0x0f ...), the form that
+// Metadata_metadata_at_version(15) returns and the Python SDK uses, into the
+// V14 shape the client works with. go-substrate-rpc-client decodes only V14;
+// V15 begins with the same registry and pallets (each followed by its docs)
+// and then the extrinsic's parts. Only the registry, pallets, extension list
+// and runtime type are read; runtime APIs and outer enums are not needed.
+func parseMetadataV15(raw []byte) (*runtimeMeta, error) {
+	if !bytes.HasPrefix(raw, []byte("meta\x0f")) {
+		return nil, fmt.Errorf("decode metadata: not V15 metadata")
+	}
+	d := scale.NewDecoder(bytes.NewReader(raw[5:]))
+	var md types.Metadata
+	md.Version = 14
+	v14 := &md.AsMetadataV14
+	var pallets []palletV15
+	var ext extrinsicV15
+	for _, step := range []struct {
+		what string
+		into any
+	}{{"registry", &v14.Lookup}, {"pallets", &pallets}, {"extrinsic", &ext}, {"runtime type", &v14.Type}} {
+		if err := d.Decode(step.into); err != nil {
+			return nil, fmt.Errorf("decode V15 metadata %s: %w", step.what, err)
+		}
+	}
+	v14.EfficientLookup = make(map[int64]*types.Si1Type, len(v14.Lookup.Types))
+	for i := range v14.Lookup.Types {
+		pt := &v14.Lookup.Types[i]
+		v14.EfficientLookup[pt.ID.Int64()] = &pt.Type
+	}
+	for _, p := range pallets {
+		v14.Pallets = append(v14.Pallets, p.PalletMetadataV14)
+	}
+	v14.Extrinsic = types.ExtrinsicV14{Version: ext.Version, SignedExtensions: ext.SignedExtensions}
+	m := &runtimeMeta{md: &md}
+	m.loadExtensions()
+	return m, nil
+}
+
+// metadataAtVersionResult unwraps Metadata_metadata_at_version's
+// Option<OpaqueMetadata> (OpaqueMetadata is a Vec<u8>); nil for None.
+func metadataAtVersionResult(b []byte) ([]byte, error) {
+	d := newDecoder(b)
+	switch d.u8() {
+	case 0:
+		return nil, d.end()
+	case 1:
+		raw := d.bytes()
+		return raw, d.end()
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return nil, fmt.Errorf("metadata at version: result starts with %#x: not an Option", b[0])
 }
 
 // loadExtensions lists the runtime's transaction extensions in order.

@@ -1,78 +1,27 @@
 package subtensor
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
 	"testing"
 
-	"github.com/centrifuge/go-substrate-rpc-client/v4/scale"
-	"github.com/centrifuge/go-substrate-rpc-client/v4/types"
-
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/internal/testdata"
 )
 
-// palletV15 is a V15 pallet: a V14 pallet followed by its docs.
-type palletV15 struct {
-	types.PalletMetadataV14
-	Docs []types.Text
-}
-
-func (p *palletV15) Decode(d scale.Decoder) error {
-	if err := d.Decode(&p.PalletMetadataV14); err != nil {
-		return err
-	}
-	return d.Decode(&p.Docs)
-}
-
-// extrinsicV15 is V15's extrinsic metadata (the V14 form names the
-// extrinsic type instead of its four parts).
-type extrinsicV15 struct {
-	Version                                      types.U8
-	AddressType, CallType, SignatureType, ExtraT types.Si1LookupTypeID
-	SignedExtensions                             []types.SignedExtensionMetadataV14
-}
-
-// metaFromV15 reads a recorded V15 metadata blob into the V14 shape the
-// client uses, so that the tests can use runtimes (spec 393) for which no
-// V14 blob was recorded. Only the registry, pallets and extension list are
-// read; runtime APIs and outer enums are ignored.
+// metaFromV15 parses a recorded V15 metadata blob (runtimes for which no
+// V14 blob was recorded, such as spec 393).
 func metaFromV15(t *testing.T, file string) *runtimeMeta {
 	t.Helper()
 	raw, err := os.ReadFile(testdata.Path(t, "chain", "metadata", file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(raw, []byte("meta\x0f")) {
-		t.Fatalf("%s is not V15 metadata", file)
+	m, err := parseMetadataV15(raw)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
-	d := scale.NewDecoder(bytes.NewReader(raw[5:]))
-	var md types.Metadata
-	md.Version = 14
-	v14 := &md.AsMetadataV14
-	var pallets []palletV15
-	var ext extrinsicV15
-	for _, step := range []struct {
-		what string
-		into any
-	}{{"registry", &v14.Lookup}, {"pallets", &pallets}, {"extrinsic", &ext}, {"runtime type", &v14.Type}} {
-		if err := d.Decode(step.into); err != nil {
-			t.Fatalf("%s: decode %s: %v", file, step.what, err)
-		}
-	}
-	v14.EfficientLookup = map[int64]*types.Si1Type{}
-	for i := range v14.Lookup.Types {
-		pt := &v14.Lookup.Types[i]
-		v14.EfficientLookup[pt.ID.Int64()] = &pt.Type
-	}
-	for _, p := range pallets {
-		v14.Pallets = append(v14.Pallets, p.PalletMetadataV14)
-	}
-	v14.Extrinsic = types.ExtrinsicV14{Version: ext.Version, SignedExtensions: ext.SignedExtensions}
-	m := &runtimeMeta{md: &md}
-	m.loadExtensions()
 	return m
 }
 

@@ -206,14 +206,26 @@ func metadataHex(t *testing.T) string {
 	return strings.TrimSpace(string(b))
 }
 
-// serveMetadata answers state_getRuntimeVersion and state_getMetadata with
-// the recorded finney spec 343 runtime (any block).
+// serveMetadata answers state_getRuntimeVersion, state_getMetadata (V14) and
+// state_call Metadata_metadata_at_version(15) with the recorded finney spec
+// 343 runtime (any block).
 func (n *replayNode) serveMetadata(t *testing.T) {
 	meta := metadataHex(t)
+	b, err := os.ReadFile(testdata.Path(t, "chain", "metadata", "finney_spec343_metadataAtVersion15_option.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta15 := strings.TrimSpace(string(b))
 	n.handle("state_getRuntimeVersion", func([]any, func(string, any)) (any, *rpcError) {
 		return map[string]any{"specName": "node-subtensor", "specVersion": 343, "transactionVersion": 1}, nil
 	})
 	n.handle("state_getMetadata", func([]any, func(string, any)) (any, *rpcError) { return meta, nil })
+	n.handle("state_call", func(p []any, _ func(string, any)) (any, *rpcError) {
+		if len(p) >= 2 && p[0] == "Metadata_metadata_at_version" && p[1] == "0x0f000000" {
+			return meta15, nil
+		}
+		return nil, &rpcError{Code: -32601, Message: "not recorded"}
+	})
 }
 
 func dialReplay(t *testing.T, n *replayNode, opts Options) *Client {

@@ -71,17 +71,6 @@ var dispatchErrorVariants = []string{"Other", "CannotLookup", "BadOrigin", "Modu
 	"NoProviders", "TooManyConsumers", "Token", "Arithmetic", "Transactional", "Exhausted", "Corruption",
 	"Unavailable", "RootNotAllowed", "Trie"}
 
-// customErrors maps subtensor's InvalidTransaction::Custom codes (from its
-// transaction extension's validation) to sentinels.
-var customErrors = map[int]error{
-	2:  chain.ErrInsufficientBalance, // BalanceTooLow
-	3:  chain.ErrSubnetNotFound,      // SubnetDoesntExist
-	4:  chain.ErrNotRegistered,       // HotkeyAccountDoesntExist
-	6:  chain.ErrRateLimited,         // RateLimitExceeded
-	10: chain.ErrNotRegistered,       // HotKeyNotRegisteredInNetwork
-	12: chain.ErrRateLimited,         // ServingRateLimitExceeded
-}
-
 var customRE = regexp.MustCompile(`Custom error: (\d+)`)
 
 // poolError maps an author_submit* rejection to a sentinel where one fits.
@@ -92,9 +81,10 @@ func poolError(err error) error {
 	}
 	data := strings.Trim(string(re.Data), `"`)
 	if m := customRE.FindStringSubmatch(data); m != nil {
-		code, _ := strconv.Atoi(m[1])
-		if s, ok := customErrors[code]; ok {
-			return fmt.Errorf("%w: %w", s, err)
+		// InvalidTransaction::Custom(code) from subtensor's transaction
+		// extension (chain.CustomErrors).
+		if code, cerr := strconv.ParseUint(m[1], 10, 8); cerr == nil {
+			return chain.NewInvalidTransaction(uint8(code), re.Error())
 		}
 		return err
 	}
@@ -286,23 +276,32 @@ func extrinsicResult(m *runtimeMeta, events []byte, idx uint32) error {
 	return out
 }
 
-// eventOutcomes walks every event record of a System.Events value
+// eventPos is where one record of a System.Events value sits.
+type eventPos struct {
+	index     int    // position in the block's events
+	phase     uint8  // 0 ApplyExtrinsic, 1 Finalization, 2 Initialization
+	extrinsic uint32 // the extrinsic's index when phase is 0
+	pallet    string
+	name      string
+}
+
+// walkEvents walks every event record of a System.Events value
 // (Vec<EventRecord { phase, event, topics }>) with the metadata's type
-// registry and returns each extrinsic's outcome (nil or its dispatch
-// error) and the number of events.
-func eventOutcomes(m *runtimeMeta, events []byte) (map[uint32]error, int, error) {
-	outcomes := map[uint32]error{}
+// registry. For each record fn gets the decoder at the event's fields and
+// their types; it reads as many leading fields as it wants and returns how
+// many, and walkEvents skips the rest and the topics. It returns the number
+// of records; every byte must be consumed.
+func walkEvents(m *runtimeMeta, events []byte, fn func(r eventPos, d *decoder, fields []int64) int) (int, error) {
 	d := newDecoder(events)
 	n := d.length()
 	for i := 0; i < n && d.err == nil; i++ {
-		phase := d.u8()
-		var applyIdx uint32
-		switch phase {
+		r := eventPos{index: i, phase: d.u8()}
+		switch r.phase {
 		case 0: // ApplyExtrinsic(u32)
-			applyIdx = d.u32()
+			r.extrinsic = d.u32()
 		case 1, 2: // Finalization, Initialization
 		default:
-			return nil, 0, fmt.Errorf("events: record %d: bad phase %d", i, phase)
+			return 0, fmt.Errorf("events: record %d: bad phase %d", i, r.phase)
 		}
 		palletIdx, eventIdx := d.u8(), d.u8()
 		if d.err != nil {
@@ -310,25 +309,40 @@ func eventOutcomes(m *runtimeMeta, events []byte) (map[uint32]error, int, error)
 		}
 		pallet, name, fields, err := m.eventFields(palletIdx, eventIdx)
 		if err != nil {
-			return nil, 0, fmt.Errorf("events: record %d: %w", i, err)
+			return 0, fmt.Errorf("events: record %d: %w", i, err)
 		}
-		switch {
-		case phase == 0 && pallet == "System" && name == "ExtrinsicSuccess":
-			outcomes[applyIdx] = nil
-		case phase == 0 && pallet == "System" && name == "ExtrinsicFailed":
-			// The first field is the DispatchError; read it, then skip the
-			// rest (DispatchInfo) like any field.
-			outcomes[applyIdx] = m.dispatchError(d)
-			fields = fields[1:]
-		}
-		for _, f := range fields {
+		r.pallet, r.name = pallet, name
+		read := fn(r, d, fields)
+		for _, f := range fields[read:] {
 			m.skip(d, f, 0)
 		}
 		topics := d.length() // Vec<H256>
 		d.take(32 * topics)
 	}
 	if err := d.end(); err != nil {
-		return nil, 0, fmt.Errorf("events: %w", err)
+		return 0, fmt.Errorf("events: %w", err)
+	}
+	return n, nil
+}
+
+// eventOutcomes returns each extrinsic's outcome (nil or its dispatch
+// error) from a block's System.Events, and the number of events.
+func eventOutcomes(m *runtimeMeta, events []byte) (map[uint32]error, int, error) {
+	outcomes := map[uint32]error{}
+	n, err := walkEvents(m, events, func(r eventPos, d *decoder, fields []int64) int {
+		switch {
+		case r.phase == 0 && r.pallet == "System" && r.name == "ExtrinsicSuccess":
+			outcomes[r.extrinsic] = nil
+		case r.phase == 0 && r.pallet == "System" && r.name == "ExtrinsicFailed":
+			// The first field is the DispatchError; the rest (DispatchInfo)
+			// is skipped like any field.
+			outcomes[r.extrinsic] = m.dispatchError(d)
+			return 1
+		}
+		return 0
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	return outcomes, n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -252,5 +253,34 @@ func TestSubmitTimeout(t *testing.T) {
 	err := c.CommitWeights(testCtx(t), chainKey(t, "Alice"), 1, [32]byte{})
 	if err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Errorf("error %v, want a deadline", err)
+	}
+}
+
+// TestPoolCustomCodes: every code of subtensor's CustomTransactionError, as
+// the node's pool reports it when validation refuses a transaction
+// ({"code": 1010, "message": "Invalid Transaction", "data": "Custom error:
+// N"}, the shape quoted in opentensor/bittensor#2163), comes back as a
+// chain.InvalidTransaction with the code and its sentinel; nothing was
+// included. 17 is the one a validator meets for a reveal both too early
+// and of an expired commit.
+func TestPoolCustomCodes(t *testing.T) {
+	alice := chainKey(t, "Alice")
+	f := newFakeChain(t)
+	c := dialReplay(t, f.replayNode, Options{})
+	for _, ce := range chain.CustomErrors {
+		f.mu.Lock()
+		f.reject = &rpcError{Code: 1010, Message: "Invalid Transaction", Data: json.RawMessage(fmt.Sprintf(`"Custom error: %d"`, ce.Code))}
+		f.mu.Unlock()
+		err := c.RevealWeights(testCtx(t), alice, 1, []uint16{1}, []uint16{65535}, []uint16{7}, 0)
+		var it *chain.InvalidTransaction
+		if !errors.As(err, &it) || it.Code != ce.Code || it.Name != ce.Name || !errors.Is(err, ce.Err) {
+			t.Errorf("custom error %d: %v, want %s wrapping %v", ce.Code, err, ce.Name, ce.Err)
+		}
+		if !strings.Contains(err.Error(), "Custom error") {
+			t.Errorf("custom error %d: the node's answer is lost: %v", ce.Code, err)
+		}
+	}
+	if len(f.submitted) != 0 {
+		t.Errorf("%d refused extrinsics counted as submitted", len(f.submitted))
 	}
 }

@@ -40,7 +40,7 @@ type chainOptions struct {
 func (o *chainOptions) AddFlags(fs *pflag.FlagSet) {
 	hp := devchain.DefaultHyperparameters()
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:9944", "HTTP address (loopback by default; the API has no TLS)")
-	fs.StringVar(&o.DB, "db", "chain.db", "SQLite database (\":memory:\" for a throwaway chain)")
+	fs.StringVar(&o.DB, "db", dataPath("chain.db"), "SQLite database (\":memory:\" for a throwaway chain)")
 	fs.DurationVar(&o.BlockTime, "block-time", 12*time.Second, "time between blocks (e.g. 12s, 250ms)")
 	fs.StringVar(&o.Seed, "seed", "refine-devchain", "seed of the genesis hash (block hashes are deterministic)")
 	fs.UintSliceVar(&o.Netuids, "netuid", []uint{1}, "subnets to create on first start")
@@ -106,6 +106,9 @@ func runChain(ctx context.Context, o chainOptions, stderr io.Writer) error {
 			return fmt.Errorf("--netuid %d: out of range", n)
 		}
 		netuids[i] = uint16(n)
+	}
+	if err := prepareDB(o.DB); err != nil {
+		return err
 	}
 	c, err := devchain.New(ctx, devchain.Options{
 		DB: o.DB, BlockTime: o.BlockTime, Seed: o.Seed, Netuids: netuids, Hyperparameters: &hp,
@@ -277,32 +280,53 @@ func runChainWait(ctx context.Context, o chainWaitOptions, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	target := head.Number + o.Blocks
-	if o.Epochs > 0 {
-		hp, err := cl.Hyperparameters(ctx, o.Netuid)
-		if err != nil {
-			return fmt.Errorf("subnet %d hyperparameters: %w", o.Netuid, err)
-		}
-		if hp.Tempo == 0 {
-			return fmt.Errorf("subnet %d has tempo 0: it runs no epochs", o.Netuid)
-		}
-		target = max(target, epochBlock(o.Netuid, uint64(hp.Tempo), head.Number, o.Epochs))
-	}
-	b, err := waitForBlock(ctx, cl, target, o.Poll)
+	b, err := waitForBlock(ctx, cl, head.Number+o.Blocks, o.Poll)
 	if err != nil {
 		return err
+	}
+	if o.Epochs > 0 {
+		// Count the epochs the chain runs (its epoch index), rather than
+		// predicting their blocks: owner triggers and deferrals move them.
+		start, err := cl.EpochState(ctx, o.Netuid)
+		if err != nil {
+			return fmt.Errorf("subnet %d epoch state: %w", o.Netuid, err)
+		}
+		if start.Tempo == 0 {
+			return fmt.Errorf("subnet %d has tempo 0: it runs no epochs", o.Netuid)
+		}
+		if b, err = waitForEpoch(ctx, cl, o.Netuid, start.Index+o.Epochs, o.Poll); err != nil {
+			return err
+		}
 	}
 	return printResult(out, o.JSON, b, func(w io.Writer) { fmt.Fprintf(w, "%d %s\n", b.Number, b.Hash) })
 }
 
-// epochBlock is the block of the n-th epoch of subnet netuid after block
-// head, on subtensor's schedule (as devchain runs it): epochs run at the
-// blocks where (block + netuid + 1) mod (tempo + 1) == tempo.
-func epochBlock(netuid uint16, tempo, head, n uint64) uint64 {
-	period := tempo + 1
-	residue := (tempo + period - (uint64(netuid)+1)%period) % period
-	first := head + 1 + (residue+period-(head+1)%period)%period
-	return first + (n-1)*period
+// waitForEpoch returns the block at which subnet netuid's epoch index has
+// reached index, retrying failed requests until ctx ends.
+func waitForEpoch(ctx context.Context, cl *devchain.Client, netuid uint16, index uint64, poll time.Duration) (chain.Block, error) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	var last error
+	for {
+		e, err := cl.EpochState(ctx, netuid)
+		if err == nil && e.Index >= index {
+			h, err := cl.BlockHash(ctx, e.Block)
+			if err == nil {
+				return chain.Block{Number: e.Block, Hash: h}, nil
+			}
+			last = err
+		} else if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return chain.Block{}, fmt.Errorf("wait for epoch %d of subnet %d: %w (last error: %v)", index, netuid, ctx.Err(), last)
+			}
+			return chain.Block{}, fmt.Errorf("wait for epoch %d of subnet %d: %w", index, netuid, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // waitForBlock returns the head once it is at least target, retrying
@@ -543,7 +567,8 @@ func runChainSetWeights(ctx context.Context, o chainSetWeightsOptions, out io.Wr
 		fmt.Fprintln(out, "weights set")
 	case o.Reveal:
 		reveal := func() error { return cl.RevealWeights(ctx, hot, o.Netuid, uids, weights, salt, o.VersionKey) }
-		if err := retryWhileTooEarly(ctx, o.Wait, o.Poll, reveal); err != nil {
+		epoch := func() (chain.EpochState, error) { return cl.EpochState(ctx, o.Netuid) }
+		if err := retryWhileTooEarly(ctx, o.Wait, o.Poll, reveal, epoch); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "weights revealed")
@@ -561,15 +586,29 @@ func runChainSetWeights(ctx context.Context, o chainSetWeightsOptions, out io.Wr
 }
 
 // retryWhileTooEarly runs reveal, and with wait again every poll while the
-// chain answers that the reveal epoch has not begun. The chain bounds the
-// wait: once that epoch is over it answers ErrCommitExpired instead. A
-// script cannot time the reveal from outside as reliably: "wait for the next
+// chain refuses it as outside its reveal epoch. Subtensor refuses a reveal
+// that is too early and one of an expired commit alike (custom error 17),
+// so the wait is bounded by the chain's epoch index: the commit was made by
+// the epoch of the first refusal, e0, so its reveal epoch is at most e0 +
+// the reveal period; once the index passes that, it has expired. A script
+// cannot time the reveal from outside as reliably: "wait for the next
 // epoch" started just after a boundary waits one epoch too many.
-func retryWhileTooEarly(ctx context.Context, wait bool, poll time.Duration, reveal func() error) error {
+func retryWhileTooEarly(ctx context.Context, wait bool, poll time.Duration, reveal func() error, epoch func() (chain.EpochState, error)) error {
+	var first *chain.EpochState
 	for {
 		err := reveal()
 		if !wait || !errors.Is(err, chain.ErrRevealTooEarly) {
 			return err
+		}
+		e, eerr := epoch()
+		if eerr != nil {
+			return fmt.Errorf("%w (epoch state: %v)", err, eerr)
+		}
+		if first == nil {
+			first = &e
+		} else if e.TxEpoch > first.TxEpoch+e.RevealPeriod {
+			return fmt.Errorf("%w: the commit expired (epoch %d is past epoch %d + the reveal period %d)",
+				err, e.TxEpoch, first.TxEpoch, e.RevealPeriod)
 		}
 		select {
 		case <-ctx.Done():

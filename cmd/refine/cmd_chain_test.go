@@ -150,51 +150,14 @@ func TestChainWalletKeys(t *testing.T) {
 	}
 }
 
-// TestEpochBlock checks the epoch schedule the wait command predicts against
-// the blocks where the devchain's epochs actually ran (its emission ledger).
-func TestEpochBlock(t *testing.T) {
-	ctx := context.Background()
-	const tempo = 4
-	c, url := newTestChain(t, []uint16{1, 3}, tempo)
-	for _, netuid := range []uint16{1, 3} {
-		k := chainKeyOptions{KeyURI: "//Alice", ColdkeyURI: "//Alice//cold"}
-		o := chainClientOptions{URL: url, Netuid: netuid}
-		if err := runChainFaucet(ctx, chainFaucetOptions{o, k, 1_000_000_000}, &bytes.Buffer{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := runChainRegister(ctx, chainRegisterOptions{o, k}, &bytes.Buffer{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.AdvanceBlocks(ctx, 3*(tempo+1)); err != nil {
-		t.Fatal(err)
-	}
-	for _, netuid := range []uint16{1, 3} {
-		ledger, err := c.Emissions(ctx, netuid, 0, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ledger) < 2 {
-			t.Fatalf("subnet %d: %d epochs in %d blocks", netuid, len(ledger), 3*(tempo+1))
-		}
-		for i, e := range ledger {
-			for _, head := range []uint64{0, 1} {
-				if got := epochBlock(netuid, tempo, head, uint64(i+1)); got != e.Block {
-					t.Errorf("subnet %d: epoch %d after block %d predicted at %d, ran at %d", netuid, i+1, head, got, e.Block)
-				}
-			}
-			if got := epochBlock(netuid, tempo, e.Block-1, 1); got != e.Block {
-				t.Errorf("subnet %d: next epoch after block %d predicted at %d, ran at %d", netuid, e.Block-1, got, e.Block)
-			}
-		}
-	}
-}
-
 // TestChainWait waits for an epoch while blocks are produced on demand.
 func TestChainWait(t *testing.T) {
 	ctx := context.Background()
 	c, url := newTestChain(t, nil, 4)
-	want := epochBlock(1, 4, 0, 1)
+	start, err := c.EpochState(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -213,9 +176,14 @@ func TestChainWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got uint64
-	if _, err := fmt.Sscan(out.String(), &got); err != nil || got < want {
-		t.Errorf("wait --epochs 1 returned %q, want a block ≥ %d", out.String(), want)
+	if _, err := fmt.Sscan(out.String(), &got); err != nil || got < start.NextEpochBlock() {
+		t.Errorf("wait --epochs 1 returned %q, want a block ≥ %d", out.String(), start.NextEpochBlock())
 	}
+	// It returns once the chain ran the epoch, whichever block that was.
+	if e, err := c.EpochState(ctx, 1); err != nil || e.Index < start.Index+1 {
+		t.Errorf("after wait --epochs 1: %+v, %v", e, err)
+	}
+
 	o = chainWaitOptions{chainClientOptions: chainClientOptions{URL: "http://127.0.0.1:1"}, Timeout: 100 * time.Millisecond, Poll: 10 * time.Millisecond}
 	if err := runChainWait(ctx, o, &out); err == nil {
 		t.Error("wait on a chain that is not there returned no error")
@@ -234,23 +202,36 @@ func TestRetryWhileTooEarly(t *testing.T) {
 			return nil
 		}, &calls
 	}
+	// epochs is the chain's tx epoch at each refusal, reveal period 1.
+	epochs := func(idx ...uint64) func() (chain.EpochState, error) {
+		i := 0
+		return func() (chain.EpochState, error) {
+			e := chain.EpochState{TxEpoch: idx[min(i, len(idx)-1)], RevealPeriod: 1}
+			i++
+			return e, nil
+		}
+	}
+	tooEarly := chain.NewInvalidTransaction(chain.TxCommitBlockNotInRevealRange, "")
 	tests := []struct {
 		name      string
 		wait      bool
 		errs      []error
+		epochs    []uint64
 		wantErr   error
 		wantCalls int
 	}{
-		{"accepted at once", true, nil, nil, 1},
-		{"too early, then accepted", true, []error{chain.ErrRevealTooEarly, chain.ErrRevealTooEarly}, nil, 3},
-		{"too early without --wait", false, []error{chain.ErrRevealTooEarly}, chain.ErrRevealTooEarly, 1},
-		{"too early, then expired", true, []error{chain.ErrRevealTooEarly, chain.ErrCommitExpired}, chain.ErrCommitExpired, 2},
-		{"other error", true, []error{chain.ErrNoPermit}, chain.ErrNoPermit, 1},
+		{"accepted at once", true, nil, []uint64{5}, nil, 1},
+		{"too early, then accepted", true, []error{tooEarly, tooEarly}, []uint64{5, 5}, nil, 3},
+		{"too early without --wait", false, []error{tooEarly}, []uint64{5}, chain.ErrRevealTooEarly, 1},
+		// Refused at epochs 5, 6 and 7: a commit made by epoch 5 can be
+		// revealed by epoch 6 at the latest, so at 7 it has expired.
+		{"refused past the reveal period", true, []error{tooEarly, tooEarly, tooEarly, tooEarly}, []uint64{5, 6, 7}, chain.ErrRevealTooEarly, 3},
+		{"other error", true, []error{chain.ErrNoPermit}, []uint64{5}, chain.ErrNoPermit, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reveal, calls := script(tt.errs...)
-			err := retryWhileTooEarly(ctx, tt.wait, time.Millisecond, reveal)
+			err := retryWhileTooEarly(ctx, tt.wait, time.Millisecond, reveal, epochs(tt.epochs...))
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) || *calls != tt.wantCalls {
 				t.Errorf("err %v after %d calls, want %v after %d", err, *calls, tt.wantErr, tt.wantCalls)
 			}
@@ -258,8 +239,8 @@ func TestRetryWhileTooEarly(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	reveal, _ := script(chain.ErrRevealTooEarly, chain.ErrRevealTooEarly)
-	if err := retryWhileTooEarly(cctx, true, time.Millisecond, reveal); !errors.Is(err, chain.ErrRevealTooEarly) {
+	reveal, _ := script(tooEarly, tooEarly)
+	if err := retryWhileTooEarly(cctx, true, time.Millisecond, reveal, epochs(5)); !errors.Is(err, chain.ErrRevealTooEarly) {
 		t.Errorf("cancelled wait: %v", err)
 	}
 }

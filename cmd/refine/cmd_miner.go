@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/miner"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/hub"
 	"github.com/datarefine/refine/store/local"
@@ -43,15 +45,15 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
-	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face, token from HF_TOKEN) or local:DIR")
+	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face; token from HF_TOKEN or 'hf auth login') or local:DIR")
 	fs.StringVar(&o.Repo, "repo", "", "dataset repository to publish to, owner/name (required)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
 	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for work in progress (default: a temp folder)")
 	fs.IntVar(&o.Workers, "workers", 1, "tasks processed at once")
 	fs.IntVar(&o.PipelineWorkers, "pipeline-workers", 0, "pipeline workers per task (default: number of CPUs)")
-	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see `refine assets`)")
-	fs.IntVar(&o.MaxTasks, "max-tasks", 0, "stop after this many tasks (0: run until interrupted)")
+	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
+	fs.IntVar(&o.MaxTasks, "max-tasks", 0, "stop after this many attempted tasks, failed ones included (0: run until interrupted)")
 	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9101")
 	o.Log.AddFlags(fs)
 }
@@ -69,11 +71,12 @@ func newMinerCommand() *cobra.Command {
 	return cmd
 }
 
-// openStore opens the store a --store flag names.
-func openStore(spec string) (store.Store, error) {
+// openStore opens the store a --store flag names; log receives its
+// retries.
+func openStore(spec string, log *slog.Logger) (store.Store, error) {
 	switch {
 	case spec == "hub":
-		return hub.New(hub.Options{}), nil
+		return hub.New(hub.Options{Retry: retry.Policy{Log: log}, Log: log}), nil
 	case strings.HasPrefix(spec, "local:"):
 		return local.New(strings.TrimPrefix(spec, "local:"))
 	}
@@ -96,7 +99,7 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o.Store)
+	st, err := openStore(o.Store, log)
 	if err != nil {
 		return err
 	}
@@ -106,7 +109,7 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	}
 	m, err := miner.New(miner.Options{
 		Hotkey: key, Netuid: o.Net.Netuid, Chain: ch,
-		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key})},
+		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key, Retry: retry.Policy{Log: log}})},
 		Store: st, Repo: o.Repo,
 		WARCs:   miner.Mirror{Dir: o.WARCMirror, BaseURL: o.WARCBaseURL},
 		WorkDir: o.WorkDir, Workers: o.Workers, PipelineWorkers: o.PipelineWorkers,

@@ -14,6 +14,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/lm/eval"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator"
@@ -47,9 +48,9 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
 	fs.StringVar(&o.Store, "store", "hub", "where miners publish: hub (Hugging Face) or local:DIR")
-	fs.StringVar(&o.DB, "db", "validator.db", "SQLite state file (verdicts, EMAs, accepted signatures)")
+	fs.StringVar(&o.DB, "db", dataPath("validator.db"), "SQLite state file (verdicts, EMAs, accepted signatures)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for fetched submissions (default: a temp folder)")
-	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see `refine assets`)")
+	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
 	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
 	fs.Uint64Var(&o.EvalEvery, "eval-every", 10, "blocks between evaluation rounds")
@@ -101,7 +102,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o.Store)
+	st, err := openStore(o.Store, log)
 	if err != nil {
 		return err
 	}
@@ -113,10 +114,13 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := prepareDB(o.DB); err != nil {
+		return err
+	}
 	v, err := validator.New(validator.Options{
 		Quality: quality,
 		Chain:   ch, Netuid: o.Net.Netuid, Hotkey: key, Store: st,
-		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key}),
+		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key, Retry: retry.Policy{Log: log}}),
 		DB:    o.DB, WorkDir: o.WorkDir,
 		Reference: verify.ReferenceOptions{
 			Steps:   process.StepOptions{AssetsDir: o.Assets},

@@ -28,10 +28,10 @@ const MaxManifestBytes = 4 << 20
 // must name the task (its decimal id) and the hotkey, and its inputs must be
 // exactly the task's WARCs. It returns the manifest and its full sha256.
 func CheckManifest(dir string, c submission.Commitment, hotkey string, task taskserver.Task) (*dataset.Manifest, string, error) {
-	p := filepath.Join(dir, dataset.ManifestName)
+	p := filepath.Join(dir, filepath.FromSlash(dataset.SubmissionManifestPath(c.TaskID)))
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, "", Fail(CodeManifest, "no %s in the revision", dataset.ManifestName)
+		return nil, "", Fail(CodeManifest, "no %s in the revision", dataset.SubmissionManifestPath(c.TaskID))
 	}
 	if st.Size() > MaxManifestBytes {
 		return nil, "", Fail(CodeTooLarge, "manifest is %d bytes, limit %d", st.Size(), MaxManifestBytes)

@@ -18,6 +18,7 @@ import (
 	"github.com/datarefine/refine/pipeline/pii"
 	"github.com/datarefine/refine/pipeline/warc"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/retry"
 )
 
 // ReferenceOptions configures the reference pipeline a validator re-runs.
@@ -33,7 +34,7 @@ type ReferenceOptions struct {
 	// MaxRecordBytes bounds the bytes read from an http(s) WARC at a cited
 	// offset (one range request; default 16 MiB).
 	MaxRecordBytes int64
-	// HTTPClient for remote WARCs (default http.DefaultClient).
+	// HTTPClient for remote WARCs (default: retrying, retry.CommonCrawl).
 	HTTPClient *http.Client
 }
 
@@ -55,7 +56,7 @@ func NewReference(opts ReferenceOptions) (*Reference, error) {
 		opts.MaxRecordBytes = 16 << 20
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = http.DefaultClient
+		opts.HTTPClient = retry.NewClient(retry.CommonCrawl)
 	}
 	steps, err := process.NewSteps(opts.Steps)
 	if err != nil {
