@@ -276,7 +276,7 @@ func TestDumpLayout(t *testing.T) {
 		{testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"), "CC-MAIN-2024-10", "CC-MAIN-2024-10"},
 	} {
 		out := t.TempDir()
-		m, err := Run(context.Background(), Options{Inputs: []string{tc.in}, Output: out, Dump: tc.dump, Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1}})
+		m, err := Run(context.Background(), Options{Inputs: []string{tc.in}, Output: out, Dump: tc.dump, Steps: StepOptions{AssetsDir: dir}})
 		if err != nil {
 			t.Fatal(err)
 		}
