@@ -50,8 +50,8 @@ const (
 // Default work budget: WorkBase plus WorkPerByte units per byte of HTML.
 // A unit is one element created or visited, or one byte of text read, by
 // the parser or a tree walk. Real pages need far less: on the 985 benchmark
-// pages, the 56 real crawl pages and 1,970 mutated variants of them the
-// most was 18.8 units per byte (median 0.8) and 4.0 million units in all
+// pages, the 56 real crawl pages and 4,925 mutated variants of them the
+// most was 19.3 units per byte (median 0.8) and 4.1 million units in all
 // (docs/pipeline.md). Adversarial pages (deep nesting over a large text)
 // can need hundreds of units per byte; the budget stops them at about 20 s
 // of CPU for a 1 MiB page and at MaxWork for any page.
