@@ -6,8 +6,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/internal/testdata"
-	"github.com/datarefine/refine/pipeline/warc"
+	"github.com/datarefine/refine/internal/testpages"
 )
 
 // The golden data holds datatrove's extracted text for every record of the
@@ -50,6 +48,7 @@ func readJSONL[T any](tb testing.TB, file string) []T {
 }
 
 type goldenRow struct {
+	ID            string `json:"id"`
 	HTMLSHA1      string `json:"html_sha1"`
 	File          string `json:"input_file"`
 	RecordIndex   int64  `json:"record_index"`
@@ -58,60 +57,38 @@ type goldenRow struct {
 	ExtractedText string `json:"extracted_text"`
 }
 
-// recordKey names a record: WARC file (relative to the test data) and index.
-type recordKey struct {
-	file  string
-	index int64
-}
-
 // extracted is one record's text and the sha1 of its decoded HTML.
 type extracted struct{ text, htmlSHA1 string }
 
 // extractWARCs extracts every usable record of the WARCs (paths relative to
-// the test data), in parallel, with the default options.
-func extractWARCs(t *testing.T, files ...string) map[recordKey]extracted {
+// the test data), in parallel, with the default options; by record id.
+func extractWARCs(t *testing.T, files ...string) map[string]extracted {
 	t.Helper()
-	type job struct {
-		key  recordKey
-		html string
+	var pages []testpages.Page
+	for _, file := range files {
+		pages = append(pages, testpages.Load(t, strings.Split(file, "/")...)...)
 	}
-	jobs := make(chan job)
+	jobs := make(chan testpages.Page)
 	var mu sync.Mutex
-	out := map[recordKey]extracted{}
+	out := map[string]extracted{}
 	var wg sync.WaitGroup
 	e := New(Options{})
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for j := range jobs {
-				text, _, err := e.Extract(context.Background(), j.html, "")
+			for p := range jobs {
+				text, _, err := e.Extract(context.Background(), p.HTML, "")
 				if err != nil {
 					t.Error(err)
 				}
-				sum := sha1.Sum([]byte(j.html))
+				sum := sha1.Sum([]byte(p.HTML))
 				mu.Lock()
-				out[j.key] = extracted{text, hex.EncodeToString(sum[:])}
+				out[p.ID] = extracted{text, hex.EncodeToString(sum[:])}
 				mu.Unlock()
 			}
 		})
 	}
-	for _, file := range files {
-		r, err := warc.Open(context.Background(), testdata.Path(t, strings.Split(file, "/")...), warc.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			rec, err := r.Next(context.Background())
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rec.Skip == "" {
-				jobs <- job{recordKey{file, rec.Index}, rec.HTML}
-			}
-		}
-		r.Close()
+	for _, p := range pages {
+		jobs <- p
 	}
 	close(jobs)
 	wg.Wait()
@@ -129,7 +106,7 @@ type parity struct {
 	diffs                       []string
 }
 
-func (p *parity) add(key recordKey, ours extracted, have bool, g goldenRow) {
+func (p *parity) add(ours extracted, have bool, g goldenRow) {
 	if g.Reader != "ok" {
 		return
 	}
@@ -146,7 +123,7 @@ func (p *parity) add(key recordKey, ours extracted, have bool, g goldenRow) {
 	if same {
 		p.sameHTML++
 	}
-	name := key.file + "#" + itoa(int(key.index))
+	name := g.File + "#" + itoa(int(g.RecordIndex))
 	if !same {
 		name += " (decoded differently)"
 	}
@@ -198,16 +175,14 @@ func TestGoldenParity(t *testing.T) {
 
 	var b parity
 	for _, g := range readJSONL[goldenRow](t, filepath.Join(root, "golden", "golden_trafilatura_eval.jsonl")) {
-		key := recordKey{bench, g.RecordIndex}
-		ours, ok := texts[key]
-		b.add(key, ours, ok, g)
+		ours, ok := texts[g.ID]
+		b.add(ours, ok, g)
 	}
 	b.report(t, "trafilatura benchmark WARC")
 	var r parity
 	for _, g := range readJSONL[goldenRow](t, filepath.Join(root, "golden", "golden_realwarcs.jsonl")) {
-		key := recordKey{"warc/" + g.File, g.RecordIndex}
-		ours, ok := texts[key]
-		r.add(key, ours, ok, g)
+		ours, ok := texts[g.ID]
+		r.add(ours, ok, g)
 	}
 	r.report(t, "real CommonCrawl and crawler WARCs")
 
@@ -323,8 +298,8 @@ func TestBenchmarkQuality(t *testing.T) {
 		Without []string `json:"without"`
 	}
 	type manifestRow struct {
-		Index int64  `json:"index"`
-		File  string `json:"file"`
+		ID   string `json:"id"`
+		File string `json:"file"`
 	}
 	index := readJSONL[evalRow](t, filepath.Join(root, "html_extraction", "trafilatura_eval", "index.jsonl"))
 	byFile := map[string]evalRow{}
@@ -337,7 +312,7 @@ func TestBenchmarkQuality(t *testing.T) {
 		if !ok {
 			t.Fatalf("manifest file %s not in index.jsonl", m.File)
 		}
-		text := texts[recordKey{bench, m.Index}].text
+		text := texts[m.ID].text
 		for _, w := range e.With {
 			if text != "" && strings.Contains(text, w) {
 				tp++

@@ -954,15 +954,7 @@ func (p *parser) parseCharDataSlow() {
 		if size == 0 || r == '<' || r == '&' {
 			break
 		}
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, "\uFFFD"...)
-		} else if isXMLChar(r) {
-			if size == 1 {
-				buf = append(buf, byte(r))
-			} else {
-				buf = append(buf, p.s[p.i:p.i+size]...)
-			}
-		}
+		buf = p.appendChar(buf, r, size)
 		p.i += size
 		if len(buf) >= chunkSize {
 			p.deliverChunk(buf)
@@ -978,6 +970,21 @@ func (p *parser) parseCharDataSlow() {
 		// libxml2's loop detection: nothing read at the end stops parsing
 		p.i = len(p.s)
 	}
+}
+
+// appendChar appends the character read at the position (r, size from
+// curChar) as libxml2's text loops copy it: characters that are not XML
+// characters are dropped; invalid UTF-8 reads as U+FFFD.
+func (p *parser) appendChar(buf []byte, r rune, size int) []byte {
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return append(buf, "\uFFFD"...)
+	case !isXMLChar(r):
+		return buf
+	case size == 1:
+		return append(buf, byte(r))
+	}
+	return append(buf, p.s[p.i:p.i+size]...)
 }
 
 // deliverChunk hands a chunk of text over as libxml2 does: a chunk of blanks
@@ -1055,15 +1062,7 @@ func (p *parser) parseScript() {
 		if r == '<' && p.nxt(1) == '/' && hasPrefixFold(p.s[p.i+2:], name) {
 			break
 		}
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, "\uFFFD"...)
-		} else if isXMLChar(r) {
-			if size == 1 {
-				buf = append(buf, byte(r))
-			} else {
-				buf = append(buf, p.s[p.i:p.i+size]...)
-			}
-		}
+		buf = p.appendChar(buf, r, size)
 		p.i += size
 		if len(buf) >= chunkSize {
 			p.characters(string(buf))
