@@ -330,6 +330,14 @@ func (m *Miner) worker(ctx context.Context, w int) error {
 			m.setStatus(w, "idle: no task")
 			sleep(ctx, m.opts.IdleWait)
 			continue
+		case errors.Is(err, taskserver.ErrUndecidedLimit), errors.Is(err, taskserver.ErrThrottled), errors.Is(err, taskserver.ErrLeaseLimit):
+			// Not a failure: the task server waits for validators to
+			// decide on this hotkey's submissions (or throttles it after
+			// rejections). Ask again after the idle wait.
+			m.untake()
+			m.setStatus(w, "waiting: "+err.Error())
+			sleep(ctx, m.opts.IdleWait)
+			continue
 		case err != nil && Permanent(err):
 			m.untake()
 			return fmt.Errorf("miner: lease: %w", err)

@@ -154,7 +154,7 @@ func TestMinerCompletesTasks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if task.State != taskserver.TaskDone || len(leases) != 1 || leases[0].State != taskserver.LeaseCompleted {
+		if task.State != taskserver.TaskSubmitted || len(leases) != 1 || leases[0].State != taskserver.LeaseCompleted {
 			t.Fatalf("task %d: %s with leases %+v", id, task.State, leases)
 		}
 		l := leases[0]
@@ -260,7 +260,7 @@ func TestKilledMinerLeaseExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.State != taskserver.TaskDone || len(leases) != 2 ||
+	if task.State != taskserver.TaskSubmitted || len(leases) != 2 ||
 		leases[0].Hotkey != f.hotkey.SS58() || leases[0].State != taskserver.LeaseExpired ||
 		leases[1].Hotkey != other.SS58() || leases[1].State != taskserver.LeaseCompleted {
 		t.Fatalf("task 1: %s, leases %+v", task.State, leases)

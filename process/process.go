@@ -415,7 +415,14 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 		}
 		m.Documents++
 		m.Tokens += k.TokenCount
-		sigs = append(sigs, k.MinHash)
+		// The signature file signs the text as published, so that anyone
+		// can check it against the shard (validators do): a text whose PII
+		// was replaced is signed again.
+		sig := k.MinHash
+		if doc.Text != k.Text {
+			sig = j.steps.Signer.Sign(doc.Text)
+		}
+		sigs = append(sigs, sig)
 		ids = append(ids, k.ID)
 	}
 	shards, records, err := w.Close()

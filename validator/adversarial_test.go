@@ -9,10 +9,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/pipeline/dedup"
+	"github.com/datarefine/refine/pipeline/tokens"
+	"github.com/datarefine/refine/pipeline/words"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/validator/verify"
 	"github.com/parquet-go/parquet-go"
@@ -61,6 +65,50 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 	if m.Shards, m.Records, err = w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// Sign every shard as the pipeline does (the texts as published).
+	first := 0
+	for i := range m.Shards {
+		sh := &m.Shards[i]
+		rel := dataset.SignaturePath(sh.Path)
+		n := int(sh.Documents)
+		err := dedup.WriteSigFile(filepath.Join(dir, filepath.FromSlash(rel)), testSigner(t).Config(), func(sw *dedup.SigWriter) error {
+			for row := 0; row < n; row++ {
+				if err := sw.Add(int64(row), docs[first+row].ID, testSigner(t).Sign(docs[first+row].Text)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first += n
+		if sh.Signatures, err = dataset.HashFile(dir, rel); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var signer = sync.OnceValues(func() (*dedup.Signer, error) {
+	return dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+})
+
+// testSigner is the pipeline's MinHash signer.
+func testSigner(t testing.TB) *dedup.Signer {
+	s, err := signer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// countTokens is the pipeline's GPT-2 token count of text.
+func countTokens(t testing.TB, text string) int64 {
+	bpe, err := tokens.GPT2BPE()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(bpe.Count(text))
 }
 
 // submit runs a miner's job with a mutated dataset: lease, clone the base
@@ -157,7 +205,9 @@ func TestAdversaries(t *testing.T) {
 			return docs, refs
 		})
 	})
-	want["Pad"] = verify.CodeDuplicates
+	// Two documents citing one record: caught by the record references
+	// before any text is read.
+	want["Pad"] = verify.CodeRecords
 
 	// Changes the data after committing: the commitment cites the first
 	// manifest, the revision holds another.
@@ -275,6 +325,7 @@ func TestAdversaries(t *testing.T) {
 	want["Malformed"] = verify.CodeMalformed
 
 	v := e.validator(filepath.Join(t.TempDir(), "v.db"))
+	e.advance(2) // the last commitments' seed blocks
 	recs, err := v.Round(e.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +379,7 @@ func TestAdversaries(t *testing.T) {
 	// A later round: R replays its old commitment; the honest EMAs decay
 	// but stay positive; R's replay scores 0.
 	e.commit("R", r1)
+	e.advance(2)
 	recs, err = v.Round(e.ctx)
 	if err != nil {
 		t.Fatal(err)

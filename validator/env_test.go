@@ -225,7 +225,11 @@ func newEnv(t testing.TB, commitReveal bool) *env {
 	e := &env{t: t, ctx: ctx, chain: c, tstore: ts, vkey: key(t, "Validator"), uids: map[string]uint16{}, logs: &syncBuffer{}}
 	e.roster = taskserver.NewRoster(c, 1, nil)
 	e.svc = taskserver.NewService(taskserver.Options{Store: ts, Roster: e.roster})
-	srv := httptest.NewServer(taskserver.NewAPI(taskserver.APIOptions{Service: e.svc, Rate: -1}))
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: e.svc, SignedFor: taskServerKey, Rate: -1, ClientRate: -1, PublicRate: -1, PublicCacheTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	if e.store, err = local.New(t.TempDir()); err != nil {
@@ -274,8 +278,11 @@ func (e *env) head() uint64 {
 	return b.Number
 }
 
+// taskServerKey is the task server's hotkey (//TaskServer).
+const taskServerKey = "5FCMqAbp2WTC6yaeCq6HmBPNVF1Xza4cxjYfVQE2Yxp8RVJ8"
+
 func (e *env) client(name string) *client.Client {
-	return client.New(client.Options{URL: e.url, Signer: key(e.t, name)})
+	return client.New(client.Options{URL: e.url, Signer: key(e.t, name), SignedFor: taskServerKey})
 }
 
 // validatorClient is the real task server client the validator uses.
@@ -284,8 +291,14 @@ func (e *env) validatorClient() *client.Client { return e.client("Validator") }
 // lease imports one task over warcs (crawl makes it distinct) and leases
 // it to name, which gets it as the only pending task.
 func (e *env) lease(name, crawl string, warcs []string, start, end int64) taskserver.Lease {
+	return e.leaseTask(name, taskserver.NewTask{Crawl: crawl, WARCs: warcs, RecordStart: start, RecordEnd: end})
+}
+
+// leaseTask imports task and leases it to name, which gets it as the only
+// pending task.
+func (e *env) leaseTask(name string, task taskserver.NewTask) taskserver.Lease {
 	t := e.t
-	if _, err := e.svc.Import(e.ctx, []taskserver.NewTask{{Crawl: crawl, WARCs: warcs, RecordStart: start, RecordEnd: end}}); err != nil {
+	if _, err := e.svc.Import(e.ctx, []taskserver.NewTask{task}); err != nil {
 		t.Fatal(err)
 	}
 	lr, err := e.client(name).Lease(e.ctx)
@@ -334,7 +347,8 @@ func (e *env) complete(name string, leaseID int64, data string, block uint64) {
 	if _, err := e.client(name).Complete(e.ctx, leaseID, data, block); err != nil {
 		e.t.Fatalf("complete for %s: %v", name, err)
 	}
-	e.advance(1)
+	// Past the seed block (the default SeedDelay after the completion).
+	e.advance(2)
 }
 
 // honest runs a miner's whole job on a base dataset and returns its
@@ -352,15 +366,12 @@ func (e *env) options(db string) Options {
 	return Options{
 		Chain: e.chain, Hotkey: e.vkey, Store: e.store, Tasks: e.validatorClient(),
 		DB: db, WorkDir: e.t.TempDir(),
-		Reference:            verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
-		EvalEvery:            1,
-		WeightsEvery:         1,
-		ProvenanceSamples:    8,
-		CoverageSamples:      24,
-		Limits:               store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
-		GraceBlocks:          testGrace,
-		MaxUncompressedBytes: 4 << 20,
-		Log:                  slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Reference:    verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
+		EvalEvery:    1,
+		WeightsEvery: 1,
+		Limits:       store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
+		GraceBlocks:  testGrace,
+		Log:          slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 }
 

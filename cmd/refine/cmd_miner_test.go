@@ -46,7 +46,11 @@ func TestMinerFailsFast(t *testing.T) {
 	if _, err := svc.Import(ctx, []taskserver.NewTask{{Crawl: "CC-MAIN-2024-10", WARCs: []string{"crawl-data/CC-MAIN-2024-10/segments/1/warc/missing.warc.gz"}}}); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(taskserver.NewAPI(taskserver.APIOptions{Service: svc, Rate: -1}))
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: svc, SignedFor: miner.SS58(), Rate: -1, ClientRate: -1, PublicRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
 	fakeHub := hubtest.New(t)
 	closed := httptest.NewServer(nil)

@@ -22,31 +22,33 @@ import (
 )
 
 type validatorOptions struct {
-	Key          hotkeyOptions
-	Net          networkOptions
-	TaskServer   string
-	Store        string
-	DB           string
-	WorkDir      string
-	Assets       string
-	WARCMirror   string
-	WARCBaseURL  string
-	EvalEvery    uint64
-	WeightsEvery uint64
-	Provenance   int
-	Coverage     int
-	MaxFileBytes int64
-	MaxBytes     int64
-	Poll         time.Duration
-	Metrics      string
-	EvalRef      string
-	Log          logOptions
+	Key           hotkeyOptions
+	Net           networkOptions
+	TaskServer    string
+	TaskServerKey string
+	Store         string
+	DB            string
+	WorkDir       string
+	Assets        string
+	WARCMirror    string
+	WARCBaseURL   string
+	EvalEvery     uint64
+	WeightsEvery  uint64
+	Provenance    int
+	Coverage      int
+	MaxFileBytes  int64
+	MaxBytes      int64
+	Poll          time.Duration
+	Metrics       string
+	EvalRef       string
+	Log           logOptions
 }
 
 func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
 	fs.StringVar(&o.Store, "store", "hub", "where miners publish: hub (Hugging Face) or local:DIR")
 	fs.StringVar(&o.DB, "db", dataPath("validator.db"), "SQLite state file (verdicts, EMAs, accepted signatures)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for fetched submissions (default: a temp folder)")
@@ -55,8 +57,8 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
 	fs.Uint64Var(&o.EvalEvery, "eval-every", 10, "blocks between evaluation rounds")
 	fs.Uint64Var(&o.WeightsEvery, "weights-every", 100, "blocks between weight settings")
-	fs.IntVar(&o.Provenance, "provenance-samples", 16, "documents re-derived per submission")
-	fs.IntVar(&o.Coverage, "coverage-samples", 32, "task records re-run per submission for coverage")
+	fs.IntVar(&o.Provenance, "provenance-samples", 16, "provenance draws per submission (byte positions whose documents are re-derived)")
+	fs.IntVar(&o.Coverage, "coverage-samples", 100, "records the reference keeps sought per submission for coverage")
 	fs.Int64Var(&o.MaxFileBytes, "max-file-bytes", 2<<30, "largest file fetched from a submission")
 	fs.Int64Var(&o.MaxBytes, "max-bytes", 8<<30, "largest submission fetched")
 	fs.DurationVar(&o.Poll, "poll", time.Second, "how often to look at the chain head")
@@ -120,7 +122,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	v, err := validator.New(validator.Options{
 		Quality: quality,
 		Chain:   ch, Netuid: o.Net.Netuid, Hotkey: key, Store: st,
-		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key, Retry: retry.Policy{Log: log}}),
+		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key, SignedFor: o.TaskServerKey, Retry: retry.Policy{Log: log}}),
 		DB:    o.DB, WorkDir: o.WorkDir,
 		Reference: verify.ReferenceOptions{
 			Steps:   process.StepOptions{AssetsDir: o.Assets},

@@ -45,7 +45,7 @@ func TestTransientErrorsAreRetriedAndResigned(t *testing.T) {
 	}))
 	defer srv.Close()
 	key, _ := wallet.FromURI("//Miner1")
-	c := New(Options{URL: srv.URL, Signer: key, Retry: quick})
+	c := New(Options{URL: srv.URL, Signer: key, SignedFor: key.SS58(), Retry: quick})
 	l, err := c.Heartbeat(context.Background(), 7)
 	if err != nil || l.ID != 7 {
 		t.Fatalf("heartbeat: %+v, %v", l, err)
@@ -68,6 +68,8 @@ func TestPermanentErrorsAreNot(t *testing.T) {
 	}{
 		{403, "not_registered", taskserver.ErrNotRegistered},
 		{429, "lease_limit", taskserver.ErrLeaseLimit},
+		{429, "throttled", taskserver.ErrThrottled},
+		{429, "undecided_limit", taskserver.ErrUndecidedLimit},
 		{404, "no_task", taskserver.ErrNoTask},
 	} {
 		n := 0
@@ -77,7 +79,7 @@ func TestPermanentErrorsAreNot(t *testing.T) {
 			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": tc.code, "message": "no"}})
 		}))
 		key, _ := wallet.FromURI("//Miner1")
-		_, err := New(Options{URL: srv.URL, Signer: key, Retry: quick}).Lease(context.Background())
+		_, err := New(Options{URL: srv.URL, Signer: key, SignedFor: key.SS58(), Retry: quick}).Lease(context.Background())
 		srv.Close()
 		if !errors.Is(err, tc.want) || n != 1 {
 			t.Errorf("%d %s: %v after %d requests", tc.status, tc.code, err, n)

@@ -1,8 +1,8 @@
 package verify
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,8 +40,9 @@ type ReferenceOptions struct {
 
 // Reference re-runs the pipeline on single WARC records.
 type Reference struct {
-	opts  ReferenceOptions
-	steps *process.Steps
+	opts    ReferenceOptions
+	steps   *process.Steps
+	filters []pipeline.Filter
 }
 
 // NewReference loads the pipeline's steps.
@@ -62,73 +63,97 @@ func NewReference(opts ReferenceOptions) (*Reference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference pipeline: %w", err)
 	}
-	return &Reference{opts: opts, steps: steps}, nil
+	return &Reference{opts: opts, steps: steps, filters: steps.Filters(input.WARC)}, nil
 }
 
 // Signer is the pipeline's MinHash signer.
 func (r *Reference) Signer() *dedup.Signer { return r.steps.Signer }
 
 // Run passes a document read from a WARC record through the pipeline's
-// filters and annotators, as the Runner does, and reports whether it is
-// kept and, if not, the step and reason that dropped it.
+// filters and annotators with the Runner's own loop (pipeline.Process, so a
+// step that panics drops the record here exactly as it does on a miner), and
+// reports whether it is kept and, if not, the step and reason that dropped
+// it.
 func (r *Reference) Run(d *pipeline.Document) (kept bool, step, reason string) {
-	if d.Skip != "" {
-		return false, "reader", d.Skip
-	}
-	for _, f := range r.steps.Filters(input.WARC) {
-		if keep, why := f.Filter(d); !keep {
-			return false, f.Name(), why
-		}
-	}
-	for _, a := range r.steps.Annotators {
-		a.Format(d)
-	}
-	return true, "", ""
+	res := pipeline.Process(r.filters, r.steps.Annotators, d)
+	return res.Kept(), res.Step, res.Reason
 }
 
-// Record reads the record at offset of the named WARC.
+// firstRange is the size of the first range request for a remote record:
+// Common Crawl's records are smaller (payloads are truncated at 1 MiB and
+// gzipped); a record that does not fit is fetched again with
+// MaxRecordBytes.
+const firstRange = 1 << 20
+
+// Record reads the record at offset of the named WARC: from a local file,
+// or with an HTTP range request whose body is read only as far as the
+// record goes.
 func (r *Reference) Record(ctx context.Context, name string, offset int64) (*pipeline.Document, error) {
 	loc := r.opts.Resolve(name)
-	var ra io.ReaderAt
+	var rec *warc.Record
 	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
-		b, err := r.rangeGet(ctx, loc, offset)
+		var err error
+		for _, n := range []int64{min(firstRange, r.opts.MaxRecordBytes), r.opts.MaxRecordBytes} {
+			if rec, err = r.remoteRecord(ctx, name, loc, offset, n); err != nil || rec.Skip != warc.SkipTruncated {
+				break
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
-		ra, offset = bytes.NewReader(b), 0
 	} else {
 		f, err := os.Open(loc)
 		if err != nil {
 			return nil, fmt.Errorf("open WARC %s: %w", name, err)
 		}
 		defer f.Close()
-		ra = f
-	}
-	rec, err := warc.ReadRecordAt(ctx, ra, offset, warc.Options{Name: name})
-	if err != nil {
-		return nil, err
+		if rec, err = warc.ReadRecordAt(ctx, f, offset, warc.Options{Name: name}); err != nil {
+			return nil, err
+		}
 	}
 	return &pipeline.Document{ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: name,
 		Offset: rec.Offset, Index: -1, HTML: rec.HTML, Skip: rec.Skip}, nil
 }
 
-// rangeGet fetches MaxRecordBytes from offset of a remote WARC.
-func (r *Reference) rangeGet(ctx context.Context, url string, offset int64) ([]byte, error) {
+// remoteRecord reads the record at offset of a remote WARC with one range
+// request of n bytes.
+func (r *Reference) remoteRecord(ctx context.Context, name, url string, offset, n int64) (*warc.Record, error) {
+	body, err := r.rangeGet(ctx, url, offset, n)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	rec, err := warc.NewReader(io.LimitReader(body, n), warc.Options{Name: name}).Next(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: no record at offset %d", name, offset)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.Offset >= 0 {
+		rec.Offset += offset
+	}
+	return rec, nil
+}
+
+// rangeGet requests n bytes from offset of a remote WARC and returns the
+// response body.
+func (r *Reference) rangeGet(ctx context.Context, url string, offset, n int64) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+r.opts.MaxRecordBytes-1))
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+n-1))
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := r.opts.HTTPClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s at %d: %w", url, offset, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusPartialContent {
+		resp.Body.Close()
 		return nil, fmt.Errorf("fetch %s at %d: HTTP status %s (want 206)", url, offset, resp.Status)
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, r.opts.MaxRecordBytes))
+	return resp.Body, nil
 }
 
 // Open streams a task's WARC by name.
@@ -193,4 +218,31 @@ func MirrorResolver(dir, baseURL string) func(string) string {
 		}
 		return name
 	}
+}
+
+// Size returns the size in bytes of the named WARC: its file's size, or the
+// Content-Length of an HTTP HEAD request.
+func (r *Reference) Size(ctx context.Context, name string) (int64, error) {
+	loc := r.opts.Resolve(name)
+	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+		st, err := os.Stat(loc)
+		if err != nil {
+			return 0, fmt.Errorf("WARC %s: %w", name, err)
+		}
+		return st.Size(), nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, loc, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := r.opts.HTTPClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("WARC %s: %w", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+		return 0, fmt.Errorf("WARC %s: HEAD: %s, length %d", name, resp.Status, resp.ContentLength)
+	}
+	return resp.ContentLength, nil
 }
