@@ -226,26 +226,11 @@ func (n *Node) unlink() {
 }
 
 // Append moves c (with its tail) to the end of n's children.
-func (n *Node) Append(c *Node) {
-	c.unlink()
-	c.home = nil
-	c.Parent = n
-	c.Prev = n.LastChild
-	if n.LastChild != nil {
-		n.LastChild.Next = c
-	} else {
-		n.FirstChild = c
-	}
-	n.LastChild = c
-}
+func (n *Node) Append(c *Node) { n.InsertBefore(c, nil) }
 
 // InsertBefore moves c (with its tail) before ref, a child of n; a nil ref
 // appends.
 func (n *Node) InsertBefore(c, ref *Node) {
-	if ref == nil {
-		n.Append(c)
-		return
-	}
 	if c == ref {
 		return
 	}
@@ -253,13 +238,18 @@ func (n *Node) InsertBefore(c, ref *Node) {
 	c.home = nil
 	c.Parent = n
 	c.Next = ref
-	c.Prev = ref.Prev
-	if ref.Prev != nil {
-		ref.Prev.Next = c
+	if ref == nil {
+		c.Prev = n.LastChild
+		n.LastChild = c
+	} else {
+		c.Prev = ref.Prev
+		ref.Prev = c
+	}
+	if c.Prev != nil {
+		c.Prev.Next = c
 	} else {
 		n.FirstChild = c
 	}
-	ref.Prev = c
 }
 
 // Insert moves c to position i of n's children (Python's insert).
