@@ -28,8 +28,10 @@ import (
 
 // Version identifies the pipeline's semantics. It changes whenever a change
 // could alter any output byte: validators compare outputs only between equal
-// versions.
-const Version = "fineweb-go/0.2"
+// versions. 0.3: extraction reimplements trafilatura 1.8.1 on a
+// libxml2-compatible tree (replacing go-trafilatura), with a work budget
+// instead of a time limit.
+const Version = "fineweb-go/0.3"
 
 // Options configures a run.
 type Options struct {

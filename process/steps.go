@@ -31,9 +31,13 @@ type StepOptions struct {
 	AssetsDir string
 	// LIDModel is a fastText model file; empty means the embedded lid.176.ftz.
 	LIDModel string
-	// ExtractTimeout bounds one document's extraction (0: the default 1 s;
-	// negative: no limit). A limit makes the output depend on the machine's
-	// speed and load; validators re-running records use a generous one.
+	// ExtractTimeout is ignored. Extraction used to have a time limit per
+	// document, which made the output depend on the machine's speed and
+	// load; it is now bounded by a deterministic work budget instead
+	// (extract.DefaultWorkPerByte). The field stays so that callers built
+	// against it keep compiling.
+	//
+	// Deprecated: extraction has no time limit.
 	ExtractTimeout time.Duration
 	// NoLanguageGate turns off the language gate before extraction
 	// (langid.PageFilter), so that every page is extracted as datatrove
@@ -109,8 +113,7 @@ func NewSteps(o StepOptions) (*Steps, error) {
 			return nil, err
 		}
 	}
-	// 0 means extract's default (1 s, as datatrove); negative, no limit.
-	s.Extract = extractFilter{extract.New(extract.Options{Timeout: o.ExtractTimeout})}
+	s.Extract = extractFilter{extract.New(extract.Options{})}
 	s.Quality = []pipeline.Filter{
 		quality.NewGopherRepetition(quality.GopherRepetitionOptions{}),
 		quality.NewGopherQuality(quality.GopherQualityOptions{}),
@@ -267,7 +270,7 @@ func (a signAnnotator) Format(d *pipeline.Document) {
 const lid176SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
 
 // extractFilter runs extraction as a filter: it replaces the record's HTML
-// with its main text, or drops the record ("empty", "timeout").
+// with its main text, or drops the record ("empty", "work_budget").
 type extractFilter struct{ e *extract.Extractor }
 
 func (extractFilter) Name() string { return "extract" }

@@ -148,28 +148,17 @@ func TestIndexLies(t *testing.T) {
 		earnsLess(t, r, honest, verify.CodeCoverage, false)
 	})
 	t.Run("timeouts", func(t *testing.T) {
-		// One kept record declared timed out (within the allowance): accepted,
-		// its work not credited. All but one: over the allowance, rejected.
-		declare := func(n int) func([]dataset.IndexEntry) []dataset.IndexEntry {
-			return func(e []dataset.IndexEntry) []dataset.IndexEntry {
-				for i := range e {
-					if e[i].Step == "fineweb_qual" && e[i].Reason == "line_punct_ratio" && n > 0 {
-						e[i].Step, e[i].Reason = "extract", "timeout"
-						n--
-					}
+		// Kept records claimed timed out in extraction: extraction has a
+		// work budget, not a time limit, so no honest run says "timeout";
+		// the reference keeps the record: missing.
+		r := lie(t, keepOnly(1), func(e []dataset.IndexEntry) []dataset.IndexEntry {
+			for i := range e {
+				if e[i].Step == "fineweb_qual" && e[i].Reason == "line_punct_ratio" {
+					e[i].Step, e[i].Reason = "extract", "timeout"
 				}
-				return e
 			}
-		}
-		one := lie(t, keepOnly(11), declare(1))
-		if !one.Verdict.Accepted || one.Verdict.Coverage.Timeouts != 1 {
-			t.Errorf("one declared timeout: %s %+v", describe(one), one.Verdict.Coverage)
-		}
-		earnsLess(t, one, honest, "", false)
-		if one.Verdict.Coverage.Rate() >= 1 {
-			t.Errorf("declared timeout not discounted: rate %v", one.Verdict.Coverage.Rate())
-		}
-		all := lie(t, keepOnly(1), declare(11))
-		earnsLess(t, all, honest, verify.CodeCoverage, false)
+			return e
+		})
+		earnsLess(t, r, honest, verify.CodeCoverage, false)
 	})
 }

@@ -324,8 +324,10 @@ func (v *Validator) applyRound(ctx context.Context, hotkeys map[uint16]string, h
 // scan reads the commitments of the blocks since the last scan into the
 // state, and the current commitments (which cover a gap when old blocks
 // are pruned). It stays ScanLag blocks behind the head, whose block may
-// still be replaced (a fork of the best chain) or, on the devchain, still
-// take extrinsics.
+// still be replaced by a fork of the best chain (a block's events are final
+// once it exists on both chains: extrinsics go into the next block). A
+// commitment of a replaced block is still seen through the current
+// commitments read here.
 func (v *Validator) scan(ctx context.Context, head uint64) error {
 	cur, err := v.opts.Chain.Commitments(ctx, v.opts.Netuid)
 	if err != nil {

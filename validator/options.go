@@ -108,9 +108,9 @@ type Options struct {
 	// MaxMismatch of the provenance draws may miss (0: the pipeline is
 	// deterministic, an honest submission matches every draw); at most
 	// MaxInternalDup of the documents may duplicate another of the
-	// submission (0.01); at most MaxOverlap may share a MinHash band with
-	// earlier accepted submissions (0.5).
-	MaxMismatch, MaxInternalDup, MaxOverlap float64
+	// submission (0.01). Overlap with earlier accepted submissions is not
+	// a rejection but a discount (see verify.Evaluator).
+	MaxMismatch, MaxInternalDup float64
 	// EvalWorkers is how many submissions a round checks at once (default
 	// 4, at most GOMAXPROCS). The checks that depend on earlier
 	// submissions (replays, copies, uniqueness) and the verdicts' records
@@ -152,7 +152,7 @@ func (o Options) EvalParams() verify.Params {
 		SeedDelay: o.SeedDelay, GraceBlocks: o.GraceBlocks,
 		ProvenanceSamples: o.ProvenanceSamples,
 		Coverage:          verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop, MaxMissing: o.CoverageMaxMissing},
-		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup, MaxOverlap: o.MaxOverlap,
+		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup,
 		Budget: o.Budget, Limits: o.Limits,
 		FetchTimeout: o.FetchTimeout, EvalTimeout: o.EvalTimeout, WorkDir: o.WorkDir,
 	}
@@ -195,9 +195,6 @@ func (o Options) withDefaults() Options {
 	o.Uniqueness = o.Uniqueness.withDefaults()
 	if o.MaxInternalDup == 0 {
 		o.MaxInternalDup = 0.01
-	}
-	if o.MaxOverlap == 0 {
-		o.MaxOverlap = 0.5
 	}
 	o.Limits = o.Limits.WithDefaults()
 	if o.FetchTimeout == 0 {

@@ -15,8 +15,8 @@ import (
 // scores, in the same order — with the round holding what depends on the
 // order of evaluation: two honest miners, a later exact copy of one's
 // commitment, a later republication of its dataset for the same records
-// (uniqueness), a dropper caught by coverage and a fabricator caught by
-// provenance. The earlier commit wins in every one.
+// (uniqueness: credited nothing), and a dropper caught by coverage. The
+// earlier commit wins in every one.
 func TestParallelEvaluationDeterministic(t *testing.T) {
 	e := newEnv(t, false)
 	A, B := warcA(t), warcB(t)
@@ -56,12 +56,17 @@ func TestParallelEvaluationDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := byHotkey(recs)
-		want := map[string]verify.Code{"H1": "", "H2": "", "CopyExact": verify.CodeCopy, "CopyRepub": verify.CodeCopy, "Dropper": verify.CodeCoverage}
+		want := map[string]verify.Code{"H1": "", "H2": "", "CopyExact": verify.CodeCopy, "CopyRepub": "", "Dropper": verify.CodeCoverage}
 		for n, code := range want {
 			r := got[key(t, n).SS58()]
 			if r.Verdict.Code != code || r.Verdict.Accepted != (code == "") {
 				t.Errorf("%d workers: %s %s, want %q", workers, n, describe(r), code)
 			}
+		}
+		// The republication is settled after its original: every document
+		// overlaps, nothing is credited.
+		if r := got[key(t, "CopyRepub").SS58()]; r.Verdict.Uniqueness != 0 || r.Score != 0 {
+			t.Errorf("%d workers: the republication: %s, uniqueness %v", workers, describe(r), r.Verdict.Uniqueness)
 		}
 		// Everything a verdict holds but timing.
 		var rows []string

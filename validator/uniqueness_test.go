@@ -155,7 +155,7 @@ func BenchmarkStateSize(b *testing.B) {
 	vd := verify.Verdict{Accepted: true, Documents: 4200, Tokens: 5241600, MeasuredTokens: 5240000,
 		Budget:     verify.TaskBudget(taskserver.Task{ID: 1, WARCs: []string{"w.warc.gz"}}, 1<<30, verify.BudgetParams{}),
 		Provenance: verify.Provenance{Checked: 16, Matched: 16},
-		Coverage:   verify.Coverage{Entries: 105000, Draws: 130, Sampled: 110, ReferenceKept: 21, Found: 21, Extracted: 30000, AllowedTimeouts: 600, WARCBytes: 7 << 20},
+		Coverage:   verify.Coverage{Entries: 105000, Draws: 130, Sampled: 110, ReferenceKept: 21, Found: 21, KeptClaims: 20, WARCBytes: 7 << 20},
 		Uniqueness: 0.97, Overlap: 120, VerifiedTokens: 5082800, ElapsedBlocks: 150, Quality: 1}
 	for i := range n {
 		rec := Record{Hotkey: fmt.Sprintf("5Miner%04dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i%256), UID: uint16(i % 256), Block: uint64(1000 + i),

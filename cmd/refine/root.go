@@ -29,6 +29,7 @@ func newRootCommand() *cobra.Command {
 		newWalletCommand(),
 		newChainCommand(),
 		newDedupCommand(),
+		newDatasetCommand(),
 		newEvaluateCommand(),
 		newTaskserverCommand(),
 		newWebCommand(),

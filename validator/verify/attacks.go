@@ -19,15 +19,11 @@ type Production struct {
 	// can carry than honest text: a token is at least one byte, honest
 	// English text has about 0.23 tokens per byte.
 	JunkDensity float64
-	// Commitments is how many commitments a miner can make per tempo (the
-	// chain's rate limit), i.e. how many seeds it could try if it could
-	// see the seed before committing to a submission.
-	Commitments int
 }
 
 // DefaultProduction are the defaults.
 func DefaultProduction() Production {
-	return Production{Draws: 16, Coverage: CoverageParams{}.withDefaults(), JunkDensity: 1 / 0.23, Commitments: 28}
+	return Production{Draws: 16, Coverage: CoverageParams{}.withDefaults(), JunkDensity: 1 / 0.23}
 }
 
 // Attack is one row of the attack table (docs/mechanism.md): what a
@@ -68,8 +64,8 @@ var Attacks = []Attack{
 		"rejected", "TestAttackRangeOverreach"},
 	{"seed grinding: commit many strings, complete the lease with the one whose seed suits", "seed from the block after the recorded completion (once per lease)", maxPadding,
 		"one seed per lease: as padding", "TestSeedFromCompletion"},
-	{"seed grinding while the task server's head lags ≥ SeedDelay blocks (residual)", "(operational: refuse completions on a stale head)", grindingResidual,
-		"max over g of (1 − (1 − P(pass))^commitments) × 1/(1 − g_tokens)", "—"},
+	{"seed grinding through a lagging task-server head (complete after the seed block exists)", "the completion is stamped with the chain head read at completion, never a cached one; no head, no completion", maxPadding,
+		"one seed per lease: as padding", "TestCompletionStampsFreshHead"},
 	{"leave out a share d of what the reference keeps (skip records, claim them dropped in the record index), best d", "coverage: byte draws until 21 land on records the reference keeps, each drawn record re-run; one false claim rejects", maxDropping,
 		"max over d of (1 − d)^21 (P(pass)) × (1 − d) tokens / (1 − d) work", "TestAttackCoverageDrop"},
 	{"leave out d = 20 % of what the reference keeps (issue 13's example)", "as above", func(p Production) float64 { return dropping(p, 0.2) },
@@ -92,17 +88,13 @@ var Attacks = []Attack{
 		"≤ (1 − f)^21 × 1", "TestIndexLies/reason"},
 	{"list a record kept that no document cites, or cite a record listed dropped", "the kept entries are exactly the cited records", never,
 		"rejected", "TestIndexLies/kept"},
-	{"declare extraction timeouts for a share t of the records reaching extraction (t ≤ 2 %), best t", "declared on the whole index: not credited (× (1 − t)); a drawn one must reach extraction", maxTimeouts,
-		"max over t ≤ 2 % of (1 − t) tokens × (1 − t) credit / (1 − t) work", "TestIndexLies/timeouts"},
-	{"declare timeouts for more than 2 % of the records reaching extraction (e.g. 20 %)", "counted on the whole index: rejected", never,
-		"rejected", "TestIndexLies/timeouts"},
 	{"bloat the index with tiny fake entries", "entries of at least 128 bytes, the index within 64 KiB + 1/16 of the task's bytes", never,
 		"rejected", "TestIndexChecks"},
 
 	// The adversarial suite's cheats, each rejected on every draw.
 	{"commit another miner's string first (front-running)", "lease check: the committer must have completed a lease with it", never, "rejected", "TestAdversaries/FrontRun"},
 	{"re-commit another miner's commitment", "seen-commitment table, first committer wins", never, "rejected", "TestAdversaries/CopyExact"},
-	{"republish an accepted dataset for a task over the same records", "MinHash bands against the crawl's accepted documents of the last 7 days (the uniqueness index)", never, "rejected", "TestAdversaries/CopyRepub, TestParallelEvaluationDeterministic"},
+	{"republish an accepted dataset for a task over the same records", "MinHash bands against the crawl's accepted documents of the last 7 days (the uniqueness index): credit × (1 − overlap)", never, "credited 0 (every document overlaps)", "TestAdversaries/CopyRepub, TestParallelEvaluationDeterministic"},
 	{"fabricate every text", "provenance", never, "rejected", "TestAdversaries/Fabricate"},
 	{"submit another task's output", "manifest inputs, record WARCs", never, "rejected", "TestAdversaries/OtherTask"},
 	{"drop most documents", "coverage", never, "rejected", "TestAdversaries/Drop"},
@@ -182,16 +174,6 @@ func maxPadding(p Production) float64 {
 	return grid(func(g float64) float64 { return padding(p, g) })
 }
 
-// grindingResidual: a miner that can see the seed before its lease's
-// completion is recorded tries Commitments seeds and submits the first
-// that passes.
-func grindingResidual(p Production) float64 {
-	return grid(func(g float64) float64 {
-		pass, credit := passProvenance(p, g)
-		return (1 - math.Pow(1-pass, float64(p.Commitments))) * credit / (1 - tokenShare(p, g))
-	})
-}
-
 // dropping is the expected reward per unit of work of a miner that leaves
 // out a share d of the bytes of what the reference keeps (skipping their
 // records, which it must then claim dropped, merged or duplicates): it
@@ -206,18 +188,6 @@ func maxDropping(p Production) float64 {
 	return grid(func(d float64) float64 { return dropping(p, d) })
 }
 
-// maxTimeouts: a miner declaring timeouts for a share t of the records
-// reaching extraction (within the allowance) skips their extraction (a
-// share t of the work), loses their documents (about a share t of the
-// tokens) and is credited (1 − t) of the rest.
-func maxTimeouts(p Production) float64 {
-	return grid(func(t float64) float64 {
-		if t > p.Coverage.MaxTimeoutShare {
-			return 0
-		}
-		return (1 - t) * (1 - t) / (1 - t)
-	})
-}
 
 // AttackTable renders Attacks as the markdown table of docs/mechanism.md.
 func AttackTable(p Production) string {

@@ -21,11 +21,6 @@ type CoverageParams struct {
 	// MaxRecords bounds the distinct records re-run (default 1,000) and
 	// MaxDraws the byte draws (default 4 × MaxRecords).
 	MaxRecords, MaxDraws int
-	// MaxTimeoutShare bounds the records whose extraction the miner
-	// declares timed out, as a share of those that reached extraction
-	// (default 0.02; at least MinTimeouts (default 2) are always allowed).
-	MaxTimeoutShare float64
-	MinTimeouts     int
 	// MaxHops bounds the duplicate links followed from a drawn duplicate
 	// to the document kept in its place (default 16).
 	MaxHops int
@@ -54,12 +49,6 @@ func (p CoverageParams) withDefaults() CoverageParams {
 	}
 	if p.MaxDraws <= 0 {
 		p.MaxDraws = 4 * p.MaxRecords
-	}
-	if p.MaxTimeoutShare <= 0 {
-		p.MaxTimeoutShare = 0.02
-	}
-	if p.MinTimeouts <= 0 {
-		p.MinTimeouts = 2
 	}
 	if p.MaxHops <= 0 {
 		p.MaxHops = 16
@@ -116,11 +105,10 @@ func CatchProbability(n int, d float64) float64 { return 1 - math.Pow(1-d, float
 //   - a near-duplicate: the reference keeps it, and the Dup links lead,
 //     each step a MinHash band of the texts before PII formatting shared,
 //     to a kept document within MaxHops; else coverage;
-//   - an extraction timeout (the miner's 1 s limit, a fact of its machine):
-//     the reference reaches extraction; if it keeps the record, that is a
-//     miss the miner declared. Declared timeouts are counted on the whole
-//     index: more than MaxTimeoutShare of the records reaching extraction
-//     rejects (coverage), fewer discount the credit (Coverage.Rate).
+//
+// The pipeline is deterministic on every machine (extraction is bounded by a
+// work budget, not a time limit), so no outcome depends on the miner's
+// machine.
 //
 // An honest miner's claims are all true (the pipeline is deterministic and
 // its decoder the miner's own), so a single false claim rejects: the
@@ -131,13 +119,12 @@ func CatchProbability(n int, d float64) float64 { return 1 - math.Pow(1-d, float
 func CheckCoverage(ctx context.Context, sub *Submission, seed [32]byte, params CoverageParams) (Coverage, error) {
 	params = params.withDefaults()
 	ix, rs := sub.Index, sub.reruns
-	c := Coverage{Entries: ix.Len(), Timeouts: ix.Timeouts, Extracted: ix.Extracted}
-	c.AllowedTimeouts = max(params.MinTimeouts, int(params.MaxTimeoutShare*float64(ix.Extracted)))
+	c := Coverage{Entries: ix.Len()}
 	docOf := make(map[int]int, len(sub.refs))
 	for k, r := range sub.refs {
 		docOf[r.Entry] = k
 	}
-	j := &judge{sub: sub, rs: rs, ix: ix, docOf: docOf, params: params, order: sub.opts.Reference.stepOrder()}
+	j := &judge{sub: sub, rs: rs, ix: ix, docOf: docOf, params: params}
 	rng := rand.New(rand.NewChaCha8(sha256.Sum256(append([]byte("refine/validator/coverage/v2\x00"), seed[:]...))))
 	for ix.Total > 0 && c.ReferenceKept < params.Target && c.Draws < params.MaxDraws &&
 		len(rs.done) < ix.Len() && c.Sampled < params.MaxRecords &&
@@ -168,9 +155,6 @@ func CheckCoverage(ctx context.Context, sub *Submission, seed [32]byte, params C
 		case v.problem != "":
 			c.Absent++
 			c.Notes = note(c.Notes, "%s", v.problem)
-		case v.declared:
-			c.Declared++
-			c.Notes = note(c.Notes, "entry %d (%s): declared an extraction timeout", i, j.where(i))
 		case v.refKept:
 			c.Found++
 		}
@@ -180,13 +164,12 @@ func CheckCoverage(ctx context.Context, sub *Submission, seed [32]byte, params C
 }
 
 // verdict is what a drawn record's check found: whether the index claims
-// it kept and the reference keeps it, a declared timeout, and a problem —
-// a kept record that is not its document (claimedKept), or one the
-// reference keeps that the submission lacks. Other false claims are
-// *Failures.
+// it kept and the reference keeps it, and a problem — a kept record that
+// is not its document (claimedKept), or one the reference keeps that the
+// submission lacks. Other false claims are *Failures.
 type verdict struct {
-	claimedKept, refKept, declared bool
-	problem                        string
+	claimedKept, refKept bool
+	problem              string
 }
 
 // judge checks drawn records' claims.
@@ -196,7 +179,6 @@ type judge struct {
 	ix     *Index
 	docOf  map[int]int // kept entry → document
 	params CoverageParams
-	order  stepOrder
 }
 
 func (j *judge) where(i int) string {
@@ -214,11 +196,6 @@ func (j *judge) check(ctx context.Context, i int) (verdict, error) {
 		return verdict{}, err
 	}
 	v := verdict{claimedKept: e.Kept, refKept: r.kept}
-	timeout := e.Step == stepExtract && e.Reason == reasonTimeout
-	if !r.kept && r.step == stepExtract && r.reason == reasonTimeout && !timeout {
-		// The reference's own, generous limit: it cannot tell; try again.
-		return v, fmt.Errorf("coverage: the reference's extraction of entry %d (%s) timed out", i, j.where(i))
-	}
 	switch {
 	case e.Kept:
 		v.problem = j.sameDocument(i, r)
@@ -227,11 +204,6 @@ func (j *judge) check(ctx context.Context, i int) (verdict, error) {
 			return v, Fail(CodeIndex, "entry %d (%s) is claimed a near-duplicate; the reference drops it (%s)", i, j.where(i), r.outcome())
 		}
 		v.problem, err = j.duplicate(ctx, i, r)
-	case timeout:
-		if !r.kept && r.step != stepPanic && j.order[r.step] < j.order[stepExtract] {
-			return v, Fail(CodeIndex, "entry %d (%s) is claimed timed out in extraction; the reference drops it before (%s)", i, j.where(i), r.outcome())
-		}
-		v.declared = r.kept
 	case r.kept:
 		v.problem = fmt.Sprintf("entry %d (%s), which the reference keeps, is claimed dropped by %s", i, j.where(i), claim(e))
 	case r.step != e.Step || r.reason != e.Reason:

@@ -64,13 +64,13 @@ type QualityScorer interface {
 // Params are the evaluation's sample sizes, thresholds and bounds
 // (validator.Options documents each and gives the defaults).
 type Params struct {
-	SeedDelay, GraceBlocks                  uint64
-	ProvenanceSamples                       int
-	Coverage                                CoverageParams
-	MaxMismatch, MaxInternalDup, MaxOverlap float64
-	Budget                                  BudgetParams
-	Limits                                  store.Limits
-	FetchTimeout, EvalTimeout               time.Duration
+	SeedDelay, GraceBlocks      uint64
+	ProvenanceSamples           int
+	Coverage                    CoverageParams
+	MaxMismatch, MaxInternalDup float64
+	Budget                      BudgetParams
+	Limits                      store.Limits
+	FetchTimeout, EvalTimeout   time.Duration
 	// WorkDir receives fetched submissions (and downloaded WARC spans)
 	// while they are checked.
 	WorkDir string
@@ -149,7 +149,7 @@ func (e *Evaluator) Check(ctx context.Context, c chain.Commitment, log *slog.Log
 // commitment string already evaluated is a replay or a copy (whatever its
 // own checks found); then a failed check is the verdict; then the
 // documents sharing a MinHash band with earlier accepted ones of the same
-// crawl discount it (the uniqueness), and over MaxOverlap reject it.
+// crawl discount it (the uniqueness; it never rejects).
 // Settling in (block, hotkey) order, each after the one before was
 // recorded, is what makes the earlier commit win whatever order the checks
 // ran in.
@@ -174,10 +174,15 @@ func (e *Evaluator) Settle(ctx context.Context, ch *Checked) (Verdict, [][]uint6
 				vd.Overlap++
 			}
 		}
+		// Overlap discounts, never rejects: every document was re-derivable
+		// from the task's own records (provenance, coverage, range bounds),
+		// so a submission that repeats earlier accepted work can only be an
+		// honest miner's task whose pages were crawled before (or a second
+		// task over the same records). Rejecting it would zero that miner
+		// and send the task back to the pool for the next honest miner to
+		// be rejected again; crediting only its new documents pays nothing
+		// for the repeats and lets the task be done.
 		vd.Uniqueness = 1 - float64(vd.Overlap)/float64(len(ch.docs))
-		if float64(vd.Overlap) > e.MaxOverlap*float64(len(ch.docs)) {
-			return vd, nil, taskID, Fail(CodeCopy, "%d of %d documents near-duplicate earlier accepted submissions", vd.Overlap, len(ch.docs))
-		}
 	}
 	// Credited volume: the tokens the validator counted, discounted by what
 	// the samples could not vouch for. An empty submission of a task whose
@@ -345,10 +350,6 @@ func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 	}
 	if cv := vd.Coverage; float64(cv.Absent) > e.Coverage.MaxMissing*float64(cv.ReferenceKept) {
 		return vd, nil, taskID, crawl, Fail(CodeCoverage, "%d of %d drawn records the reference keeps are missing: %v", cv.Absent, cv.ReferenceKept, cv.Notes)
-	}
-	if cv := vd.Coverage; cv.Timeouts > cv.AllowedTimeouts {
-		return vd, nil, taskID, crawl, Fail(CodeCoverage, "%d of the %d records reaching extraction declared timed out (at most %d allowed)",
-			cv.Timeouts, cv.Extracted, cv.AllowedTimeouts)
 	}
 
 	// Relative quality: the drawn documents against the reference

@@ -89,10 +89,6 @@ type Index struct {
 	// there may the file cut a record short).
 	firsts, starts []int64
 	lastOfFile     []bool
-	// Timeouts counts the records claimed dropped by an extraction
-	// timeout; Extracted the records claimed to have reached extraction
-	// (dropped there or later, kept, or duplicates).
-	Timeouts, Extracted int
 }
 
 // Len is the number of entries.
@@ -134,15 +130,13 @@ func (ix *Index) last(i int) bool {
 // claims: the reader, the filters, then the deduplication.
 type stepOrder map[string]int
 
-// stepExtract and stepDedup name the steps whose claims are checked
-// differently: an extraction timeout depends on the miner's machine, and a
-// duplicate on the rest of the task.
+// The steps whose claims are checked apart: a duplicate depends on the
+// rest of the task, a truncated record only ends a file, and a panic may
+// happen in any step.
 const (
-	stepExtract   = "extract"
-	stepDedup     = "dedup"
-	stepPanic     = "panic"
-	stepReader    = "reader"
-	reasonTimeout = "timeout"
+	stepDedup  = "dedup"
+	stepPanic  = "panic"
+	stepReader = "reader"
 )
 
 // steps returns the reference's step order.
@@ -240,12 +234,6 @@ func readIndex(ctx context.Context, dir string, m *dataset.Manifest, task taskse
 				return Fail(CodeIndex, "entry %d: dropped by %s with dup %v", i, e.Step, e.Dup)
 			}
 		}
-		if e.Kept || e.Step == stepDedup || e.Step != stepPanic && order[e.Step] >= order[stepExtract] {
-			ix.Extracted++
-		}
-		if e.Step == stepExtract && e.Reason == reasonTimeout {
-			ix.Timeouts++
-		}
 		ix.Total += e.Length
 		ix.ends = append(ix.ends, ix.Total)
 		if e.Dup != nil {
@@ -306,11 +294,3 @@ func (ix *Index) find(pos int64) int {
 	return i
 }
 
-// TimeoutShare is the share of the records reaching extraction that the
-// miner claims its extraction timed out on: work it declares not done.
-func (ix *Index) TimeoutShare() float64 {
-	if ix == nil || ix.Extracted == 0 {
-		return 0
-	}
-	return float64(ix.Timeouts) / float64(ix.Extracted)
-}

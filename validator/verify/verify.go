@@ -41,7 +41,7 @@ const (
 	CodeProvenance     Code = "provenance"           // kept documents not derived from their records
 	CodeCoverage       Code = "coverage"             // records the reference keeps are missing
 	CodeDuplicates     Code = "duplicates"           // padded with (near-)duplicates
-	CodeCopy           Code = "copy"                 // overlaps an earlier accepted submission
+	CodeCopy           Code = "copy"                 // another hotkey's commitment string
 	CodeSignatures     Code = "signatures"           // a MinHash signature file differs from the texts' signatures
 	CodeIndex          Code = "index"                // the record index does not tile the task's WARCs or lies about a record
 	CodeInternal       Code = "internal"             // a check panicked (treated as the miner's input)
@@ -121,32 +121,25 @@ type Coverage struct {
 	Sampled       int `json:"sampled"`        // distinct records they drew
 	ReferenceKept int `json:"reference_kept"` // draws on records the reference keeps
 	Found         int `json:"found"`          // of those, present (kept, or a verified duplicate)
-	Declared      int `json:"declared"`       // of those, declared extraction timeouts
 	Absent        int `json:"absent"`         // of those, missing: claimed dropped, or a broken duplicate link
 	// KeptClaims counts the draws on records the index lists kept, and
 	// Mismatched those whose record is not their document.
 	KeptClaims int `json:"kept_claims"`
 	Mismatched int `json:"mismatched"`
-	// Timeouts counts the records the index declares timed out in
-	// extraction, Extracted those it says reached extraction, and at most
-	// AllowedTimeouts may time out.
-	Timeouts        int `json:"timeouts"`
-	Extracted       int `json:"extracted"`
-	AllowedTimeouts int `json:"allowed_timeouts"`
 	// WARCBytes is the WARC bytes read to check the submission (coverage
 	// and provenance draws).
 	WARCBytes int64    `json:"warc_bytes"`
 	Notes     []string `json:"notes,omitempty"` // the first few problems
 }
 
-// Rate is the share of the records reaching extraction that the miner
-// processed: 1 − Timeouts/Extracted (1 when none reached it). The work it
-// declares not done is not credited.
+// Rate is Found/ReferenceKept, 1 when no draw landed on a record the
+// reference keeps: below 1 only where missing records are tolerated
+// (MaxMissing), which the credit then discounts.
 func (c Coverage) Rate() float64 {
-	if c.Extracted == 0 {
+	if c.ReferenceKept == 0 {
 		return 1
 	}
-	return 1 - float64(c.Timeouts)/float64(c.Extracted)
+	return float64(c.Found) / float64(c.ReferenceKept)
 }
 
 // Rate is Matched/Checked, 1 when nothing was checked.

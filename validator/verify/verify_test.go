@@ -127,7 +127,7 @@ func TestFailure(t *testing.T) {
 }
 
 func TestCoverageRate(t *testing.T) {
-	if (Coverage{}).Rate() != 1 || (Coverage{Extracted: 200, Timeouts: 3}).Rate() != 0.985 {
+	if (Coverage{}).Rate() != 1 || (Coverage{ReferenceKept: 4, Found: 1}).Rate() != 0.25 {
 		t.Fatal("coverage rate")
 	}
 	if (Provenance{}).Rate() != 1 || (Provenance{Checked: 4, Matched: 3}).Rate() != 0.75 {
