@@ -91,6 +91,23 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 	}
 }
 
+// republish submits as name the honest output of warc[start, end) for a
+// task of crawl over the same records: the WARC named by another path, the
+// dataset retargeted at it (a second task over the same records).
+func (e *env) republish(name, crawl, warc string, start, end int64) {
+	t := e.t
+	other := filepath.Dir(warc) + "/./" + filepath.Base(warc)
+	e.submit(name, crawl, other, start, end, base(t, warc, start, end), func(dir string, m *dataset.Manifest) {
+		m.Inputs[0].Path = other
+		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
+			for i := range refs {
+				refs[i].WARC = other
+			}
+			return docs, refs
+		})
+	})
+}
+
 // reindex makes a rewritten submission's record index agree with its
 // documents, as a careful attacker would: the records they cite are kept,
 // and a record no longer cited is claimed dropped by a quality filter.
@@ -225,16 +242,7 @@ func TestAdversaries(t *testing.T) {
 	// (it is derived from its task's records, and a second task over
 	// crawled-before pages is an honest miner's too) but every document
 	// overlaps H1's: it is credited 0.
-	A2 := filepath.Dir(A) + "/./" + filepath.Base(A)
-	e.submit("CopyRepub", "c-h1", A2, 0, 24, base(t, A, 0, 24), func(dir string, m *dataset.Manifest) {
-		m.Inputs[0].Path = A2
-		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
-			for i := range refs {
-				refs[i].WARC = A2
-			}
-			return docs, refs
-		})
-	})
+	e.republish("CopyRepub", "c-h1", A, 0, 24)
 	worthless := map[string]bool{"CopyRepub": true}
 
 	// Fabricated text with the real ids, URLs and offsets.

@@ -26,16 +26,7 @@ func TestParallelEvaluationDeterministic(t *testing.T) {
 	h1 := e.honest("H1", "c", A, 0, 24)
 	e.honest("H2", "c", B, 0, 0)
 	e.commit("CopyExact", h1)
-	A2 := filepath.Dir(A) + "/./" + filepath.Base(A)
-	e.submit("CopyRepub", "c", A2, 0, 24, base(t, A, 0, 24), func(dir string, m *dataset.Manifest) {
-		m.Inputs[0].Path = A2
-		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
-			for i := range refs {
-				refs[i].WARC = A2
-			}
-			return docs, refs
-		})
-	})
+	e.republish("CopyRepub", "c", A, 0, 24)
 	e.submit("Dropper", "c", A, 24, 0, "", func(dir string, m *dataset.Manifest) {
 		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
 			return docs[:1], refs[:1]
