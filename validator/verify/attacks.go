@@ -188,7 +188,6 @@ func maxDropping(p Production) float64 {
 	return grid(func(d float64) float64 { return dropping(p, d) })
 }
 
-
 // AttackTable renders Attacks as the markdown table of docs/mechanism.md.
 func AttackTable(p Production) string {
 	var b strings.Builder

@@ -293,4 +293,3 @@ func (ix *Index) find(pos int64) int {
 	i, _ := slices.BinarySearch(ix.ends, pos+1)
 	return i
 }
-
