@@ -19,8 +19,7 @@ import (
 // its lease history, every submission (completed lease) in completion
 // order, a place to send reports on submissions, and the release of the
 // reports whose weights are public. *taskserver/client.Client satisfies it
-// (its calls are Epistula-signed with the validator's hotkey);
-// StoreTaskServer adapts an in-process service.
+// (its calls are Epistula-signed with the validator's hotkey).
 type TaskServer interface {
 	Task(ctx context.Context, id int64) (taskserver.TaskResponse, error)
 	Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error)
@@ -42,7 +41,7 @@ type Options struct {
 	// Store is where miners publish datasets (store/local in the devnet,
 	// store/hub in production).
 	Store store.Store
-	// Tasks is the task server (taskserver/client.Client, or StoreTaskServer).
+	// Tasks is the task server (a *taskserver/client.Client).
 	Tasks TaskServer
 
 	// DB is the validator's SQLite state file (seen commitments, verdicts,
