@@ -187,3 +187,35 @@ func TestReadShardRejectsForeignSchema(t *testing.T) {
 		t.Fatal("ReadShard on garbage succeeded")
 	}
 }
+
+func TestLayout(t *testing.T) {
+	var std Layout
+	sub := SubmissionLayout(42)
+	for _, tc := range []struct{ got, want string }{
+		{std.ManifestPath(), "manifest.json"},
+		{std.RecordsPath(), "records.jsonl"},
+		{sub.ManifestPath(), "submissions/42/manifest.json"},
+		{SubmissionManifestPath(42), "submissions/42/manifest.json"},
+		{sub.RecordsPath(), "submissions/42/records.jsonl"},
+		{SignaturePath("data/CC-MAIN-2024-10/42_00003.parquet"), "data/CC-MAIN-2024-10/42_00003.minhash.sig"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+	if p, err := sub.ShardPath("CC-MAIN-2024-10", 3); err != nil || p != "data/CC-MAIN-2024-10/42_00003.parquet" {
+		t.Errorf("ShardPath = %q, %v", p, err)
+	}
+	if p, _ := std.ShardPath("CC-MAIN-2024-10", 3); p != "data/CC-MAIN-2024-10/00003.parquet" {
+		t.Errorf("standalone ShardPath = %q", p)
+	}
+	if _, err := sub.ShardPath("", 0); err == nil {
+		t.Error("a submission's shard without a dump accepted")
+	}
+	for _, dump := range []string{"..", ".", "a/../../b"} {
+		p, _ := std.ShardPath(dump, 0)
+		if !filepath.IsLocal(p) || !strings.HasPrefix(p, "data/") || strings.Count(p, "/") != 2 {
+			t.Errorf("dump %q gives shard path %q", dump, p)
+		}
+	}
+}

@@ -79,11 +79,21 @@ func (m *Manifest) Marshal() ([]byte, error) {
 
 // WriteManifest writes m as dir/manifest.json and returns its sha256.
 func WriteManifest(dir string, m *Manifest) (string, error) {
+	return Layout{}.WriteManifest(dir, m)
+}
+
+// WriteManifest writes m at the layout's manifest path in dir and returns
+// its sha256.
+func (l Layout) WriteManifest(dir string, m *Manifest) (string, error) {
 	b, err := m.Marshal()
 	if err != nil {
 		return "", fmt.Errorf("encode manifest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ManifestName), b, 0o644); err != nil {
+	p := filepath.Join(dir, filepath.FromSlash(l.ManifestPath()))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", fmt.Errorf("write manifest: %w", err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
 		return "", fmt.Errorf("write manifest: %w", err)
 	}
 	return sha256Hex(b), nil

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -34,6 +33,8 @@ type WriterOptions struct {
 	MaxShardDocs int64
 	// RowGroupDocs is the number of rows per parquet row group (default 10,000).
 	RowGroupDocs int64
+	// Layout places the files in Dir (default: a standalone dataset folder).
+	Layout Layout
 }
 
 // Writer writes documents to parquet shards and records.jsonl, in the order
@@ -92,7 +93,11 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create dataset folder: %w", err)
 	}
-	f, err := os.Create(filepath.Join(opts.Dir, RecordsName))
+	recPath := filepath.Join(opts.Dir, filepath.FromSlash(opts.Layout.RecordsPath()))
+	if err := os.MkdirAll(filepath.Dir(recPath), 0o755); err != nil {
+		return nil, fmt.Errorf("create dataset folder: %w", err)
+	}
+	f, err := os.Create(recPath)
 	if err != nil {
 		return nil, fmt.Errorf("create records file: %w", err)
 	}
@@ -141,23 +146,12 @@ func (w *Writer) Write(d *Doc, warcPath string, offset int64) error {
 	return nil
 }
 
-func shardDir(dump string) string {
-	if dump == "" {
-		return "data"
-	}
-	// A dump name becomes a folder: keep it to safe characters.
-	clean := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '_'
-	}, dump)
-	return filepath.Join("data", clean)
-}
-
 func (w *Writer) openShard(dump string) error {
-	rel := filepath.ToSlash(filepath.Join(shardDir(dump), fmt.Sprintf("%05d.parquet", len(w.shards))))
-	full := filepath.Join(w.opts.Dir, rel)
+	rel, err := w.opts.Layout.ShardPath(dump, len(w.shards))
+	if err != nil {
+		return err
+	}
+	full := filepath.Join(w.opts.Dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 		return fmt.Errorf("create shard folder: %w", err)
 	}
@@ -209,7 +203,7 @@ func (w *Writer) Close() (shards []Shard, records *File, err error) {
 	if err := w.recFile.Close(); err != nil {
 		return nil, nil, fmt.Errorf("close records: %w", err)
 	}
-	return w.shards, &File{Path: RecordsName, Bytes: w.recHash.n, SHA256: w.recHash.sum()}, nil
+	return w.shards, &File{Path: w.opts.Layout.RecordsPath(), Bytes: w.recHash.n, SHA256: w.recHash.sum()}, nil
 }
 
 // HashFile returns the File entry (size and sha256) of a file in dir.

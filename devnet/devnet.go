@@ -359,7 +359,7 @@ func (n *network) plan(ctx context.Context) ([]taskserver.NewTask, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("devnet: no WARC files among the inputs")
 	}
-	return taskserver.Cut("devnet", paths, opts)
+	return taskserver.Cut(ctx, "devnet", paths, opts)
 }
 
 // waitPermits waits until every validator holds a validator permit and the
@@ -418,7 +418,14 @@ func (n *network) startTaskServer(ctx context.Context) error {
 	if _, err := n.svc.Import(ctx, tasks); err != nil {
 		return err
 	}
-	api := taskserver.NewAPI(taskserver.APIOptions{Service: n.svc, Rate: -1, Logger: n.opts.Log.With("role", "api")})
+	// Every neuron shares the loopback address: no per-client limits. The
+	// server's hotkey is the subnet owner's; clients learn it from
+	// /v1/identity and sign for it.
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: n.svc, SignedFor: n.owner.SS58(), Rate: -1, ClientRate: -1, PublicRate: -1,
+		Logger: n.opts.Log.With("role", "api")})
+	if err != nil {
+		return err
+	}
 	handler, err := n.website(ctx, api)
 	if err != nil {
 		return err

@@ -9,13 +9,16 @@
 //	Epistula-Timestamp: <unix milliseconds>
 //	Epistula-Uuid: <uuid v4>
 //	Epistula-Signed-By: <sender SS58>
-//	Epistula-Signed-For: <receiver SS58, optional>
+//	Epistula-Signed-For: <receiver SS58; this package's servers require it>
 //	Epistula-Request-Signature: 0x<128 hex digits>
 //
 // Client side: SignRequest, or Transport as an http.RoundTripper. Server
 // side: Middleware (or Verifier.Verify) checks version, clock skew, uuid
 // reuse, receiver, body size, signature and an authorisation hook, and puts
-// the verified hotkey in the request context (SignerFrom).
+// the verified hotkey in the request context (SignerFrom). The receiver
+// check is not optional: a server names its own hotkey and refuses requests
+// signed for anybody else or for nobody, so that a request signed for one
+// service cannot be replayed at another.
 package epistula
 
 import (

@@ -73,6 +73,35 @@ type result struct {
 }
 
 // serve runs r through the middleware and an echo handler.
+// server is the receiving hotkey (//Bob) that the tests' verifiers name.
+const server = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+
+// newVerifier builds a verifier for server unless o names another.
+func newVerifier(t testing.TB, o Options) *Verifier {
+	t.Helper()
+	if o.SignedFor == "" {
+		o.SignedFor = server
+	}
+	v, err := NewVerifier(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestSignedForRequired: a server cannot be built without its own
+// hotkey, so no server accepts requests signed for another service.
+func TestSignedForRequired(t *testing.T) {
+	for _, sf := range []string{"", "not-an-address"} {
+		if _, err := NewVerifier(Options{SignedFor: sf}); !errors.Is(err, ErrNoSignedFor) {
+			t.Errorf("NewVerifier(SignedFor %q) = %v, want ErrNoSignedFor", sf, err)
+		}
+		if _, err := Middleware(Options{SignedFor: sf}); !errors.Is(err, ErrNoSignedFor) {
+			t.Errorf("Middleware(SignedFor %q) = %v, want ErrNoSignedFor", sf, err)
+		}
+	}
+}
+
 func serve(v *Verifier, r *http.Request) result {
 	var res result
 	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +135,7 @@ func TestMessageFormat(t *testing.T) {
 
 func TestRoundTripOverHTTP(t *testing.T) {
 	alice, bob := key(t, "//Alice"), key(t, "//Bob")
-	v := NewVerifier(Options{SignedFor: bob.SS58()})
+	v := newVerifier(t, Options{SignedFor: bob.SS58()})
 	srv := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		who, _ := SignerFrom(r.Context())
@@ -161,7 +190,7 @@ func TestVerifyRejections(t *testing.T) {
 	alice, bob, charlie := key(t, "//Alice"), key(t, "//Bob"), key(t, "//Charlie")
 	clk := newClock()
 	body := []byte(`{"x":1}`)
-	newV := func(o Options) *Verifier { o.Now = clk.Now; return NewVerifier(o) }
+	newV := func(o Options) *Verifier { o.Now = clk.Now; return newVerifier(t, o) }
 	ok := func() *http.Request { return signed(t, alice, body, clk.UnixMilli(), uuid.NewString(), bob.SS58()) }
 	withHeader := func(name, val string) *http.Request {
 		r := ok()
@@ -196,11 +225,9 @@ func TestVerifyRejections(t *testing.T) {
 		{"wrong signed-for", Options{SignedFor: charlie.SS58()}, ok(), 401, CodeWrongSignedFor},
 		{"empty signed-for required",
 			Options{SignedFor: bob.SS58()}, signed(t, alice, body, clk.UnixMilli(), uuid.NewString(), ""), 401, CodeWrongSignedFor},
-		{"empty signed-for allowed",
-			Options{SignedFor: bob.SS58(), AllowEmptySignedFor: true}, signed(t, alice, body, clk.UnixMilli(), uuid.NewString(), ""), 200, ""},
-		{"any signed-for when server has none", Options{}, ok(), 200, ""},
+		{"signed for another service", Options{SignedFor: bob.SS58()}, signed(t, alice, body, clk.UnixMilli(), uuid.NewString(), charlie.SS58()), 401, CodeWrongSignedFor},
 		{"header signed-for removed after signing",
-			Options{}, func() *http.Request { r := ok(); r.Header.Del(HeaderSignedFor); return r }(), 401, CodeBadSignature},
+			Options{}, func() *http.Request { r := ok(); r.Header.Del(HeaderSignedFor); return r }(), 401, CodeWrongSignedFor},
 		{"malformed hex", Options{}, withHeader(HeaderSignature, "0x"+strings.Repeat("zz", 64)), 400, CodeBadSignatureFormat},
 		{"short signature", Options{}, withHeader(HeaderSignature, "0xabcd"), 400, CodeBadSignatureFormat},
 		{"signature without 0x", Options{}, sigNo0x, 400, CodeBadSignatureFormat},
@@ -240,14 +267,14 @@ func TestVerifyRejections(t *testing.T) {
 func TestOversizedUnknownLength(t *testing.T) {
 	alice := key(t, "//Alice")
 	body := bytes.Repeat([]byte("a"), 1000)
-	r := signed(t, alice, body, time.Now().UnixMilli(), uuid.NewString(), "")
+	r := signed(t, alice, body, time.Now().UnixMilli(), uuid.NewString(), server)
 	r.ContentLength = -1 // chunked: the limit must hold while reading
-	if res := serve(NewVerifier(Options{MaxBodyBytes: 999}), r); res.status != 413 {
+	if res := serve(newVerifier(t, Options{MaxBodyBytes: 999}), r); res.status != 413 {
 		t.Errorf("status %d", res.status)
 	}
-	r = signed(t, alice, body, time.Now().UnixMilli(), uuid.NewString(), "")
+	r = signed(t, alice, body, time.Now().UnixMilli(), uuid.NewString(), server)
 	r.ContentLength = -1
-	if res := serve(NewVerifier(Options{MaxBodyBytes: 1000}), r); res.status != 200 {
+	if res := serve(newVerifier(t, Options{MaxBodyBytes: 1000}), r); res.status != 200 {
 		t.Errorf("body at the limit: %d %s", res.status, res.msg)
 	}
 }
@@ -255,7 +282,7 @@ func TestOversizedUnknownLength(t *testing.T) {
 func TestClockSkew(t *testing.T) {
 	alice := key(t, "//Alice")
 	clk := newClock()
-	v := NewVerifier(Options{Now: clk.Now})
+	v := newVerifier(t, Options{Now: clk.Now})
 	for _, c := range []struct {
 		offset time.Duration
 		ok     bool
@@ -264,7 +291,7 @@ func TestClockSkew(t *testing.T) {
 		{8001 * time.Millisecond, false}, {-8001 * time.Millisecond, false},
 		{time.Hour, false}, {-time.Hour, false},
 	} {
-		res := serve(v, signed(t, alice, nil, clk.ms(c.offset), uuid.NewString(), ""))
+		res := serve(v, signed(t, alice, nil, clk.ms(c.offset), uuid.NewString(), server))
 		if (res.status == 200) != c.ok {
 			t.Errorf("offset %v: status %d %s", c.offset, res.status, res.msg)
 		}
@@ -273,8 +300,8 @@ func TestClockSkew(t *testing.T) {
 		}
 	}
 	// A configurable window.
-	v2 := NewVerifier(Options{Now: clk.Now, MaxSkew: 2 * time.Second})
-	if res := serve(v2, signed(t, alice, nil, clk.ms(-3*time.Second), uuid.NewString(), "")); res.code != CodeStaleTimestamp {
+	v2 := newVerifier(t, Options{Now: clk.Now, MaxSkew: 2 * time.Second})
+	if res := serve(v2, signed(t, alice, nil, clk.ms(-3*time.Second), uuid.NewString(), server)); res.code != CodeStaleTimestamp {
 		t.Errorf("2 s window accepted 3 s: %d", res.status)
 	}
 }
@@ -285,15 +312,15 @@ func TestClockSkew(t *testing.T) {
 func TestSecondsTimestampRejected(t *testing.T) {
 	alice := key(t, "//Alice")
 	clk := newClock()
-	v := NewVerifier(Options{Now: clk.Now})
+	v := newVerifier(t, Options{Now: clk.Now})
 	secs := clk.Now().Unix()
-	res := serve(v, signed(t, alice, []byte("b"), secs, uuid.NewString(), ""))
+	res := serve(v, signed(t, alice, []byte("b"), secs, uuid.NewString(), server))
 	if res.status != 401 || res.code != CodeStaleTimestamp || !strings.Contains(res.msg, "milliseconds") {
 		t.Fatalf("seconds timestamp: %d %q %q", res.status, res.code, res.msg)
 	}
 	// Signed 1 minute ago in milliseconds: seconds-reading code would call
 	// it fresh (it would be far in the future as seconds); we reject it.
-	if res := serve(v, signed(t, alice, nil, clk.ms(-time.Minute), uuid.NewString(), "")); res.status != 401 {
+	if res := serve(v, signed(t, alice, nil, clk.ms(-time.Minute), uuid.NewString(), server)); res.status != 401 {
 		t.Errorf("minute-old request accepted: %d", res.status)
 	}
 }
@@ -301,25 +328,25 @@ func TestSecondsTimestampRejected(t *testing.T) {
 func TestReplay(t *testing.T) {
 	alice := key(t, "//Alice")
 	clk := newClock()
-	v := NewVerifier(Options{Now: clk.Now})
+	v := newVerifier(t, Options{Now: clk.Now})
 	id := uuid.NewString()
 	ts := clk.UnixMilli()
-	if res := serve(v, signed(t, alice, []byte("a"), ts, id, "")); res.status != 200 {
+	if res := serve(v, signed(t, alice, []byte("a"), ts, id, server)); res.status != 200 {
 		t.Fatalf("first: %d %s", res.status, res.msg)
 	}
 	// Byte-identical replay, and a fresh signature reusing the uuid.
 	for i := 0; i < 2; i++ {
-		res := serve(v, signed(t, alice, []byte("a"), ts, id, ""))
+		res := serve(v, signed(t, alice, []byte("a"), ts, id, server))
 		if res.status != 401 || res.code != CodeReplayed {
 			t.Errorf("replay %d: %d %q", i, res.status, res.code)
 		}
 	}
 	// After the window the timestamp check rejects it and the entry goes.
 	clk.Add(9 * time.Second)
-	if res := serve(v, signed(t, alice, []byte("a"), ts, id, "")); res.code != CodeStaleTimestamp {
+	if res := serve(v, signed(t, alice, []byte("a"), ts, id, server)); res.code != CodeStaleTimestamp {
 		t.Errorf("late replay: %q", res.code)
 	}
-	serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), "")) // triggers the sweep
+	serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), server)) // triggers the sweep
 	if n := v.replay.len(); n != 1 {
 		t.Errorf("replay cache holds %d entries after expiry, want 1", n)
 	}
@@ -328,30 +355,30 @@ func TestReplay(t *testing.T) {
 func TestReplayCacheBounded(t *testing.T) {
 	alice := key(t, "//Alice")
 	clk := newClock()
-	v := NewVerifier(Options{Now: clk.Now, ReplayCacheSize: 2})
+	v := newVerifier(t, Options{Now: clk.Now, ReplayCacheSize: 2})
 	for i := 0; i < 2; i++ {
-		if res := serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), "")); res.status != 200 {
+		if res := serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), server)); res.status != 200 {
 			t.Fatal(res.msg)
 		}
 	}
-	if res := serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), "")); res.status != 503 || res.code != CodeReplayCacheFull {
+	if res := serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), server)); res.status != 503 || res.code != CodeReplayCacheFull {
 		t.Errorf("full cache: %d %q", res.status, res.code)
 	}
 	clk.Add(8*time.Second + time.Millisecond)
-	if res := serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), "")); res.status != 200 {
+	if res := serve(v, signed(t, alice, nil, clk.UnixMilli(), uuid.NewString(), server)); res.status != 200 {
 		t.Errorf("after expiry: %d %s", res.status, res.msg)
 	}
 }
 
 func TestReplayConcurrent(t *testing.T) {
 	alice := key(t, "//Alice")
-	v := NewVerifier(Options{})
+	v := newVerifier(t, Options{})
 	body := []byte("same")
 	ts, id := time.Now().UnixMilli(), uuid.NewString()
 	const n = 16
 	reqs := make([]*http.Request, n)
 	for i := range reqs {
-		reqs[i] = signed(t, alice, body, ts, id, "")
+		reqs[i] = signed(t, alice, body, ts, id, server)
 	}
 	var okCount atomic.Int32
 	var wg sync.WaitGroup
@@ -374,7 +401,7 @@ func TestAllowHook(t *testing.T) {
 	alice, bob := key(t, "//Alice"), key(t, "//Bob")
 	var registered sync.Map
 	registered.Store(bob.SS58(), true)
-	v := NewVerifier(Options{Allow: func(_ context.Context, hk string) error {
+	v := newVerifier(t, Options{Allow: func(_ context.Context, hk string) error {
 		if hk == "5CustomErr" {
 			return &Error{Status: 402, Code: "x", Message: "y"}
 		}
@@ -383,7 +410,7 @@ func TestAllowHook(t *testing.T) {
 		}
 		return nil
 	}})
-	r := signed(t, alice, nil, time.Now().UnixMilli(), uuid.NewString(), "")
+	r := signed(t, alice, nil, time.Now().UnixMilli(), uuid.NewString(), server)
 	id, ts := r.Header.Get(HeaderUUID), r.Header.Get(HeaderTimestamp)
 	res := serve(v, r)
 	if res.status != 403 || res.code != CodeForbidden || !strings.Contains(res.msg, "not registered") {
@@ -392,17 +419,17 @@ func TestAllowHook(t *testing.T) {
 	// A rejected request does not burn its uuid.
 	registered.Store(alice.SS58(), true)
 	tsn, _ := strconv.ParseInt(ts, 10, 64)
-	if res := serve(v, signed(t, alice, nil, tsn, id, "")); res.status != 200 {
+	if res := serve(v, signed(t, alice, nil, tsn, id, server)); res.status != 200 {
 		t.Errorf("after registration: %d %s", res.status, res.msg)
 	}
-	if res := serve(v, signed(t, bob, nil, time.Now().UnixMilli(), uuid.NewString(), "")); res.status != 200 {
+	if res := serve(v, signed(t, bob, nil, time.Now().UnixMilli(), uuid.NewString(), server)); res.status != 200 {
 		t.Errorf("registered: %d", res.status)
 	}
 }
 
 func TestCustomErrorWriter(t *testing.T) {
 	var got *Error
-	v := NewVerifier(Options{WriteError: func(w http.ResponseWriter, _ *http.Request, e *Error) {
+	v := newVerifier(t, Options{WriteError: func(w http.ResponseWriter, _ *http.Request, e *Error) {
 		got = e
 		w.WriteHeader(e.Status)
 	}})
@@ -416,12 +443,12 @@ func TestCustomErrorWriter(t *testing.T) {
 // sr25519 verify, replay cache) on pre-signed requests.
 func BenchmarkVerify(b *testing.B) {
 	alice := key(b, "//Alice")
-	v := NewVerifier(Options{})
+	v := newVerifier(b, Options{})
 	body := bytes.Repeat([]byte("x"), 1024)
 	reqs := make([]*http.Request, b.N)
 	now := time.Now().UnixMilli()
 	for i := range reqs {
-		reqs[i] = signed(b, alice, body, now, uuid.NewString(), "")
+		reqs[i] = signed(b, alice, body, now, uuid.NewString(), server)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -472,11 +499,11 @@ func TestInteropPolkadotJS(t *testing.T) {
 		return r
 	}
 	clock := func() time.Time { return time.UnixMilli(ts + 1500) }
-	v := NewVerifier(Options{SignedFor: signedFor, Now: clock})
+	v := newVerifier(t, Options{SignedFor: signedFor, Now: clock})
 	if res := serve(v, mk(body)); res.status != 200 || res.signer != signedBy || res.body != body {
 		t.Fatalf("polkadot.js request: %d %s", res.status, res.msg)
 	}
-	if res := serve(NewVerifier(Options{SignedFor: signedFor, Now: clock}), mk(body+" ")); res.code != CodeBadSignature {
+	if res := serve(newVerifier(t, Options{SignedFor: signedFor, Now: clock}), mk(body+" ")); res.code != CodeBadSignature {
 		t.Errorf("altered body: %d %q", res.status, res.code)
 	}
 }

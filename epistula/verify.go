@@ -31,13 +31,11 @@ type Options struct {
 	// clock, in either direction (default 8 s). The timestamp is in
 	// milliseconds; one in seconds is always rejected.
 	MaxSkew time.Duration
-	// SignedFor is the server's own hotkey. When set, requests must be
-	// signed for it (Epistula-Signed-For), so a request meant for another
-	// neuron cannot be replayed here. When "", any Signed-For is accepted.
+	// SignedFor is the server's own hotkey (SS58), required: every request
+	// must be signed for it (Epistula-Signed-For), so that a request a
+	// client signed for another service (another subnet's neuron, a
+	// validator's axon) cannot be replayed here within the clock window.
 	SignedFor string
-	// AllowEmptySignedFor also accepts requests signed for nobody when
-	// SignedFor is set.
-	AllowEmptySignedFor bool
 	// MaxBodyBytes limits the request body (default 16 MiB; -1: no limit).
 	MaxBodyBytes int64
 	// ReplayCacheSize bounds the remembered uuids (default 1<<18: ~50 MB at
@@ -95,8 +93,20 @@ type Verifier struct {
 	replay *replayCache
 }
 
-// NewVerifier applies defaults to opts.
-func NewVerifier(opts Options) *Verifier {
+// ErrNoSignedFor is returned by NewVerifier when Options.SignedFor is not
+// a hotkey: a server that accepts requests signed for anybody accepts
+// requests replayed from any other service its clients talk to.
+var ErrNoSignedFor = errors.New("epistula: the server's own hotkey (SignedFor) is required")
+
+// NewVerifier applies defaults to opts; opts.SignedFor must be the
+// server's hotkey.
+func NewVerifier(opts Options) (*Verifier, error) {
+	if opts.SignedFor == "" {
+		return nil, ErrNoSignedFor
+	}
+	if _, err := wallet.DecodeSS58(opts.SignedFor); err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrNoSignedFor, opts.SignedFor, err)
+	}
 	if opts.MaxSkew <= 0 {
 		opts.MaxSkew = DefaultMaxSkew
 	}
@@ -115,12 +125,16 @@ func NewVerifier(opts Options) *Verifier {
 	if opts.WriteError == nil {
 		opts.WriteError = WriteError
 	}
-	return &Verifier{opts: opts, replay: newReplayCache(opts.ReplayCacheSize)}
+	return &Verifier{opts: opts, replay: newReplayCache(opts.ReplayCacheSize)}, nil
 }
 
 // Middleware verifies every request before next runs; see Verifier.Verify.
-func Middleware(opts Options) func(http.Handler) http.Handler {
-	return NewVerifier(opts).Middleware
+func Middleware(opts Options) (func(http.Handler) http.Handler, error) {
+	v, err := NewVerifier(opts)
+	if err != nil {
+		return nil, err
+	}
+	return v.Middleware, nil
 }
 
 // Middleware wraps next: rejected requests get the error response, others
@@ -181,7 +195,7 @@ func (v *Verifier) Verify(r *http.Request) (string, error) {
 		return "", errf(http.StatusBadRequest, CodeBadSignatureFormat, "%s: %v", HeaderSignature, err)
 	}
 	signedFor := h.Get(HeaderSignedFor)
-	if want := v.opts.SignedFor; want != "" && signedFor != want && !(signedFor == "" && v.opts.AllowEmptySignedFor) {
+	if want := v.opts.SignedFor; signedFor != want {
 		if signedFor == "" {
 			return "", errf(http.StatusUnauthorized, CodeWrongSignedFor, "request must be signed for %s (%s is missing)", want, HeaderSignedFor)
 		}

@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -160,6 +161,11 @@ func (m *Miner) setStatus(w int, s string) {
 
 // Run mines until ctx is cancelled or MaxTasks tasks are done.
 func (m *Miner) Run(ctx context.Context) error {
+	// The repository is created once, before the first task: a publisher
+	// without the right to create it (no token, a wrong one) learns so now.
+	if err := m.opts.Store.Create(ctx, m.opts.Repo); err != nil {
+		return fmt.Errorf("miner: dataset repository %s: %w", m.opts.Repo, err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -198,6 +204,13 @@ func (m *Miner) worker(ctx context.Context, w int) error {
 		switch {
 		case errors.Is(err, taskserver.ErrNoTask):
 			m.setStatus(w, "idle: no task")
+			sleep(ctx, m.opts.IdleWait)
+			continue
+		case errors.Is(err, taskserver.ErrUndecidedLimit), errors.Is(err, taskserver.ErrThrottled), errors.Is(err, taskserver.ErrLeaseLimit):
+			// Not a failure: the task server waits for validators to
+			// decide on this hotkey's submissions (or throttles it after
+			// rejections). Ask again after the idle wait.
+			m.setStatus(w, "waiting: "+err.Error())
 			sleep(ctx, m.opts.IdleWait)
 			continue
 		case err != nil:
@@ -274,8 +287,12 @@ func (m *Miner) runTask(ctx context.Context, w int, lease taskserver.Lease, task
 	os.RemoveAll(out)
 	defer os.RemoveAll(out)
 	m.setStatus(w, fmt.Sprintf("task %d: refining", task.ID))
+	// The submission is written in its place in the repository's layout
+	// (submissions/T/…, data/<dump>/T_…), so that the repository grows as
+	// one dataset and each submission's paths are its own.
+	layout := dataset.SubmissionLayout(task.ID)
 	man, err := process.Run(tctx, process.Options{
-		Inputs: inputs, Names: names, Output: out, Workers: m.opts.PipelineWorkers,
+		Inputs: inputs, Names: names, Output: out, Layout: layout, Workers: m.opts.PipelineWorkers,
 		Steps: m.opts.Steps, Dump: task.Crawl, Task: fmt.Sprint(task.ID), Hotkey: m.opts.Hotkey.SS58(),
 		RecordStart: task.RecordStart, RecordEnd: task.RecordEnd,
 		Log: log,
@@ -286,12 +303,10 @@ func (m *Miner) runTask(ctx context.Context, w int, lease taskserver.Lease, task
 		}
 		return fmt.Errorf("refine: %w", err)
 	}
-	mb, err := os.ReadFile(filepath.Join(out, dataset.ManifestName))
+	manifestHash, err := checkSubmission(out, layout, man)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(mb)
-	manifestHash := hex.EncodeToString(sum[:])
 
 	m.setStatus(w, fmt.Sprintf("task %d: publishing", task.ID))
 	rev, err := m.opts.Store.Publish(tctx, m.opts.Repo, out, fmt.Sprintf("task %d (%s)", task.ID, task.Crawl))
@@ -323,6 +338,30 @@ func (m *Miner) runTask(ctx context.Context, w int, lease taskserver.Lease, task
 	log.Info("task done", "documents", man.Documents, "tokens", man.Tokens, "revision", rev, "commit_block", block, "took", time.Since(start).Round(time.Millisecond))
 	m.setStatus(w, fmt.Sprintf("task %d: done", task.ID))
 	return nil
+}
+
+// checkSubmission makes sure the folder to publish holds the submission's
+// files and nothing else (a commit on the Hub adds every file it is given
+// to the repository for good), and returns the manifest's sha256.
+func checkSubmission(dir string, layout dataset.Layout, man *dataset.Manifest) (string, error) {
+	mb, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(layout.ManifestPath())))
+	if err != nil {
+		return "", err
+	}
+	want := []string{layout.ManifestPath()}
+	for _, f := range man.Files() {
+		want = append(want, f.Path)
+	}
+	slices.Sort(want)
+	got, err := store.Walk(dir)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Equal(got, want) {
+		return "", fmt.Errorf("output folder %s holds %v, the submission is %v", dir, got, want)
+	}
+	sum := sha256.Sum256(mb)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // commit writes the commitment on chain and returns the block it landed in.

@@ -3,8 +3,10 @@ package miner
 import (
 	"context"
 	"errors"
-	"os"
+	"fmt"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,16 +160,15 @@ func TestMinerCompletesTasks(t *testing.T) {
 		}
 		// The pinned revision holds a manifest whose hash the commitment cites.
 		dst := t.TempDir()
-		if _, err := store.Fetch(ctx, f.store, c.Repo, c.Revision, dst, store.Limits{}); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := os.ReadFile(filepath.Join(dst, dataset.ManifestName))
-		m, err := dataset.ParseManifest(b)
+		got, err := submission.Fetch(ctx, f.store, c, dst, store.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := dataset.Verify(dst, m); err != nil {
-			t.Fatal(err)
+		m := got.Manifest
+		for _, sf := range m.Files() {
+			if !strings.HasPrefix(sf.Path, dataset.SubmissionDir(id)+"/") && !strings.HasPrefix(path.Base(sf.Path), fmt.Sprintf("%d_", id)) {
+				t.Errorf("task %d: %s is not in the submission's own paths", id, sf.Path)
+			}
 		}
 		if m.Hotkey != f.hotkey.SS58() || m.Task != "1" && m.Task != "2" || len(m.Inputs) != 1 || m.Inputs[0].Path != task.WARCs[0] {
 			t.Fatalf("manifest names hotkey %s task %s inputs %+v", m.Hotkey, m.Task, m.Inputs)

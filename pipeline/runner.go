@@ -155,11 +155,18 @@ func (r *Runner) Run(ctx context.Context, src Source, sink func(Result) error) e
 }
 
 // process runs the parallel part of the pipeline on one document.
-func (r *Runner) process(doc *Document) (res Result) {
+func (r *Runner) process(doc *Document) Result { return Process(r.Filters, r.Annotators, doc) }
+
+// Process is the pipeline's one filter loop, used by every run (the Runner's
+// workers) and by every re-run of single records (a validator's reference
+// pipeline), so that both treat every document alike: a document the reader
+// could not use is dropped by "reader"; the first filter that drops it ends
+// its path; the annotators run on a kept document; and a step that panics on
+// a hostile document drops it with step "panic" and the panic as its reason
+// instead of taking the run down.
+func Process(filters []Filter, annotators []Formatter, doc *Document) (res Result) {
 	res.Doc = doc
 	defer func() {
-		// A step that panics on a hostile document must not take the run
-		// down: the document is dropped with the panic as its reason.
 		if p := recover(); p != nil {
 			res.Step, res.Reason = "panic", fmt.Sprint(p)
 		}
@@ -168,13 +175,13 @@ func (r *Runner) process(doc *Document) (res Result) {
 		res.Step, res.Reason = "reader", doc.Skip
 		return res
 	}
-	for _, f := range r.Filters {
+	for _, f := range filters {
 		if keep, reason := f.Filter(doc); !keep {
 			res.Step, res.Reason = f.Name(), reason
 			return res
 		}
 	}
-	for _, a := range r.Annotators {
+	for _, a := range annotators {
 		a.Format(doc)
 	}
 	return res

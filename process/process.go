@@ -37,6 +37,10 @@ type Options struct {
 	Inputs []string
 	// Output is the dataset folder to write.
 	Output string
+	// Layout places the files in Output: the zero value is a standalone
+	// dataset folder, dataset.SubmissionLayout(T) a miner's submission for
+	// task T (see dataset.Layout).
+	Layout dataset.Layout
 	// Workers is the number of parallel workers (default GOMAXPROCS).
 	Workers int
 	// Decisions, when set, is a file that receives one JSON line per record:
@@ -99,6 +103,9 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 			}
 		}
 	}
+	if opts.Layout.Task != 0 && opts.Dump == "" {
+		return nil, fmt.Errorf("process: submission of task %d: no dump (crawl id) to file its shards under data/<dump>/", opts.Layout.Task)
+	}
 	steps, err := NewSteps(opts.Steps)
 	if err != nil {
 		return nil, err
@@ -157,7 +164,7 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 			return nil, err
 		}
 	}
-	if _, err := dataset.WriteManifest(opts.Output, m); err != nil {
+	if _, err := opts.Layout.WriteManifest(opts.Output, m); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -278,7 +285,7 @@ func (j *job) sink(in input.Input, r pipeline.Result) error {
 // write replays the kept documents: drops dedup's removals, formats PII in
 // order and writes the dataset.
 func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.KeptBy, m *dataset.Manifest) error {
-	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: j.opts.Output, MaxShardBytes: j.opts.MaxShardBytes})
+	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: j.opts.Output, MaxShardBytes: j.opts.MaxShardBytes, Layout: j.opts.Layout})
 	if err != nil {
 		return err
 	}
@@ -313,7 +320,14 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 		}
 		m.Documents++
 		m.Tokens += k.TokenCount
-		sigs = append(sigs, k.MinHash)
+		// The signature file signs the text as published, so that anyone
+		// can check it against the shard (validators do): a text whose PII
+		// was replaced is signed again.
+		sig := k.MinHash
+		if doc.Text != k.Text {
+			sig = j.steps.Signer.Sign(doc.Text)
+		}
+		sigs = append(sigs, sig)
 		ids = append(ids, k.ID)
 	}
 	shards, records, err := w.Close()

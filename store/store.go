@@ -15,12 +15,21 @@ import (
 	"io"
 )
 
-// Store is a set of dataset repositories with immutable revisions.
+// Store is a set of dataset repositories with immutable revisions, which
+// behave as Hugging Face Hub repositories do (docs/store.md).
 // Implementations are safe for concurrent use.
 type Store interface {
-	// Publish uploads every file under dir as one new revision of repo
-	// (creating the repo if needed) and returns the revision id, which
-	// pins exactly these bytes.
+	// Create creates repo, whose first revision holds a .gitattributes
+	// file as on the Hub; an existing repo is fine. A publisher calls it
+	// once, at start: Publish does not create.
+	Create(ctx context.Context, repo string) error
+	// Publish commits every file under dir to repo's main branch as one
+	// new revision and returns the revision id, which pins its bytes
+	// forever. Like a Hub commit it applies on top of the branch: files of
+	// earlier revisions that dir does not hold stay in the new revision
+	// (a repository grows; a reader of one submission reads only the
+	// files its manifest seals, see submission.Fetch). ErrNotFound when
+	// repo does not exist.
 	Publish(ctx context.Context, repo, dir, message string) (string, error)
 	// List returns the files of repo at revision, sorted by path.
 	// ErrNotFound when the repo or revision does not exist.
@@ -42,3 +51,15 @@ var ErrNotFound = errors.New("not found")
 
 // ErrTooLarge reports a file over a reader's size limit.
 var ErrTooLarge = errors.New("file too large")
+
+// GitAttributes is the .gitattributes of a new repository: the Hub makes
+// it the first commit of every repository it creates (the Hub's default
+// lists many more LFS patterns; readers only need to see that the file is
+// there and is no part of any submission).
+const GitAttributes = `*.7z filter=lfs diff=lfs merge=lfs -text
+*.arrow filter=lfs diff=lfs merge=lfs -text
+*.bin filter=lfs diff=lfs merge=lfs -text
+*.gz filter=lfs diff=lfs merge=lfs -text
+*.parquet filter=lfs diff=lfs merge=lfs -text
+*.zst filter=lfs diff=lfs merge=lfs -text
+`

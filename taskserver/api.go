@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/datarefine/refine/clientip"
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/wallet"
 )
@@ -29,9 +31,10 @@ var OpenAPI []byte
 // APIOptions configure the HTTP API.
 type APIOptions struct {
 	Service *Service
-	// SignedFor is the server's own hotkey: when set, signed requests must
-	// name it (Epistula-Signed-For), so requests meant for another
-	// neuron cannot be replayed here.
+	// SignedFor is the server's own hotkey (SS58), required: signed
+	// requests must name it (Epistula-Signed-For), so requests meant for
+	// another service cannot be replayed here. It is served at
+	// /v1/identity for clients that are not told it.
 	SignedFor string
 	// MaxBodyBytes limits request bodies (default 64 KiB).
 	MaxBodyBytes int64
@@ -39,6 +42,28 @@ type APIOptions struct {
 	// (default 20/s, burst 40; Rate < 0 disables the limit).
 	Rate  float64
 	Burst int
+	// ClientRate and ClientBurst are each client address's token bucket
+	// for signed requests, checked before the signature is (default
+	// 200/s, burst 400: many miners may share a NAT; ClientRate < 0
+	// disables it). PublicRate and PublicBurst are each client address's
+	// bucket for the public reads (default 5/s, burst 20; < 0 disables).
+	ClientRate  float64
+	ClientBurst int
+	PublicRate  float64
+	PublicBurst int
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For names the client for those limits; by default
+	// none, and the peer address is the client.
+	TrustedProxies []string
+	// PublicCacheTTL is how long an answer of a public read is reused for
+	// the same query (default 5 s; < 0: no cache). MaxReadWindow bounds
+	// how far back a public read looks (default 7 days).
+	PublicCacheTTL time.Duration
+	MaxReadWindow  time.Duration
+	// MaxReportDetailBytes bounds a score report's detail (default 8 KiB):
+	// with one report per validator and submission, reports cannot grow
+	// the database beyond that times validators times submissions.
+	MaxReportDetailBytes int
 	// MaxSkew is the accepted clock skew of signed requests (default 8 s).
 	MaxSkew time.Duration
 	// Registry receives the metrics (default: a new registry).
@@ -54,13 +79,19 @@ type API struct {
 	opts    APIOptions
 	svc     *Service
 	log     *slog.Logger
-	limiter *limiter
-	metrics *metrics
-	router  chi.Router
+	limiter *limiter // per hotkey
+	// clientLim and publicLim are per client address, for signed requests
+	// and public reads.
+	clientLim, publicLim *limiter
+	clients              *clientip.Resolver
+	cache                *readCache
+	metrics              *metrics
+	router               chi.Router
 }
 
-// NewAPI builds the router.
-func NewAPI(opts APIOptions) *API {
+// NewAPI builds the router. It fails without the server's hotkey
+// (SignedFor) or with a malformed trusted proxy.
+func NewAPI(opts APIOptions) (*API, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 64 << 10
 	}
@@ -79,13 +110,46 @@ func NewAPI(opts APIOptions) *API {
 	if opts.Verify == nil {
 		opts.Verify = wallet.Verify
 	}
-	a := &API{opts: opts, svc: opts.Service, log: opts.Logger}
+	if opts.ClientRate == 0 {
+		opts.ClientRate = 200
+	}
+	if opts.ClientBurst <= 0 {
+		opts.ClientBurst = 400
+	}
+	if opts.PublicRate == 0 {
+		opts.PublicRate = 5
+	}
+	if opts.PublicBurst <= 0 {
+		opts.PublicBurst = 20
+	}
+	if opts.PublicCacheTTL == 0 {
+		opts.PublicCacheTTL = 5 * time.Second
+	}
+	if opts.MaxReadWindow <= 0 {
+		opts.MaxReadWindow = 7 * 24 * time.Hour
+	}
+	if opts.MaxReportDetailBytes <= 0 {
+		opts.MaxReportDetailBytes = 8 << 10
+	}
+	clients, err := clientip.New(opts.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("task server API: %w", err)
+	}
+	a := &API{opts: opts, svc: opts.Service, log: opts.Logger, clients: clients, cache: newReadCache(opts.PublicCacheTTL, 256)}
 	if opts.Rate > 0 {
 		a.limiter = newLimiter(opts.Rate, opts.Burst)
 	}
+	if opts.ClientRate > 0 {
+		a.clientLim = newLimiter(opts.ClientRate, opts.ClientBurst)
+	}
+	if opts.PublicRate > 0 {
+		a.publicLim = newLimiter(opts.PublicRate, opts.PublicBurst)
+	}
 	a.metrics = newMetrics(opts.Registry, opts.Service)
-	a.router = a.routes()
-	return a
+	if a.router, err = a.routes(); err != nil {
+		return nil, fmt.Errorf("task server API: %w", err)
+	}
+	return a, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -96,8 +160,8 @@ func (a *API) Router() chi.Routes { return a.router }
 
 type roleKey struct{}
 
-func (a *API) routes() chi.Router {
-	verifier := epistula.NewVerifier(epistula.Options{
+func (a *API) routes() (chi.Router, error) {
+	verifier, err := epistula.NewVerifier(epistula.Options{
 		MaxSkew:      a.opts.MaxSkew,
 		SignedFor:    a.opts.SignedFor,
 		MaxBodyBytes: a.opts.MaxBodyBytes,
@@ -107,6 +171,9 @@ func (a *API) routes() chi.Router {
 			writeError(w, e.Status, e.Code, e.Message)
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
 	r := chi.NewRouter()
 	r.Use(a.instrument)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -114,19 +181,25 @@ func (a *API) routes() chi.Router {
 	})
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{}))
 	r.Route("/v1", func(r chi.Router) {
-		// Public reads for the website.
-		r.Get("/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/yaml")
-			w.Write(OpenAPI)
+		// Public reads for the website and the dataset build: limited
+		// per client address, bounded in what they read, and cached.
+		r.Group(func(r chi.Router) {
+			r.Use(a.clientLimit(a.publicLim))
+			r.Get("/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/yaml")
+				w.Write(OpenAPI)
+			})
+			r.Get("/identity", a.identity)
+			r.With(a.cached).Get("/stats", a.stats)
+			r.With(a.cached).Get("/events", a.events)
+			r.With(a.cached).Get("/miners", a.miners)
+			r.With(a.cached).Get("/throughput", a.throughput)
+			r.With(a.cached).Get("/scores", a.scores)
+			r.With(a.cached).Get("/accepted", a.accepted)
 		})
-		r.Get("/stats", a.stats)
-		r.Get("/events", a.events)
-		r.Get("/miners", a.miners)
-		r.Get("/throughput", a.throughput)
-		r.Get("/scores", a.scores)
 		// Miners: signed, registered on the subnet.
 		r.Group(func(r chi.Router) {
-			r.Use(withRole(RoleMiner), verifier.Middleware, a.rateLimit)
+			r.Use(a.clientLimit(a.clientLim), withRole(RoleMiner), verifier.Middleware, a.rateLimit)
 			r.Post("/lease", a.lease)
 			r.Post("/heartbeat", a.heartbeat)
 			r.Post("/complete", a.complete)
@@ -134,10 +207,12 @@ func (a *API) routes() chi.Router {
 		})
 		// Validators: signed, with a validator permit.
 		r.Group(func(r chi.Router) {
-			r.Use(withRole(RoleValidator), verifier.Middleware, a.rateLimit)
+			r.Use(a.clientLimit(a.clientLim), withRole(RoleValidator), verifier.Middleware, a.rateLimit)
 			r.Get("/tasks/{id}", a.task)
 			r.Get("/hotkeys/{hotkey}/leases", a.hotkeyLeases)
+			r.Get("/submissions", a.submissions)
 			r.Post("/scores", a.reportScore)
+			r.Post("/scores/release", a.releaseScores)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +221,7 @@ func (a *API) routes() chi.Router {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" not allowed on "+r.URL.Path)
 	})
-	return r
+	return r, nil
 }
 
 func withRole(role Role) func(http.Handler) http.Handler {
@@ -176,6 +251,25 @@ func (a *API) verify(ss58 string, msg, sig []byte) bool {
 	ok := a.opts.Verify(ss58, msg, sig)
 	a.metrics.verifySeconds.Add(time.Since(start).Seconds())
 	return ok
+}
+
+// clientLimit limits requests per client address (behind the trusted
+// proxies), before anything costly such as a signature check runs.
+func (a *API) clientLimit(l *limiter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if l == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := a.clients.Key(r)
+			if wait, ok := l.allow(key, time.Now()); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("client %s: too many requests; retry in %s", key, wait.Round(time.Millisecond)))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 func (a *API) rateLimit(next http.Handler) http.Handler {
@@ -281,6 +375,12 @@ func ErrorCode(err error) (int, string) {
 		return http.StatusNotFound, "no_task"
 	case errors.Is(err, ErrLeaseLimit):
 		return http.StatusTooManyRequests, "lease_limit"
+	case errors.Is(err, ErrThrottled):
+		return http.StatusTooManyRequests, "throttled"
+	case errors.Is(err, ErrUndecidedLimit):
+		return http.StatusTooManyRequests, "undecided_limit"
+	case errors.Is(err, ErrNotSubmission):
+		return http.StatusNotFound, "not_submission"
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ErrNotHolder):
@@ -303,6 +403,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, code := ErrorCode(err)
 	msg := err.Error()
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(te.Until).Seconds())+1))
+	}
 	if status == http.StatusInternalServerError {
 		a.log.Error("request failed", "path", r.URL.Path, "err", err)
 		msg = "internal error"
@@ -448,12 +552,44 @@ type LeasesResponse struct {
 	Leases []Lease `json:"leases"`
 }
 
-// ScoreBody is a validator's report.
+// ScoreBody is a validator's report on one submission: the completed
+// lease it names, with the lease's task, hotkey and commitment.
 type ScoreBody struct {
-	Hotkey string          `json:"hotkey"`
-	TaskID int64           `json:"task_id"`
-	Score  float64         `json:"score"`
-	Detail json.RawMessage `json:"detail,omitempty"`
+	LeaseID    int64           `json:"lease_id"`
+	Hotkey     string          `json:"hotkey"`
+	TaskID     int64           `json:"task_id"`
+	Commitment string          `json:"commitment"`
+	Accepted   bool            `json:"accepted"`
+	Score      float64         `json:"score"`
+	Detail     json.RawMessage `json:"detail,omitempty"`
+	// WeightsRound is the validator's count of weight settings before the
+	// one this score feeds (see ReleaseBody).
+	WeightsRound int64 `json:"weights_round"`
+}
+
+// ReportResponse is the stored report and the submission's state after it.
+type ReportResponse struct {
+	Report Report `json:"report"`
+	Lease  Lease  `json:"lease"`
+}
+
+// ReleaseBody publishes the caller's reports that fed weight settings up
+// to round Through, once those weights are public (revealed, or set
+// without commit-reveal).
+type ReleaseBody struct {
+	Through int64 `json:"through"`
+}
+
+// ReleaseResponse says how many reports were published.
+type ReleaseResponse struct {
+	Released int `json:"released"`
+}
+
+// SubmissionsResponse is a page of submissions in completion order; Next
+// is the Seq to pass as after for the next page.
+type SubmissionsResponse struct {
+	Submissions []Completion `json:"submissions"`
+	Next        int64        `json:"next"`
 }
 
 func (a *API) task(w http.ResponseWriter, r *http.Request) {
@@ -488,20 +624,86 @@ func (a *API) reportScore(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &body) {
 		return
 	}
-	if body.Hotkey == "" || body.TaskID <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "hotkey and task_id are required")
+	if body.Hotkey == "" || body.TaskID <= 0 || body.LeaseID <= 0 || body.Commitment == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "lease_id, hotkey, task_id and commitment are required")
 		return
 	}
-	if d := bytes.TrimSpace(body.Detail); len(d) > 0 && string(d) != "null" && d[0] != '{' {
+	if body.WeightsRound < 0 || math.IsNaN(body.Score) || math.IsInf(body.Score, 0) || body.Score < 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", "score must be a finite number ≥ 0 and weights_round ≥ 0")
+		return
+	}
+	d := bytes.TrimSpace(body.Detail)
+	if string(d) == "null" {
+		d = nil
+	}
+	if len(d) > 0 && d[0] != '{' {
 		writeError(w, http.StatusBadRequest, "bad_request", "detail must be a JSON object")
 		return
 	}
-	sc, err := a.svc.ReportScore(r.Context(), signer(r), Score{Hotkey: body.Hotkey, TaskID: body.TaskID, Score: body.Score, Detail: string(body.Detail)})
+	if len(d) > a.opts.MaxReportDetailBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "detail_too_large", fmt.Sprintf("detail is %d bytes; limit %d", len(d), a.opts.MaxReportDetailBytes))
+		return
+	}
+	rp, l, err := a.svc.Report(r.Context(), signer(r), Report{
+		LeaseID: body.LeaseID, Hotkey: body.Hotkey, TaskID: body.TaskID, Commitment: body.Commitment,
+		Accepted: body.Accepted, Score: body.Score, Detail: string(d), WeightsRound: body.WeightsRound,
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, sc)
+	writeJSON(w, http.StatusCreated, ReportResponse{Report: rp, Lease: l})
+}
+
+func (a *API) releaseScores(w http.ResponseWriter, r *http.Request) {
+	var body ReleaseBody
+	if !decode(w, r, &body) {
+		return
+	}
+	if body.Through < 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", "through must be ≥ 0")
+		return
+	}
+	n, err := a.svc.ReleaseReports(r.Context(), signer(r), body.Through)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ReleaseResponse{Released: n})
+}
+
+func (a *API) submissions(w http.ResponseWriter, r *http.Request) {
+	limit, ok := intParam(w, r, "limit", 500, 1000)
+	if !ok {
+		return
+	}
+	after, ok := cursorParam(w, r, "after")
+	if !ok {
+		return
+	}
+	cs, err := a.svc.Store().Submissions(r.Context(), after, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	next := after
+	if len(cs) > 0 {
+		next = cs[len(cs)-1].Seq
+	}
+	writeJSON(w, http.StatusOK, SubmissionsResponse{Submissions: nonNil(cs), Next: next})
+}
+
+func cursorParam(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", name+" must be a non-negative integer")
+		return 0, false
+	}
+	return n, true
 }
 
 // ---- public endpoints ----
@@ -526,7 +728,8 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	since := time.Now().Add(-time.Hour)
+	now := a.svc.Now()
+	since := now.Add(-time.Hour)
 	ms, err := a.svc.Store().Miners(ctx, since)
 	if err != nil {
 		a.fail(w, r, err)
@@ -549,6 +752,17 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// Identity names the server, so that clients sign for it.
+type Identity struct {
+	// Hotkey is the server's hotkey: signed requests must name it in
+	// Epistula-Signed-For.
+	Hotkey string `json:"hotkey"`
+}
+
+func (a *API) identity(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Identity{Hotkey: a.opts.SignedFor})
+}
+
 func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int) (int, bool) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -562,21 +776,27 @@ func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int)
 	return n, true
 }
 
-// sinceParam reads ?since= as RFC 3339 or a duration back from now.
-func sinceParam(w http.ResponseWriter, r *http.Request, def time.Duration) (time.Time, bool) {
+// sinceParam reads ?since= as RFC 3339 or a duration back from now; a
+// public read looks back at most MaxReadWindow, so that its cost is
+// bounded by the activity of that window, not by the database.
+func (a *API) sinceParam(w http.ResponseWriter, r *http.Request, def time.Duration) (time.Time, bool) {
+	now := a.svc.Now()
 	v := r.URL.Query().Get("since")
-	if v == "" {
-		return time.Now().Add(-def), true
+	since := now.Add(-def)
+	if v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			since = now.Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, v); err == nil {
+			since = t
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_request", "since must be RFC 3339 or a duration such as 24h")
+			return time.Time{}, false
+		}
 	}
-	if d, err := time.ParseDuration(v); err == nil && d > 0 {
-		return time.Now().Add(-d), true
+	if oldest := now.Add(-a.opts.MaxReadWindow); since.Before(oldest) {
+		since = oldest
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "since must be RFC 3339 or a duration such as 24h")
-		return t, false
-	}
-	return t, true
+	return since, true
 }
 
 // EventsResponse is a page of recent activity.
@@ -612,7 +832,11 @@ type MinersResponse struct {
 }
 
 func (a *API) miners(w http.ResponseWriter, r *http.Request) {
-	since, ok := sinceParam(w, r, 24*time.Hour)
+	since, ok := a.sinceParam(w, r, 24*time.Hour)
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, r, "limit", 256, 1000)
 	if !ok {
 		return
 	}
@@ -621,7 +845,7 @@ func (a *API) miners(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, MinersResponse{Since: since.UTC(), Miners: nonNil(ms)})
+	writeJSON(w, http.StatusOK, MinersResponse{Since: since.UTC(), Miners: nonNil(ms[:min(len(ms), limit)])})
 }
 
 // ThroughputResponse is completions per bucket.
@@ -630,8 +854,11 @@ type ThroughputResponse struct {
 	Buckets       []Bucket `json:"buckets"`
 }
 
+// maxBuckets bounds a throughput answer.
+const maxBuckets = 1000
+
 func (a *API) throughput(w http.ResponseWriter, r *http.Request) {
-	since, ok := sinceParam(w, r, 24*time.Hour)
+	since, ok := a.sinceParam(w, r, 24*time.Hour)
 	if !ok {
 		return
 	}
@@ -643,6 +870,10 @@ func (a *API) throughput(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		bucket = d
+	}
+	if span := a.svc.Now().Sub(since); span/bucket > maxBuckets {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("at most %d buckets: bucket must be at least %s for since %s", maxBuckets, (span/maxBuckets).Round(time.Second)+time.Second, span.Round(time.Second)))
+		return
 	}
 	bs, err := a.svc.Store().Completions(r.Context(), since, bucket)
 	if err != nil {
@@ -668,6 +899,36 @@ func (a *API) scores(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ScoresResponse{Scores: nonNil(ss)})
+}
+
+// AcceptedResponse is a page of accepted submissions by lease id; Next is
+// the lease id to pass as after for the next page.
+type AcceptedResponse struct {
+	Submissions []AcceptedSubmission `json:"submissions"`
+	Next        int64                `json:"next"`
+}
+
+// accepted lists the submissions validators accepted, for the dataset
+// build: public, because the dataset is.
+func (a *API) accepted(w http.ResponseWriter, r *http.Request) {
+	limit, ok := intParam(w, r, "limit", 500, 1000)
+	if !ok {
+		return
+	}
+	after, ok := cursorParam(w, r, "after")
+	if !ok {
+		return
+	}
+	subs, err := a.svc.Store().Accepted(r.Context(), after, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	next := after
+	if len(subs) > 0 {
+		next = subs[len(subs)-1].LeaseID
+	}
+	writeJSON(w, http.StatusOK, AcceptedResponse{Submissions: nonNil(subs), Next: next})
 }
 
 func nonNil[T any](s []T) []T {

@@ -48,9 +48,17 @@ func (f *fakeChain) Metagraph(_ context.Context, netuid uint16) (*chain.Metagrap
 }
 
 func (f *fakeChain) register(hotkey string, permit bool) {
+	var stake uint64
+	if permit {
+		stake = 1000
+	}
+	f.registerStake(hotkey, permit, stake)
+}
+
+func (f *fakeChain) registerStake(hotkey string, permit bool, stake uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.neurons = append(f.neurons, chain.Neuron{UID: uint16(len(f.neurons)), Hotkey: hotkey, ValidatorPermit: permit})
+	f.neurons = append(f.neurons, chain.Neuron{UID: uint16(len(f.neurons)), Hotkey: hotkey, ValidatorPermit: permit, Stake: stake})
 }
 
 func (f *fakeChain) setBlock(n uint64) {
@@ -100,6 +108,9 @@ type harnessOptions struct {
 	maxLeases int
 	rate      float64
 	burst     int
+	// service and api, when set, adjust the options before use.
+	service func(*taskserver.Options)
+	api     func(*taskserver.APIOptions)
 }
 
 func newHarness(t *testing.T, kind string, o harnessOptions) *harness {
@@ -110,6 +121,7 @@ func newHarness(t *testing.T, kind string, o harnessOptions) *harness {
 	h.chain.register(key(t, "m1").SS58(), false)
 	h.chain.register(key(t, "m2").SS58(), false)
 	h.chain.register(key(t, "v1").SS58(), true)
+	h.chain.registerStake(key(t, "v2").SS58(), true, 300)
 	h.roster = taskserver.NewRoster(h.chain, 1, nil)
 	if err := h.roster.Refresh(ctx); err != nil {
 		t.Fatal(err)
@@ -118,13 +130,25 @@ func newHarness(t *testing.T, kind string, o harnessOptions) *harness {
 		o.rate = 1000
 		o.burst = 1000
 	}
-	h.svc = taskserver.NewService(taskserver.Options{
+	so := taskserver.Options{
 		Store: h.store, Roster: h.roster, LeaseDuration: time.Hour, HeartbeatTTL: 10 * time.Minute,
 		MaxLeases: o.maxLeases, Now: h.clock,
-	})
-	h.api = taskserver.NewAPI(taskserver.APIOptions{
+	}
+	if o.service != nil {
+		o.service(&so)
+	}
+	h.svc = taskserver.NewService(so)
+	ao := taskserver.APIOptions{
 		Service: h.svc, SignedFor: h.server, MaxBodyBytes: 4096, Rate: o.rate, Burst: o.burst,
-	})
+		ClientRate: -1, PublicRate: -1, PublicCacheTTL: -1, MaxReportDetailBytes: 2048,
+	}
+	if o.api != nil {
+		o.api(&ao)
+	}
+	var err error
+	if h.api, err = taskserver.NewAPI(ao); err != nil {
+		t.Fatal(err)
+	}
 	h.srv = httptest.NewServer(h.api)
 	t.Cleanup(h.srv.Close)
 	if o.tasks > 0 {
@@ -270,21 +294,36 @@ func TestLeaseLifecycle(t *testing.T) {
 			t.Fatalf("complete with another commitment: %v", err)
 		}
 
-		// Validators see the history with blocks, and a hotkey's leases.
+		// A completion does not end the task: it is submitted, and
+		// validators read it in completion order.
 		tr, err := v1.Task(ctx, 1)
-		if err != nil || tr.Task.State != taskserver.TaskDone || len(tr.Leases) != 1 || tr.Leases[0].GrantedBlock != 120 || tr.Leases[0].Commitment != commitment(1) {
+		if err != nil || tr.Task.State != taskserver.TaskSubmitted || len(tr.Leases) != 1 || tr.Leases[0].GrantedBlock != 120 ||
+			tr.Leases[0].Commitment != commitment(1) || tr.Leases[0].Decision != taskserver.DecisionPending {
 			t.Fatalf("task = %+v, %v", tr, err)
 		}
 		ls, err := v1.HotkeyLeases(ctx, key(t, "m1").SS58(), 10)
 		if err != nil || len(ls) != 1 || ls[0].ID != l.ID {
 			t.Fatalf("hotkey leases = %+v, %v", ls, err)
 		}
-		sc, err := v1.ReportScore(ctx, key(t, "m1").SS58(), 1, 0.75, map[string]float64{"quality": 0.5})
-		if err != nil || sc.Validator != key(t, "v1").SS58() || sc.Block != 130 || sc.Detail != `{"quality":0.5}` {
-			t.Fatalf("score = %+v, %v", sc, err)
+		subs, err := v1.Submissions(ctx, 0, 0)
+		if err != nil || len(subs) != 1 || subs[0].Lease.ID != l.ID || subs[0].Seq == 0 {
+			t.Fatalf("submissions = %+v, %v", subs, err)
 		}
-		if _, err := v1.ReportScore(ctx, key(t, "m1").SS58(), 99, 0.5, nil); !errors.Is(err, taskserver.ErrNotFound) {
-			t.Fatalf("score of unknown task: %v", err)
+		if more, err := v1.Submissions(ctx, subs[0].Seq, 0); err != nil || len(more) != 0 {
+			t.Fatalf("submissions after the last = %+v, %v", more, err)
+		}
+		// A validator's acceptance (the only stake reporting) decides it.
+		rr, err := v1.Report(ctx, taskserver.ScoreBody{LeaseID: l.ID, Hotkey: key(t, "m1").SS58(), TaskID: 1, Commitment: commitment(1),
+			Accepted: true, Score: 0.75, Detail: json.RawMessage(`{"quality":0.5}`)})
+		if err != nil || rr.Report.Validator != key(t, "v1").SS58() || rr.Report.Block != 130 || rr.Report.Detail != `{"quality":0.5}` ||
+			rr.Lease.Decision != taskserver.DecisionAccepted {
+			t.Fatalf("report = %+v, %v", rr, err)
+		}
+		if tr, _ := v1.Task(ctx, 1); tr.Task.State != taskserver.TaskDone {
+			t.Fatalf("task after acceptance: %+v", tr.Task)
+		}
+		if _, err := v1.Report(ctx, taskserver.ScoreBody{LeaseID: l.ID, Hotkey: key(t, "m1").SS58(), TaskID: 99, Commitment: commitment(1)}); !errors.Is(err, taskserver.ErrNotSubmission) {
+			t.Fatalf("report naming another task: %v", err)
 		}
 
 		// Release puts a task back; public endpoints see it all.
@@ -297,12 +336,19 @@ func TestLeaseLifecycle(t *testing.T) {
 		}
 		pub := client.New(client.Options{URL: h.srv.URL})
 		st, err := pub.Stats(ctx)
-		if err != nil || st.Counts.Done != 1 || st.Counts.Pending != 2 || st.HeadBlock != 130 || st.Registered != 3 || st.ActiveMiners != 1 || st.CompletedLastH != 1 {
+		if err != nil || st.Counts.Done != 1 || st.Counts.Pending != 2 || st.HeadBlock != 130 || st.Registered != 4 || st.ActiveMiners != 1 || st.CompletedLastH != 1 {
 			t.Fatalf("stats = %+v, %v", st, err)
 		}
-		evs, err := pub.Events(ctx, 0, 3)
-		if err != nil || len(evs) != 3 || evs[0].Kind != "released" || evs[1].Kind != "leased" || evs[2].Kind != "scored" {
+		evs, err := pub.Events(ctx, 0, 4)
+		if err != nil || len(evs) != 4 || evs[0].Kind != "released" || evs[1].Kind != "leased" || evs[2].Kind != "accepted" || evs[3].Kind != "scored" {
 			t.Fatalf("events = %+v, %v", evs, err)
+		}
+		if strings.Contains(evs[3].Detail, "0.75") {
+			t.Fatalf("the scored event shows the score before its release: %+v", evs[3])
+		}
+		acc, err := pub.AllAccepted(ctx)
+		if err != nil || len(acc) != 1 || acc[0].TaskID != 1 || acc[0].Commitment != commitment(1) || acc[0].CommitBlock != 129 || acc[0].Hotkey != key(t, "m1").SS58() {
+			t.Fatalf("accepted = %+v, %v", acc, err)
 		}
 		ms, err := pub.Miners(ctx, time.Hour)
 		if err != nil || len(ms) != 1 || ms[0].Completed != 1 || ms[0].Leases != 2 {
@@ -312,8 +358,15 @@ func TestLeaseLifecycle(t *testing.T) {
 		if err != nil || len(bs) != 1 || bs[0].Count != 1 {
 			t.Fatalf("throughput = %+v, %v", bs, err)
 		}
+		// The score is published once the validator releases it.
+		if ss, err := pub.Scores(ctx, key(t, "m1").SS58(), 0); err != nil || len(ss) != 0 {
+			t.Fatalf("scores before release = %+v, %v", ss, err)
+		}
+		if n, err := v1.ReleaseScores(ctx, 0); err != nil || n != 1 {
+			t.Fatalf("release = %d, %v", n, err)
+		}
 		ss, err := pub.Scores(ctx, key(t, "m1").SS58(), 0)
-		if err != nil || len(ss) != 1 || ss[0].Score != 0.75 {
+		if err != nil || len(ss) != 1 || ss[0].Score != 0.75 || ss[0].Detail != `{"quality":0.5}` {
 			t.Fatalf("scores = %+v, %v", ss, err)
 		}
 	})
@@ -400,6 +453,12 @@ func TestRejections(t *testing.T) {
 			{"miner reads a task", "GET", "/v1/tasks/1", "m1", nil, nil, 403, "no_validator_permit"},
 			{"miner reads a hotkey's leases", "GET", "/v1/hotkeys/x/leases", "m2", nil, nil, 403, "no_validator_permit"},
 			{"miner reports a score", "POST", "/v1/scores", "m1", []byte(`{"hotkey":"x","task_id":1,"score":1}`), nil, 403, "no_validator_permit"},
+			{"miner reads submissions", "GET", "/v1/submissions", "m1", nil, nil, 403, "no_validator_permit"},
+			{"miner releases scores", "POST", "/v1/scores/release", "m1", []byte(`{"through":1}`), nil, 403, "no_validator_permit"},
+			{"report on no submission", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":%q,"task_id":1,"commitment":%q,"score":1}`, id, key(t, "m1").SS58(), commitment(1))), nil, 404, "not_submission"},
+			{"report without a lease", "POST", "/v1/scores", "v1", []byte(`{"hotkey":"x","task_id":1,"commitment":"c","score":1}`), nil, 400, "bad_request"},
+			{"report with a negative score", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":-1}`, id)), nil, 400, "bad_request"},
+			{"report with a huge detail", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":1,"detail":{"x":"%s"}}`, id, strings.Repeat("a", 3000))), nil, 413, "detail_too_large"},
 			{"malformed JSON", "POST", "/v1/heartbeat", "m1", []byte(`{"lease_id":`), nil, 400, "bad_request"},
 			{"unknown field", "POST", "/v1/heartbeat", "m1", []byte(fmt.Sprintf(`{"lease_id":%d,"extra":1}`, id)), nil, 400, "bad_request"},
 			{"wrong type", "POST", "/v1/release", "m1", []byte(`{"lease_id":"1"}`), nil, 400, "bad_request"},
@@ -414,7 +473,7 @@ func TestRejections(t *testing.T) {
 			{"commitment for another task", "POST", "/v1/complete", "m1", completeBody(commitment(2)), nil, 400, "bad_commitment"},
 			{"commitment too long", "POST", "/v1/complete", "m1", completeBody("1:" + strings.Repeat("r", 120) + "@v:1:89abcdef"), nil, 400, "bad_commitment"},
 			{"commitment malformed", "POST", "/v1/complete", "m1", completeBody("hello"), nil, 400, "bad_commitment"},
-			{"score with bad detail", "POST", "/v1/scores", "v1", []byte(`{"hotkey":"x","task_id":1,"score":1,"detail":"{"}`), nil, 400, "bad_request"},
+			{"score with bad detail", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":1,"detail":"{"}`, id)), nil, 400, "bad_request"},
 			{"bad task id", "GET", "/v1/tasks/abc", "v1", nil, nil, 400, "bad_request"},
 			{"bad limit", "GET", "/v1/events?limit=0", "", nil, nil, 400, "bad_request"},
 			{"unknown route", "GET", "/v1/nope", "", nil, nil, 404, "not_found"},
@@ -505,7 +564,7 @@ func TestMetagraphRefresh(t *testing.T) {
 	go func() { h.roster.Run(rctx, 5*time.Millisecond, 5*time.Millisecond); close(done) }()
 	defer func() { cancel(); <-done }()
 	deadline := time.Now().Add(5 * time.Second)
-	for h.roster.Size() != 4 || h.roster.Head() != 555 {
+	for h.roster.Size() != 5 || h.roster.Head() != 555 {
 		if time.Now().After(deadline) {
 			t.Fatalf("roster not refreshed: %d hotkeys, head %d", h.roster.Size(), h.roster.Head())
 		}
@@ -599,7 +658,7 @@ func TestMetrics(t *testing.T) {
 		`taskserver_lease_transitions_total{kind="leased"} 1`,
 		`taskserver_tasks_pending 1`,
 		`taskserver_tasks_leased 1`,
-		`taskserver_registered_hotkeys 3`,
+		`taskserver_registered_hotkeys 4`,
 		`taskserver_signature_verify_seconds_total`,
 	} {
 		if !strings.Contains(string(body), want) {

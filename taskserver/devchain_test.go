@@ -53,7 +53,11 @@ func TestDevchainAuthorisation(t *testing.T) {
 	if _, err := svc.Import(ctx, []taskserver.NewTask{{Crawl: "C", WARCs: []string{"a.warc.gz"}}}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(taskserver.NewAPI(taskserver.APIOptions{Service: svc}))
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: svc, SignedFor: key(t, "server").SS58()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
 	defer srv.Close()
 	cl := func(name string) *client.Client {
 		return client.New(client.Options{URL: srv.URL, Signer: key(t, name)})

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +15,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/datarefine/refine/pipeline/warc"
 )
 
 // PlanOptions shape the tasks cut from a crawl.
@@ -25,9 +28,16 @@ type PlanOptions struct {
 	WARCsPerTask int
 	// RangesPerWARC cuts each WARC into this many record ranges of
 	// RecordsPerRange records, the last open-ended (default 1: whole
-	// files). Needs WARCsPerTask 1.
+	// files). Needs WARCsPerTask 1. Cutting ranges reads each WARC up to
+	// the start of its last range: every range gets the byte offsets of
+	// its first record and of the record after it (Task.ByteStart,
+	// ByteEnd), which validators hold a submission's documents to, and a
+	// WARC with fewer records than the ranges asked for gets fewer ranges.
 	RangesPerWARC   int
 	RecordsPerRange int64
+	// WARCBase is prepended to relative WARC paths (a crawl listing's) to
+	// read them when cutting ranges (default CommonCrawlBase).
+	WARCBase string
 	// Limit keeps only the first Limit WARC files (0: all), for devnets.
 	Limit int
 	// HTTP fetches remote listings (default http.DefaultClient).
@@ -36,6 +46,9 @@ type PlanOptions struct {
 
 // CrawlListingURL is where CommonCrawl publishes a crawl's WARC listing.
 const CrawlListingURL = "https://data.commoncrawl.org/crawl-data/%s/warc.paths.gz"
+
+// CommonCrawlBase is where CommonCrawl serves the paths of its listings.
+const CommonCrawlBase = "https://data.commoncrawl.org/"
 
 var crawlID = regexp.MustCompile(`^CC-MAIN-\d{4}-\d{2}$`)
 
@@ -83,11 +96,13 @@ func Plan(ctx context.Context, source string, opts PlanOptions) ([]NewTask, erro
 	if crawl == "" {
 		return nil, fmt.Errorf("plan %s: cannot tell the crawl from the paths; name it", source)
 	}
-	return Cut(crawl, paths, opts)
+	return Cut(ctx, crawl, paths, opts)
 }
 
-// Cut groups WARC paths into tasks as opts say.
-func Cut(crawl string, paths []string, opts PlanOptions) ([]NewTask, error) {
+// Cut groups WARC paths into tasks as opts say. Whole-file tasks need no
+// reading; record ranges read each WARC up to its last range (see
+// PlanOptions.RangesPerWARC).
+func Cut(ctx context.Context, crawl string, paths []string, opts PlanOptions) ([]NewTask, error) {
 	per := max(opts.WARCsPerTask, 1)
 	ranges := max(opts.RangesPerWARC, 1)
 	if ranges > 1 && (per > 1 || opts.RecordsPerRange <= 0) {
@@ -103,15 +118,78 @@ func Cut(crawl string, paths []string, opts PlanOptions) ([]NewTask, error) {
 			tasks = append(tasks, NewTask{Crawl: crawl, WARCs: append([]string(nil), group...)})
 			continue
 		}
-		for r := 0; r < ranges; r++ {
-			t := NewTask{Crawl: crawl, WARCs: []string{group[0]}, RecordStart: int64(r) * opts.RecordsPerRange}
-			if r < ranges-1 {
-				t.RecordEnd = t.RecordStart + opts.RecordsPerRange
-			}
-			tasks = append(tasks, t)
+		rs, err := cutRanges(ctx, crawl, group[0], ranges, opts)
+		if err != nil {
+			return nil, err
 		}
+		tasks = append(tasks, rs...)
 	}
 	return tasks, nil
+}
+
+// cutRanges cuts one WARC into at most ranges record ranges, each with the
+// byte offsets of its first record and of the first record after it; the
+// last range is open-ended. Ranges that would start past the last record
+// are not planned (their honest output is empty).
+func cutRanges(ctx context.Context, crawl, path string, ranges int, opts PlanOptions) ([]NewTask, error) {
+	loc := path
+	if !filepath.IsAbs(path) && !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
+		if _, err := os.Stat(path); err != nil {
+			base := opts.WARCBase
+			if base == "" {
+				base = CommonCrawlBase
+			}
+			loc = strings.TrimRight(base, "/") + "/" + strings.TrimLeft(path, "/")
+		}
+	}
+	// Offsets of records 0, RecordsPerRange, …, (ranges−1)·RecordsPerRange.
+	starts, err := recordOffsets(ctx, loc, opts.RecordsPerRange, ranges)
+	if err != nil {
+		return nil, fmt.Errorf("cut %s into ranges: %w", path, err)
+	}
+	var out []NewTask
+	for r, off := range starts {
+		t := NewTask{Crawl: crawl, WARCs: []string{path}, RecordStart: int64(r) * opts.RecordsPerRange, ByteStart: off}
+		if r < ranges-1 {
+			t.RecordEnd = t.RecordStart + opts.RecordsPerRange
+			if r+1 < len(starts) {
+				t.ByteEnd = starts[r+1]
+			}
+			// else: the file ends inside this range; it runs to the end.
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// recordOffsets reads a WARC and returns the byte offset of record
+// i·every for i < n, stopping at the last one it needs (or the file's end).
+// Each must start its own gzip member (or be a record of an uncompressed
+// WARC), as Common Crawl's do: a range must be readable from its offset.
+func recordOffsets(ctx context.Context, location string, every int64, n int) ([]int64, error) {
+	rd, err := warc.Open(ctx, location, warc.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var out []int64
+	for len(out) < n {
+		rec, err := rd.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.Index%every != 0 {
+			continue
+		}
+		if rec.Offset < 0 {
+			return nil, fmt.Errorf("record %d does not start a gzip member: the file cannot be cut into byte ranges", rec.Index)
+		}
+		out = append(out, rec.Offset)
+	}
+	return out, nil
 }
 
 // crawlOf reads "crawl-data/<crawl>/…".

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline/warc"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,27 +101,80 @@ func TestPlanSources(t *testing.T) {
 }
 
 func TestCut(t *testing.T) {
+	ctx := context.Background()
 	paths := []string{"a", "b", "c"}
-	tasks, err := taskserver.Cut("C", paths, taskserver.PlanOptions{WARCsPerTask: 2})
+	tasks, err := taskserver.Cut(ctx, "C", paths, taskserver.PlanOptions{WARCsPerTask: 2})
 	if err != nil || len(tasks) != 2 || fmt.Sprint(tasks[0].WARCs) != "[a b]" || fmt.Sprint(tasks[1].WARCs) != "[c]" {
 		t.Fatalf("two per task = %+v, %v", tasks, err)
 	}
-	tasks, err = taskserver.Cut("C", paths[:2], taskserver.PlanOptions{RangesPerWARC: 3, RecordsPerRange: 100})
-	if err != nil || len(tasks) != 6 {
-		t.Fatalf("ranges = %+v, %v", tasks, err)
-	}
-	var got []string
-	for _, task := range tasks {
-		got = append(got, fmt.Sprintf("%s[%d,%d)", task.WARCs[0], task.RecordStart, task.RecordEnd))
-	}
-	if want := "[a[0,100) a[100,200) a[200,0) b[0,100) b[100,200) b[200,0)]"; fmt.Sprint(got) != want {
-		t.Fatalf("ranges = %v, want %s", got, want)
-	}
-	if _, err := taskserver.Cut("C", paths, taskserver.PlanOptions{RangesPerWARC: 2}); err == nil {
+	if _, err := taskserver.Cut(ctx, "C", paths, taskserver.PlanOptions{RangesPerWARC: 2}); err == nil {
 		t.Fatal("ranges without a size accepted")
 	}
-	if _, err := taskserver.Cut("C", paths, taskserver.PlanOptions{RangesPerWARC: 2, RecordsPerRange: 5, WARCsPerTask: 2}); err == nil {
+	if _, err := taskserver.Cut(ctx, "C", paths, taskserver.PlanOptions{RangesPerWARC: 2, RecordsPerRange: 5, WARCsPerTask: 2}); err == nil {
 		t.Fatal("ranges of several WARCs accepted")
+	}
+}
+
+// TestCutRanges cuts a real WARC into record ranges: each range carries the
+// byte offsets of its first record and of the record after it (read back
+// independently here), the last range is open-ended, and no range starts
+// past the file's last record (an "empty task"). A relative path is read
+// under WARCBase, as a crawl listing's are.
+func TestCutRanges(t *testing.T) {
+	ctx := context.Background()
+	path := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	rd, err := warc.Open(ctx, path, warc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offsets []int64
+	for {
+		rec, err := rd.Next(ctx)
+		if err != nil {
+			break
+		}
+		offsets = append(offsets, rec.Offset)
+	}
+	rd.Close()
+	n := int64(len(offsets))
+	const per = 16
+	want := int((n + per - 1) / per)
+	if want < 3 {
+		t.Fatalf("%d records: too few for the test", n)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(path))))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		path string
+		opts taskserver.PlanOptions
+	}{
+		{"local", path, taskserver.PlanOptions{}},
+		{"relative under WARCBase", filepath.Base(path), taskserver.PlanOptions{WARCBase: srv.URL}},
+	} {
+		// Ask for far more ranges than the file holds.
+		tc.opts.RangesPerWARC, tc.opts.RecordsPerRange = 50, per
+		tasks, err := taskserver.Cut(ctx, "C", []string{tc.path}, tc.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(tasks) != want {
+			t.Fatalf("%s: %d ranges for %d records, want %d", tc.name, len(tasks), n, want)
+		}
+		for i, task := range tasks {
+			start := int64(i) * per
+			if task.RecordStart != start || task.ByteStart != offsets[start] || task.WARCs[0] != tc.path {
+				t.Errorf("%s: range %d = %+v, want start %d at byte %d", tc.name, i, task, start, offsets[start])
+			}
+			switch {
+			case i < want-1 && (task.RecordEnd != start+per || task.ByteEnd != offsets[start+per]):
+				t.Errorf("%s: range %d ends at %d/%d, want %d/%d", tc.name, i, task.RecordEnd, task.ByteEnd, start+per, offsets[start+per])
+			case i == want-1 && task.ByteEnd != 0:
+				// The file ended inside the last range planned: it runs to
+				// the end of the file.
+				t.Errorf("%s: last range %+v is not open-ended", tc.name, task)
+			}
+		}
 	}
 }
 
@@ -141,8 +196,24 @@ func TestReimportIsIdempotent(t *testing.T) {
 			t.Fatalf("re-import = %d, %v", n, err)
 		}
 		// A finer cut of the same files adds the ranged tasks only.
-		ranged, _ := taskserver.Plan(ctx, f, taskserver.PlanOptions{RangesPerWARC: 2, RecordsPerRange: 10})
-		if n, err := s.AddTasks(ctx, ranged, taskserver.Stamp{}); err != nil || n != 6 {
+		warcs := t.TempDir()
+		for _, name := range []string{"dolma_browsertrix_sample-0000.warc.gz", "dolma_browsertrix_sample-0001.warc.gz"} {
+			if err := os.Symlink(testdata.Path(t, "warc", "real_crawls", name), filepath.Join(warcs, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		whole, err := taskserver.Plan(ctx, warcs, taskserver.PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ranged, err := taskserver.Plan(ctx, warcs, taskserver.PlanOptions{RangesPerWARC: 2, RecordsPerRange: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.AddTasks(ctx, whole, taskserver.Stamp{}); err != nil || n != 2 {
+			t.Fatalf("folder import = %d, %v", n, err)
+		}
+		if n, err := s.AddTasks(ctx, append(whole, ranged...), taskserver.Stamp{}); err != nil || n != 4 {
 			t.Fatalf("ranged import = %d, %v", n, err)
 		}
 	})

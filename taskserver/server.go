@@ -98,7 +98,10 @@ func Run(ctx context.Context, o RunOptions) error {
 		o.Logger.Info("tasks imported", "new", n, "listed", len(o.Import))
 	}
 	o.API.Service, o.API.Logger = svc, o.Logger
-	api := NewAPI(o.API)
+	api, err := NewAPI(o.API)
+	if err != nil {
+		return err
+	}
 	var handler http.Handler = api
 	if o.Handler != nil {
 		var err error
@@ -112,7 +115,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	go func() { roster.Run(bg, o.MetagraphEvery, o.BlockEvery); done <- struct{}{} }()
 	go func() { svc.RunExpiry(bg, o.ExpireEvery); done <- struct{}{} }()
 	o.Logger.Info("task server listening", "addr", o.Listener.Addr().String(), "registered", roster.Size(), "head", roster.Head())
-	err := Serve(ctx, o.Listener, handler, o.Grace, o.Logger)
+	err = Serve(ctx, o.Listener, handler, o.Grace, o.Logger)
 	stop()
 	<-done
 	<-done

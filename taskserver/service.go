@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/datarefine/refine/acceptance"
 )
 
 // Options configure a Service.
@@ -21,6 +23,25 @@ type Options struct {
 	HeartbeatTTL time.Duration
 	// MaxLeases is the per-hotkey live lease limit (default 4).
 	MaxLeases int
+	// MaxUndecided is how many submissions awaiting validators' decision
+	// a hotkey may have and still lease (default 2 × MaxLeases; < 0: no
+	// limit): a miner completing with made-up commitments holds at most
+	// MaxLeases + MaxUndecided tasks out of the pool at once.
+	MaxUndecided int
+	// Throttle slows down hotkeys whose submissions keep being rejected
+	// (default: after 3 consecutive rejections, 1 min doubling up to 1 h;
+	// After < 0 disables it).
+	Throttle Throttle
+	// Acceptance decides submissions from validators' reports (default:
+	// more than half of the reporting validators' stake accepts).
+	Acceptance acceptance.Rule
+	// SubmissionTimeout returns a submitted task to the pool when no
+	// validator with stake decided on it this long after its completion
+	// (default 6 h). Validators reject a completion whose commitment never
+	// reached the chain within their grace period, so this is only the
+	// backstop for validators being absent; the submission is still
+	// decided if reports come later.
+	SubmissionTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -43,6 +64,18 @@ func NewService(opts Options) *Service {
 	}
 	if opts.MaxLeases <= 0 {
 		opts.MaxLeases = 4
+	}
+	if opts.MaxUndecided == 0 {
+		opts.MaxUndecided = 2 * opts.MaxLeases
+	}
+	switch {
+	case opts.Throttle.After == 0:
+		opts.Throttle = Throttle{After: 3, Base: time.Minute, Max: time.Hour}
+	case opts.Throttle.After < 0:
+		opts.Throttle = Throttle{}
+	}
+	if opts.SubmissionTimeout <= 0 {
+		opts.SubmissionTimeout = 6 * time.Hour
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -71,6 +104,9 @@ func (s *Service) Config() Config {
 	return Config{s.opts.LeaseDuration, s.opts.HeartbeatTTL, s.opts.MaxLeases}
 }
 
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.opts.Now() }
+
 // Stamp is now, with the chain head.
 func (s *Service) Stamp() Stamp {
 	return Stamp{Time: s.opts.Now().UTC().Truncate(time.Millisecond), Block: s.opts.Roster.Head()}
@@ -86,6 +122,7 @@ func (s *Service) Lease(ctx context.Context, hotkey string) (Lease, Task, error)
 	return s.opts.Store.Lease(ctx, LeaseRequest{
 		Hotkey: hotkey, At: s.Stamp(),
 		Duration: s.opts.LeaseDuration, TTL: s.opts.HeartbeatTTL, MaxLive: s.opts.MaxLeases,
+		MaxUndecided: max(s.opts.MaxUndecided, 0), Throttle: s.opts.Throttle,
 	})
 }
 
@@ -124,8 +161,16 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	return s.opts.Store.Expire(ctx, s.Stamp())
 }
 
-// RunExpiry expires stale leases every interval until ctx ends, so counts
-// and the website stay right even when nobody asks for a lease.
+// Reopen returns to the pool the submitted tasks that got no decision
+// within the submission timeout.
+func (s *Service) Reopen(ctx context.Context) (int, error) {
+	st := s.Stamp()
+	return s.opts.Store.Reopen(ctx, st.Time.Add(-s.opts.SubmissionTimeout), st)
+}
+
+// RunExpiry expires stale leases and reopens undecided submissions past
+// their timeout every interval until ctx ends, so counts and the website
+// stay right even when nobody asks for a lease.
 func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -139,18 +184,42 @@ func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
 			} else if n > 0 {
 				s.opts.Logger.Info("leases expired", "count", n)
 			}
+			if n, err := s.Reopen(ctx); err != nil && ctx.Err() == nil {
+				s.opts.Logger.Warn("reopen undecided submissions", "err", err)
+			} else if n > 0 {
+				s.opts.Logger.Warn("submissions undecided past the timeout; tasks back in the pool", "count", n, "timeout", s.opts.SubmissionTimeout)
+			}
 		}
 	}
 }
 
-// ReportScore records validator's score of hotkey's work on a task.
-func (s *Service) ReportScore(ctx context.Context, validator string, sc Score) (Score, error) {
-	if _, _, err := s.opts.Store.Task(ctx, sc.TaskID); err != nil {
-		return Score{}, err
+// Report records validator's report on a submission and decides it with
+// the acceptance rule over the reporting validators' current stakes.
+func (s *Service) Report(ctx context.Context, validator string, r Report) (Report, Lease, error) {
+	r.ID, r.Validator = 0, validator
+	return s.opts.Store.Report(ctx, r, s.decider(), s.Stamp())
+}
+
+// decider weighs votes with the stakes of the cached metagraph: a
+// validator that left the subnet counts for nothing.
+func (s *Service) decider() Decider {
+	return func(votes []acceptance.Vote) (acceptance.Outcome, error) {
+		for i := range votes {
+			if n, ok := s.opts.Roster.Neuron(votes[i].Validator); ok && n.ValidatorPermit {
+				votes[i].Stake = n.Stake
+			} else {
+				votes[i].Stake = 0
+			}
+		}
+		d, err := s.opts.Acceptance.Decide(votes)
+		return d.Outcome, err
 	}
-	st := s.Stamp()
-	sc.ID, sc.Validator, sc.At, sc.Block = 0, validator, st.Time, st.Block
-	return s.opts.Store.AddScore(ctx, sc)
+}
+
+// ReleaseReports publishes validator's reports that fed weights up to
+// round through, now that those weights are public.
+func (s *Service) ReleaseReports(ctx context.Context, validator string, through int64) (int, error) {
+	return s.opts.Store.ReleaseReports(ctx, validator, through, s.Stamp())
 }
 
 // Commitment is the string a miner commits on chain for a task:

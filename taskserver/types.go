@@ -10,6 +10,7 @@ package taskserver
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -21,10 +22,17 @@ type Task struct {
 	WARCs []string `json:"warcs"`
 	// RecordStart and RecordEnd bound the records to process, [start, end);
 	// RecordEnd 0 means to the end of the file.
-	RecordStart int64     `json:"record_start"`
-	RecordEnd   int64     `json:"record_end"`
-	State       TaskState `json:"state"`
-	CreatedAt   time.Time `json:"created_at"`
+	RecordStart int64 `json:"record_start"`
+	RecordEnd   int64 `json:"record_end"`
+	// ByteStart and ByteEnd bound the byte offsets of a range's records,
+	// [start, end); ByteEnd 0 means to the end of the file. The planner
+	// records them when it cuts ranges (records are numbered by reading
+	// the file, offsets are what a submission cites): a document citing an
+	// offset outside them is not the task's.
+	ByteStart int64     `json:"byte_start,omitempty"`
+	ByteEnd   int64     `json:"byte_end,omitempty"`
+	State     TaskState `json:"state"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // TaskState is where a task is in its life.
@@ -33,7 +41,13 @@ type TaskState string
 const (
 	TaskPending TaskState = "pending" // in the pool
 	TaskLeased  TaskState = "leased"  // one live lease holds it
-	TaskDone    TaskState = "done"    // completed with a commitment
+	// TaskSubmitted: its latest lease was completed with a commitment and
+	// validators have not decided on it yet. A completion alone never ends
+	// a task: a made-up commitment would otherwise burn it.
+	TaskSubmitted TaskState = "submitted"
+	// TaskDone: validators holding more than the acceptance share of the
+	// reported stake accepted its latest submission (package acceptance).
+	TaskDone TaskState = "done"
 )
 
 // Lease is a miner's claim on a task.
@@ -53,7 +67,25 @@ type Lease struct {
 	// and CommitBlock the block it says the commitment landed in.
 	Commitment  string `json:"commitment,omitempty"`
 	CommitBlock uint64 `json:"commit_block,omitempty"`
+	// Decision is the validators' verdict on a completed lease's
+	// submission (package acceptance): pending until a validator with
+	// stake reports, then accepted or rejected (it follows the reports);
+	// unverified when no decision came within the submission timeout and
+	// the task went back to the pool. Empty for other leases.
+	Decision     Decision   `json:"decision,omitempty"`
+	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+	DecidedBlock uint64     `json:"decided_block,omitempty"`
 }
+
+// Decision is what validators decided on a submission.
+type Decision string
+
+const (
+	DecisionPending    Decision = "pending"
+	DecisionAccepted   Decision = "accepted"
+	DecisionRejected   Decision = "rejected"
+	DecisionUnverified Decision = "unverified"
+)
 
 // LeaseState is where a lease is in its life.
 type LeaseState string
@@ -77,7 +109,10 @@ type Event struct {
 	Detail  string    `json:"detail,omitempty"`
 }
 
-// Score is a validator's signed report on a miner's submission.
+// Score is a validator's report on a miner's submission as the public
+// sees it: published only once the weights it fed are public (see
+// Report), so that nobody can copy a validator's weights before
+// commit-reveal shows them.
 type Score struct {
 	ID        int64     `json:"id"`
 	Validator string    `json:"validator"`
@@ -89,11 +124,56 @@ type Score struct {
 	Block     uint64    `json:"block"`
 }
 
+// Report is a validator's signed report on one submission (a completed
+// lease). It decides the task (package acceptance) at once, and stays
+// private until the validator releases it (ReleaseReports), when it is
+// published as a Score.
+type Report struct {
+	ID        int64  `json:"id"`
+	Validator string `json:"validator"`
+	LeaseID   int64  `json:"lease_id"`
+	TaskID    int64  `json:"task_id"`
+	Hotkey    string `json:"hotkey"`
+	// Commitment must be the lease's: a report is about one submission.
+	Commitment string  `json:"commitment"`
+	Accepted   bool    `json:"accepted"`
+	Score      float64 `json:"score"`
+	Detail     string  `json:"detail,omitempty"` // JSON breakdown, opaque here
+	// WeightsRound is the validator's count of the weight settings before
+	// the one this score feeds; ReleaseReports publishes the reports up to
+	// a round once that round's weights are public.
+	WeightsRound int64     `json:"weights_round"`
+	Released     bool      `json:"released"`
+	At           time.Time `json:"at"`
+	Block        uint64    `json:"block"`
+}
+
+// Completion is a completed lease in completion order: Seq (the id of its
+// completion event) orders completions, so a validator reads every
+// submission exactly by paging on it.
+type Completion struct {
+	Seq   int64 `json:"seq"`
+	Lease Lease `json:"lease"`
+}
+
+// AcceptedSubmission is a submission the validators accepted: what the
+// dataset build needs to fetch it.
+type AcceptedSubmission struct {
+	LeaseID      int64     `json:"lease_id"`
+	TaskID       int64     `json:"task_id"`
+	Hotkey       string    `json:"hotkey"`
+	Commitment   string    `json:"commitment"`
+	CommitBlock  uint64    `json:"commit_block"`
+	DecidedAt    time.Time `json:"decided_at"`
+	DecidedBlock uint64    `json:"decided_block"`
+}
+
 // Counts summarise the task pool.
 type Counts struct {
 	Tasks      int64 `json:"tasks"`
 	Pending    int64 `json:"pending"`
 	Leased     int64 `json:"leased"`
+	Submitted  int64 `json:"submitted"`
 	Done       int64 `json:"done"`
 	LiveLeases int64 `json:"live_leases"`
 	Miners     int64 `json:"miners"` // distinct hotkeys that ever leased
@@ -119,4 +199,26 @@ var (
 	ErrLeaseNotLive  = errors.New("lease is not live")
 	ErrConflict      = errors.New("lease already completed with another commitment")
 	ErrBadCommitment = errors.New("bad commitment")
+	// ErrThrottled: the hotkey's recent submissions were rejected; it may
+	// lease again later (see *ThrottledError).
+	ErrThrottled = errors.New("hotkey throttled after rejected submissions")
+	// ErrUndecidedLimit: the hotkey has too many submissions awaiting a
+	// decision to lease more.
+	ErrUndecidedLimit = errors.New("too many submissions awaiting a decision")
+	// ErrNotSubmission: a report names no completed lease of that task,
+	// hotkey and commitment.
+	ErrNotSubmission = errors.New("no such submission")
 )
+
+// ThrottledError says until when a throttled hotkey must wait.
+type ThrottledError struct {
+	Rejections int // consecutive rejected submissions
+	Until      time.Time
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("%v: %d consecutive rejections; lease again after %s", ErrThrottled, e.Rejections, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Is matches ErrThrottled.
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }

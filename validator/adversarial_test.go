@@ -7,11 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/pipeline/dedup"
+	"github.com/datarefine/refine/pipeline/tokens"
+	"github.com/datarefine/refine/pipeline/words"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/validator/verify"
 	"github.com/parquet-go/parquet-go"
@@ -41,7 +46,11 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 	docs, refs = fn(docs, refs)
 	os.RemoveAll(filepath.Join(dir, "data"))
 	os.Remove(filepath.Join(dir, m.Records.Path))
-	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: dir})
+	task, err := strconv.ParseInt(m.Task, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: dir, Layout: dataset.SubmissionLayout(task)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +65,50 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 	if m.Shards, m.Records, err = w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// Sign every shard as the pipeline does (the texts as published).
+	first := 0
+	for i := range m.Shards {
+		sh := &m.Shards[i]
+		rel := dataset.SignaturePath(sh.Path)
+		n := int(sh.Documents)
+		err := dedup.WriteSigFile(filepath.Join(dir, filepath.FromSlash(rel)), testSigner(t).Config(), func(sw *dedup.SigWriter) error {
+			for row := 0; row < n; row++ {
+				if err := sw.Add(int64(row), docs[first+row].ID, testSigner(t).Sign(docs[first+row].Text)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first += n
+		if sh.Signatures, err = dataset.HashFile(dir, rel); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var signer = sync.OnceValues(func() (*dedup.Signer, error) {
+	return dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+})
+
+// testSigner is the pipeline's MinHash signer.
+func testSigner(t testing.TB) *dedup.Signer {
+	s, err := signer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// countTokens is the pipeline's GPT-2 token count of text.
+func countTokens(t testing.TB, text string) int64 {
+	bpe, err := tokens.GPT2BPE()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(bpe.Count(text))
 }
 
 // submit runs a miner's job with a mutated dataset: lease, clone the base
@@ -152,7 +205,9 @@ func TestAdversaries(t *testing.T) {
 			return docs, refs
 		})
 	})
-	want["Pad"] = verify.CodeDuplicates
+	// Two documents citing one record: caught by the record references
+	// before any text is read.
+	want["Pad"] = verify.CodeRecords
 
 	// Changes the data after committing: the commitment cites the first
 	// manifest, the revision holds another.
@@ -231,9 +286,15 @@ func TestAdversaries(t *testing.T) {
 	})
 	want["BadSchema"] = verify.CodeSchema
 	e.submit("Oversized", "c-big", B, 0, 0, "", func(dir string, m *dataset.Manifest) {
-		if err := os.WriteFile(filepath.Join(dir, "padding.bin"), make([]byte, 3<<20), 0o644); err != nil {
+		// A sealed file over the validator's per-file limit (an unsealed
+		// one would never be fetched).
+		f, err := os.OpenFile(filepath.Join(dir, filepath.FromSlash(m.Records.Path)), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
 			t.Fatal(err)
 		}
+		f.Write(make([]byte, 3<<20))
+		f.Close()
+		reseal(t, dir, m.Records)
 	})
 	want["Oversized"] = verify.CodeTooLarge
 	// A decompression bomb: a tiny shard holding a huge text.
@@ -247,10 +308,10 @@ func TestAdversaries(t *testing.T) {
 	{
 		l := e.lease("NoManifest", "c-nomanifest", []string{B}, 0, 0)
 		dir, sha := clone(t, base(t, B, 0, 0), l.TaskID, key(t, "NoManifest").SS58(), nil)
-		os.Remove(filepath.Join(dir, dataset.ManifestName))
+		os.Remove(filepath.Join(dir, filepath.FromSlash(dataset.SubmissionManifestPath(l.TaskID))))
 		data := e.commitment("NoManifest", e.publish("NoManifest", dir), l.TaskID, sha)
 		e.complete("NoManifest", l.ID, data, e.commit("NoManifest", data))
-		want["NoManifest"] = verify.CodeManifest
+		want["NoManifest"] = verify.CodeFetch // not found at the revision, like an unreachable repo
 	}
 	{
 		l := e.lease("Unreachable", "c-unreachable", []string{B}, 0, 0)
@@ -264,6 +325,7 @@ func TestAdversaries(t *testing.T) {
 	want["Malformed"] = verify.CodeMalformed
 
 	v := e.validator(filepath.Join(t.TempDir(), "v.db"))
+	e.advance(2) // the last commitments' seed blocks
 	recs, err := v.Round(e.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -317,6 +379,7 @@ func TestAdversaries(t *testing.T) {
 	// A later round: R replays its old commitment; the honest EMAs decay
 	// but stay positive; R's replay scores 0.
 	e.commit("R", r1)
+	e.advance(2)
 	recs, err = v.Round(e.ctx)
 	if err != nil {
 		t.Fatal(err)

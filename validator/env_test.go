@@ -63,6 +63,10 @@ var (
 	baseDirs = map[baseKey]string{}
 )
 
+// testDump is the crawl id of the base datasets (a submission's shards are
+// filed under data/<dump>/).
+const testDump = "CC-MAIN-2024-10"
+
 func base(t testing.TB, warc string, start, end int64) string {
 	t.Helper()
 	baseMu.Lock()
@@ -76,7 +80,7 @@ func base(t testing.TB, warc string, start, end int64) string {
 		t.Fatal(err)
 	}
 	m, err := process.Run(context.Background(), process.Options{
-		Inputs: []string{warc}, Output: dir, Workers: 2, RecordStart: start, RecordEnd: end,
+		Inputs: []string{warc}, Output: dir, Workers: 2, RecordStart: start, RecordEnd: end, Dump: testDump,
 		Steps: process.StepOptions{AssetsDir: testAssets(t)},
 	})
 	if err != nil {
@@ -89,27 +93,38 @@ func base(t testing.TB, warc string, start, end int64) string {
 	return dir
 }
 
-// clone copies a base dataset, names task and hotkey in its manifest, lets
+// clone copies a base dataset into task's place in a miner's repository
+// (dataset.SubmissionLayout), names task and hotkey in its manifest, lets
 // mutate change files (and the manifest), and re-seals the manifest.
 func clone(t testing.TB, src string, taskID int64, hotkey string, mutate func(dir string, m *dataset.Manifest)) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	files, err := store.Walk(src)
+	m, err := dataset.ReadManifest(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		copyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
+	l := dataset.SubmissionLayout(taskID)
+	move := func(f *dataset.File, to string) {
+		copyFile(t, filepath.Join(src, filepath.FromSlash(f.Path)), filepath.Join(dir, filepath.FromSlash(to)))
+		f.Path = to
 	}
-	m, err := dataset.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
+	for i := range m.Shards {
+		sh := &m.Shards[i]
+		p, err := l.ShardPath(m.Dump, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		move(&sh.File, p)
+		if sh.Signatures != nil {
+			move(sh.Signatures, dataset.SignaturePath(p))
+		}
 	}
+	move(m.Records, l.RecordsPath())
 	m.Task, m.Hotkey = strconv.FormatInt(taskID, 10), hotkey
 	if mutate != nil {
 		mutate(dir, m)
 	}
-	sha, err := dataset.WriteManifest(dir, m)
+	sha, err := l.WriteManifest(dir, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +225,11 @@ func newEnv(t testing.TB, commitReveal bool) *env {
 	e := &env{t: t, ctx: ctx, chain: c, tstore: ts, vkey: key(t, "Validator"), uids: map[string]uint16{}, logs: &syncBuffer{}}
 	e.roster = taskserver.NewRoster(c, 1, nil)
 	e.svc = taskserver.NewService(taskserver.Options{Store: ts, Roster: e.roster})
-	srv := httptest.NewServer(taskserver.NewAPI(taskserver.APIOptions{Service: e.svc, Rate: -1}))
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: e.svc, SignedFor: taskServerKey, Rate: -1, ClientRate: -1, PublicRate: -1, PublicCacheTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	if e.store, err = local.New(t.TempDir()); err != nil {
@@ -259,8 +278,11 @@ func (e *env) head() uint64 {
 	return b.Number
 }
 
+// taskServerKey is the task server's hotkey (//TaskServer).
+const taskServerKey = "5FCMqAbp2WTC6yaeCq6HmBPNVF1Xza4cxjYfVQE2Yxp8RVJ8"
+
 func (e *env) client(name string) *client.Client {
-	return client.New(client.Options{URL: e.url, Signer: key(e.t, name)})
+	return client.New(client.Options{URL: e.url, Signer: key(e.t, name), SignedFor: taskServerKey})
 }
 
 // validatorClient is the real task server client the validator uses.
@@ -282,6 +304,10 @@ func (e *env) lease(name, crawl string, warcs []string, start, end int64) taskse
 }
 
 func (e *env) publish(name, dir string) string {
+	// Each miner creates its repository once (Create is idempotent).
+	if err := e.store.Create(e.ctx, "miners/"+name); err != nil {
+		e.t.Fatal(err)
+	}
 	rev, err := e.store.Publish(e.ctx, "miners/"+name, dir, "submission")
 	if err != nil {
 		e.t.Fatal(err)
@@ -315,7 +341,8 @@ func (e *env) complete(name string, leaseID int64, data string, block uint64) {
 	if _, err := e.client(name).Complete(e.ctx, leaseID, data, block); err != nil {
 		e.t.Fatalf("complete for %s: %v", name, err)
 	}
-	e.advance(1)
+	// Past the seed block (the default SeedDelay after the completion).
+	e.advance(2)
 }
 
 // honest runs a miner's whole job on a base dataset and returns its
@@ -333,15 +360,12 @@ func (e *env) options(db string) Options {
 	return Options{
 		Chain: e.chain, Hotkey: e.vkey, Store: e.store, Tasks: e.validatorClient(),
 		DB: db, WorkDir: e.t.TempDir(),
-		Reference:            verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
-		EvalEvery:            1,
-		WeightsEvery:         1,
-		ProvenanceSamples:    8,
-		CoverageSamples:      24,
-		Limits:               store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
-		GraceBlocks:          testGrace,
-		MaxUncompressedBytes: 4 << 20,
-		Log:                  slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Reference:    verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: testAssets(e.t)}},
+		EvalEvery:    1,
+		WeightsEvery: 1,
+		Limits:       store.Limits{MaxFileBytes: 2 << 20, MaxTotalBytes: 16 << 20},
+		GraceBlocks:  testGrace,
+		Log:          slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator/verify"
 )
 
@@ -199,30 +198,5 @@ func TestRunCommitRevealWeights(t *testing.T) {
 	recs, _ := v.Records(e.ctx, "")
 	if len(recs) != 1 || !recs[0].Verdict.Accepted {
 		t.Fatalf("records %+v", recs)
-	}
-}
-
-// TestTaskServerDown: an evaluation that fails on the validator's side is
-// retried for MaxAttempts rounds, then recorded with score 0; the validator
-// never stops.
-func TestTaskServerDown(t *testing.T) {
-	e := newEnv(t, false)
-	e.register("H2", 0)
-	e.honest("H2", "c-h2", warcB(t), 0, 0)
-	opts := e.options(":memory:")
-	opts.Tasks = client.New(client.Options{URL: "http://127.0.0.1:1", Signer: e.vkey})
-	opts.MaxAttempts = 2
-	v, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	recs, err := v.Round(e.ctx)
-	if err != nil || len(recs) != 0 {
-		t.Fatalf("first round: %v, %+v; want a retry", err, recs)
-	}
-	recs, err = v.Round(e.ctx)
-	if err != nil || len(recs) != 1 || recs[0].Verdict.Code != verify.CodeValidatorError || recs[0].Score != 0 {
-		t.Fatalf("second round: %v, %+v; want a recorded validator error", err, recs)
 	}
 }

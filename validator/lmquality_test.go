@@ -133,12 +133,13 @@ func TestRelativeQualityInValidator(t *testing.T) {
 		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
 			for i := range docs {
 				docs[i].Text = german[i%len(german)]
+				docs[i].TokenCount = countTokens(t, docs[i].Text)
 			}
 			return docs, refs
 		})
 	})
 	opts := e.options(filepath.Join(t.TempDir(), "v.db"))
-	opts.Quality, opts.MaxMismatch, opts.MinCoverage = rec, 1, 1e-9
+	opts.Quality, opts.MaxMismatch, opts.CoverageDrop = rec, 1, 1
 	v, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

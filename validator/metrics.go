@@ -8,6 +8,7 @@ type metrics struct {
 	ema         *prometheus.GaugeVec
 	block       prometheus.Gauge
 	weights     *prometheus.CounterVec
+	retries     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,7 +34,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "refine_validator_weights_total",
 			Help: "Weight submissions by kind (set, commit, reveal; drop: an expired commit dropped) and result (ok, error).",
 		}, []string{"kind", "result"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "refine_validator_retries_total",
+			Help: "Evaluations that failed on the validator's side (task server, store, chain, WARC host) and are retried later; never a verdict.",
+		}),
 	}
-	reg.MustRegister(m.submissions, m.evalSeconds, m.ema, m.block, m.weights)
+	reg.MustRegister(m.submissions, m.evalSeconds, m.ema, m.block, m.weights, m.retries)
 	return m
 }

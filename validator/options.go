@@ -15,12 +15,16 @@ import (
 )
 
 // TaskServer is what the validator needs from the task server: a task with
-// its lease history, and a place to send signed score reports.
-// *taskserver/client.Client satisfies it (its calls are Epistula-signed
-// with the validator's hotkey); StoreTaskServer adapts an in-process store.
+// its lease history, every submission (completed lease) in completion
+// order, a place to send reports on submissions, and the release of the
+// reports whose weights are public. *taskserver/client.Client satisfies it
+// (its calls are Epistula-signed with the validator's hotkey);
+// StoreTaskServer adapts an in-process service.
 type TaskServer interface {
 	Task(ctx context.Context, id int64) (taskserver.TaskResponse, error)
-	ReportScore(ctx context.Context, hotkey string, taskID int64, score float64, detail any) (taskserver.Score, error)
+	Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error)
+	Report(ctx context.Context, body taskserver.ScoreBody) (taskserver.ReportResponse, error)
+	ReleaseScores(ctx context.Context, through int64) (int, error)
 }
 
 // Options configure a Validator. Chain, Hotkey, Store, Tasks and
@@ -61,38 +65,55 @@ type Options struct {
 	// EvalEvery is the number of blocks between evaluation rounds
 	// (default 10); WeightsEvery between weight settings (default 100).
 	EvalEvery, WeightsEvery uint64
-	// SeedDelay: a commitment made in block b is sampled with the hash of
-	// block b+SeedDelay, and evaluated once that block exists (default 1).
+	// SeedDelay: a submission's samples are seeded by the hash of the
+	// block SeedDelay blocks after the block the task server recorded its
+	// lease's completion in, and it is evaluated once that block exists
+	// (default 2: more than the task server's head may lag, so that the
+	// miner cannot know the seed when it completes).
 	SeedDelay uint64
 	// GraceBlocks is how many blocks a commitment may land after the task
 	// server recorded the lease's completion (default 100; the server's
-	// block stamp may lag the chain).
+	// block stamp may lag the chain). A submission whose commitment is not
+	// on chain by then is rejected (not_committed).
 	GraceBlocks uint64
-	// ProvenanceSamples documents are re-derived per submission (default
-	// 16); CoverageSamples records of the task re-run (default 32).
-	ProvenanceSamples, CoverageSamples int
+	// ScanBack is how many blocks before the head a new validator's chain
+	// scan starts (default 256, what a non-archive node keeps); ScanBatch
+	// how many blocks one CommitmentHistory call reads (default 100);
+	// ScanLag how many blocks the scan stays behind the head (default 1:
+	// the best block may still be replaced).
+	ScanBack, ScanBatch, ScanLag uint64
+	// SubmissionsLookback is how many completion sequence numbers are read
+	// again each round (default 1000), for completions that commit out of
+	// sequence order on PostgreSQL.
+	SubmissionsLookback uint64
+	// ProvenanceSamples is the number of provenance draws per submission
+	// (default 16): byte positions of its text drawn uniformly, whose
+	// documents are re-derived from their records.
+	ProvenanceSamples int
+	// CoverageSamples is how many records the reference pipeline keeps are
+	// sought per submission (default 100), re-running at most
+	// CoverageRecords records of the task (default 4,000); a submission
+	// missing more of them than a miner dropping a share CoverageDrop
+	// (default 0.2) of the kept records would miss with probability 1 %
+	// is rejected (verify.CoverageParams, docs/mechanism.md).
+	CoverageSamples, CoverageRecords int
+	CoverageDrop                     float64
 	// Thresholds of the gate (defaults in parentheses): at most
-	// MaxMismatch of the re-derived documents may differ (0.1); at least
-	// MinCoverage of the sampled records the reference keeps must be
-	// present (0.8); at most MaxInternalDup of the documents may duplicate
-	// another of the submission (0.01); at most MaxOverlap may share a
-	// MinHash band with earlier accepted submissions (0.5).
-	MaxMismatch, MinCoverage, MaxInternalDup, MaxOverlap float64
-	// Limits bound what is downloaded per submission (default: 2 GiB per
-	// file, 8 GiB in all, 10,000 files).
+	// MaxMismatch of the provenance draws may miss (0: the pipeline is
+	// deterministic, an honest submission matches every draw); at most
+	// MaxInternalDup of the documents may duplicate another of the
+	// submission (0.01); at most MaxOverlap may share a MinHash band with
+	// earlier accepted submissions (0.5).
+	MaxMismatch, MaxInternalDup, MaxOverlap float64
+	// Budget turns a task's size into the work its submission may cost
+	// (verify.BudgetParams; defaults there).
+	Budget verify.BudgetParams
+	// Limits bound what is downloaded per submission, on top of the
+	// task's budget (default: 4 GiB per file, 16 GiB in all, 10,000 files).
 	Limits store.Limits
-	// MaxDocuments bounds a submission's document count (default 5,000,000).
-	MaxDocuments int64
-	// MaxUncompressedBytes bounds the shards' decompressed size as their
-	// parquet metadata states it (default 32 GiB).
-	MaxUncompressedBytes int64
 	// FetchTimeout bounds a submission's download (default 10 min) and
 	// EvalTimeout its checks after the download (default 30 min).
 	FetchTimeout, EvalTimeout time.Duration
-	// MaxAttempts is how many rounds a submission whose evaluation failed
-	// on the validator's side (task server or WARC unreachable) is retried
-	// before it is recorded as failed (default 3).
-	MaxAttempts int
 	// VersionKey is sent with weights (the subnet's weights_version).
 	VersionKey uint64
 	// PollInterval is how often Run looks at the chain head (default 1 s).
@@ -126,7 +147,7 @@ func (o Options) withDefaults() Options {
 		o.WeightsEvery = 100
 	}
 	if o.SeedDelay == 0 {
-		o.SeedDelay = 1
+		o.SeedDelay = 2
 	}
 	if o.GraceBlocks == 0 {
 		o.GraceBlocks = 100
@@ -135,13 +156,10 @@ func (o Options) withDefaults() Options {
 		o.ProvenanceSamples = 16
 	}
 	if o.CoverageSamples == 0 {
-		o.CoverageSamples = 32
+		o.CoverageSamples = 100
 	}
-	if o.MaxMismatch == 0 {
-		o.MaxMismatch = 0.1
-	}
-	if o.MinCoverage == 0 {
-		o.MinCoverage = 0.8
+	if o.CoverageRecords == 0 {
+		o.CoverageRecords = 4000
 	}
 	if o.MaxInternalDup == 0 {
 		o.MaxInternalDup = 0.01
@@ -149,23 +167,24 @@ func (o Options) withDefaults() Options {
 	if o.MaxOverlap == 0 {
 		o.MaxOverlap = 0.5
 	}
-	if o.Limits.MaxFileBytes == 0 {
-		o.Limits.MaxFileBytes = 2 << 30
-	}
-	if o.Limits.MaxTotalBytes == 0 {
-		o.Limits.MaxTotalBytes = 8 << 30
-	}
-	if o.MaxDocuments <= 0 {
-		o.MaxDocuments = 5_000_000
-	}
+	o.Limits = o.Limits.WithDefaults()
 	if o.FetchTimeout == 0 {
 		o.FetchTimeout = 10 * time.Minute
 	}
 	if o.EvalTimeout == 0 {
 		o.EvalTimeout = 30 * time.Minute
 	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = 3
+	if o.ScanBack == 0 {
+		o.ScanBack = 256
+	}
+	if o.ScanBatch == 0 {
+		o.ScanBatch = 100
+	}
+	if o.ScanLag == 0 {
+		o.ScanLag = 1
+	}
+	if o.SubmissionsLookback == 0 {
+		o.SubmissionsLookback = 1000
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = time.Second

@@ -2,25 +2,14 @@ package validator
 
 import (
 	"context"
+	"github.com/datarefine/refine/validator/verify"
 	"strings"
 	"unicode"
 )
 
-// QualityScorer rates the quality of a submission in [0, 1], relative to
-// the reference pipeline: miner holds the sampled documents as the miner
-// submitted them, reference the reference pipeline's output for the same
-// sampled records (the records it keeps), both with PII replacements folded
-// (see verify.CheckProvenance). An honest miner's two sides are equal and
-// score 1; a miner whose documents are worse than what the reference makes of
-// the same records scores less. Comparing against the same records, rather
-// than scoring the documents alone, means a lucky WARC does not make a better
-// miner.
-//
-// Scorers must be deterministic: every validator rates the same documents
-// alike, whatever its thread count or timing.
-type QualityScorer interface {
-	Quality(ctx context.Context, miner, reference []string) (float64, error)
-}
+// QualityScorer rates the quality of a submission in [0, 1] relative to the
+// reference pipeline (verify.QualityScorer documents the contract).
+type QualityScorer = verify.QualityScorer
 
 // StandInQuality is a cheap, documented placeholder for the model-based
 // quality score, used when no reference text is configured (devnets). Its

@@ -14,7 +14,10 @@ import (
 // state is the validator's SQLite database. Everything a restart must not
 // lose lives here: which commitments were evaluated (and their verdicts),
 // the EMA per uid, the MinHash bands of accepted submissions (for the
-// uniqueness check) and weight commits awaiting their reveal.
+// uniqueness check), weight commits awaiting their reveal, the chain's
+// commitments seen so far (a non-archive node forgets old blocks), the task
+// server's submissions read so far, evaluations to retry (failures on the
+// validator's side, with their backoff) and reports not yet delivered.
 type state struct{ db *sql.DB }
 
 const schema = `
@@ -50,6 +53,42 @@ CREATE TABLE IF NOT EXISTS meta (
 	key TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chain_commits (
+	hotkey TEXT NOT NULL,
+	block INTEGER NOT NULL,
+	data TEXT NOT NULL,
+	PRIMARY KEY (hotkey, block, data)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chain_commits_data ON chain_commits (hotkey, data, block);
+CREATE TABLE IF NOT EXISTS completions (
+	lease_id INTEGER PRIMARY KEY,
+	seq INTEGER NOT NULL,
+	task_id INTEGER NOT NULL,
+	hotkey TEXT NOT NULL,
+	data TEXT NOT NULL,
+	granted_block INTEGER NOT NULL,
+	ended_block INTEGER NOT NULL,
+	settled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS completions_open ON completions (settled, lease_id);
+CREATE INDEX IF NOT EXISTS completions_data ON completions (hotkey, data);
+CREATE TABLE IF NOT EXISTS retries (
+	hotkey TEXT NOT NULL,
+	block INTEGER NOT NULL,
+	data TEXT NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_block INTEGER NOT NULL,
+	last_error TEXT NOT NULL,
+	PRIMARY KEY (hotkey, block, data)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+	submission INTEGER PRIMARY KEY,
+	body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS weight_feeds (
+	hash TEXT PRIMARY KEY,
+	round INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS weight_commits (
 	id INTEGER PRIMARY KEY,
 	block INTEGER NOT NULL,
@@ -81,7 +120,44 @@ func openState(ctx context.Context, path string) (*state, error) {
 		db.Close()
 		return nil, err
 	}
-	return &state{db: db}, nil
+	s := &state{db: db}
+	// Columns added after the first release; a state file from before
+	// gets them (its submissions had no lease: they were read from chain).
+	for _, c := range []struct{ table, column, def string }{
+		{"submissions", "lease_id", "INTEGER NOT NULL DEFAULT 0"},
+		{"submissions", "round", "INTEGER NOT NULL DEFAULT 0"},
+		{"submissions", "reported", "INTEGER NOT NULL DEFAULT 0"},
+	} {
+		if err := s.addColumn(ctx, c.table, c.column, c.def); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("upgrade validator state %s: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// addColumn adds a column unless the table has it.
+func (s *state) addColumn(ctx context.Context, table, column, def string) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		if name == column {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	_, err = s.db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+column+` `+def)
+	return err
 }
 
 func (s *state) Close() error { return s.db.Close() }
@@ -133,11 +209,21 @@ func (s *state) record(ctx context.Context, r Record, bands [][]uint64) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO submissions (hotkey, uid, block, data, task_id, accepted, code, score, verdict, evaluated_block)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Hotkey, int(r.UID), int64(r.Block), r.Commitment, r.TaskID,
-		r.Verdict.Accepted, string(r.Verdict.Code), r.Score, string(vj), int64(r.EvaluatedBlock))
+	res, err := tx.ExecContext(ctx, `INSERT INTO submissions (hotkey, uid, block, data, task_id, accepted, code, score, verdict, evaluated_block, lease_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Hotkey, int(r.UID), int64(r.Block), r.Commitment, r.TaskID,
+		r.Verdict.Accepted, string(r.Verdict.Code), r.Score, string(vj), int64(r.EvaluatedBlock), r.LeaseID)
 	if err != nil {
 		return fmt.Errorf("record submission: %w", err)
+	}
+	// A verdict ends the retries, and settles the task server's
+	// submission it answers.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM retries WHERE hotkey = ? AND block = ? AND data = ?`, r.Hotkey, int64(r.Block), r.Commitment); err != nil {
+		return err
+	}
+	if r.LeaseID > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE completions SET settled = 1 WHERE lease_id = ?`, r.LeaseID); err != nil {
+			return err
+		}
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
@@ -187,13 +273,16 @@ func (s *state) overlap(ctx context.Context, docs []verify.Doc) (int, error) {
 // applyRound folds the scores of the submissions not yet applied into the
 // EMA of every uid in uids (hotkeys by uid), in one transaction: a uid with
 // no new submission moves toward 0, a uid whose hotkey changed starts over.
-func (s *state) applyRound(ctx context.Context, hotkeys map[uint16]string, alpha float64, block uint64) error {
+// The applied submissions are stamped with round, the number of weight
+// settings started before them (their scores first feed the next one), and
+// those that answer a task server submission get their report queued.
+func (s *state) applyRound(ctx context.Context, hotkeys map[uint16]string, alpha float64, block uint64, round uint64) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	round := map[uint16]float64{}
+	round_ := map[uint16]float64{}
 	rows, err := tx.QueryContext(ctx, `SELECT uid, hotkey, score FROM submissions WHERE applied = 0 ORDER BY id`)
 	if err != nil {
 		return err
@@ -207,7 +296,7 @@ func (s *state) applyRound(ctx context.Context, hotkeys map[uint16]string, alpha
 			return err
 		}
 		if hotkeys[uint16(uid)] == hk {
-			round[uint16(uid)] += sc
+			round_[uint16(uid)] += sc
 		}
 	}
 	rows.Close()
@@ -241,7 +330,7 @@ func (s *state) applyRound(ctx context.Context, hotkeys map[uint16]string, alpha
 		if o, ok := old[uid]; ok && o.hk == hotkeys[uid] {
 			prev = o.v
 		}
-		v := (1-alpha)*prev + alpha*round[uid]
+		v := (1-alpha)*prev + alpha*round_[uid]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ema (uid, hotkey, value, block) VALUES (?, ?, ?, ?)
 			ON CONFLICT (uid) DO UPDATE SET hotkey = excluded.hotkey, value = excluded.value, block = excluded.block`,
 			int(uid), hotkeys[uid], v, int64(block)); err != nil {
@@ -256,7 +345,10 @@ func (s *state) applyRound(ctx context.Context, hotkeys map[uint16]string, alpha
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE submissions SET applied = 1 WHERE applied = 0`); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE submissions SET applied = 1, round = ? WHERE applied = 0`, int64(round)); err != nil {
+		return err
+	}
+	if err := queueReports(ctx, tx); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('last_round', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, int64(block)); err != nil {
@@ -305,10 +397,13 @@ type Record struct {
 	Score          float64        `json:"score"`
 	EvaluatedBlock uint64         `json:"evaluated_block"`
 	Verdict        verify.Verdict `json:"verdict"`
+	// LeaseID is the task server's submission (completed lease) the
+	// verdict answers; 0 for a chain commitment no lease completed.
+	LeaseID int64 `json:"lease_id,omitempty"`
 }
 
 func (s *state) records(ctx context.Context, hotkey string) ([]Record, error) {
-	q := `SELECT hotkey, uid, block, data, task_id, score, evaluated_block, verdict FROM submissions`
+	q := `SELECT hotkey, uid, block, data, task_id, score, evaluated_block, verdict, lease_id FROM submissions`
 	var args []any
 	if hotkey != "" {
 		q += ` WHERE hotkey = ?`
@@ -325,7 +420,7 @@ func (s *state) records(ctx context.Context, hotkey string) ([]Record, error) {
 		var uid int
 		var b, eb int64
 		var vj string
-		if err := rows.Scan(&r.Hotkey, &uid, &b, &r.Commitment, &r.TaskID, &r.Score, &eb, &vj); err != nil {
+		if err := rows.Scan(&r.Hotkey, &uid, &b, &r.Commitment, &r.TaskID, &r.Score, &eb, &vj, &r.LeaseID); err != nil {
 			return nil, err
 		}
 		r.UID, r.Block, r.EvaluatedBlock = uint16(uid), uint64(b), uint64(eb)

@@ -20,10 +20,36 @@ type ProfileInput struct {
 
 var repoRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// updateProfile changes hotkey's profile; only hotkey's own session may.
-func (s *Site) updateProfile(ctx context.Context, sess Session, hotkey string, in ProfileInput) (Profile, error) {
+// mayWrite checks that a signed-in hotkey may write (post, edit its
+// profile): it must be registered on the subnet (or be the subnet owner),
+// so that a name like "Opentensor Foundation (official)" costs a
+// registration and goes with a uid everybody can look up; and the client
+// address must be within its write limit, so that many hotkeys behind one
+// client cannot flood the site.
+func (s *Site) mayWrite(ctx context.Context, sess Session, client string) error {
+	if !sess.Owner {
+		snap, err := s.current(ctx)
+		if err != nil {
+			return err
+		}
+		if _, ok := snap.neurons[sess.Hotkey]; !ok {
+			return fmt.Errorf("%w: %s is not registered on subnet %d; only registered hotkeys may post or keep a profile", errForbid, sess.Hotkey, s.opts.Netuid)
+		}
+	}
+	if !s.writeLim.allow(client, s.opts.Now()) {
+		return fmt.Errorf("%w: at most %d writes per %s from one address", errLimited, s.opts.WriteLimit, s.opts.PostWindow)
+	}
+	return nil
+}
+
+// updateProfile changes hotkey's profile; only hotkey's own session may,
+// and only while the hotkey is registered.
+func (s *Site) updateProfile(ctx context.Context, sess Session, client, hotkey string, in ProfileInput) (Profile, error) {
 	if sess.Hotkey != hotkey {
 		return Profile{}, fmt.Errorf("%w: only %s may edit this profile", errForbid, hotkey)
+	}
+	if err := s.mayWrite(ctx, sess, client); err != nil {
+		return Profile{}, err
 	}
 	var p Profile
 	var err error
@@ -57,8 +83,8 @@ type PostInput struct {
 }
 
 // addPost starts a thread (thread 0) or replies to one, within the
-// author's rate limit.
-func (s *Site) addPost(ctx context.Context, sess Session, thread int64, in PostInput) (Post, error) {
+// author's and the client address's rate limits.
+func (s *Site) addPost(ctx context.Context, sess Session, client string, thread int64, in PostInput) (Post, error) {
 	title, err := clean("title", in.Title, 200)
 	if err != nil {
 		return Post{}, fmt.Errorf("%w: %v", errInvalid, err)
@@ -78,6 +104,9 @@ func (s *Site) addPost(ctx context.Context, sess Session, thread int64, in PostI
 		if _, err := s.db.thread(ctx, thread); err != nil {
 			return Post{}, err
 		}
+	}
+	if err := s.mayWrite(ctx, sess, client); err != nil {
+		return Post{}, err
 	}
 	now := s.opts.Now().UTC().Truncate(time.Millisecond)
 	n, err := s.db.postsSince(ctx, sess.Hotkey, now.Add(-s.opts.PostWindow))

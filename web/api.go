@@ -365,7 +365,7 @@ func (s *Site) apiPutProfile(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	p, err := s.updateProfile(r.Context(), sess, chi.URLParam(r, "hotkey"), in)
+	p, err := s.updateProfile(r.Context(), sess, s.clients.Key(r), chi.URLParam(r, "hotkey"), in)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
@@ -374,7 +374,7 @@ func (s *Site) apiPutProfile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) apiChallenge(w http.ResponseWriter, r *http.Request) {
-	if !s.authLim.allow(clientIP(r), s.opts.Now()) {
+	if !s.authLim.allow(s.clients.Key(r), s.opts.Now()) {
 		s.apiFail(w, r, errLimited)
 		return
 	}
@@ -395,7 +395,7 @@ func (s *Site) apiChallenge(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) apiSignIn(w http.ResponseWriter, r *http.Request) {
-	if !s.authLim.allow(clientIP(r), s.opts.Now()) {
+	if !s.authLim.allow(s.clients.Key(r), s.opts.Now()) {
 		s.apiFail(w, r, errLimited)
 		return
 	}
@@ -521,7 +521,7 @@ func (s *Site) apiPost(w http.ResponseWriter, r *http.Request, reply bool) {
 		s.apiFail(w, r, err)
 		return
 	}
-	p, err := s.addPost(r.Context(), sess, thread, in)
+	p, err := s.addPost(r.Context(), sess, s.clients.Key(r), thread, in)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return

@@ -319,7 +319,7 @@ func (s *Site) formNewThread(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := s.addPost(r.Context(), sess, 0, PostInput{Title: r.PostFormValue("title"), Body: r.PostFormValue("body")})
+	p, err := s.addPost(r.Context(), sess, s.clients.Key(r), 0, PostInput{Title: r.PostFormValue("title"), Body: r.PostFormValue("body")})
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
@@ -337,7 +337,7 @@ func (s *Site) formReply(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	if _, err := s.addPost(r.Context(), sess, id, PostInput{Body: r.PostFormValue("body")}); err != nil {
+	if _, err := s.addPost(r.Context(), sess, s.clients.Key(r), id, PostInput{Body: r.PostFormValue("body")}); err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
@@ -382,7 +382,7 @@ func (s *Site) pageSignIn(w http.ResponseWriter, r *http.Request) {
 
 func (s *Site) formChallenge(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if !s.authLim.allow(clientIP(r), s.opts.Now()) {
+	if !s.authLim.allow(s.clients.Key(r), s.opts.Now()) {
 		s.pageFail(w, r, errLimited)
 		return
 	}
@@ -398,7 +398,7 @@ func (s *Site) formChallenge(w http.ResponseWriter, r *http.Request) {
 
 func (s *Site) formSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if !s.authLim.allow(clientIP(r), s.opts.Now()) {
+	if !s.authLim.allow(s.clients.Key(r), s.opts.Now()) {
 		s.pageFail(w, r, errLimited)
 		return
 	}
@@ -478,7 +478,7 @@ func (s *Site) formProfile(w http.ResponseWriter, r *http.Request) {
 	// The form names its hotkey, so that a form of another hotkey's page
 	// is refused rather than silently applied to the signed-in one.
 	hotkey := r.PostFormValue("hotkey")
-	if _, err := s.updateProfile(r.Context(), sess, hotkey, in); err != nil {
+	if _, err := s.updateProfile(r.Context(), sess, s.clients.Key(r), hotkey, in); err != nil {
 		status, _ := errorStatus(err)
 		if status == http.StatusForbidden {
 			s.pageFail(w, r, err)

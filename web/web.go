@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/clientip"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -73,8 +73,15 @@ type Options struct {
 	// PostLimit posts per PostWindow per hotkey (default 5 per 10 min).
 	PostLimit  int
 	PostWindow time.Duration
-	// AuthLimit sign-in attempts per minute per client address (default 30).
-	AuthLimit int
+	// AuthLimit sign-in attempts per minute per client address (default
+	// 30); WriteLimit posts and profile edits per PostWindow per client
+	// address (default 20), whatever hotkeys the client signs in with.
+	AuthLimit  int
+	WriteLimit int
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For names the client for those limits; by default
+	// none, and the peer address is the client.
+	TrustedProxies []string
 
 	// RefreshEvery is how often the overview and leaderboards are
 	// recomputed (default 5 s); ActiveWindow how recent activity makes a
@@ -117,6 +124,9 @@ type Site struct {
 	router  chi.Router
 	static  http.Handler
 	authLim *windowLimiter
+	// writeLim limits writes per client address.
+	writeLim *windowLimiter
+	clients  *clientip.Resolver
 
 	refreshMu sync.Mutex
 	agg       *aggregator
@@ -146,6 +156,13 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	if o.AuthLimit <= 0 {
 		o.AuthLimit = 30
 	}
+	if o.WriteLimit <= 0 {
+		o.WriteLimit = 20
+	}
+	clients, err := clientip.New(o.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	if o.HistoryEvery == 0 {
 		o.HistoryEvery = 100
 	}
@@ -168,7 +185,8 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Site{opts: o, db: d, agg: newAggregator(), authLim: newWindowLimiter(o.AuthLimit, time.Minute)}
+	s := &Site{opts: o, db: d, agg: newAggregator(), authLim: newWindowLimiter(o.AuthLimit, time.Minute),
+		writeLim: newWindowLimiter(o.WriteLimit, o.PostWindow), clients: clients}
 	if s.jwtKey, err = d.secret(ctx, "jwt_key"); err != nil {
 		d.Close()
 		return nil, err
@@ -307,14 +325,6 @@ func (l *windowLimiter) allow(key string, now time.Time) bool {
 	}
 	l.counts[key]++
 	return l.counts[key] <= l.n
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // apiError is the JSON error body, the same shape as the task server's.

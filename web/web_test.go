@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/clientip"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -735,5 +736,81 @@ func TestFallback(t *testing.T) {
 	site.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/site/overview", nil))
 	if rec.Code != 200 {
 		t.Errorf("overview without a chain: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestWritesNeedRegistration: a hotkey that is not registered on the
+// subnet signs in (reading its dashboard is harmless) but can neither
+// post nor make a profile, so "Opentensor Foundation (official)" cannot
+// be claimed for free; the subnet owner may write without a uid.
+func TestWritesNeedRegistration(t *testing.T) {
+	f := newFixture(t)
+	srv := serve(t, f)
+	mallory := key(t, "//Mallory")
+	c := newClient(t, srv.URL)
+	c.signIn(mallory)
+	fake := ProfileInput{DisplayName: "Opentensor Foundation (official)"}
+	if st, b := c.sendJSON("PUT", "/v1/site/profiles/"+mallory.SS58(), fake, true); st != 403 || !strings.Contains(b, "not registered") {
+		t.Fatalf("unregistered profile edit: %d %s", st, b)
+	}
+	if st, _, _ := c.postForm("/dashboard/profile", url.Values{"csrf": {c.csrf}, "hotkey": {mallory.SS58()}, "display_name": {fake.DisplayName}}); st != 403 {
+		t.Fatalf("unregistered profile form: %d", st)
+	}
+	if st, _ := c.sendJSON("POST", "/v1/site/threads", PostInput{Title: "Official", Body: "send TAO here"}, true); st != 403 {
+		t.Fatalf("unregistered post: %d", st)
+	}
+	var p Profile
+	c.getJSON("/v1/site/profiles/"+mallory.SS58(), &p)
+	if p.DisplayName != "" {
+		t.Fatalf("the unregistered hotkey got a profile: %+v", p)
+	}
+	// A registered miner and the (unregistered) owner may.
+	m := newClient(t, srv.URL)
+	m.signIn(f.miners[0])
+	if st, b := m.sendJSON("POST", "/v1/site/threads", PostInput{Title: "Hi", Body: "from a miner"}, true); st != 201 {
+		t.Fatalf("registered post: %d %s", st, b)
+	}
+	o := newClient(t, srv.URL)
+	o.signIn(f.owner)
+	if st, b := o.sendJSON("POST", "/v1/site/threads", PostInput{Title: "Rules", Body: "from the owner"}, true); st != 201 {
+		t.Fatalf("owner post: %d %s", st, b)
+	}
+}
+
+// TestWriteLimitPerClient: writes are limited per client address as well
+// as per hotkey, and behind a trusted proxy the address is the one the
+// proxy names, so that one client with many hotkeys is limited while
+// different clients behind the same proxy are not.
+func TestWriteLimitPerClient(t *testing.T) {
+	f := newFixture(t)
+	var err error
+	if f.site.clients, err = clientip.New([]string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	f.site.writeLim = newWindowLimiter(2, time.Hour)
+	srv := serve(t, f)
+	post := func(c *client, from string) int {
+		b, _ := json.Marshal(PostInput{Title: "t", Body: "b"})
+		st, _, _ := c.do("POST", "/v1/site/threads", "application/json", bytes.NewReader(b),
+			map[string]string{csrfHeader: c.csrf, "X-Forwarded-For": from})
+		return st
+	}
+	a, b := newClient(t, srv.URL), newClient(t, srv.URL)
+	a.signIn(f.miners[0])
+	b.signIn(f.miners[1])
+	// One client (203.0.113.1) with two hotkeys: two writes in all.
+	if post(a, "203.0.113.1") != 201 || post(b, "203.0.113.1") != 201 {
+		t.Fatal("first writes refused")
+	}
+	if st := post(a, "203.0.113.1"); st != 429 {
+		t.Fatalf("third write from the same client: %d, want 429", st)
+	}
+	// Another client behind the same proxy is not limited by it, and a
+	// forged hop left of the client's own address changes nothing.
+	if st := post(b, "203.0.113.2"); st != 201 {
+		t.Fatalf("another client: %d", st)
+	}
+	if st := post(a, "198.51.100.7, 203.0.113.1"); st != 429 {
+		t.Fatalf("forged X-Forwarded-For hop: %d, want 429", st)
 	}
 }

@@ -26,6 +26,7 @@ type minerOptions struct {
 	Key             hotkeyOptions
 	Net             networkOptions
 	TaskServer      string
+	TaskServerKey   string
 	Store           string
 	Repo            string
 	WARCMirror      string
@@ -43,6 +44,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
 	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face, token from HF_TOKEN) or local:DIR")
 	fs.StringVar(&o.Repo, "repo", "", "dataset repository to publish to, owner/name (required)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
@@ -106,7 +108,7 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	}
 	m, err := miner.New(miner.Options{
 		Hotkey: key, Netuid: o.Net.Netuid, Chain: ch,
-		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key})},
+		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key, SignedFor: o.TaskServerKey})},
 		Store: st, Repo: o.Repo,
 		WARCs:   miner.Mirror{Dir: o.WARCMirror, BaseURL: o.WARCBaseURL},
 		WorkDir: o.WorkDir, Workers: o.Workers, PipelineWorkers: o.PipelineWorkers,

@@ -1,20 +1,21 @@
 package main
 
 import (
-	"net/http"
-
 	"context"
 	"fmt"
-	"github.com/datarefine/refine/web"
 	"io"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/wallet"
+	"github.com/datarefine/refine/web"
 )
 
 // --- refine taskserver (serve) ---
@@ -30,8 +31,18 @@ type taskserverOptions struct {
 	LeaseDuration  time.Duration
 	HeartbeatTTL   time.Duration
 	MaxLeases      int
+	MaxUndecided   int
+	SubmissionTTL  time.Duration
+	ThrottleAfter  int
+	Acceptance     float64
 	Rate           float64
 	Burst          int
+	ClientRate     float64
+	ClientBurst    int
+	PublicRate     float64
+	PublicBurst    int
+	PublicCache    time.Duration
+	TrustedProxies []string
 	MaxBody        int64
 	MetagraphEvery time.Duration
 	BlockEvery     time.Duration
@@ -69,7 +80,7 @@ func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DB, "db", "taskserver.db", "database: a SQLite file, or postgres://user@host/db")
 	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local)")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")
-	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58): when set, requests must be signed for it")
+	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58), required: signed requests must name it in Epistula-Signed-For")
 	fs.BoolVar(&o.NoWeb, "no-web", false, "serve only the API, not the website")
 	fs.StringVar(&o.WebDB, "web-db", "web.db", "SQLite file of the website's own tables (profiles, posts, sessions)")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide discussion posts")
@@ -78,8 +89,18 @@ func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaseDuration, "lease-duration", 6*time.Hour, "hard deadline of a lease")
 	fs.DurationVar(&o.HeartbeatTTL, "heartbeat-ttl", 10*time.Minute, "a lease expires this long after its last heartbeat")
 	fs.IntVar(&o.MaxLeases, "max-leases", 4, "live leases per hotkey")
+	fs.IntVar(&o.MaxUndecided, "max-undecided", 0, "submissions awaiting validators' decision a hotkey may have and still lease (0: 2 × --max-leases; -1: no limit)")
+	fs.DurationVar(&o.SubmissionTTL, "submission-timeout", 6*time.Hour, "a submitted task no validator decided on this long after completion returns to the pool")
+	fs.IntVar(&o.ThrottleAfter, "throttle-after", 3, "consecutive rejected submissions after which a hotkey waits before leasing (1 min, doubling up to 1 h; -1: never)")
+	fs.Float64Var(&o.Acceptance, "acceptance-share", acceptance.DefaultShare, "a submission is accepted when validators holding more than this share of the reporting validators' stake accept it")
 	fs.Float64Var(&o.Rate, "rate", 20, "signed requests per second per hotkey (token bucket; -1: no limit)")
 	fs.IntVar(&o.Burst, "burst", 40, "token bucket size per hotkey")
+	fs.Float64Var(&o.ClientRate, "client-rate", 200, "signed requests per second per client address (-1: no limit)")
+	fs.IntVar(&o.ClientBurst, "client-burst", 400, "token bucket size per client address for signed requests")
+	fs.Float64Var(&o.PublicRate, "public-rate", 5, "public reads per second per client address (-1: no limit)")
+	fs.IntVar(&o.PublicBurst, "public-burst", 20, "token bucket size per client address for public reads")
+	fs.DurationVar(&o.PublicCache, "public-cache", 5*time.Second, "how long answers of public reads are reused (-1s: not at all)")
+	fs.StringArrayVar(&o.TrustedProxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
 	fs.Int64Var(&o.MaxBody, "max-body", 64<<10, "request body limit in bytes")
 	fs.DurationVar(&o.MetagraphEvery, "metagraph-refresh", time.Minute, "how often to reload the metagraph")
 	fs.DurationVar(&o.BlockEvery, "block-refresh", 2*time.Second, "how often to read the chain head")
@@ -120,6 +141,16 @@ func planAll(ctx context.Context, sources []string, p planFlags) ([]taskserver.N
 }
 
 func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) error {
+	if o.SignedFor == "" {
+		return fmt.Errorf("give --signed-for: this server's hotkey (SS58), which miners and validators sign their requests for (e.g. the subnet owner's hotkey)")
+	}
+	if _, err := wallet.DecodeSS58(o.SignedFor); err != nil {
+		return fmt.Errorf("--signed-for %q: %w", o.SignedFor, err)
+	}
+	rule := acceptance.Rule{Share: o.Acceptance}
+	if err := rule.Check(); err != nil {
+		return fmt.Errorf("--acceptance-share: %w", err)
+	}
 	log, err := o.Log.Logger(stderr)
 	if err != nil {
 		return err
@@ -144,15 +175,19 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 	}
 	return taskserver.Run(ctx, taskserver.RunOptions{
 		Store: store, Chain: c, Netuid: o.Netuid, Listener: ln, Import: tasks,
-		Service:        taskserver.Options{LeaseDuration: o.LeaseDuration, HeartbeatTTL: o.HeartbeatTTL, MaxLeases: o.MaxLeases},
-		API:            taskserver.APIOptions{SignedFor: o.SignedFor, MaxBodyBytes: o.MaxBody, Rate: o.Rate, Burst: o.Burst},
+		Service: taskserver.Options{LeaseDuration: o.LeaseDuration, HeartbeatTTL: o.HeartbeatTTL, MaxLeases: o.MaxLeases,
+			MaxUndecided: o.MaxUndecided, SubmissionTimeout: o.SubmissionTTL, Throttle: throttle(o.ThrottleAfter), Acceptance: rule},
+		API: taskserver.APIOptions{SignedFor: o.SignedFor, MaxBodyBytes: o.MaxBody, Rate: o.Rate, Burst: o.Burst,
+			ClientRate: o.ClientRate, ClientBurst: o.ClientBurst, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst,
+			PublicCacheTTL: o.PublicCache, TrustedProxies: o.TrustedProxies},
 		MetagraphEvery: o.MetagraphEvery, BlockEvery: o.BlockEvery, ExpireEvery: o.ExpireEvery,
 		Grace: o.Grace, Logger: log,
 		Handler: func(ctx context.Context, api http.Handler) (http.Handler, error) {
 			if o.NoWeb {
 				return api, nil
 			}
-			site, err := web.New(ctx, web.Options{Store: store, Chain: c, Netuid: o.Netuid, DB: o.WebDB, OwnerHotkey: o.Owner, Fallback: api, Logger: log.With("role", "web")})
+			site, err := web.New(ctx, web.Options{Store: store, Chain: c, Netuid: o.Netuid, DB: o.WebDB, OwnerHotkey: o.Owner, Fallback: api,
+				TrustedProxies: o.TrustedProxies, Logger: log.With("role", "web")})
 			if err != nil {
 				return nil, fmt.Errorf("website: %w", err)
 			}
@@ -160,6 +195,15 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 			return site, nil
 		},
 	})
+}
+
+// throttle is the flag's policy: after n consecutive rejections, 1 min
+// doubling up to 1 h (n < 0: never).
+func throttle(n int) taskserver.Throttle {
+	if n < 0 {
+		return taskserver.Throttle{After: -1}
+	}
+	return taskserver.Throttle{After: n, Base: time.Minute, Max: time.Hour}
 }
 
 // --- refine taskserver import ---

@@ -21,31 +21,33 @@ import (
 )
 
 type validatorOptions struct {
-	Key          hotkeyOptions
-	Net          networkOptions
-	TaskServer   string
-	Store        string
-	DB           string
-	WorkDir      string
-	Assets       string
-	WARCMirror   string
-	WARCBaseURL  string
-	EvalEvery    uint64
-	WeightsEvery uint64
-	Provenance   int
-	Coverage     int
-	MaxFileBytes int64
-	MaxBytes     int64
-	Poll         time.Duration
-	Metrics      string
-	EvalRef      string
-	Log          logOptions
+	Key           hotkeyOptions
+	Net           networkOptions
+	TaskServer    string
+	TaskServerKey string
+	Store         string
+	DB            string
+	WorkDir       string
+	Assets        string
+	WARCMirror    string
+	WARCBaseURL   string
+	EvalEvery     uint64
+	WeightsEvery  uint64
+	Provenance    int
+	Coverage      int
+	MaxFileBytes  int64
+	MaxBytes      int64
+	Poll          time.Duration
+	Metrics       string
+	EvalRef       string
+	Log           logOptions
 }
 
 func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
 	fs.StringVar(&o.Store, "store", "hub", "where miners publish: hub (Hugging Face) or local:DIR")
 	fs.StringVar(&o.DB, "db", "validator.db", "SQLite state file (verdicts, EMAs, accepted signatures)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for fetched submissions (default: a temp folder)")
@@ -116,7 +118,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	v, err := validator.New(validator.Options{
 		Quality: quality,
 		Chain:   ch, Netuid: o.Net.Netuid, Hotkey: key, Store: st,
-		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key}),
+		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key, SignedFor: o.TaskServerKey}),
 		DB:    o.DB, WorkDir: o.WorkDir,
 		Reference: verify.ReferenceOptions{
 			Steps:   process.StepOptions{AssetsDir: o.Assets},

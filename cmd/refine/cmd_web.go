@@ -29,6 +29,7 @@ type webOptions struct {
 	SessionTTL   time.Duration
 	RefreshEvery time.Duration
 	Grace        time.Duration
+	Trusted      []string
 	Log          logOptions
 }
 
@@ -43,6 +44,7 @@ func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.SessionTTL, "session-ttl", 2*time.Hour, "lifetime of a sign-in session")
 	fs.DurationVar(&o.RefreshEvery, "refresh", 5*time.Second, "how often the overview and leaderboards are recomputed")
 	fs.DurationVar(&o.Grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringArrayVar(&o.Trusted, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
 	o.Log.AddFlags(fs)
 }
 
@@ -101,7 +103,7 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	}
 	site, err := web.New(ctx, web.Options{
 		Store: store, Chain: c, Netuid: o.Netuid, DB: webDBPath(o), OwnerHotkey: o.Owner,
-		Secure: o.Secure, SessionTTL: o.SessionTTL, RefreshEvery: o.RefreshEvery, Logger: log,
+		Secure: o.Secure, SessionTTL: o.SessionTTL, RefreshEvery: o.RefreshEvery, TrustedProxies: o.Trusted, Logger: log,
 	})
 	if err != nil {
 		return err

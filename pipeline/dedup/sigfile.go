@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/datarefine/refine/dataset"
 )
 
 // Signature files (docs/formats/signatures.md) hold the MinHash signatures
@@ -30,7 +32,7 @@ const (
 	sigHeaderSize    = 64
 	sigFooterSize    = 48
 	sigBlockRecords  = 1024
-	sigFileExtension = ".minhash.sig"
+	sigFileExtension = dataset.SignatureExt
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -41,7 +43,7 @@ var ErrCorrupt = errors.New("corrupt signature file")
 // SignaturePath is where the signature file of a shard lives: next to it,
 // with ".parquet" replaced by ".minhash.sig".
 func SignaturePath(shardPath string) string {
-	return strings.TrimSuffix(shardPath, ".parquet") + sigFileExtension
+	return dataset.SignaturePath(shardPath)
 }
 
 // SigWriter writes one shard's signature file. Add every row of the shard

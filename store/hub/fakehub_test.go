@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/datarefine/refine/store"
 )
 
 // fakeHub implements the Hub endpoints the store uses, as the Hub
@@ -29,6 +31,7 @@ type fakeHub struct {
 
 	mu      sync.Mutex
 	repos   map[string]bool
+	heads   map[string]string                         // repo → main's commit
 	commits map[string]map[string]map[string]fakeFile // repo → commit → path → file
 	lfs     map[string][]byte                         // oid → content
 	pending map[string]bool                           // uploaded, not verified
@@ -45,7 +48,7 @@ const lfsThreshold = 10_000
 const pageSize = 2
 
 func newFakeHub(t *testing.T) *fakeHub {
-	h := &fakeHub{t: t, token: "hf_test", repos: map[string]bool{}, commits: map[string]map[string]map[string]fakeFile{},
+	h := &fakeHub{t: t, token: "hf_test", repos: map[string]bool{}, heads: map[string]string{}, commits: map[string]map[string]map[string]fakeFile{},
 		lfs: map[string][]byte{}, pending: map[string]bool{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
@@ -90,7 +93,11 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.repos[id] = true
+		// The Hub's first commit of a new repository adds .gitattributes.
 		h.commits[id] = map[string]map[string]fakeFile{}
+		init := fmt.Sprintf("%x", sha1.Sum([]byte("initial commit of "+id)))
+		h.commits[id][init] = map[string]fakeFile{".gitattributes": {content: []byte(store.GitAttributes)}}
+		h.heads[id] = init
 		json.NewEncoder(w).Encode(map[string]string{"url": h.srv.URL + "/datasets/" + id})
 	case r.Method == http.MethodPost && strings.HasPrefix(p, "/api/datasets/") && strings.Contains(p, "/preupload/"):
 		var req struct {
@@ -175,11 +182,17 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, 400, "want NDJSON")
 			return
 		}
+		// A commit applies on top of the branch: the head's files stay
+		// unless the commit replaces them.
 		files := map[string]fakeFile{}
+		for p, f := range h.commits[repo][h.heads[repo]] {
+			files[p] = f
+		}
 		h.ndjson = nil
 		sc := bufio.NewScanner(r.Body)
 		sc.Buffer(nil, 64<<20)
 		var sum = sha1.New()
+		sum.Write([]byte(h.heads[repo]))
 		for sc.Scan() {
 			var line struct {
 				Key   string          `json:"key"`
@@ -223,6 +236,7 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		oid := hex.EncodeToString(sum.Sum(nil))
 		h.commits[repo][oid] = files
+		h.heads[repo] = oid
 		json.NewEncoder(w).Encode(map[string]any{"commitOid": oid, "commitUrl": h.srv.URL + "/datasets/" + repo + "/commit/" + oid})
 	case r.Method == http.MethodGet && strings.HasPrefix(p, "/api/datasets/") && strings.Contains(p, "/tree/"):
 		i := strings.Index(p, "/tree/")

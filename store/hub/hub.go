@@ -169,8 +169,15 @@ func escapePath(p string) string {
 	return strings.Join(parts, "/")
 }
 
-// createRepo creates the dataset repository; an existing one is fine.
-func (s *Store) createRepo(ctx context.Context, repo string) error {
+// Create implements store.Store: it creates the dataset repository; an
+// existing one is fine.
+func (s *Store) Create(ctx context.Context, repo string) error {
+	if err := store.CheckRepo(repo); err != nil {
+		return err
+	}
+	if s.token == "" {
+		return errNoToken
+	}
 	owner, name, ok := strings.Cut(repo, "/")
 	if !ok {
 		owner, name = "", repo
@@ -188,6 +195,8 @@ func (s *Store) createRepo(ctx context.Context, repo string) error {
 	return err
 }
 
+var errNoToken = errors.New("hub: no token: set HF_TOKEN or log in with `hf auth login`")
+
 type localFile struct {
 	path, full string
 	size       int64
@@ -203,7 +212,7 @@ func (s *Store) Publish(ctx context.Context, repo, dir, message string) (string,
 		return "", err
 	}
 	if s.token == "" {
-		return "", errors.New("hub: no token: set HF_TOKEN or log in with huggingface-cli")
+		return "", errNoToken
 	}
 	paths, err := store.Walk(dir)
 	if err != nil {
@@ -217,9 +226,6 @@ func (s *Store) Publish(ctx context.Context, repo, dir, message string) (string,
 		}
 		f.path = p
 		files = append(files, f)
-	}
-	if err := s.createRepo(ctx, repo); err != nil {
-		return "", err
 	}
 	const rev = "main"
 	modes, err := s.preupload(ctx, repo, rev, files)

@@ -29,6 +29,9 @@ func TestProtocol(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
 	os.WriteFile(filepath.Join(dir, "manifest.json"), []byte("{}"), 0o644)
 	os.WriteFile(filepath.Join(dir, "data", "00000.parquet"), []byte(strings.Repeat("x", 50_000)), 0o644)
+	if err := s.Create(context.Background(), "miner/refined"); err != nil {
+		t.Fatal(err)
+	}
 	rev, err := s.Publish(context.Background(), "miner/refined", dir, "task 7")
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +64,10 @@ func TestProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(files) != 3 || files[0].Path != ".gitattributes" {
+		t.Fatalf("List = %+v: want .gitattributes and the two files", files)
+	}
+	files = files[1:]
 	if len(files) != 2 || files[0].Size != 50_000 || files[0].SHA256 == "" {
 		t.Fatalf("List = %+v (LFS size and oid must come from the lfs entry)", files)
 	}

@@ -1,12 +1,17 @@
-// Package local is a dataset store in a folder: files are kept once by
-// content hash, and a revision is the sha256 of its file listing, so a
+// Package local is a dataset store in a folder that behaves like a Hugging
+// Face Hub dataset repository: Create makes a repository whose first
+// revision holds a .gitattributes file, and each Publish is a commit on
+// top of the branch head, so a revision holds its parent's files plus the
+// commit's. Files are kept once by content hash, and a revision is the
+// sha256 of its commit record (parent, message, full listing), so a
 // revision pins its bytes and can never change. It is the embedded default
 // for devnets and tests.
 //
 // Layout under the root:
 //
-//	objects/ab/abcdef…            file contents by sha256
-//	repos/<owner>/<name>/<rev>.json  revision listings ([]store.File)
+//	objects/ab/abcdef…                   file contents by sha256
+//	repos/<owner>/<name>/<rev>.json      commits (parent, message, files)
+//	repos/<owner>/<name>/refs/main       the branch head's revision
 package local
 
 import (
@@ -22,12 +27,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/datarefine/refine/store"
 )
 
 // Store is a local folder store.
-type Store struct{ root string }
+type Store struct {
+	root string
+	// mu serialises commits, as the Hub serialises commits to a branch.
+	// One process owns a store folder's writes (a devnet, or one miner).
+	mu sync.Mutex
+}
 
 var _ store.Store = (*Store)(nil)
 
@@ -43,15 +55,91 @@ func New(dir string) (*Store, error) {
 
 var revRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
+// commit is one revision's record.
+type commit struct {
+	Parent  string       `json:"parent,omitempty"`
+	Message string       `json:"message"`
+	Files   []store.File `json:"files"`
+}
+
 func (s *Store) objectPath(sum string) string {
 	return filepath.Join(s.root, "objects", sum[:2], sum)
 }
 
-func (s *Store) revPath(repo, rev string) string {
-	return filepath.Join(s.root, "repos", filepath.FromSlash(repo), rev+".json")
+func (s *Store) repoDir(repo string) string {
+	return filepath.Join(s.root, "repos", filepath.FromSlash(repo))
 }
 
-// Publish implements store.Store.
+func (s *Store) revPath(repo, rev string) string {
+	return filepath.Join(s.repoDir(repo), rev+".json")
+}
+
+func (s *Store) headPath(repo string) string {
+	return filepath.Join(s.repoDir(repo), "refs", "main")
+}
+
+// Create implements store.Store: the first revision holds .gitattributes,
+// as a new Hub repository's does.
+func (s *Store) Create(ctx context.Context, repo string) error {
+	if err := store.CheckRepo(repo); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.head(repo); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	f, err := s.putObject(strings.NewReader(store.GitAttributes))
+	if err != nil {
+		return fmt.Errorf("create %s: %w", repo, err)
+	}
+	f.Path = ".gitattributes"
+	_, err = s.writeCommit(repo, commit{Message: "initial commit", Files: []store.File{f}})
+	return err
+}
+
+// head returns the branch head's revision; ErrNotFound for a repository
+// never created.
+func (s *Store) head(repo string) (string, error) {
+	b, err := os.ReadFile(s.headPath(repo))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("repository %s: %w (create it first)", repo, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	rev := strings.TrimSpace(string(b))
+	if !revRe.MatchString(rev) {
+		return "", fmt.Errorf("repository %s: corrupt head %q", repo, rev)
+	}
+	return rev, nil
+}
+
+// writeCommit stores c and moves the head to it.
+func (s *Store) writeCommit(repo string, c commit) (string, error) {
+	sort.Slice(c.Files, func(i, j int) bool { return c.Files[i].Path < c.Files[j].Path })
+	rec, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(rec)
+	rev := hex.EncodeToString(sum[:])
+	if err := os.MkdirAll(filepath.Join(s.repoDir(repo), "refs"), 0o755); err != nil {
+		return "", err
+	}
+	if err := writeAtomic(s.revPath(repo, rev), bytes.NewReader(rec)); err != nil {
+		return "", err
+	}
+	if err := writeAtomic(s.headPath(repo), strings.NewReader(rev+"\n")); err != nil {
+		return "", err
+	}
+	return rev, nil
+}
+
+// Publish implements store.Store: one commit on top of the head with every
+// file under dir; the head's other files stay.
 func (s *Store) Publish(ctx context.Context, repo, dir, message string) (string, error) {
 	if err := store.CheckRepo(repo); err != nil {
 		return "", err
@@ -60,41 +148,51 @@ func (s *Store) Publish(ctx context.Context, repo, dir, message string) (string,
 	if err != nil {
 		return "", fmt.Errorf("publish %s: %w", dir, err)
 	}
-	files := make([]store.File, 0, len(paths))
+	files := make(map[string]store.File, len(paths))
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
-		f, err := s.putObject(filepath.Join(dir, filepath.FromSlash(p)))
+		f, err := s.putFile(filepath.Join(dir, filepath.FromSlash(p)))
 		if err != nil {
 			return "", fmt.Errorf("publish %s: %w", p, err)
 		}
 		f.Path = p
-		files = append(files, f)
+		files[p] = f
 	}
-	listing, err := json.Marshal(files)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	parent, err := s.head(repo)
+	if err != nil {
+		return "", fmt.Errorf("publish to %s: %w", repo, err)
+	}
+	pc, err := s.readCommit(repo, parent)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(listing)
-	rev := hex.EncodeToString(sum[:])
-	dst := s.revPath(repo, rev)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", err
+	for _, f := range pc.Files {
+		if _, ok := files[f.Path]; !ok {
+			files[f.Path] = f
+		}
 	}
-	if err := writeAtomic(dst, bytes.NewReader(listing)); err != nil {
-		return "", err
+	c := commit{Parent: parent, Message: message}
+	for _, f := range files {
+		c.Files = append(c.Files, f)
 	}
-	return rev, nil
+	return s.writeCommit(repo, c)
 }
 
-// putObject stores a file's content under its hash.
-func (s *Store) putObject(path string) (store.File, error) {
+func (s *Store) putFile(path string) (store.File, error) {
 	in, err := os.Open(path)
 	if err != nil {
 		return store.File{}, err
 	}
 	defer in.Close()
+	return s.putObject(in)
+}
+
+// putObject stores content under its hash.
+func (s *Store) putObject(in io.Reader) (store.File, error) {
 	tmp, err := os.CreateTemp(filepath.Join(s.root, "objects"), ".tmp-*")
 	if err != nil {
 		return store.File{}, err
@@ -138,31 +236,40 @@ func writeAtomic(dst string, r io.Reader) error {
 	return os.Rename(tmp.Name(), dst)
 }
 
+// readCommit reads and checks a revision's record.
+func (s *Store) readCommit(repo, revision string) (commit, error) {
+	if !revRe.MatchString(revision) {
+		return commit{}, fmt.Errorf("revision %q of %s: %w", revision, repo, store.ErrNotFound)
+	}
+	b, err := os.ReadFile(s.revPath(repo, revision))
+	if errors.Is(err, os.ErrNotExist) {
+		return commit{}, fmt.Errorf("%s@%s: %w", repo, revision, store.ErrNotFound)
+	}
+	if err != nil {
+		return commit{}, err
+	}
+	// The record is content-addressed: check it before trusting it.
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != revision {
+		return commit{}, fmt.Errorf("%s@%s: commit record does not match its revision hash", repo, revision)
+	}
+	var c commit
+	if err := json.Unmarshal(b, &c); err != nil {
+		return commit{}, fmt.Errorf("%s@%s: %w", repo, revision, err)
+	}
+	return c, nil
+}
+
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, repo, revision string) ([]store.File, error) {
 	if err := store.CheckRepo(repo); err != nil {
 		return nil, err
 	}
-	if !revRe.MatchString(revision) {
-		return nil, fmt.Errorf("revision %q of %s: %w", revision, repo, store.ErrNotFound)
-	}
-	b, err := os.ReadFile(s.revPath(repo, revision))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s@%s: %w", repo, revision, store.ErrNotFound)
-	}
+	c, err := s.readCommit(repo, revision)
 	if err != nil {
 		return nil, err
 	}
-	// The listing is content-addressed: check it before trusting it.
-	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != revision {
-		return nil, fmt.Errorf("%s@%s: listing does not match its revision hash", repo, revision)
-	}
-	var files []store.File
-	if err := json.Unmarshal(b, &files); err != nil {
-		return nil, fmt.Errorf("%s@%s: %w", repo, revision, err)
-	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return files, nil
+	sort.Slice(c.Files, func(i, j int) bool { return c.Files[i].Path < c.Files[j].Path })
+	return c.Files, nil
 }
 
 // Open implements store.Store.
@@ -171,14 +278,13 @@ func (s *Store) Open(ctx context.Context, repo, revision, path string) (io.ReadC
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range files {
-		if f.Path == path {
-			rc, err := os.Open(s.objectPath(f.SHA256))
-			if err != nil {
-				return nil, fmt.Errorf("%s@%s: %s: %w", repo, revision, path, err)
-			}
-			return rc, nil
+	i := sort.Search(len(files), func(i int) bool { return files[i].Path >= path })
+	if i < len(files) && files[i].Path == path {
+		rc, err := os.Open(s.objectPath(files[i].SHA256))
+		if err != nil {
+			return nil, fmt.Errorf("%s@%s: %s: %w", repo, revision, path, err)
 		}
+		return rc, nil
 	}
 	return nil, fmt.Errorf("%s@%s: %s: %w", repo, revision, path, store.ErrNotFound)
 }

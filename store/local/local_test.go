@@ -20,15 +20,18 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// TestTamperedListingRejected: a revision is the hash of its listing, so
-// editing the listing in place makes the revision unreadable rather than
+// TestTamperedCommitRejected: a revision is the hash of its commit record,
+// so editing the record in place makes the revision unreadable rather than
 // silently different.
-func TestTamperedListingRejected(t *testing.T) {
-	root := t.TempDir()
-	s, _ := New(root)
+func TestTamperedCommitRejected(t *testing.T) {
+	ctx := context.Background()
+	s, _ := New(t.TempDir())
+	if err := s.Create(ctx, "m/r"); err != nil {
+		t.Fatal(err)
+	}
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "a.txt"), []byte("hello"), 0o644)
-	rev, err := s.Publish(context.Background(), "m/r", src, "x")
+	rev, err := s.Publish(ctx, "m/r", src, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,13 +39,13 @@ func TestTamperedListingRejected(t *testing.T) {
 	b, _ := os.ReadFile(p)
 	b[len(b)-3] ^= 1
 	os.WriteFile(p, b, 0o644)
-	if _, err := s.List(context.Background(), "m/r", rev); err == nil {
-		t.Fatal("tampered listing accepted")
+	if _, err := s.List(ctx, "m/r", rev); err == nil {
+		t.Fatal("tampered commit record accepted")
 	}
-	// Publishing the same content again gives the same revision.
+	// A commit's parent is part of its revision: the same files again make
+	// a new revision on top, as a Hub commit does.
 	os.WriteFile(p, nil, 0o644)
-	rev2, err := s.Publish(context.Background(), "m/r", src, "again")
-	if err != nil || rev2 != rev {
-		t.Fatalf("republish: %s %v, want %s", rev2, err, rev)
+	if _, err := s.Publish(ctx, "m/r", src, "again"); err == nil {
+		t.Fatal("a commit on top of a damaged head succeeded")
 	}
 }

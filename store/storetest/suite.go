@@ -2,7 +2,6 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -53,69 +52,107 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		"data/CC-MAIN-2024-10/00000.parquet": big,
 		"records.jsonl":                      "{}\n",
 	}
+	const repo = "miner1/refined"
+	created := func(t *testing.T) store.Store {
+		s := newStore(t)
+		if err := s.Create(ctx, repo); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 
 	t.Run("PublishListOpen", func(t *testing.T) {
-		s := newStore(t)
-		rev, err := s.Publish(ctx, "miner1/refined", writeTree(t, v1), "task 1")
+		s := created(t)
+		rev, err := s.Publish(ctx, repo, writeTree(t, v1), "task 1")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rev == "" {
 			t.Fatal("empty revision")
 		}
-		files, err := s.List(ctx, "miner1/refined", rev)
+		files, err := s.List(ctx, repo, rev)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var paths []string
 		for _, f := range files {
 			paths = append(paths, f.Path)
-			if f.Size != int64(len(v1[f.Path])) {
-				t.Errorf("%s: size %d, want %d", f.Path, f.Size, len(v1[f.Path]))
+			if c, ok := v1[f.Path]; ok && f.Size != int64(len(c)) {
+				t.Errorf("%s: size %d, want %d", f.Path, f.Size, len(c))
 			}
 		}
-		if strings.Join(paths, ",") != "data/CC-MAIN-2024-10/00000.parquet,manifest.json,records.jsonl" {
+		// A new repository starts with .gitattributes, as on the Hub.
+		if strings.Join(paths, ",") != ".gitattributes,data/CC-MAIN-2024-10/00000.parquet,manifest.json,records.jsonl" {
 			t.Fatalf("List = %v", paths)
 		}
 		for p, c := range v1 {
-			if got := read(t, s, "miner1/refined", rev, p); got != c {
+			if got := read(t, s, repo, rev, p); got != c {
 				t.Fatalf("%s: read %d bytes, want %d", p, len(got), len(c))
 			}
 		}
 	})
 
-	t.Run("RevisionsAreImmutable", func(t *testing.T) {
+	t.Run("CreateOnceThenPublish", func(t *testing.T) {
 		s := newStore(t)
-		rev1, err := s.Publish(ctx, "miner1/refined", writeTree(t, v1), "one")
+		if _, err := s.Publish(ctx, repo, writeTree(t, v1), "x"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Publish to a repo never created: %v, want ErrNotFound", err)
+		}
+		for range 2 {
+			if err := s.Create(ctx, repo); err != nil {
+				t.Fatalf("Create (again): %v", err)
+			}
+		}
+		if _, err := s.Publish(ctx, repo, writeTree(t, v1), "x"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("CommitsApplyOnTopAndRevisionsAreImmutable", func(t *testing.T) {
+		s := created(t)
+		rev1, err := s.Publish(ctx, repo, writeTree(t, v1), "one")
 		if err != nil {
 			t.Fatal(err)
 		}
-		v2 := map[string]string{"manifest.json": `{"format":"refine-dataset/1","task":"2"}`}
-		rev2, err := s.Publish(ctx, "miner1/refined", writeTree(t, v2), "two")
+		v2 := map[string]string{"manifest.json": `{"format":"refine-dataset/1","task":"2"}`, "b/new.txt": "new"}
+		rev2, err := s.Publish(ctx, repo, writeTree(t, v2), "two")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rev1 == rev2 {
 			t.Fatal("different content, same revision")
 		}
-		if got := read(t, s, "miner1/refined", rev1, "manifest.json"); got != v1["manifest.json"] {
+		if got := read(t, s, repo, rev1, "manifest.json"); got != v1["manifest.json"] {
 			t.Fatalf("old revision changed: %q", got)
 		}
-		if _, err := s.Open(ctx, "miner1/refined", rev2, "records.jsonl"); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("file absent from revision 2: %v", err)
+		if _, err := s.Open(ctx, repo, rev1, "b/new.txt"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a later commit's file at the earlier revision: %v", err)
+		}
+		// Files the second commit does not mention stay, as on the Hub.
+		if got := read(t, s, repo, rev2, "records.jsonl"); got != v1["records.jsonl"] {
+			t.Fatalf("records.jsonl at revision 2: %q", got)
+		}
+		if got := read(t, s, repo, rev2, "manifest.json"); got != v2["manifest.json"] {
+			t.Fatalf("manifest.json at revision 2: %q", got)
+		}
+		files, err := s.List(ctx, repo, rev2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 5 {
+			t.Fatalf("revision 2 lists %v", files)
 		}
 	})
 
 	t.Run("NotFound", func(t *testing.T) {
-		s := newStore(t)
-		rev, err := s.Publish(ctx, "miner1/refined", writeTree(t, v1), "one")
+		s := created(t)
+		rev, err := s.Publish(ctx, repo, writeTree(t, v1), "one")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct{ repo, rev, path string }{
 			{"nobody/none", rev, "manifest.json"},
-			{"miner1/refined", strings.Repeat("0", 40), "manifest.json"},
-			{"miner1/refined", rev, "missing.json"},
+			{repo, strings.Repeat("0", 40), "manifest.json"},
+			{repo, rev, "missing.json"},
 		} {
 			if _, err := s.Open(ctx, tc.repo, tc.rev, tc.path); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("Open(%+v) = %v, want ErrNotFound", tc, err)
@@ -129,30 +166,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("BadRepoName", func(t *testing.T) {
 		s := newStore(t)
 		for _, repo := range []string{"", "../etc", "a/b/c", "a b", "/abs"} {
+			if err := s.Create(ctx, repo); err == nil {
+				t.Errorf("Create %q accepted", repo)
+			}
 			if _, err := s.Publish(ctx, repo, writeTree(t, v1), "x"); err == nil {
 				t.Errorf("Publish to %q accepted", repo)
 			}
 		}
 	})
 
-	t.Run("FetchLimits", func(t *testing.T) {
-		s := newStore(t)
-		rev, err := s.Publish(ctx, "miner1/refined", writeTree(t, v1), "one")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := t.TempDir()
-		if _, err := store.Fetch(ctx, s, "miner1/refined", rev, dst, store.Limits{}); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := os.ReadFile(filepath.Join(dst, "data", "CC-MAIN-2024-10", "00000.parquet"))
-		if !bytes.Equal(b, []byte(big)) {
-			t.Fatal("fetched content differs")
-		}
-		for _, lim := range []store.Limits{{MaxFileBytes: 1000}, {MaxTotalBytes: 2000}, {MaxFiles: 2}} {
-			if _, err := store.Fetch(ctx, s, "miner1/refined", rev, t.TempDir(), lim); !errors.Is(err, store.ErrTooLarge) {
-				t.Errorf("Fetch with %+v: %v, want ErrTooLarge", lim, err)
-			}
-		}
-	})
+	t.Run("Submissions", func(t *testing.T) { runSubmissions(t, created(t), repo) })
 }

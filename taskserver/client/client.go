@@ -18,10 +18,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/wallet"
 )
 
 // Options configure a Client.
@@ -30,7 +32,12 @@ type Options struct {
 	URL string
 	// Signer signs miner and validator calls (a *wallet.Keypair).
 	Signer epistula.Signer
-	// SignedFor is the server's hotkey, when it requires one.
+	// SignedFor is the server's hotkey, which every signed call names
+	// (Epistula-Signed-For; servers require it). When empty, the client
+	// reads it once from the server's /v1/identity before its first
+	// signed call: that is the server at URL, and a request signed for it
+	// cannot be replayed at any other service. Pin it to be sure of whom
+	// you talk to when the URL is not authenticated (plain HTTP).
 	SignedFor string
 	// HTTP is the underlying client (default: 30 s timeout).
 	HTTP *http.Client
@@ -40,6 +47,9 @@ type Options struct {
 type Client struct {
 	opts Options
 	base string
+
+	idMu      sync.Mutex
+	signedFor string
 }
 
 // New returns a client.
@@ -71,6 +81,9 @@ var sentinels = map[string]error{
 	"bad_commitment":      taskserver.ErrBadCommitment,
 	"not_registered":      taskserver.ErrNotRegistered,
 	"no_validator_permit": taskserver.ErrNoPermit,
+	"throttled":           taskserver.ErrThrottled,
+	"undecided_limit":     taskserver.ErrUndecidedLimit,
+	"not_submission":      taskserver.ErrNotSubmission,
 }
 
 // Is matches the taskserver sentinel of e's code.
@@ -83,6 +96,28 @@ func (e *Error) Is(target error) bool {
 // overload, server errors).
 func (e *Error) Retryable() bool {
 	return e.Status == http.StatusTooManyRequests && e.Code == "rate_limited" || e.Status >= 500
+}
+
+// receiver returns the server's hotkey for Signed-For: the pinned one, or
+// the one the server names at /v1/identity (read once).
+func (c *Client) receiver(ctx context.Context) (string, error) {
+	if c.opts.SignedFor != "" {
+		return c.opts.SignedFor, nil
+	}
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	if c.signedFor != "" {
+		return c.signedFor, nil
+	}
+	id, err := c.Identity(ctx)
+	if err != nil {
+		return "", fmt.Errorf("learn the task server's hotkey: %w", err)
+	}
+	if _, err := wallet.DecodeSS58(id.Hotkey); err != nil {
+		return "", fmt.Errorf("task server's identity %q: %w", id.Hotkey, err)
+	}
+	c.signedFor = id.Hotkey
+	return c.signedFor, nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, signed bool, in, out any) error {
@@ -104,7 +139,11 @@ func (c *Client) do(ctx context.Context, method, path string, signed bool, in, o
 		if c.opts.Signer == nil {
 			return fmt.Errorf("%s %s: client has no signer", method, path)
 		}
-		if err := epistula.SignRequest(req, body, c.opts.Signer, c.opts.SignedFor); err != nil {
+		to, err := c.receiver(ctx)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		if err := epistula.SignRequest(req, body, c.opts.Signer, to); err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
 	} else if body != nil {
@@ -182,22 +221,64 @@ func (c *Client) HotkeyLeases(ctx context.Context, hotkey string, limit int) ([]
 	return out.Leases, err
 }
 
-// ReportScore sends a score; detail is any JSON value (nil for none).
-func (c *Client) ReportScore(ctx context.Context, hotkey string, taskID int64, score float64, detail any) (taskserver.Score, error) {
-	body := taskserver.ScoreBody{Hotkey: hotkey, TaskID: taskID, Score: score}
-	if detail != nil {
-		raw, err := json.Marshal(detail)
-		if err != nil {
-			return taskserver.Score{}, fmt.Errorf("encode detail: %w", err)
-		}
-		body.Detail = raw
-	}
-	var out taskserver.Score
+// Submissions returns submissions (completed leases) whose completion
+// Seq is greater than after, in Seq order (limit 0: the server's default).
+func (c *Client) Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error) {
+	var out taskserver.SubmissionsResponse
+	err := c.do(ctx, http.MethodGet, "/v1/submissions"+pageQuery(after, limit), true, nil, &out)
+	return out.Submissions, err
+}
+
+// Report sends a validator's report on one submission; body.Detail is the
+// verdict as a JSON object (or empty).
+func (c *Client) Report(ctx context.Context, body taskserver.ScoreBody) (taskserver.ReportResponse, error) {
+	var out taskserver.ReportResponse
 	err := c.do(ctx, http.MethodPost, "/v1/scores", true, body, &out)
 	return out, err
 }
 
+// ReleaseScores publishes the caller's reports that fed weight settings up
+// to round through, once those weights are public.
+func (c *Client) ReleaseScores(ctx context.Context, through int64) (int, error) {
+	var out taskserver.ReleaseResponse
+	err := c.do(ctx, http.MethodPost, "/v1/scores/release", true, taskserver.ReleaseBody{Through: through}, &out)
+	return out.Released, err
+}
+
 // ---- public ----
+
+// Identity returns the server's hotkey.
+func (c *Client) Identity(ctx context.Context) (taskserver.Identity, error) {
+	var out taskserver.Identity
+	err := c.do(ctx, http.MethodGet, "/v1/identity", false, nil, &out)
+	return out, err
+}
+
+// Accepted returns a page of accepted submissions with lease id > after,
+// by lease id (limit 0: the server's default), and the cursor of the next
+// page.
+func (c *Client) Accepted(ctx context.Context, after int64, limit int) ([]taskserver.AcceptedSubmission, int64, error) {
+	var out taskserver.AcceptedResponse
+	err := c.do(ctx, http.MethodGet, "/v1/accepted"+pageQuery(after, limit), false, nil, &out)
+	return out.Submissions, out.Next, err
+}
+
+// AllAccepted reads every accepted submission, page by page.
+func (c *Client) AllAccepted(ctx context.Context) ([]taskserver.AcceptedSubmission, error) {
+	var all []taskserver.AcceptedSubmission
+	var after int64
+	for {
+		page, next, err := c.Accepted(ctx, after, 1000)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, page...)
+		if len(page) == 0 || next <= after {
+			return all, nil
+		}
+		after = next
+	}
+}
 
 // Stats returns the overview.
 func (c *Client) Stats(ctx context.Context) (taskserver.Stats, error) {
@@ -254,6 +335,20 @@ func (c *Client) Scores(ctx context.Context, hotkey string, limit int) ([]taskse
 	var out taskserver.ScoresResponse
 	err := c.do(ctx, http.MethodGet, path, false, nil, &out)
 	return out.Scores, err
+}
+
+func pageQuery(after int64, limit int) string {
+	q := url.Values{}
+	if after > 0 {
+		q.Set("after", strconv.FormatInt(after, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
 }
 
 func query(name string, v int) string {

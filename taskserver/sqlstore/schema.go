@@ -67,5 +67,48 @@ func migrations(d dialect) []string {
 		// 2: a task's lease history (validators' reads, lease grants).
 		`CREATE INDEX leases_task ON leases(task_id, id);
 		CREATE INDEX events_lease ON events(lease_id);`,
+		// 3 (v13): the byte offsets that bound a record range, recorded
+		// when the task was planned (0, 0: a whole file, or planned before
+		// ranges had them).
+		`ALTER TABLE tasks ADD COLUMN byte_start BIGINT NOT NULL DEFAULT 0;
+		ALTER TABLE tasks ADD COLUMN byte_end BIGINT NOT NULL DEFAULT 0;`,
+		// 4 (l13): submissions are decided by validators' reports (a completion
+		// no longer ends a task), reports stay private until released,
+		// and the public reads use indexes instead of scanning leases.
+		// Completions made before this migration ended their tasks: they
+		// count as accepted.
+		`ALTER TABLE leases ADD COLUMN decision TEXT;
+		ALTER TABLE leases ADD COLUMN decided_at BIGINT;
+		ALTER TABLE leases ADD COLUMN decided_block BIGINT;
+		UPDATE leases SET decision = 'accepted', decided_at = ended_at, decided_block = ended_block WHERE state = 'completed';
+		CREATE INDEX leases_decided ON leases(hotkey, decided_at) WHERE decided_at IS NOT NULL;
+		CREATE INDEX leases_undecided ON leases(hotkey) WHERE decision = 'pending';
+		CREATE INDEX leases_accepted ON leases(id) WHERE decision = 'accepted';
+		CREATE INDEX leases_granted ON leases(granted_at);
+		CREATE INDEX leases_completed_at ON leases(ended_at) WHERE state = 'completed';
+		CREATE INDEX events_kind ON events(kind, id);
+		CREATE TABLE reports (
+			id ` + id + `,
+			validator TEXT NOT NULL,
+			lease_id BIGINT NOT NULL REFERENCES leases(id),
+			task_id BIGINT NOT NULL,
+			hotkey TEXT NOT NULL,
+			commitment TEXT NOT NULL,
+			accepted INTEGER NOT NULL,
+			score ` + real + ` NOT NULL,
+			detail TEXT,
+			weights_round BIGINT NOT NULL,
+			released INTEGER NOT NULL DEFAULT 0,
+			at BIGINT NOT NULL,
+			block BIGINT NOT NULL,
+			UNIQUE (validator, lease_id)
+		);
+		CREATE INDEX reports_lease ON reports(lease_id, id);
+		CREATE INDEX reports_unreleased ON reports(validator, weights_round) WHERE released = 0;
+		CREATE TABLE hotkeys (
+			hotkey TEXT PRIMARY KEY,
+			first_seen BIGINT NOT NULL
+		);
+		INSERT INTO hotkeys(hotkey, first_seen) SELECT hotkey, min(granted_at) FROM leases GROUP BY hotkey`,
 	}
 }

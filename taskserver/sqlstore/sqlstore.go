@@ -274,23 +274,23 @@ func nullStr(v string) any {
 // (a crawl is ~90,000 WARCs); ON CONFLICT skips tasks already there.
 func (s *Store) AddTasks(ctx context.Context, tasks []taskserver.NewTask, at taskserver.Stamp) (int, error) {
 	added := 0
-	const batch = 500 // 3,000 parameters: within both databases' limits
+	const batch = 500 // 4,000 parameters: within both databases' limits
 	for i := 0; i < len(tasks); i += batch {
 		chunk := tasks[i:min(i+batch, len(tasks))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO tasks(task_key, crawl, warcs, record_start, record_end, state, created_at) VALUES `)
-		args := make([]any, 0, 6*len(chunk))
+		q.WriteString(`INSERT INTO tasks(task_key, crawl, warcs, record_start, record_end, byte_start, byte_end, state, created_at) VALUES `)
+		args := make([]any, 0, 8*len(chunk))
 		for j, t := range chunk {
 			if j > 0 {
 				q.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, 'pending', $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, 'pending', $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
 			warcs, err := json.Marshal(t.WARCs)
 			if err != nil {
 				return added, fmt.Errorf("add tasks: %w", err)
 			}
-			args = append(args, taskKey(t), t.Crawl, string(warcs), t.RecordStart, t.RecordEnd, ms(at.Time))
+			args = append(args, taskKey(t), t.Crawl, string(warcs), t.RecordStart, t.RecordEnd, t.ByteStart, t.ByteEnd, ms(at.Time))
 		}
 		q.WriteString(` ON CONFLICT (task_key) DO NOTHING`)
 		err := s.tx(ctx, func(tx txn) error {
@@ -387,6 +387,9 @@ func (s *Store) Lease(ctx context.Context, req taskserver.LeaseRequest) (taskser
 		if req.MaxLive > 0 && live >= req.MaxLive {
 			return fmt.Errorf("%w: %d live leases", taskserver.ErrLeaseLimit, live)
 		}
+		if err := s.standing(ctx, tx, req); err != nil {
+			return err
+		}
 		q := `SELECT id FROM tasks WHERE state = 'pending' ORDER BY id LIMIT 1`
 		if s.d == postgres {
 			q += ` FOR UPDATE SKIP LOCKED`
@@ -426,6 +429,9 @@ func (s *Store) Lease(ctx context.Context, req taskserver.LeaseRequest) (taskser
 		if err := event(ctx, tx, taskserver.Stamp{Time: now, Block: req.At.Block}, "leased", id, leaseID, req.Hotkey, ""); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO hotkeys(hotkey, first_seen) VALUES ($1, $2) ON CONFLICT (hotkey) DO NOTHING`, req.Hotkey, ms(now)); err != nil {
+			return err
+		}
 		if lease, err = getLease(ctx, tx, leaseID); err != nil {
 			return err
 		}
@@ -440,19 +446,25 @@ type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-const leaseCols = `id, task_id, hotkey, state, granted_at, granted_block, deadline, expires_at, heartbeat_at, ended_at, ended_block, commitment, commit_block`
+const leaseCols = `id, task_id, hotkey, state, granted_at, granted_block, deadline, expires_at, heartbeat_at, ended_at, ended_block, commitment, commit_block, decision, decided_at, decided_block`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanLease(r scanner) (taskserver.Lease, error) {
 	var l taskserver.Lease
 	var granted, deadline, expires, hb, gblock int64
-	var ended, eblock, cblock sql.NullInt64
-	var commitment sql.NullString
+	var ended, eblock, cblock, decided, dblock sql.NullInt64
+	var commitment, decision sql.NullString
 	var state string
-	err := r.Scan(&l.ID, &l.TaskID, &l.Hotkey, &state, &granted, &gblock, &deadline, &expires, &hb, &ended, &eblock, &commitment, &cblock)
+	err := r.Scan(&l.ID, &l.TaskID, &l.Hotkey, &state, &granted, &gblock, &deadline, &expires, &hb, &ended, &eblock, &commitment, &cblock,
+		&decision, &decided, &dblock)
 	if err != nil {
 		return l, err
+	}
+	l.Decision, l.DecidedBlock = taskserver.Decision(decision.String), uint64(dblock.Int64)
+	if decided.Valid {
+		t := fromMS(decided.Int64)
+		l.DecidedAt = &t
 	}
 	l.State = taskserver.LeaseState(state)
 	l.GrantedAt, l.GrantedBlock = fromMS(granted), uint64(gblock)
@@ -477,8 +489,8 @@ func getTask(ctx context.Context, q querier, id int64) (taskserver.Task, error) 
 	var t taskserver.Task
 	var warcs, state string
 	var created int64
-	err := q.QueryRowContext(ctx, `SELECT id, crawl, warcs, record_start, record_end, state, created_at FROM tasks WHERE id = $1`, id).
-		Scan(&t.ID, &t.Crawl, &warcs, &t.RecordStart, &t.RecordEnd, &state, &created)
+	err := q.QueryRowContext(ctx, `SELECT id, crawl, warcs, record_start, record_end, byte_start, byte_end, state, created_at FROM tasks WHERE id = $1`, id).
+		Scan(&t.ID, &t.Crawl, &warcs, &t.RecordStart, &t.RecordEnd, &t.ByteStart, &t.ByteEnd, &state, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("task %d: %w", id, taskserver.ErrNotFound)
 	}
@@ -554,11 +566,12 @@ func (s *Store) Complete(ctx context.Context, id int64, hotkey, commitment strin
 		default:
 			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskserver.ErrLeaseNotLive)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'completed', ended_at = $1, ended_block = $2, commitment = $3, commit_block = $4 WHERE id = $5`,
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'completed', ended_at = $1, ended_block = $2, commitment = $3, commit_block = $4, decision = 'pending' WHERE id = $5`,
 			ms(at.Time), int64(at.Block), commitment, int64(commitBlock), id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'done' WHERE id = $1`, l.TaskID); err != nil {
+		// Submitted, not done: only validators' reports decide the task.
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = 'submitted' WHERE id = $1`, l.TaskID); err != nil {
 			return err
 		}
 		if err := event(ctx, tx, at, "completed", l.TaskID, id, hotkey, commitment); err != nil {
@@ -696,6 +709,8 @@ func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
 			c.Pending = n
 		case taskserver.TaskLeased:
 			c.Leased = n
+		case taskserver.TaskSubmitted:
+			c.Submitted = n
 		case taskserver.TaskDone:
 			c.Done = n
 		}
@@ -704,7 +719,7 @@ func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE state = 'live'`).Scan(&c.LiveLeases); err != nil {
 		return c, err
 	}
-	err = s.r.QueryRowContext(ctx, `SELECT count(DISTINCT hotkey) FROM leases`).Scan(&c.Miners)
+	err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM hotkeys`).Scan(&c.Miners)
 	return c, err
 }
 

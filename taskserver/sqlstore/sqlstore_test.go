@@ -77,7 +77,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 					t.Fatalf("open %d: AddTasks = %d, %v", i, n, err)
 				}
 				var versions int
-				if err := sqlstore.DB(s).QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&versions); err != nil || versions != 2 {
+				if err := sqlstore.DB(s).QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&versions); err != nil || versions != 4 {
 					t.Fatalf("open %d: %d migrations recorded, %v", i, versions, err)
 				}
 				s.Close()

@@ -42,6 +42,17 @@ func Run(t *testing.T, open Open) {
 		{"EventsRecordEveryTransition", testEvents},
 		{"HistoryAndQueries", testQueries},
 		{"Scores", testScores},
+		{"SubmissionsInCompletionOrder", testSubmissions},
+		{"ReportsDecideTheTask", testReportsDecide},
+		{"OneReportPerValidator", testOneReportPerValidator},
+		{"ReportsNeedASubmission", testReportsNeedSubmission},
+		{"LaterReportsReverseTheDecision", testDecisionFollowsReports},
+		{"OnlyTheLatestSubmissionMovesTheTask", testLatestSubmission},
+		{"ReleasePublishesReports", testRelease2},
+		{"ReopenUndecided", testReopen},
+		{"ThrottleAfterRejections", testThrottle},
+		{"UndecidedLimit", testUndecidedLimit},
+		{"AcceptedSubmissions", testAccepted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,8 +109,8 @@ func testAddTasks(t *testing.T, s taskserver.Store) {
 	tasks := []taskserver.NewTask{
 		{Crawl: "C", WARCs: []string{"a.warc.gz"}},
 		{Crawl: "C", WARCs: []string{"b.warc.gz"}},
-		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 0, RecordEnd: 100},
-		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 100},
+		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 0, RecordEnd: 100, ByteStart: 0, ByteEnd: 123456},
+		{Crawl: "C", WARCs: []string{"b.warc.gz"}, RecordStart: 100, ByteStart: 123456},
 		{Crawl: "C", WARCs: []string{"c.warc.gz", "d.warc.gz"}},
 	}
 	n, err := s.AddTasks(ctx, tasks, at(0, 1))
@@ -120,6 +131,13 @@ func testAddTasks(t *testing.T, s taskserver.Store) {
 	}
 	if task.Crawl != "C" || len(task.WARCs) != 2 || task.WARCs[1] != "d.warc.gz" || task.State != taskserver.TaskPending || !task.CreatedAt.Equal(T0) {
 		t.Fatalf("Task(5) = %+v", task)
+	}
+	// A range's byte bounds come back as planned.
+	for id, want := range map[int64][4]int64{3: {0, 100, 0, 123456}, 4: {100, 0, 123456, 0}} {
+		task, _, err := s.Task(ctx, id)
+		if got := [4]int64{task.RecordStart, task.RecordEnd, task.ByteStart, task.ByteEnd}; err != nil || got != want {
+			t.Fatalf("Task(%d) range = %v, %v; want %v", id, got, err, want)
+		}
 	}
 	_, _, err = s.Task(ctx, 99)
 	wantErr(t, "Task(99)", err, taskserver.ErrNotFound)
@@ -310,7 +328,8 @@ func testComplete(t *testing.T, s taskserver.Store) {
 		t.Fatalf("lease after rejected complete = %+v", got)
 	}
 	done, err := s.Complete(ctx, l.ID, "hk", c1, 3, at(time.Minute, 4))
-	if err != nil || done.State != taskserver.LeaseCompleted || done.Commitment != c1 || done.CommitBlock != 3 || done.EndedBlock != 4 {
+	if err != nil || done.State != taskserver.LeaseCompleted || done.Commitment != c1 || done.CommitBlock != 3 || done.EndedBlock != 4 ||
+		done.Decision != taskserver.DecisionPending {
 		t.Fatalf("Complete = %+v, %v", done, err)
 	}
 	again, err := s.Complete(ctx, l.ID, "hk", c1, 3, at(2*time.Minute, 5))
@@ -323,18 +342,20 @@ func testComplete(t *testing.T, s taskserver.Store) {
 	wantErr(t, "complete of a completed lease by another", err, taskserver.ErrNotHolder)
 	_, err = s.Release(ctx, l.ID, "hk", at(2*time.Minute, 5))
 	wantErr(t, "release of a completed lease", err, taskserver.ErrLeaseNotLive)
+	// A completion does not end the task: it is submitted, awaiting the
+	// validators' decision.
 	got, leases, err := s.Task(ctx, task.ID)
-	if err != nil || got.State != taskserver.TaskDone || len(leases) != 1 {
+	if err != nil || got.State != taskserver.TaskSubmitted || len(leases) != 1 {
 		t.Fatalf("task after complete = %+v %+v, %v", got, leases, err)
 	}
-	// A done task is never leased again, even long after.
+	// A submitted task is not leased again while it awaits the decision.
 	_, t2 := mustLease(t, s, req("hk", 3*time.Hour, 6))
 	if t2.ID == task.ID {
-		t.Fatal("done task leased again")
+		t.Fatal("submitted task leased again")
 	}
 	_, _, err = s.Lease(ctx, req("hk2", 3*time.Hour+time.Minute, 7))
-	wantErr(t, "lease with only done tasks", err, taskserver.ErrNoTask)
-	if c := counts(t, s); c.Done != 1 || c.Leased != 1 || c.Pending != 0 {
+	wantErr(t, "lease with only submitted tasks", err, taskserver.ErrNoTask)
+	if c := counts(t, s); c.Submitted != 1 || c.Done != 0 || c.Leased != 1 || c.Pending != 0 {
 		t.Fatalf("counts = %+v", c)
 	}
 	bs, err := s.Completions(ctx, T0.Add(-time.Hour), time.Minute)

@@ -20,19 +20,18 @@ func BenchmarkRederive(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sub, err := ReadSubmission(out, m, taskFor(warc), ReadOptions{Signer: ref.Signer(), Sample: SampleIndices([32]byte{}, int(m.Documents), int(m.Documents))})
+	sub, err := OpenSubmission(context.Background(), out, m, taskFor(warc), ReadOptions{Signer: ref.Signer(), Draws: 64})
 	if err != nil {
 		b.Fatal(err)
 	}
-	sample := SampleIndices([32]byte{}, len(sub.Docs), len(sub.Docs))
 	b.ResetTimer()
 	n := 0
 	for b.Loop() {
-		p, err := CheckProvenance(context.Background(), ref, sub, sample)
+		p, err := CheckProvenance(context.Background(), ref, sub)
 		if err != nil || p.Matched != p.Checked {
 			b.Fatalf("%+v %v", p, err)
 		}
-		n += p.Checked
+		n += len(p.MinerTexts)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "docs/s")
 }

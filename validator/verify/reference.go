@@ -39,8 +39,9 @@ type ReferenceOptions struct {
 
 // Reference re-runs the pipeline on single WARC records.
 type Reference struct {
-	opts  ReferenceOptions
-	steps *process.Steps
+	opts    ReferenceOptions
+	steps   *process.Steps
+	filters []pipeline.Filter
 }
 
 // NewReference loads the pipeline's steps.
@@ -61,28 +62,20 @@ func NewReference(opts ReferenceOptions) (*Reference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference pipeline: %w", err)
 	}
-	return &Reference{opts: opts, steps: steps}, nil
+	return &Reference{opts: opts, steps: steps, filters: steps.Filters(input.WARC)}, nil
 }
 
 // Signer is the pipeline's MinHash signer.
 func (r *Reference) Signer() *dedup.Signer { return r.steps.Signer }
 
 // Run passes a document read from a WARC record through the pipeline's
-// filters and annotators, as the Runner does, and reports whether it is
-// kept and, if not, the step and reason that dropped it.
+// filters and annotators with the Runner's own loop (pipeline.Process, so a
+// step that panics drops the record here exactly as it does on a miner), and
+// reports whether it is kept and, if not, the step and reason that dropped
+// it.
 func (r *Reference) Run(d *pipeline.Document) (kept bool, step, reason string) {
-	if d.Skip != "" {
-		return false, "reader", d.Skip
-	}
-	for _, f := range r.steps.Filters(input.WARC) {
-		if keep, why := f.Filter(d); !keep {
-			return false, f.Name(), why
-		}
-	}
-	for _, a := range r.steps.Annotators {
-		a.Format(d)
-	}
-	return true, "", ""
+	res := pipeline.Process(r.filters, r.steps.Annotators, d)
+	return res.Kept(), res.Step, res.Reason
 }
 
 // Record reads the record at offset of the named WARC.
@@ -192,4 +185,31 @@ func MirrorResolver(dir, baseURL string) func(string) string {
 		}
 		return name
 	}
+}
+
+// Size returns the size in bytes of the named WARC: its file's size, or the
+// Content-Length of an HTTP HEAD request.
+func (r *Reference) Size(ctx context.Context, name string) (int64, error) {
+	loc := r.opts.Resolve(name)
+	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+		st, err := os.Stat(loc)
+		if err != nil {
+			return 0, fmt.Errorf("WARC %s: %w", name, err)
+		}
+		return st.Size(), nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, loc, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := r.opts.HTTPClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("WARC %s: %w", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+		return 0, fmt.Errorf("WARC %s: HEAD: %s, length %d", name, resp.Status, resp.ContentLength)
+	}
+	return resp.ContentLength, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline"
+	"github.com/datarefine/refine/pipeline/tokens"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/taskserver"
 )
@@ -98,24 +101,43 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 		t.Fatalf("%d records for %d documents", i, len(docs))
 	}
 
-	// ReadSubmission on the same folder: accepted for its task, refused
-	// for another task's WARC and over the decompressed-size bound.
+	// The same folder read as a submission: accepted for its task (every
+	// row's tokens and signature match, the signature files included),
+	// refused for another task's WARC and over a budget.
 	sig := local.Signer()
+	bpe, err := tokens.GPT2BPE()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var measured int64
+	for _, d := range docs {
+		n := int64(bpe.Count(d.Text))
+		measured += n
+		if n != d.TokenCount && FoldPII(d.Text) == d.Text {
+			t.Errorf("%s: pipeline counted %d tokens, GPT-2 %d (no PII replaced)", d.ID, d.TokenCount, n)
+		}
+	}
 	for _, tc := range []struct {
-		name string
-		task []string
-		max  int64
-		want Code
+		name   string
+		task   []string
+		budget Budget
+		want   Code
 	}{
-		{"own task", []string{warc}, 0, ""},
-		{"other task", []string{"crawl-data/other.warc.gz"}, 0, CodeWrongTask},
-		{"decompression bound", []string{warc}, 1, CodeTooLarge},
+		{"own task", []string{warc}, Budget{}, ""},
+		{"other task", []string{"crawl-data/other.warc.gz"}, Budget{}, CodeWrongTask},
+		{"text budget", []string{warc}, Budget{Rows: 1000, TextBytes: 100, PageBytes: 1 << 30}, CodeTooLarge},
+		{"row budget", []string{warc}, Budget{Rows: 1, TextBytes: 1 << 30, PageBytes: 1 << 30}, CodeTooLarge},
 	} {
-		sub, err := ReadSubmission(out, m, taskFor(tc.task...), ReadOptions{Signer: sig, MaxUncompressedBytes: tc.max})
+		sub, err := OpenSubmission(context.Background(), out, m, taskFor(tc.task...), ReadOptions{Signer: sig, Budget: tc.budget, Draws: 16})
+		if err == nil {
+			err = sub.ReadAll(context.Background())
+		}
 		f, _ := AsFailure(err)
 		switch {
-		case tc.want == "" && (err != nil || len(sub.Docs) != len(docs) || sub.InternalDuplicates != 0):
+		case tc.want == "" && (err != nil || len(sub.Docs) != len(docs) || sub.InternalDuplicates != 0 || len(sub.Draws) != 16):
 			t.Errorf("%s: %v", tc.name, err)
+		case tc.want == "" && sub.MeasuredTokens != measured:
+			t.Errorf("%s: measured %d tokens, GPT-2 on the texts %d", tc.name, sub.MeasuredTokens, measured)
 		case tc.want != "" && (f == nil || f.Code != tc.want):
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
 		}
@@ -143,4 +165,75 @@ func TestSameTextModuloPII(t *testing.T) {
 			t.Errorf("SameText(%q, %q) = %v, want %v", tc.ref, tc.sub, got, tc.want)
 		}
 	}
+}
+
+// panicky is a filter that panics on one URL, as a step might on a hostile
+// page.
+type panicky struct{ url string }
+
+func (panicky) Name() string { return "panicky" }
+func (p panicky) Filter(d *pipeline.Document) (bool, string) {
+	if d.URL == p.url {
+		panic("hostile page")
+	}
+	return true, ""
+}
+
+// TestReferencePanicLikeRunner: a filter that panics on a record drops it
+// in the miner's runner and in the validator's reference re-run alike
+// (pipeline.Process is the one loop), instead of rejecting the submission
+// on the validator's side.
+func TestReferencePanicLikeRunner(t *testing.T) {
+	ref, _ := testReference(t, nil)
+	warc := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	rd, err := ref.Open(context.Background(), warc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var docs []*pipeline.Document
+	for {
+		rec, err := rd.Next(context.Background())
+		if err != nil {
+			break
+		}
+		if rec.Skip == "" {
+			docs = append(docs, &pipeline.Document{ID: rec.ID, URL: rec.URL, Offset: rec.Offset, HTML: rec.HTML})
+		}
+	}
+	if len(docs) < 2 {
+		t.Fatalf("%d usable records", len(docs))
+	}
+	ref.filters = append([]pipeline.Filter{panicky{docs[1].URL}}, ref.filters...)
+	runner := pipeline.Runner{Filters: ref.filters, Annotators: ref.steps.Annotators, Workers: 2}
+	var results []pipeline.Result
+	src := &docSource{docs: docs}
+	if err := runner.Run(context.Background(), src, func(r pipeline.Result) error { results = append(results, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		d := *docs[i]
+		d.Text, d.TokenCount, d.MinHash = "", 0, nil
+		kept, step, reason := ref.Run(&d)
+		if kept != r.Kept() || step != r.Step || reason != r.Reason {
+			t.Errorf("%s: reference %v %s/%s, runner %v %s/%s", d.URL, kept, step, reason, r.Kept(), r.Step, r.Reason)
+		}
+		if i == 1 && (step != "panic" || reason != "hostile page") {
+			t.Errorf("panicking record: %s/%s", step, reason)
+		}
+	}
+}
+
+type docSource struct {
+	docs []*pipeline.Document
+	i    int
+}
+
+func (s *docSource) Next(context.Context) (*pipeline.Document, error) {
+	if s.i >= len(s.docs) {
+		return nil, io.EOF
+	}
+	s.i++
+	d := *s.docs[s.i-1]
+	return &d, nil
 }

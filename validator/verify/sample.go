@@ -55,3 +55,31 @@ func priority(seed [32]byte, warc string, index int64) uint64 {
 	h.Write(b[:])
 	return binary.LittleEndian.Uint64(h.Sum(nil))
 }
+
+// WeightedDraws draws k rows with probability proportional to their
+// lengths: k positions uniform over [0, Σ lengths) from seed (a ChaCha8
+// stream, whose output Go specifies), each mapped to the row that holds it.
+// The rows come out sorted; a row drawn twice appears twice. Drawing bytes
+// rather than rows means a padding of few, long rows is drawn as often as
+// its share of the text: what the provenance check then measures is the
+// share of the text (and so, nearly, of the tokens) that is derived from
+// its records.
+func WeightedDraws(seed [32]byte, lengths []int32, k int) []int {
+	var total int64
+	prefix := make([]int64, len(lengths))
+	for i, n := range lengths {
+		total += int64(n)
+		prefix[i] = total // end of row i
+	}
+	if total == 0 || k <= 0 {
+		return nil
+	}
+	r := rand.New(rand.NewChaCha8(sha256.Sum256(append([]byte("refine/validator/draws/v1\x00"), seed[:]...))))
+	out := make([]int, k)
+	for j := range out {
+		pos := int64(r.Uint64N(uint64(total)))
+		out[j], _ = slices.BinarySearch(prefix, pos+1)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -42,6 +42,7 @@ const (
 	CodeCoverage       Code = "coverage"             // records the reference keeps are missing
 	CodeDuplicates     Code = "duplicates"           // padded with (near-)duplicates
 	CodeCopy           Code = "copy"                 // overlaps an earlier accepted submission
+	CodeSignatures     Code = "signatures"           // a MinHash signature file differs from the texts' signatures
 	CodeInternal       Code = "internal"             // a check panicked (treated as the miner's input)
 	CodeValidatorError Code = "validator_error"      // the validator itself failed (not scored, retried)
 )
@@ -74,7 +75,12 @@ type Verdict struct {
 	Reason   string `json:"reason,omitempty"`
 
 	Documents int64 `json:"documents"`
-	Tokens    int64 `json:"tokens"`
+	// Tokens is what the manifest claims; MeasuredTokens what the
+	// validator counted on the texts (GPT-2), the only count credited.
+	Tokens         int64 `json:"tokens"`
+	MeasuredTokens int64 `json:"measured_tokens"`
+	// Budget is the work the submission was allowed to cost.
+	Budget Budget `json:"budget"`
 
 	Provenance Provenance `json:"provenance"`
 	Coverage   Coverage   `json:"coverage"`
@@ -85,8 +91,8 @@ type Verdict struct {
 	// accepted submission; Uniqueness is 1 − Overlap/Documents.
 	Overlap    int     `json:"overlap"`
 	Uniqueness float64 `json:"uniqueness"`
-	// VerifiedTokens are the tokens credited: Tokens × provenance match
-	// rate × Uniqueness.
+	// VerifiedTokens are the tokens credited: MeasuredTokens × provenance
+	// match rate × coverage rate × Uniqueness.
 	VerifiedTokens float64 `json:"verified_tokens"`
 	ElapsedBlocks  uint64  `json:"elapsed_blocks"`
 	Quality        float64 `json:"quality"`
@@ -111,8 +117,12 @@ type Coverage struct {
 	Sampled       int      `json:"sampled"`        // records of the task re-run
 	ReferenceKept int      `json:"reference_kept"` // of those, kept by the reference pipeline
 	Found         int      `json:"found"`          // of those, present in the submission
+	Allowed       int      `json:"allowed_misses"` // kept records that may be missing (AllowedMisses)
 	Missing       []string `json:"missing,omitempty"`
 }
+
+// Passed reports whether no more kept records are missing than allowed.
+func (c Coverage) Passed() bool { return c.ReferenceKept-c.Found <= c.Allowed }
 
 // Rate is Found/ReferenceKept, 1 when the reference kept nothing.
 func (c Coverage) Rate() float64 {
