@@ -1,15 +1,20 @@
-// Package assets manages the files that cannot live in this repository:
-// datatrove's URL word lists (and, optionally, the UT1 adult domain/URL
-// blocklist) for the pipeline, and the evaluation data of `refine evaluate`
-// (held-out reference text and multiple-choice benchmarks). They are kept in
-// an asset folder, fetched from their pinned public homes or imported from a
-// local copy, and always verified by sha256. A run records the hash of every
-// asset it used.
+// Package assets manages the pipeline's external files: datatrove's URL word
+// lists (and, optionally, the UT1 adult domain/URL blocklist) and the
+// evaluation data of `refine evaluate` (held-out reference text and
+// multiple-choice benchmarks). They are kept in an asset folder, fetched from
+// their pinned public homes or imported from a local copy, and always
+// verified by sha256. A run records the hash of every asset it used.
+//
+// The word lists are small (about 4 KB, Apache-2.0) and also built into the
+// binary (folder datatrove/, with their licence), so the pipeline runs with
+// an empty asset folder; a copy in the folder, when present, must have the
+// same pinned hash, so the output never depends on which copy was read.
 package assets
 
 import (
 	"context"
 	"crypto/sha256"
+	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,6 +24,11 @@ import (
 	"path/filepath"
 	"time"
 )
+
+// builtin holds the assets built into the binary, under their asset names.
+//
+//go:embed datatrove/banned_words.txt datatrove/soft_banned_words.txt datatrove/banned_subwords.txt
+var builtin embed.FS
 
 // Spec is one known asset.
 type Spec struct {
@@ -33,27 +43,35 @@ type Spec struct {
 	// Alt are further paths, relative to an imported folder, where a local
 	// copy may hold the file (e.g. the layout of ../shared/data).
 	Alt []string
+	// Builtin: the binary carries a copy (see Read).
+	Builtin bool
 }
 
 // Known lists the assets the FineWeb pipeline uses.
 var Known = []Spec{
 	{
-		Name:   "datatrove/banned_words.txt",
-		URL:    "https://raw.githubusercontent.com/huggingface/datatrove/6fcdc4144b9f6b46a99ce07255e189d8251066cd/src/datatrove/assets/banned_words.txt",
-		SHA256: "7aae5109ccc4d8357167168fa3a91331fa2fafd8eb8cc9c38cc9147c2610fab0",
-		Origin: "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+		Name:    "datatrove/banned_words.txt",
+		URL:     "https://raw.githubusercontent.com/huggingface/datatrove/6fcdc4144b9f6b46a99ce07255e189d8251066cd/src/datatrove/assets/banned_words.txt",
+		SHA256:  "7aae5109ccc4d8357167168fa3a91331fa2fafd8eb8cc9c38cc9147c2610fab0",
+		Origin:  "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+		Alt:     []string{"filters_dedup/datatrove_assets/banned_words.txt"},
+		Builtin: true,
 	},
 	{
-		Name:   "datatrove/soft_banned_words.txt",
-		URL:    "https://raw.githubusercontent.com/huggingface/datatrove/07d4409bf7befa1c977b7277bfd832091f5cb9df/src/datatrove/assets/soft_banned_words.txt",
-		SHA256: "e5043030accca33b0e368a693997576beea4c58279da641bff40b4e02281b063",
-		Origin: "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+		Name:    "datatrove/soft_banned_words.txt",
+		URL:     "https://raw.githubusercontent.com/huggingface/datatrove/07d4409bf7befa1c977b7277bfd832091f5cb9df/src/datatrove/assets/soft_banned_words.txt",
+		SHA256:  "e5043030accca33b0e368a693997576beea4c58279da641bff40b4e02281b063",
+		Origin:  "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+		Alt:     []string{"filters_dedup/datatrove_assets/soft_banned_words.txt"},
+		Builtin: true,
 	},
 	{
-		Name:   "datatrove/banned_subwords.txt",
-		URL:    "https://raw.githubusercontent.com/huggingface/datatrove/07d4409bf7befa1c977b7277bfd832091f5cb9df/src/datatrove/assets/banned_subwords.txt",
-		SHA256: "4770445cd8d2b16495efde88bc4efc3a520bdc0f3137d14d85cd3d89b194a232",
-		Origin: "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+		Name:    "datatrove/banned_subwords.txt",
+		URL:     "https://raw.githubusercontent.com/huggingface/datatrove/07d4409bf7befa1c977b7277bfd832091f5cb9df/src/datatrove/assets/banned_subwords.txt",
+		SHA256:  "4770445cd8d2b16495efde88bc4efc3a520bdc0f3137d14d85cd3d89b194a232",
+		Origin:  "huggingface/datatrove src/datatrove/assets (Apache-2.0)",
+		Alt:     []string{"filters_dedup/datatrove_assets/banned_subwords.txt"},
+		Builtin: true,
 	},
 }
 
@@ -124,7 +142,7 @@ func DefaultDir() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "refine", "assets")
 	}
-	return filepath.Join(".refine", "assets")
+	return filepath.Join(os.TempDir(), "refine", "assets")
 }
 
 // ErrMissing reports an asset absent from the asset folder.
@@ -144,27 +162,74 @@ func Hash(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Check verifies the known assets in dir, returning a clear error for the
+// Check verifies the pipeline's assets: each must be in dir with its
+// pinned hash or built into the binary. It returns a clear error for the
 // first one that is missing or altered.
 func Check(dir string) error {
 	for _, s := range Known {
-		p := filepath.Join(dir, filepath.FromSlash(s.Name))
-		got, err := Hash(p)
-		if errors.Is(err, os.ErrNotExist) {
-			return missing(dir, s.Name)
-		}
-		if err != nil {
+		if _, _, err := Read(dir, s.Name); err != nil {
 			return err
-		}
-		if got != s.SHA256 {
-			return fmt.Errorf("asset %s in %s has sha256 %s, want %s: run `refine assets fetch` or `refine assets import DIR` again", s.Name, dir, got, s.SHA256)
 		}
 	}
 	return nil
 }
 
+// Read returns the content of the known asset name and its sha256: the copy
+// in the asset folder dir when it holds one (which must have the pinned
+// hash: an altered file is an error, never silently replaced), else the
+// copy built into the binary (see Spec.Builtin), else ErrMissing.
+func Read(dir, name string) (data []byte, sha string, err error) {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	data, err = os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		if data, err = builtin.ReadFile(name); err == nil {
+			return data, hashBytes(data), nil
+		}
+		return nil, "", missing(dir, name)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	sha = hashBytes(data)
+	if want := pin(name); want != "" && sha != want {
+		return nil, "", altered(dir, name, sha, want)
+	}
+	return data, sha, nil
+}
+
+// InFolder reports whether dir holds a verified copy of the asset name (as
+// opposed to the built-in one), for `refine assets list`.
+func InFolder(dir, name string) bool {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	sha, err := Hash(p)
+	if err != nil {
+		return false
+	}
+	want := pin(name)
+	return want == "" || sha == want
+}
+
+func hashBytes(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// pin is the pinned sha256 of a known asset ("" when it has none).
+func pin(name string) string {
+	for _, s := range All() {
+		if s.Name == name {
+			return s.SHA256
+		}
+	}
+	return ""
+}
+
+func altered(dir, name, got, want string) error {
+	return fmt.Errorf("asset %s in %s has sha256 %s, want %s: run `refine assets fetch` or `refine assets import DIR` again, or delete it", name, dir, got, want)
+}
+
 func missing(dir, name string) error {
-	return fmt.Errorf("%w: %s is not in the asset folder %s; get it with `refine assets fetch` (downloads the pinned versions) or `refine assets import DIR` (a local copy, e.g. ../shared/data/filters_dedup/datatrove_assets)", ErrMissing, name, dir)
+	return fmt.Errorf("%w: %s is not in the asset folder %s; get it with `refine assets fetch` (downloads the pinned versions) or `refine assets import DIR` (a local copy, e.g. ../shared/data)", ErrMissing, name, dir)
 }
 
 // Fetch downloads every known asset (pipeline and evaluation) into dir and
@@ -205,22 +270,13 @@ func Fetch(ctx context.Context, dir string, client *http.Client, log func(string
 }
 
 // Import copies the known assets from a local folder into dir, verifying
-// each. A file is found in src by its full asset name or by its base name
-// (so a plain copy of datatrove's assets folder works; see openLocal). If
-// ut1 is not empty it is a folder with the UT1 "adult" category files
-// domains and urls, copied unverified (UT1 has no pinned version).
+// each. A file is found in src by its full asset name, its base name or an
+// Alt path (so a plain copy of datatrove's assets folder and the layout of
+// ../shared/data both work; see openLocal). If ut1 is not empty it is a
+// folder with the UT1 "adult" category files domains and urls, copied
+// unverified (UT1 has no pinned version) whether or not src has the word
+// lists; word lists absent from src are an ErrMissing error.
 func Import(src, dir, ut1 string) error {
-	for _, s := range Known {
-		f := openLocal(src, s)
-		if f == nil {
-			return fmt.Errorf("import: %w: %s not found in %s", ErrMissing, filepath.Base(s.Name), src)
-		}
-		err := install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
 	if ut1 != "" {
 		for _, name := range []string{"domains", "urls"} {
 			f, err := os.Open(filepath.Join(ut1, name))
@@ -232,6 +288,17 @@ func Import(src, dir, ut1 string) error {
 			if err != nil {
 				return err
 			}
+		}
+	}
+	for _, s := range Known {
+		f := openLocal(src, s)
+		if f == nil {
+			return fmt.Errorf("import: %w: %s not found in %s", ErrMissing, filepath.Base(s.Name), src)
+		}
+		err := install(f, filepath.Join(dir, filepath.FromSlash(s.Name)), s)
+		f.Close()
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -296,7 +363,8 @@ func install(r io.Reader, dst string, s Spec) error {
 }
 
 // Path returns the path of a known asset in dir, checking that it exists
-// and has its pinned hash, and the hash for the run's record.
+// and has its pinned hash, and the hash for the run's record. Built-in
+// copies have no path: read those with Read.
 func Path(dir, name string) (path, sha string, err error) {
 	p := filepath.Join(dir, filepath.FromSlash(name))
 	sha, err = Hash(p)
@@ -306,10 +374,8 @@ func Path(dir, name string) (path, sha string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	for _, s := range All() {
-		if s.Name == name && s.SHA256 != "" && s.SHA256 != sha {
-			return "", "", fmt.Errorf("asset %s in %s has sha256 %s, want %s: run `refine assets fetch` or `refine assets import DIR` again", name, dir, sha, s.SHA256)
-		}
+	if want := pin(name); want != "" && want != sha {
+		return "", "", altered(dir, name, sha, want)
 	}
 	return p, sha, nil
 }

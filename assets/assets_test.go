@@ -106,6 +106,66 @@ func TestFetch(t *testing.T) {
 	}
 }
 
+// TestBuiltin checks the word lists built into the binary against their
+// pins and the order Read takes copies in: the folder's (verified), else the
+// built-in one.
+func TestBuiltin(t *testing.T) {
+	empty := t.TempDir()
+	for _, s := range Known {
+		if !s.Builtin {
+			t.Errorf("%s is not built in", s.Name)
+			continue
+		}
+		b, err := builtin.ReadFile(s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hashBytes(b); got != s.SHA256 {
+			t.Errorf("built-in %s has sha256 %s, want the pinned %s", s.Name, got, s.SHA256)
+		}
+		data, sha, err := Read(empty, s.Name)
+		if err != nil || sha != s.SHA256 || string(data) != string(b) {
+			t.Errorf("Read from an empty folder: %s %v", sha, err)
+		}
+		if InFolder(empty, s.Name) {
+			t.Errorf("%s reported in the empty folder", s.Name)
+		}
+	}
+	if err := Check(empty); err != nil {
+		t.Fatalf("Check of an empty folder: %v", err)
+	}
+	// An altered copy in the folder is an error, not replaced by the built-in one.
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(Known[1].Name))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte("casino\n"), 0o644)
+	if _, _, err := Read(dir, Known[1].Name); err == nil || !strings.Contains(err.Error(), "sha256") {
+		t.Fatalf("altered copy accepted: %v", err)
+	}
+	if err := Check(dir); err == nil {
+		t.Fatal("Check accepted an altered copy")
+	}
+	// The evaluation data is not built in.
+	if _, _, err := Read(empty, EvalReference); !errors.Is(err, ErrMissing) {
+		t.Fatalf("evaluation reference: %v", err)
+	}
+}
+
+// TestImportSharedLayout imports both kinds of assets from the layout of
+// the shared data folder (the word lists under filters_dedup/).
+func TestImportSharedLayout(t *testing.T) {
+	src := testdata.Dir(t)
+	dir := t.TempDir()
+	if err := Import(src, dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Known {
+		if !InFolder(dir, s.Name) {
+			t.Errorf("%s not imported", s.Name)
+		}
+	}
+}
+
 // TestImportEval imports the evaluation data from the layout of the shared
 // data folder and checks every registered file against its pinned hash.
 func TestImportEval(t *testing.T) {

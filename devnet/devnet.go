@@ -12,14 +12,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/datarefine/refine/assets/sample"
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
 	"github.com/datarefine/refine/miner"
@@ -36,8 +37,10 @@ import (
 // Options configures a devnet.
 type Options struct {
 	// Dir is the data folder (chain, task and validator databases, the
-	// dataset store); default a temporary folder removed at the end.
-	Dir string
+	// dataset store); default a temporary folder, removed at the end unless
+	// Keep is set. A given Dir is always kept.
+	Dir  string
+	Keep bool
 	// Miners and Validators are how many of each to run (default 3 and 2).
 	Miners, Validators int
 	// BlockTime is the chain's block interval (default 250 ms) and Tempo the
@@ -45,6 +48,9 @@ type Options struct {
 	BlockTime time.Duration
 	Tempo     uint16
 	// WARCs are the input WARC files or folders; each file is one task.
+	// With neither WARCs nor Crawl, the run uses the sample WARC built into
+	// the binary (assets/sample), cut into sample.Ranges tasks: a whole
+	// subnet with nothing else present and no network.
 	WARCs []string
 	// Crawl, instead of WARCs, takes tasks from a CommonCrawl crawl (e.g.
 	// CC-MAIN-2024-10): its first CrawlWARCs files (default 1), fetched over
@@ -63,11 +69,19 @@ type Options struct {
 	Listen string
 	// ListenAnyIfBusy falls back to a free port when Listen is taken.
 	ListenAnyIfBusy bool
-	// Duration bounds the run (0: until ctx ends or, with UntilDone, done).
+	// Duration bounds the run: without UntilDone it is how long the
+	// network runs (0: until ctx ends); with UntilDone it is the most the
+	// run waits for the work to be done (0: DefaultDoneLimit), after which
+	// Run returns ErrNotDone.
 	Duration time.Duration
 	// UntilDone ends the run once every task is done, every submission
 	// scored by every validator, weights set and one epoch has paid out.
 	UntilDone bool
+	// Serve keeps the whole network, website included, up after the run's
+	// end (done, or Duration passed) until ctx ends; Finished is called at
+	// that end with the summary, so it can be shown while the site serves.
+	Serve    bool
+	Finished func(*Summary)
 	// PipelineWorkers per miner task (default 1: the miners share the CPUs).
 	PipelineWorkers int
 	// Log receives structured logs; Status, if set, gets a one-line status
@@ -80,32 +94,71 @@ type Options struct {
 
 // Summary is what a devnet run did.
 type Summary struct {
-	URL        string          `json:"url"`
-	Blocks     uint64          `json:"blocks"`
-	Tasks      int64           `json:"tasks"`
-	TasksDone  int64           `json:"tasks_done"`
+	URL    string `json:"url"`
+	Blocks uint64 `json:"blocks"`
+	// Input says what the tasks were cut from.
+	Input     string `json:"input"`
+	Tasks     int64  `json:"tasks"`
+	TasksDone int64  `json:"tasks_done"`
+	// Documents and Tokens are what the miners published in their
+	// completed submissions.
 	Documents  int64           `json:"documents"`
 	Tokens     int64           `json:"tokens"`
 	Miners     []NeuronSummary `json:"miners"`
 	Validators []NeuronSummary `json:"validators"`
-	Done       bool            `json:"done"`
+	// Done: the work UntilDone waits for was done. Ended says why the run
+	// ended: "done", "duration" (Duration passed), "interrupted" (ctx
+	// ended) or "error".
+	Done  bool   `json:"done"`
+	Ended string `json:"ended"`
 	// Agreement lists, per task, the scores each validator reported (in
-	// validator order), to show that validators agree.
+	// validator order; 0 where it has not reported), to show that
+	// validators agree; Reports counts the (task, validator) reports.
 	Agreement map[int64][]float64 `json:"agreement,omitempty"`
+	Reports   int                 `json:"reports"`
 	Elapsed   float64             `json:"elapsed_s"`
+	// Where is where the run's data is.
+	Where Where `json:"where"`
 }
 
-// NeuronSummary is one neuron's standing at the end.
+// NeuronSummary is one neuron's standing at the end. Every registered
+// miner and validator has one, zero scores included.
 type NeuronSummary struct {
 	Name      string  `json:"name"`
 	Hotkey    string  `json:"hotkey"`
 	UID       uint16  `json:"uid"`
-	Tasks     int     `json:"tasks,omitempty"`
-	Score     float64 `json:"score,omitempty"`     // miners: mean validator score
-	Incentive float64 `json:"incentive,omitempty"` // miners
-	Dividends float64 `json:"dividends,omitempty"` // validators
-	Emission  uint64  `json:"emission_rao"`
+	Tasks     int     `json:"tasks"`     // miners: submissions completed
+	Score     float64 `json:"score"`     // miners: mean validator score
+	Incentive float64 `json:"incentive"` // miners, last epoch
+	Dividends float64 `json:"dividends"` // validators, last epoch
+	// Emission is the neuron's total emission over the run (every epoch's,
+	// from the chain's emission ledger); LastEpochEmission is the last
+	// epoch's alone.
+	Emission          uint64 `json:"emission_rao"`
+	LastEpochEmission uint64 `json:"last_epoch_emission_rao"`
 }
+
+// Where lists the run's files: the data folder and, inside it, each
+// part's database and the dataset store. Paths are absolute.
+type Where struct {
+	Dir string `json:"dir"`
+	// Kept: Dir remains after the run (a given --dir, or Keep).
+	Kept         bool     `json:"kept"`
+	Input        string   `json:"input,omitempty"` // the built-in sample, written here
+	ChainDB      string   `json:"chain_db"`
+	TasksDB      string   `json:"tasks_db"`
+	WebDB        string   `json:"web_db"`
+	ValidatorDBs []string `json:"validator_dbs"`
+	Store        string   `json:"store"`
+	Repos        []string `json:"repos"` // the miners' dataset repositories in Store
+}
+
+// ErrNotDone is returned, with the summary, when UntilDone was asked and
+// the run ended before the work was done.
+var ErrNotDone = errors.New("devnet: not done")
+
+// DefaultDoneLimit is how long UntilDone waits when Duration is 0.
+const DefaultDoneLimit = 15 * time.Minute
 
 type neuron struct {
 	name string
@@ -157,64 +210,110 @@ func (o *Options) defaults() {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.UntilDone && o.Duration <= 0 {
+		o.Duration = DefaultDoneLimit
+	}
 }
 
 // Netuid is the devnet's subnet.
 const Netuid = 1
 
 // Run starts the devnet and runs it until ctx ends, Duration passes or,
-// with UntilDone, the work is done; it returns the summary.
+// with UntilDone, the work is done (then, with Serve, on until ctx ends);
+// it returns the summary, also when it returns an error. With UntilDone, a
+// run that ended before the work was done returns ErrNotDone.
 func Run(ctx context.Context, opts Options) (*Summary, error) {
 	opts.defaults()
 	start := time.Now()
-	if len(opts.WARCs) == 0 && opts.Crawl == "" {
-		return nil, errors.New("devnet: no input (give --warc PATH... or --crawl CC-MAIN-YYYY-WW)")
-	}
 	if opts.BaseURL == "" {
 		opts.BaseURL = "https://data.commoncrawl.org/"
 	}
+	where := Where{Dir: opts.Dir, Kept: true}
 	if opts.Dir == "" {
 		d, err := os.MkdirTemp("", "refine-devnet-*")
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(d)
-		opts.Dir = d
+		opts.Dir, where.Dir, where.Kept = d, d, opts.Keep
+		if !opts.Keep {
+			defer os.RemoveAll(d)
+		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	if abs, err := filepath.Abs(opts.Dir); err == nil {
+		opts.Dir, where.Dir = abs, abs
+	}
+	input := ""
+	switch {
+	case len(opts.WARCs) > 0:
+		input = fmt.Sprintf("%d WARC path(s): %s", len(opts.WARCs), strings.Join(opts.WARCs, ", "))
+	case opts.Crawl != "":
+		input = fmt.Sprintf("crawl %s (%d WARC file(s) over HTTPS)", opts.Crawl, max(opts.CrawlWARCs, 1))
+	default:
+		p, err := sample.Write(filepath.Join(opts.Dir, "input"))
+		if err != nil {
+			return nil, err
+		}
+		opts.WARCs, where.Input = []string{p}, p
+		if opts.RangesPerWARC <= 0 {
+			opts.RangesPerWARC, opts.RecordsPerRange = sample.Ranges, sample.RecordsPerRange
+		}
+		input = "the built-in sample WARC " + sample.Name + " (real pages; assets/sample)"
+	}
+	where.ChainDB = filepath.Join(opts.Dir, "chain.db")
+	where.TasksDB = filepath.Join(opts.Dir, "tasks.db")
+	where.WebDB = filepath.Join(opts.Dir, "web.db")
+	where.Store = filepath.Join(opts.Dir, "store")
+	finish := func(sum *Summary) *Summary {
+		if sum == nil {
+			sum = &Summary{}
+		}
+		sum.Input, sum.Where = input, where
+		sum.Elapsed = time.Since(start).Seconds()
+		return sum
+	}
+
+	// The parts run until ctx ends; the watch decides when the run's work
+	// is over (done, or Duration passed).
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var deadline <-chan time.Time
 	if opts.Duration > 0 {
-		var c context.CancelFunc
-		ctx, c = context.WithTimeout(ctx, opts.Duration)
-		defer c()
+		t := time.NewTimer(opts.Duration)
+		defer t.Stop()
+		deadline = t.C
 	}
 	n := &network{opts: opts}
 	if err := n.startChain(ctx); err != nil {
-		return nil, err
+		return finish(nil), err
 	}
 	defer n.chain.Close()
 	if err := n.startTaskServer(ctx); err != nil {
-		return nil, err
+		return finish(nil), err
 	}
 	defer n.tasks.Close()
 	if opts.Ready != nil {
 		opts.Ready(n.url)
 	}
+	for _, v := range n.validators {
+		where.ValidatorDBs = append(where.ValidatorDBs, filepath.Join(opts.Dir, v.name+".db"))
+	}
 
 	var wg sync.WaitGroup
 	errc := make(chan error, opts.Miners+opts.Validators)
-	st, err := local.New(filepath.Join(opts.Dir, "store"))
+	st, err := local.New(where.Store)
 	if err != nil {
-		return nil, err
+		return finish(nil), err
 	}
 	for i, m := range n.miners {
+		repo := fmt.Sprintf("miner%d/refined", i+1)
+		where.Repos = append(where.Repos, repo)
 		mn, err := miner.New(miner.Options{
 			Hotkey: m.key, Netuid: Netuid, Chain: n.chain,
 			Tasks: miner.ClientTasks{C: client.New(client.Options{URL: n.url, Signer: m.key})},
-			Store: st, Repo: fmt.Sprintf("miner%d/refined", i+1),
+			Store: st, Repo: repo,
 			WARCs:   miner.Mirror{BaseURL: n.opts.BaseURL},
 			WorkDir: filepath.Join(opts.Dir, "work", m.name), PipelineWorkers: opts.PipelineWorkers,
 			Steps:          process.StepOptions{AssetsDir: opts.AssetsDir},
@@ -222,7 +321,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			Log: opts.Log.With("role", m.name),
 		})
 		if err != nil {
-			return nil, err
+			return finish(nil), err
 		}
 		n.minerRuns = append(n.minerRuns, mn)
 		wg.Add(1)
@@ -233,26 +332,46 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			}
 		}()
 	}
+	stop := func() { cancel(); wg.Wait() }
 	// Validators need their permits, which the chain grants at an epoch.
 	if err := n.waitPermits(ctx); err != nil {
-		return nil, err
+		stop()
+		return finish(nil), err
 	}
 	if err := n.startValidators(ctx, &wg, errc, st); err != nil {
-		return nil, err
+		stop()
+		return finish(nil), err
 	}
 
-	sum, runErr := n.watch(ctx, errc)
-	cancel()
-	wg.Wait()
-	if sum == nil {
-		sum = &Summary{}
+	ended, runErr := n.watch(ctx, deadline, errc)
+	sum, err := n.summary(context.Background())
+	if err != nil && runErr == nil {
+		runErr = err
 	}
-	final, err := n.summary(context.Background())
-	if err == nil {
-		final.Done = sum.Done
-		sum = final
+	sum = finish(sum)
+	sum.Done, sum.Ended = ended == "done", ended
+	if runErr == nil && opts.Serve && ctx.Err() == nil {
+		// The site stays up, on a network that keeps running, until ctx
+		// ends (Ctrl-C).
+		if opts.Finished != nil {
+			opts.Finished(sum)
+		}
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
 	}
-	sum.Elapsed = time.Since(start).Seconds()
+	stop()
+	if runErr == nil && opts.UntilDone && !sum.Done {
+		limit := ""
+		if ended == "duration" {
+			limit = " after " + opts.Duration.String()
+		} else {
+			limit = " (" + ended + ")"
+		}
+		runErr = fmt.Errorf("%w%s: %d/%d tasks done, %d of %d score reports, block %d",
+			ErrNotDone, limit, sum.TasksDone, sum.Tasks, sum.Reports, int(sum.Tasks)*len(n.validators), sum.Blocks)
+	}
 	return sum, runErr
 }
 
@@ -443,19 +562,20 @@ func (n *network) startTaskServer(ctx context.Context) error {
 	return nil
 }
 
-// watch reports status until the run should end.
-func (n *network) watch(ctx context.Context, errc <-chan error) (*Summary, error) {
+// watch reports status until the run's work is over and says why it
+// ended: "done" (UntilDone's condition), "duration" (the deadline passed)
+// or "interrupted" (ctx ended); a part's failure is an error.
+func (n *network) watch(ctx context.Context, deadline <-chan time.Time, errc <-chan error) (string, error) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case err := <-errc:
-			return nil, err
+			return "error", err
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &Summary{}, nil
-			}
-			return &Summary{}, nil
+			return "interrupted", nil
+		case <-deadline:
+			return "duration", nil
 		case <-t.C:
 		}
 		s, err := n.summary(ctx)
@@ -466,8 +586,7 @@ func (n *network) watch(ctx context.Context, errc <-chan error) (*Summary, error
 			n.opts.Status(fmt.Sprintf("block %d | tasks %d/%d done | %d docs, %d tokens | %s", s.Blocks, s.TasksDone, s.Tasks, s.Documents, s.Tokens, n.url))
 		}
 		if n.opts.UntilDone && n.done(ctx, s) {
-			s.Done = true
-			return s, nil
+			return "done", nil
 		}
 	}
 }
@@ -493,9 +612,20 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 	for _, nn := range mg.Neurons {
 		byKey[nn.Hotkey] = nn
 	}
+	// Totals over the run: the chain's emission ledger has every epoch's
+	// reward of every uid.
+	ledger, err := n.chain.Emissions(ctx, Netuid, 0, "")
+	if err != nil {
+		return nil, err
+	}
+	total := map[string]uint64{}
+	for _, e := range ledger {
+		total[e.Hotkey] += e.ServerEmission + e.ValidatorEmission
+	}
 	for i, m := range n.miners {
 		nn := byKey[m.key.SS58()]
-		ms := NeuronSummary{Name: m.name, Hotkey: m.key.SS58(), UID: nn.UID, Incentive: chain.Fraction(nn.Incentive), Emission: nn.Emission}
+		ms := NeuronSummary{Name: m.name, Hotkey: m.key.SS58(), UID: nn.UID, Incentive: chain.Fraction(nn.Incentive),
+			Emission: total[m.key.SS58()], LastEpochEmission: nn.Emission}
 		if i < len(n.minerRuns) {
 			ms.Tasks = n.minerRuns[i].Done()
 		}
@@ -510,7 +640,8 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 	}
 	for _, v := range n.validators {
 		nn := byKey[v.key.SS58()]
-		s.Validators = append(s.Validators, NeuronSummary{Name: v.name, Hotkey: v.key.SS58(), UID: nn.UID, Dividends: chain.Fraction(nn.Dividends), Emission: nn.Emission})
+		s.Validators = append(s.Validators, NeuronSummary{Name: v.name, Hotkey: v.key.SS58(), UID: nn.UID, Dividends: chain.Fraction(nn.Dividends),
+			Emission: total[v.key.SS58()], LastEpochEmission: nn.Emission})
 	}
 	sort.Slice(s.Miners, func(i, j int) bool { return s.Miners[i].Name < s.Miners[j].Name })
 	if scores, err := n.tasks.Scores(ctx, "", 100000); err == nil {
@@ -519,6 +650,7 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 			order[v.key.SS58()] = i
 		}
 		s.Agreement = map[int64][]float64{}
+		reported := map[[2]int64]bool{}
 		for i := len(scores) - 1; i >= 0; i-- { // oldest first; the latest report wins
 			sc := scores[i]
 			vi, ok := order[sc.Validator]
@@ -529,6 +661,10 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 			if row == nil {
 				row = make([]float64, len(n.validators))
 			}
+			if !reported[[2]int64{sc.TaskID, int64(vi)}] {
+				reported[[2]int64{sc.TaskID, int64(vi)}] = true
+				s.Reports++
+			}
 			row[vi] = sc.Score
 			s.Agreement[sc.TaskID] = row
 		}
@@ -536,5 +672,3 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 	s.Documents, s.Tokens = n.refined(ctx)
 	return s, nil
 }
-
-var _ = http.StatusOK

@@ -48,8 +48,12 @@ type Options struct {
 	Decisions string
 	// Steps configures the pipeline's steps.
 	Steps StepOptions
-	// Dump is the crawl id written in the dump column; by default it is taken
-	// from the first input path that names one (CC-MAIN-YYYY-WW).
+	// Dump is the crawl id written in the dump column of documents that do
+	// not carry their own, and the folder of their shards (data/<dump>/).
+	// Default: the first crawl id (CC-MAIN-YYYY-WW) an input's path or
+	// recorded name holds, else the isPartOf field of the first WARC input's
+	// warcinfo record (CommonCrawl writes the crawl id there, other crawlers
+	// their collection's name), else DefaultDump. Never empty.
 	Dump string
 	// Names gives the name recorded for an input (file_path column, records
 	// file, manifest) when it differs from where it is read: a miner reads
@@ -80,8 +84,30 @@ type Progress struct {
 
 var dumpRe = regexp.MustCompile(`CC-MAIN-\d{4}-\d{2}`)
 
-// Run processes opts.Inputs into opts.Output and returns the manifest it wrote.
-func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
+// DefaultDump is the dump of documents from inputs that name no crawl (see
+// Options.Dump).
+const DefaultDump = "local"
+
+// validDump is what a dump taken from a WARC's own header may look like: a
+// crawl's name, usable as a folder name as it is.
+var validDump = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// CheckDump returns an error unless d can name a dump: a crawl's name that
+// is usable as a folder name as it is (e.g. CC-MAIN-2024-10).
+func CheckDump(d string) error {
+	if !validDump.MatchString(d) {
+		return fmt.Errorf("dump %q: want a crawl name of letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. CC-MAIN-2024-10)", d)
+	}
+	return nil
+}
+
+// ErrNotWARC reports a WARC input in which no record could be read.
+var ErrNotWARC = errors.New("no readable WARC record: not a WARC file (WARC/1.0 or 1.1, plain or gzip), or every record is corrupt")
+
+// Run processes opts.Inputs into opts.Output and returns the manifest it
+// wrote. The output folder must not exist or be empty; when Run fails it
+// leaves nothing behind (it removes what it created).
+func Run(ctx context.Context, opts Options) (m *dataset.Manifest, err error) {
 	if opts.Output == "" {
 		return nil, errors.New("process: no output folder")
 	}
@@ -97,7 +123,7 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 	}
 	if opts.Dump == "" {
 		for _, in := range inputs {
-			if m := dumpRe.FindString(in.Path); m != "" {
+			if m := dumpRe.FindString(in.Path + " " + opts.Names[in.Path]); m != "" {
 				opts.Dump = m
 				break
 			}
@@ -110,9 +136,19 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opts.Output, 0o755); err != nil {
-		return nil, fmt.Errorf("create output folder: %w", err)
+	cleanup, err := createOutput(opts.Output)
+	if err != nil {
+		return nil, err
 	}
+	wroteDecisions := false
+	defer func() {
+		if err != nil {
+			cleanup()
+			if wroteDecisions {
+				os.Remove(opts.Decisions)
+			}
+		}
+	}()
 	j := &job{opts: opts, steps: steps, start: time.Now()}
 	j.stats = pipeline.NewStats(steps.StepNames()...)
 	if j.dedup, err = dedup.NewTaskDeduper(dedup.TaskOptions{Signer: steps.Signer}); err != nil {
@@ -127,9 +163,9 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 	j.spillBuf = bufio.NewWriterSize(spill, 1<<20)
 	j.spill = gob.NewEncoder(j.spillBuf)
 
-	m := &dataset.Manifest{
+	m = &dataset.Manifest{
 		Format: dataset.Format, PipelineVersion: steps.Version(),
-		Task: opts.Task, Hotkey: opts.Hotkey, Dump: opts.Dump,
+		Task: opts.Task, Hotkey: opts.Hotkey,
 		Assets: steps.Assets,
 	}
 	for i, in := range inputs {
@@ -140,6 +176,15 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 		m.Inputs = append(m.Inputs, dataset.Input{Path: j.name(in.Path), Records: n})
 		j.progress.Inputs = i + 1
 	}
+	// The dump is known once the inputs are read: a WARC's warcinfo record
+	// may name it. Kept documents without their own get it when written.
+	if j.opts.Dump == "" {
+		j.opts.Dump = DefaultDump
+		if validDump.MatchString(j.isPartOf) {
+			j.opts.Dump = j.isPartOf
+		}
+	}
+	m.Dump = j.opts.Dump
 	if err := j.spillBuf.Flush(); err != nil {
 		return nil, fmt.Errorf("write spill file: %w", err)
 	}
@@ -160,6 +205,7 @@ func Run(ctx context.Context, opts Options) (*dataset.Manifest, error) {
 	}
 	m.Stats = j.stats
 	if opts.Decisions != "" {
+		wroteDecisions = true
 		if err := j.writeDecisions(opts.Decisions); err != nil {
 			return nil, err
 		}
@@ -182,8 +228,10 @@ type job struct {
 	decisions []decision
 	progress  Progress
 	doneBytes int64 // input bytes of the inputs already done
-	start     time.Time
-	lastLog   time.Time
+	// isPartOf is the first WARC input's warcinfo isPartOf field.
+	isPartOf string
+	start    time.Time
+	lastLog  time.Time
 }
 
 // decision is one line of the decisions file.
@@ -221,7 +269,8 @@ func (j *job) runInput(ctx context.Context, in input.Input) (int64, error) {
 		return 0, err
 	}
 	defer closer.Close()
-	if ws, ok := src.(*warcSource); ok {
+	ws, _ := src.(*warcSource)
+	if ws != nil {
 		ws.name = j.name(in.Path)
 		ws.start, ws.end = j.opts.RecordStart, j.opts.RecordEnd
 	}
@@ -239,8 +288,55 @@ func (j *job) runInput(ctx context.Context, in input.Input) (int64, error) {
 	if err != nil {
 		return n, fmt.Errorf("process %s: %w", in.Path, err)
 	}
+	if ws != nil {
+		// A file with no readable record is not a WARC (a gzip of
+		// something else, a renamed file): an error, not an empty dataset.
+		if ws.read == ws.unreadable {
+			return n, fmt.Errorf("process %s: %w", in.Path, ErrNotWARC)
+		}
+		if j.isPartOf == "" {
+			j.isPartOf = ws.isPartOf
+		}
+	}
 	j.doneBytes = j.progress.BytesRead
 	return n, nil
+}
+
+// createOutput creates the output folder, which must not exist or be
+// empty (a run never mixes its shards with another's), and returns the
+// function that removes what it created.
+func createOutput(dir string) (cleanup func(), err error) {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case err == nil && len(entries) > 0:
+		return nil, fmt.Errorf("output folder %s is not empty: give a new folder (or remove it)", dir)
+	case err == nil:
+		// An empty folder: empty it again on failure.
+		return func() {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+		}, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("output folder: %w", err)
+	}
+	// The topmost folder that MkdirAll creates is the one to remove.
+	top := filepath.Clean(dir)
+	for {
+		parent := filepath.Dir(top)
+		if parent == top {
+			break
+		}
+		if _, err := os.Stat(parent); err == nil {
+			break
+		}
+		top = parent
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w", err)
+	}
+	return func() { os.RemoveAll(top) }, nil
 }
 
 // sink is the ordered stage: it sees every document in input order.
@@ -250,9 +346,6 @@ func (j *job) sink(in input.Input, r pipeline.Result) error {
 	dec := decision{ID: d.ID, URL: d.URL, Input: j.name(in.Path), Index: d.Index, Kept: r.Kept(), Step: r.Step, Reason: r.Reason}
 	j.decisions = append(j.decisions, dec)
 	if r.Kept() {
-		if d.Dump == "" {
-			d.Dump = j.opts.Dump
-		}
 		if err := j.dedup.AddSignature(j.kept, d.ID, d.MinHash); err != nil {
 			return err
 		}
@@ -308,6 +401,9 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 			d := &j.decisions[k.Decision]
 			d.Kept, d.Step, d.Reason, d.KeptID = false, "dedup", "duplicate", by.ID
 			continue
+		}
+		if k.Dump == "" {
+			k.Dump = j.opts.Dump
 		}
 		doc := pipeline.Document{Text: k.Text, ID: k.ID}
 		pii.Format(&doc)

@@ -2,10 +2,12 @@ package process
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"maps"
 	"os"
@@ -145,14 +147,161 @@ func TestRealWARCsDeterministic(t *testing.T) {
 	}
 }
 
-func TestMissingAssetsIsClearError(t *testing.T) {
-	_, err := Run(context.Background(), Options{
-		Inputs: []string{testdata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")},
-		Output: t.TempDir(),
-		Steps:  StepOptions{AssetsDir: t.TempDir()},
+// TestBuiltinWordLists runs with an empty asset folder: the word lists
+// built into the binary are used and recorded with their pinned hashes; an
+// altered copy in the folder is a clear error, never silently replaced.
+func TestBuiltinWordLists(t *testing.T) {
+	in := testdata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")
+	m, err := Run(context.Background(), Options{
+		Inputs: []string{in}, Output: t.TempDir(), Steps: StepOptions{AssetsDir: t.TempDir()},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := map[string]string{}
+	for _, a := range m.Assets {
+		recorded[a.Name] = a.SHA256
+	}
+	for _, s := range assets.Known {
+		if recorded[s.Name] != s.SHA256 {
+			t.Errorf("%s recorded as %q, want the pinned %s", s.Name, recorded[s.Name], s.SHA256)
+		}
+	}
+	// The optional UT1 blocklist is absent: recorded with no hash.
+	if h, ok := recorded[assets.Blocklist+"/domains"]; !ok || h != "" {
+		t.Errorf("absent blocklist recorded as %q (present %v)", h, ok)
+	}
+
+	// With the optional UT1 blocklist imported (and the word lists still
+	// built in), it is used and its hash recorded.
+	ut1 := t.TempDir()
+	os.WriteFile(filepath.Join(ut1, "domains"), []byte("commoncrawl.org\n"), 0o644)
+	os.WriteFile(filepath.Join(ut1, "urls"), []byte(""), 0o644)
+	withUT1 := t.TempDir()
+	// A folder without word lists: the blocklist alone is imported.
+	if err := assets.Import(ut1, withUT1, ut1); !errors.Is(err, assets.ErrMissing) {
+		t.Fatalf("Import of a folder without word lists: %v", err)
+	}
+	m, err = Run(context.Background(), Options{Inputs: []string{in}, Output: t.TempDir(), Steps: StepOptions{AssetsDir: withUT1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := assets.Hash(filepath.Join(ut1, "domains"))
+	for _, a := range m.Assets {
+		if a.Name == assets.Blocklist+"/domains" && a.SHA256 != want {
+			t.Errorf("blocklist recorded as %q, want %s", a.SHA256, want)
+		}
+	}
+	if st := m.Stats.Step("url"); st == nil || st.Reasons["domain"] == 0 {
+		t.Errorf("the blocklist dropped nothing: %+v", st)
+	}
+
+	altered := t.TempDir()
+	p := filepath.Join(altered, filepath.FromSlash(assets.Known[0].Name))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte("porn\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	_, err = Run(context.Background(), Options{Inputs: []string{in}, Output: out, Steps: StepOptions{AssetsDir: altered}})
 	if err == nil || !strings.Contains(err.Error(), "refine assets fetch") || !strings.Contains(err.Error(), "banned_words") {
-		t.Fatalf("missing assets: %v", err)
+		t.Fatalf("altered word list: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed run left its output folder: %v", err)
+	}
+}
+
+// TestBadInputLeavesNothing: input that is not a WARC is an error naming
+// it, and a failed run removes what it created; a non-empty output folder
+// is refused before anything is written.
+func TestBadInputLeavesNothing(t *testing.T) {
+	dir := testAssets(t)
+	tmp := t.TempDir()
+	notWARC := filepath.Join(tmp, "notes.warc.gz")
+	var buf strings.Builder
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("these are notes, not a WARC file\n"))
+	zw.Close()
+	os.WriteFile(notWARC, []byte(buf.String()), 0o644)
+	garbage := filepath.Join(tmp, "garbage.warc")
+	os.WriteFile(garbage, []byte(strings.Repeat("\x00\x01 not warc ", 500)), 0o644)
+
+	for _, in := range []string{notWARC, garbage} {
+		out := filepath.Join(tmp, "new", "out")
+		_, err := Run(context.Background(), Options{Inputs: []string{in}, Output: out, Decisions: filepath.Join(tmp, "decisions.jsonl"), Steps: StepOptions{AssetsDir: dir}})
+		if !errors.Is(err, ErrNotWARC) || !strings.Contains(err.Error(), filepath.Base(in)) {
+			t.Errorf("%s: err = %v, want ErrNotWARC naming the file", in, err)
+		}
+		for _, left := range []string{filepath.Join(tmp, "new"), filepath.Join(tmp, "decisions.jsonl")} {
+			if _, err := os.Stat(left); !os.IsNotExist(err) {
+				t.Errorf("%s: a failed run left %s", in, left)
+			}
+		}
+		// An existing empty output folder stays, empty.
+		empty := t.TempDir()
+		if _, err := Run(context.Background(), Options{Inputs: []string{in}, Output: empty, Steps: StepOptions{AssetsDir: dir}}); err == nil {
+			t.Errorf("%s: no error", in)
+		}
+		if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+			t.Errorf("%s: a failed run left %d files in the output folder", in, len(entries))
+		}
+	}
+
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "keep.txt"), []byte("mine"), 0o644)
+	_, err := Run(context.Background(), Options{Inputs: []string{testdata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")}, Output: full, Steps: StepOptions{AssetsDir: dir}})
+	if err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("non-empty output folder: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(full, "keep.txt")); string(b) != "mine" {
+		t.Error("the refused run touched the folder's files")
+	}
+}
+
+// TestDumpLayout: the dump (the dump column and the data/<dump>/ folder)
+// comes from the path's crawl id, else the WARC's warcinfo isPartOf, else
+// DefaultDump; it is never empty.
+func TestDumpLayout(t *testing.T) {
+	dir := testAssets(t)
+	// A CommonCrawl WARC under a name that holds no crawl id: isPartOf.
+	b, err := os.ReadFile(testdata.Path(t, "warc", "commoncrawl", "whirlwind_CC-MAIN-2024-22_warc.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := filepath.Join(t.TempDir(), "page.warc.gz")
+	os.WriteFile(renamed, b, 0o644)
+	for _, tc := range []struct{ in, dump, want string }{
+		{renamed, "", "CC-MAIN-2024-22"},
+		{testdata.Path(t, "warc", "commoncrawl", "resiliparse_CC-MAIN-2020-34_extract.warc.gz"), "", "CC-MAIN-2020-34"},
+		{testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"), "", DefaultDump},
+		{testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"), "CC-MAIN-2024-10", "CC-MAIN-2024-10"},
+	} {
+		out := t.TempDir()
+		m, err := Run(context.Background(), Options{Inputs: []string{tc.in}, Output: out, Dump: tc.dump, Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Dump != tc.want {
+			t.Errorf("%s: dump %q, want %q", tc.in, m.Dump, tc.want)
+		}
+		for _, sh := range m.Shards {
+			if !strings.HasPrefix(sh.Path, "data/"+tc.want+"/") {
+				t.Errorf("%s: shard %s is not under data/%s/", tc.in, sh.Path, tc.want)
+			}
+		}
+		n := 0
+		err = dataset.ReadAll(out, m, func(_ int, _ int64, d dataset.Doc) error {
+			n++
+			if d.Dump != tc.want {
+				t.Errorf("%s: document %s has dump %q", tc.in, d.ID, d.Dump)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == DefaultDump && n == 0 {
+			t.Errorf("%s: no documents to check", tc.in)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -58,11 +59,16 @@ type Steps struct {
 // NewSteps loads the assets and models and builds the steps.
 func NewSteps(o StepOptions) (*Steps, error) {
 	s := &Steps{}
+	// The word lists come from the asset folder or, when it lacks them, from
+	// the copies built into the binary; both carry the pinned hash, which
+	// the manifest records.
+	lists := map[string][]byte{}
 	for _, spec := range assets.Known {
-		_, sha, err := assets.Path(o.AssetsDir, spec.Name)
+		b, sha, err := assets.Read(o.AssetsDir, spec.Name)
 		if err != nil {
 			return nil, err
 		}
+		lists[path.Base(spec.Name)] = b
 		s.Assets = append(s.Assets, dataset.Asset{Name: spec.Name, SHA256: sha})
 	}
 	// The UT1 blocklist is optional (it has no pinned version and is not
@@ -77,7 +83,7 @@ func NewSteps(o StepOptions) (*Steps, error) {
 		s.Assets = append(s.Assets, dataset.Asset{Name: assets.Blocklist + "/" + name, SHA256: sha})
 	}
 	var err error
-	if s.URL, err = urlfilter.Load(filepath.Join(o.AssetsDir, "datatrove"), ufOpts); err != nil {
+	if s.URL, err = urlfilter.FromFiles(lists, filepath.Join(o.AssetsDir, "datatrove"), ufOpts); err != nil {
 		return nil, err
 	}
 
@@ -181,6 +187,10 @@ type warcSource struct {
 	r          *warc.Reader
 	name       string // recorded as the documents' file_path
 	start, end int64  // record index range; end 0: no limit
+	// read counts the records met, unreadable those that could not be
+	// parsed (corrupt or truncated): all unreadable means not a WARC.
+	read, unreadable int64
+	isPartOf         string // the warcinfo record's, if any
 }
 
 func (w *warcSource) Next(ctx context.Context) (*pipeline.Document, error) {
@@ -189,6 +199,13 @@ func (w *warcSource) Next(ctx context.Context) (*pipeline.Document, error) {
 		var err error
 		if rec, err = w.r.Next(ctx); err != nil {
 			return nil, err
+		}
+		w.read++
+		if rec.Skip == warc.SkipCorrupt || rec.Skip == warc.SkipTruncated {
+			w.unreadable++
+		}
+		if rec.IsPartOf != "" && w.isPartOf == "" {
+			w.isPartOf = rec.IsPartOf
 		}
 		if w.end > 0 && rec.Index >= w.end {
 			return nil, io.EOF

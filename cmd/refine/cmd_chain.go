@@ -40,7 +40,7 @@ type chainOptions struct {
 func (o *chainOptions) AddFlags(fs *pflag.FlagSet) {
 	hp := devchain.DefaultHyperparameters()
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:9944", "HTTP address (loopback by default; the API has no TLS)")
-	fs.StringVar(&o.DB, "db", "chain.db", "SQLite database (\":memory:\" for a throwaway chain)")
+	fs.StringVar(&o.DB, "db", dataPath("chain.db"), "SQLite database (\":memory:\" for a throwaway chain)")
 	fs.DurationVar(&o.BlockTime, "block-time", 12*time.Second, "time between blocks (e.g. 12s, 250ms)")
 	fs.StringVar(&o.Seed, "seed", "refine-devchain", "seed of the genesis hash (block hashes are deterministic)")
 	fs.UintSliceVar(&o.Netuids, "netuid", []uint{1}, "subnets to create on first start")
@@ -106,6 +106,9 @@ func runChain(ctx context.Context, o chainOptions, stderr io.Writer) error {
 			return fmt.Errorf("--netuid %d: out of range", n)
 		}
 		netuids[i] = uint16(n)
+	}
+	if err := prepareDB(o.DB); err != nil {
+		return err
 	}
 	c, err := devchain.New(ctx, devchain.Options{
 		DB: o.DB, BlockTime: o.BlockTime, Seed: o.Seed, Netuids: netuids, Hyperparameters: &hp,

@@ -135,7 +135,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	if err := os.WriteFile(filepath.Join(o.Output, "stats.json"), append(sj, '\n'), 0o644); err != nil {
 		return fmt.Errorf("dedup: write stats: %w", err)
 	}
-	slog.New(slog.NewTextHandler(stderr, nil)).Info("dedup done",
+	newLogger(stderr, slog.LevelInfo, "text").Info("dedup done",
 		"documents", stats.Documents, "with_signature", stats.WithSignature, "clusters", stats.Clusters,
 		"removed", stats.Removed, "removed_for_other_dataset", stats.RemovedCross,
 		"seconds", time.Since(start).Seconds(), "removals", removedPath)

@@ -52,7 +52,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for work in progress (default: a temp folder)")
 	fs.IntVar(&o.Workers, "workers", 1, "tasks processed at once")
 	fs.IntVar(&o.PipelineWorkers, "pipeline-workers", 0, "pipeline workers per task (default: number of CPUs)")
-	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see `refine assets`)")
+	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
 	fs.IntVar(&o.MaxTasks, "max-tasks", 0, "stop after this many tasks (0: run until interrupted)")
 	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9101")
 	o.Log.AddFlags(fs)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,12 +31,12 @@ type processOptions struct {
 
 func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&o.Inputs, "input", "i", nil, "WARC file, folder or http(s) URL, or JSONL(.gz)/parquet documents (repeatable; positional arguments work too)")
-	fs.StringVarP(&o.Output, "output", "o", "", "dataset folder to write (required)")
+	fs.StringVarP(&o.Output, "output", "o", "", "dataset folder to write, new or empty (required)")
 	fs.IntVarP(&o.Workers, "workers", "w", 0, "parallel workers (default: number of CPUs)")
 	fs.StringVar(&o.Decisions, "decisions", "", "write one JSON line per record: id, url, kept or the step and reason that dropped it")
-	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (word lists, blocklist); fill it with `refine assets fetch` or `refine assets import`")
+	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'): the optional UT1 blocklist; the word lists are built in")
 	fs.StringVar(&o.LIDModel, "lid-model", "", "fastText language-ID model (.ftz or .bin, e.g. lid.176.bin); default: the embedded lid.176.ftz")
-	fs.StringVar(&o.Dump, "dump", "", "crawl id for the dump column (default: taken from the input path, e.g. CC-MAIN-2024-10)")
+	fs.StringVar(&o.Dump, "dump", "", "crawl id for the dump column and the data/<dump>/ folder (default: the crawl id in an input's path, else the WARC's warcinfo isPartOf, else local)")
 	fs.DurationVar(&o.ExtractTimeout, "extract-timeout", time.Second, "time limit for extracting one document; timed-out documents are dropped (-1s: no limit)")
 	fs.BoolVar(&o.NoGate, "no-language-gate", false, "extract every page, as datatrove does, instead of skipping pages with no English window of text (slower; see docs/pipeline.md)")
 	fs.Int64Var(&o.ShardSize, "shard-size", 256<<20, "rotate parquet shards after this many bytes of text")
@@ -54,9 +53,12 @@ func newProcessCommand() *cobra.Command {
 already-extracted documents (JSONL(.gz) lines or parquet rows with text and id),
 runs the FineWeb pipeline (URL filter, extraction, English language ID, Gopher,
 C4 and FineWeb quality filters, MinHash dedup, GPT-2 token counts, PII) and
-writes parquet shards in FineWeb's schema plus a manifest.
+writes parquet shards in FineWeb's schema (data/<dump>/NNNNN.parquet) plus a
+manifest into a new or empty folder.
 
-The same input gives byte-identical output for any --workers.`,
+The same input gives byte-identical output for any --workers. Input that is
+not what it claims (a file that is not a WARC, an unreachable URL) is an error;
+a failed run removes what it wrote.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = append(opts.Inputs, args...)
 			return runProcess(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -72,6 +74,11 @@ func runProcess(ctx context.Context, o processOptions, stdout, stderr io.Writer)
 	}
 	if o.Output == "" {
 		return fmt.Errorf("no output folder: give --output DIR")
+	}
+	if o.Dump != "" {
+		if err := process.CheckDump(o.Dump); err != nil {
+			return fmt.Errorf("--dump: %w", err)
+		}
 	}
 	log, err := o.Log.Logger(stderr)
 	if err != nil {
@@ -127,5 +134,3 @@ func printProcessSummary(w io.Writer, m *dataset.Manifest, took time.Duration) {
 		fmt.Fprintln(w)
 	}
 }
-
-var _ = os.Stderr

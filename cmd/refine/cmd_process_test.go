@@ -51,6 +51,12 @@ func TestProcessCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An altered word list in the asset folder (an empty folder is fine:
+	// the word lists are built in).
+	altered := t.TempDir()
+	os.MkdirAll(filepath.Join(altered, "datatrove"), 0o755)
+	os.WriteFile(filepath.Join(altered, "datatrove", "banned_words.txt"), []byte("x\n"), 0o644)
+
 	// Errors name what is wrong.
 	for _, tc := range []struct {
 		opts processOptions
@@ -59,7 +65,9 @@ func TestProcessCommand(t *testing.T) {
 		{processOptions{Output: outDir, Assets: assetsDir}, "no input"},
 		{processOptions{Inputs: opts.Inputs, Assets: assetsDir}, "no output"},
 		{processOptions{Inputs: []string{"/nonexistent.warc.gz"}, Output: outDir, Assets: assetsDir}, "nonexistent.warc.gz"},
-		{processOptions{Inputs: opts.Inputs, Output: outDir, Assets: t.TempDir()}, "refine assets fetch"},
+		{processOptions{Inputs: opts.Inputs, Output: outDir, Assets: altered}, "refine assets fetch"},
+		{processOptions{Inputs: opts.Inputs, Output: outDir, Assets: t.TempDir()}, "not empty"},
+		{processOptions{Inputs: opts.Inputs, Output: t.TempDir(), Dump: "a/b"}, "--dump"},
 		{processOptions{Inputs: []string{filepath.Join(root, "SOURCES.md")}, Output: outDir, Assets: assetsDir}, "not a .warc"},
 	} {
 		tc.opts.Log = logOptions{Level: "error", Format: "text"}

@@ -77,12 +77,12 @@ func (p planFlags) options() taskserver.PlanOptions {
 
 func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8090", "HTTP address of the API")
-	fs.StringVar(&o.DB, "db", "taskserver.db", "database: a SQLite file, or postgres://user@host/db")
+	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "database: a SQLite file, or postgres://user@host/db")
 	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local)")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")
 	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58), required: signed requests must name it in Epistula-Signed-For")
 	fs.BoolVar(&o.NoWeb, "no-web", false, "serve only the API, not the website")
-	fs.StringVar(&o.WebDB, "web-db", "web.db", "SQLite file of the website's own tables (profiles, posts, sessions)")
+	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the website's own tables (profiles, posts, sessions); default web.db next to a SQLite --db, else in the data folder")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide discussion posts")
 	fs.StringArrayVar(&o.Import, "import", nil, "import tasks before serving: crawl id, warc.paths(.gz) URL or file, or WARC folder (repeatable)")
 	o.Plan.AddFlags(fs)
@@ -159,6 +159,12 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	webDB := siteDBPath(o.WebDB, o.DB)
+	for _, db := range []string{o.DB, webDB} {
+		if err := prepareDB(db); err != nil {
+			return err
+		}
+	}
 	store, err := sqlstore.Open(ctx, o.DB)
 	if err != nil {
 		return err
@@ -186,7 +192,7 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 			if o.NoWeb {
 				return api, nil
 			}
-			site, err := web.New(ctx, web.Options{Store: store, Chain: c, Netuid: o.Netuid, DB: o.WebDB, OwnerHotkey: o.Owner, Fallback: api,
+			site, err := web.New(ctx, web.Options{Store: store, Chain: c, Netuid: o.Netuid, DB: webDB, OwnerHotkey: o.Owner, Fallback: api,
 				TrustedProxies: o.TrustedProxies, Logger: log.With("role", "web")})
 			if err != nil {
 				return nil, fmt.Errorf("website: %w", err)
@@ -225,7 +231,7 @@ the database; importing the same source again adds nothing.`,
 			return runTaskserverImport(cmd.Context(), o, args, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVar(&o.DB, "db", "taskserver.db", "database: a SQLite file, or postgres://user@host/db")
+	cmd.Flags().StringVar(&o.DB, "db", dataPath("taskserver.db"), "database: a SQLite file, or postgres://user@host/db")
 	o.Plan.AddFlags(cmd.Flags())
 	return cmd
 }
@@ -233,6 +239,9 @@ the database; importing the same source again adds nothing.`,
 func runTaskserverImport(ctx context.Context, o taskserverImportOptions, sources []string, out io.Writer) error {
 	tasks, err := planAll(ctx, sources, o.Plan)
 	if err != nil {
+		return err
+	}
+	if err := prepareDB(o.DB); err != nil {
 		return err
 	}
 	store, err := sqlstore.Open(ctx, o.DB)

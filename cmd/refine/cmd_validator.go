@@ -49,9 +49,9 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
 	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
 	fs.StringVar(&o.Store, "store", "hub", "where miners publish: hub (Hugging Face) or local:DIR")
-	fs.StringVar(&o.DB, "db", "validator.db", "SQLite state file (verdicts, EMAs, accepted signatures)")
+	fs.StringVar(&o.DB, "db", dataPath("validator.db"), "SQLite state file (verdicts, EMAs, accepted signatures)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for fetched submissions (default: a temp folder)")
-	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see `refine assets`)")
+	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
 	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
 	fs.Uint64Var(&o.EvalEvery, "eval-every", 10, "blocks between evaluation rounds")
@@ -113,6 +113,9 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	}
 	quality, err := validatorQuality(ctx, o.EvalRef, o.Assets, log)
 	if err != nil {
+		return err
+	}
+	if err := prepareDB(o.DB); err != nil {
 		return err
 	}
 	v, err := validator.New(validator.Options{

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,8 +34,8 @@ type webOptions struct {
 
 func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "HTTP address of the website")
-	fs.StringVar(&o.DB, "db", "taskserver.db", "the task server's database (read only): a SQLite file, or postgres://user@host/db")
-	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the site's own tables (default: web.db next to a SQLite --db, else ./web.db)")
+	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "the task server's database (read only; it must exist, as 'refine taskserver' writes it): a SQLite file, or postgres://user@host/db")
+	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the site's own tables (default: web.db next to a SQLite --db, else in the data folder)")
 	fs.StringVar(&o.Chain, "chain", "", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local); empty: no chain numbers")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet id")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide board posts")
@@ -67,23 +66,18 @@ task server's database and keeps its own tables in --web-db.`,
 	return cmd
 }
 
-func webDBPath(o webOptions) string {
-	if o.WebDB != "" {
-		return o.WebDB
-	}
-	if strings.Contains(o.DB, "://") && !strings.HasPrefix(o.DB, "sqlite://") {
-		return "web.db"
-	}
-	db := strings.TrimPrefix(o.DB, "sqlite://")
-	if i := strings.LastIndexAny(db, `/\`); i >= 0 {
-		return db[:i+1] + "web.db"
-	}
-	return "web.db"
-}
+func webDBPath(o webOptions) string { return siteDBPath(o.WebDB, o.DB) }
 
 func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	log, err := o.Log.Logger(stderr)
 	if err != nil {
+		return err
+	}
+	// An absent database would be created empty and served silently.
+	if err := requireDB(o.DB, "--db", "refine taskserver"); err != nil {
+		return err
+	}
+	if err := prepareDB(webDBPath(o)); err != nil {
 		return err
 	}
 	store, err := sqlstore.Open(ctx, o.DB)

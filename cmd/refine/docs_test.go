@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -326,20 +327,25 @@ func envNames(blocks []string) []string {
 
 // TestDocsCommandsRun runs each document's <!-- test:run --> blocks, in one
 // shell per document, in a scratch copy of the layout the docs assume (the
-// repository root as the working folder, the shared data at
+// repository root as the working folder, empty, and the shared data at
 // ../shared/data). The variables a document defines in its
 // <!-- test:env --> blocks get the test's values (a scratch WORK folder,
 // WALLET_PATH, DATA = the shared data); any other variable a doc exports is
 // an error, so a doc cannot depend on something the test does not know.
-// HOME and the caches point into the scratch folder, so nothing touches the
-// user's wallets or asset folder. "go run ./cmd/refine" (the README's form)
-// runs the binary under test, which is built from that same package.
+// HOME, the XDG folders and the asset and data folders point into the
+// scratch folder, empty, so nothing touches the user's wallets, assets or
+// databases. "go run ./cmd/refine" (the README's form) runs the binary under
+// test, which is built from that same package (no Go build in the test).
+//
+// The README's main job runs as a new user runs it: with no ../shared at
+// all, and no network (HTTP(S) proxies that refuse every connection; the
+// devnet talks only on loopback, which Go never proxies). Every document's
+// commands must leave the working folder as empty as they found it.
 func TestDocsCommandsRun(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh on PATH")
 	}
-	data := testdata.Dir(t)
 	docs := readDocs(t)
 
 	self, err := os.Executable()
@@ -369,19 +375,30 @@ func TestDocsCommandsRun(t *testing.T) {
 			// Each document runs in its own scratch folder with its own
 			// ports, so they run side by side.
 			t.Parallel()
-			if d.path == "README.md" && testing.Short() {
-				t.Skip("the README's main job (a 28 MB WARC) is skipped in -short")
+			readme := d.path == "README.md"
+			if readme && testing.Short() {
+				t.Skip("the README's main job (a whole devnet) is skipped in -short")
 			}
 			scratch := t.TempDir()
 			repo := filepath.Join(scratch, "repo")
-			shared := filepath.Join(scratch, "shared")
-			for _, dir := range []string{repo, shared, filepath.Join(scratch, "home")} {
+			home := filepath.Join(scratch, "home")
+			for _, dir := range []string{repo, home} {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := os.Symlink(data, filepath.Join(shared, "data")); err != nil {
-				t.Fatal(err)
+			// Only a document that names the shared data ($DATA) gets it;
+			// the README must work without it.
+			names := envNames(envBlocks)
+			data := ""
+			if slices.Contains(names, "DATA") {
+				data = testdata.Dir(t)
+				if err := os.MkdirAll(filepath.Join(scratch, "shared"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(data, filepath.Join(scratch, "shared", "data")); err != nil {
+					t.Fatal(err)
+				}
 			}
 			values := map[string]string{
 				"WORK":        filepath.Join(scratch, "work"),
@@ -393,13 +410,26 @@ func TestDocsCommandsRun(t *testing.T) {
 			env := append(os.Environ(),
 				envRunAsMain+"=1",
 				"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-				"HOME="+filepath.Join(scratch, "home"),
-				"XDG_CACHE_HOME="+filepath.Join(scratch, "home", ".cache"),
+				"HOME="+home,
+				"XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
+				"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"),
+				"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+				"TMPDIR="+filepath.Join(scratch, "tmp"),
 				"REFINE_ASSETS=",
-				"BT_WALLET_PATH="+filepath.Join(scratch, "home", ".bittensor", "wallets"),
+				envData+"=",
+				"BT_WALLET_PATH="+filepath.Join(home, ".bittensor", "wallets"),
 				wallet.EnvPassword+"=", // never prompt
 			)
-			names := envNames(envBlocks)
+			if err := os.MkdirAll(filepath.Join(scratch, "tmp"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if readme {
+				// No network: every HTTP(S) request outside loopback fails.
+				for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+					env = append(env, k+"=http://127.0.0.1:1")
+				}
+				env = append(env, "NO_PROXY=", "no_proxy=")
+			}
 			sort.Strings(names)
 			for _, n := range names {
 				v, ok := values[n]
@@ -442,6 +472,25 @@ func TestDocsCommandsRun(t *testing.T) {
 					d.path, runErr, stdout, stderr)
 			}
 			t.Logf("%s:\n%s", d.path, stderr)
+			if left, _ := os.ReadDir(repo); len(left) > 0 {
+				var names []string
+				for _, e := range left {
+					names = append(names, e.Name())
+				}
+				t.Errorf("%s: the commands left files in the current folder: %v", d.path, names)
+			}
+			if readme {
+				// The main job says where everything went, and its temporary
+				// folder is gone.
+				for _, want := range []string{"tasks done", "where everything went", "website", "now removed"} {
+					if !strings.Contains(string(stdout), want) {
+						t.Errorf("README main job: the output lacks %q:\n%s", want, stdout)
+					}
+				}
+				if left, _ := os.ReadDir(filepath.Join(scratch, "tmp")); len(left) > 0 {
+					t.Errorf("README main job left %d entries in TMPDIR", len(left))
+				}
+			}
 		})
 	}
 	if ran == 0 {

@@ -43,7 +43,7 @@ type networkOptions struct {
 }
 
 func (o *networkOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.URL, "chain", "", "devchain URL (from `refine chain`), e.g. http://127.0.0.1:9944")
+	fs.StringVar(&o.URL, "chain", "", "devchain URL (from 'refine chain'), e.g. http://127.0.0.1:9944")
 	fs.StringVar(&o.Network, "network", "", "subtensor network: finney, test, local or a ws:// endpoint")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet id")
 }

@@ -100,6 +100,23 @@ func New(lists Lists, opts Options) *Filter {
 // Load builds a Filter from the asset folder dir: the three word lists
 // (required) and, if found, the UT1 adult blocklist (see Options.Blocklist).
 func Load(dir string, opts Options) (*Filter, error) {
+	files := map[string][]byte{}
+	for _, name := range []string{BannedWordsFile, SoftBannedWordsFile, BannedSubwordsFile} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("urlfilter: word list %s: %w", name, err)
+		}
+		files[name] = b
+	}
+	return FromFiles(files, dir, opts)
+}
+
+// FromFiles builds a Filter from the contents of the three word lists, keyed
+// by their file names (BannedWordsFile, ...; all required), and the UT1
+// adult blocklist that opts.Blocklist names or, when it names none, dir
+// holds (dir may be empty: no blocklist is looked for). It is Load for word
+// lists read from elsewhere than one folder (e.g. built into the binary).
+func FromFiles(files map[string][]byte, dir string, opts Options) (*Filter, error) {
 	var lists Lists
 	for _, l := range []struct {
 		name string
@@ -109,9 +126,9 @@ func Load(dir string, opts Options) (*Filter, error) {
 		{SoftBannedWordsFile, &lists.SoftBannedWords},
 		{BannedSubwordsFile, &lists.BannedSubwords},
 	} {
-		b, err := os.ReadFile(filepath.Join(dir, l.name))
-		if err != nil {
-			return nil, fmt.Errorf("urlfilter: word list %s: %w", l.name, err)
+		b, ok := files[l.name]
+		if !ok {
+			return nil, fmt.Errorf("urlfilter: word list %s not given", l.name)
 		}
 		*l.dst = splitFileLines(string(b))
 	}
@@ -154,7 +171,7 @@ func build(lists Lists, domains, urls []stringSet, opts Options) *Filter {
 // loadBlocklist finds and reads the UT1 adult lists.
 func loadBlocklist(dir string, opts Options) (domains, urls []stringSet, err error) {
 	src := opts.Blocklist
-	if src == "" {
+	if src == "" && dir != "" {
 		for _, cand := range []string{filepath.Join(dir, BlocklistDir), filepath.Join(dir, BlocklistTarball)} {
 			if _, err := os.Stat(cand); err == nil {
 				src = cand

@@ -76,6 +76,11 @@ type Record struct {
 
 	Skip string // "" for a usable page, else the reason (see Skip*)
 	Err  error  // detail for corrupt and truncated records
+
+	// IsPartOf is, for a warcinfo record, its isPartOf field: the crawl or
+	// collection the file belongs to (CommonCrawl writes the crawl id,
+	// e.g. CC-MAIN-2024-22). Empty otherwise.
+	IsPartOf string
 }
 
 // Reader yields the records of one WARC input in order. It is not safe for
@@ -366,6 +371,9 @@ func (r *Reader) fillPayload(rec *Record, h header, block []byte) {
 	typ := strings.ToLower(rec.Type)
 	if typ != "response" && typ != "conversion" {
 		rec.Skip = SkipNotResponse
+		if typ == "warcinfo" {
+			rec.IsPartOf = warcField(block, "isPartOf")
+		}
 		return
 	}
 	mime, identified := h.lookup("WARC-Identified-Payload-Type")
@@ -401,6 +409,29 @@ func (r *Reader) fillPayload(rec *Record, h header, block []byte) {
 	}
 	rec.HTML = dec.Text
 	rec.Charset = dec.Charset
+}
+
+// warcField returns the value of a field of an application/warc-fields
+// block ("name: value" lines), "" when absent. Values are bounded: a
+// crawl's name is short, anything longer is not one.
+func warcField(block []byte, name string) string {
+	for len(block) > 0 {
+		line := block
+		if i := bytes.IndexByte(block, '\n'); i >= 0 {
+			line, block = block[:i], block[i+1:]
+		} else {
+			block = nil
+		}
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if ok && strings.EqualFold(string(bytes.TrimSpace(k)), name) {
+			v = bytes.TrimSpace(v)
+			if len(v) > 256 {
+				return ""
+			}
+			return string(v)
+		}
+	}
+	return ""
 }
 
 // hasHTTPHeaders follows warcio: only response (and revisit) records of

@@ -268,3 +268,33 @@ func TestOpenHTTP(t *testing.T) {
 		t.Errorf("missing file: error %v, want one naming the URL", err)
 	}
 }
+
+// TestIsPartOf reads the crawl's name from the warcinfo records of real
+// WARCs: CommonCrawl's crawl id, another crawler's collection, none.
+func TestIsPartOf(t *testing.T) {
+	for rel, want := range map[string]string{
+		"warc/commoncrawl/whirlwind_CC-MAIN-2024-22_warc.gz":                              "CC-MAIN-2024-22",
+		"warc/commoncrawl/resiliparse_CC-MAIN-2020-34_extract.warc.gz":                    "CC-MAIN-2020-34",
+		"warc/edge_cases/other/ukwa_IAH-20080430204825-00000-blackbook-truncated.warc.gz": "archive.org-shallow",
+		"warc/real_crawls/dolma_browsertrix_sample-0000.warc.gz":                          "",
+	} {
+		r, err := Open(context.Background(), testdata.Path(t, strings.Split(rel, "/")...), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := r.Next(context.Background())
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Type != "warcinfo" || rec.IsPartOf != want {
+			t.Errorf("%s: first record %s, isPartOf %q, want warcinfo %q", rel, rec.Type, rec.IsPartOf, want)
+		}
+	}
+	if got := warcField([]byte("a: b\r\nIsPartOf:  x \r\n"), "isPartOf"); got != "x" {
+		t.Errorf("warcField = %q", got)
+	}
+	if got := warcField([]byte("isPartOf: "+strings.Repeat("x", 300)), "isPartOf"); got != "" {
+		t.Errorf("an overlong value was kept: %d bytes", len(got))
+	}
+}
