@@ -127,6 +127,11 @@ func (s *Store) migrate(ctx context.Context) error {
 					return fmt.Errorf("%s: %w", strings.TrimSpace(stmt), err)
 				}
 			}
+			if version == 5 {
+				if err := backfill5(ctx, tx.Tx); err != nil {
+					return fmt.Errorf("backfill: %w", err)
+				}
+			}
 			_, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
 			return err
 		})
@@ -649,44 +654,18 @@ func (s *Store) Leases(ctx context.Context, hotkey string, limit int) ([]taskser
 // AddScore implements taskserver.Store.
 func (s *Store) AddScore(ctx context.Context, sc taskserver.Score) (taskserver.Score, error) {
 	err := s.tx(ctx, func(tx txn) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO scores(validator, hotkey, task_id, score, detail, at, block) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			sc.Validator, sc.Hotkey, sc.TaskID, sc.Score, nullStr(sc.Detail), ms(sc.At), int64(sc.Block)).Scan(&sc.ID)
-		if err != nil {
+		var err error
+		if sc.ID, err = insertScore(ctx, tx, publish(sc)); err != nil {
 			return err
 		}
-		return event(ctx, tx, taskserver.Stamp{Time: sc.At, Block: sc.Block}, "scored", sc.TaskID, 0, sc.Hotkey, fmt.Sprintf("%s: %.6g", sc.Validator, sc.Score))
+		return event(ctx, tx, taskserver.Stamp{Time: sc.At, Block: sc.Block}, "scored", sc.TaskID, sc.LeaseID, sc.Hotkey, fmt.Sprintf("%s: %.6g", sc.Validator, sc.Score))
 	})
 	return sc, err
 }
 
 // Scores implements taskserver.Store.
 func (s *Store) Scores(ctx context.Context, hotkey string, limit int) ([]taskserver.Score, error) {
-	q := `SELECT id, validator, hotkey, task_id, score, detail, at, block FROM scores`
-	args := []any{}
-	if hotkey != "" {
-		q += ` WHERE hotkey = $1 ORDER BY id DESC LIMIT $2`
-		args = append(args, hotkey, limit)
-	} else {
-		q += ` ORDER BY id DESC LIMIT $1`
-		args = append(args, limit)
-	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []taskserver.Score
-	for rows.Next() {
-		var sc taskserver.Score
-		var detail sql.NullString
-		var at, block int64
-		if err := rows.Scan(&sc.ID, &sc.Validator, &sc.Hotkey, &sc.TaskID, &sc.Score, &detail, &at, &block); err != nil {
-			return nil, err
-		}
-		sc.Detail, sc.At, sc.Block = detail.String, fromMS(at), uint64(block)
-		out = append(out, sc)
-	}
-	return out, rows.Err()
+	return s.ScoresOf(ctx, taskserver.ScoreQuery{Hotkey: hotkey, Limit: limit})
 }
 
 // Counts implements taskserver.Store.
@@ -725,32 +704,7 @@ func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
 
 // Events implements taskserver.Store.
 func (s *Store) Events(ctx context.Context, before int64, limit int) ([]taskserver.Event, error) {
-	q := `SELECT id, at, block, kind, task_id, lease_id, hotkey, detail FROM events`
-	args := []any{limit}
-	if before > 0 {
-		q += ` WHERE id < $2`
-		args = append(args, before)
-	}
-	q += ` ORDER BY id DESC LIMIT $1`
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []taskserver.Event
-	for rows.Next() {
-		var e taskserver.Event
-		var at, block int64
-		var task, lease sql.NullInt64
-		var hotkey, detail sql.NullString
-		if err := rows.Scan(&e.ID, &at, &block, &e.Kind, &task, &lease, &hotkey, &detail); err != nil {
-			return nil, err
-		}
-		e.At, e.Block, e.TaskID, e.LeaseID = fromMS(at), uint64(block), task.Int64, lease.Int64
-		e.Hotkey, e.Detail = hotkey.String, detail.String
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.EventsOf(ctx, before, limit, nil)
 }
 
 // Miners implements taskserver.Store.
@@ -760,22 +714,50 @@ func (s *Store) Miners(ctx context.Context, since time.Time) ([]taskserver.Miner
 			sum(CASE WHEN state = 'expired' THEN 1 ELSE 0 END),
 			sum(CASE WHEN state = 'live' THEN 1 ELSE 0 END),
 			max(CASE WHEN ended_at IS NULL THEN heartbeat_at WHEN ended_at > heartbeat_at THEN ended_at ELSE heartbeat_at END),
-			avg(CASE WHEN state = 'completed' THEN ended_at - granted_at END)
+			avg(CASE WHEN state = 'completed' THEN ended_at - granted_at END),
+			sum(CASE WHEN decision = 'accepted' THEN 1 ELSE 0 END),
+			sum(CASE WHEN decision = 'rejected' THEN 1 ELSE 0 END),
+			sum(CASE WHEN decision = 'pending' THEN 1 ELSE 0 END),
+			coalesce(sum(CASE WHEN decision = 'accepted' THEN documents END), 0),
+			coalesce(sum(CASE WHEN decision = 'accepted' THEN tokens END), 0)
 		FROM leases WHERE granted_at >= $1 GROUP BY hotkey ORDER BY count(*) DESC, hotkey`, ms(since))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []taskserver.MinerActivity
+	idx := map[string]int{}
 	for rows.Next() {
 		var m taskserver.MinerActivity
 		var last int64
 		var avg sql.NullFloat64
-		if err := rows.Scan(&m.Hotkey, &m.Leases, &m.Completed, &m.Expired, &m.Live, &last, &avg); err != nil {
+		if err := rows.Scan(&m.Hotkey, &m.Leases, &m.Completed, &m.Expired, &m.Live, &last, &avg,
+			&m.Accepted, &m.Rejected, &m.Pending, &m.Documents, &m.Tokens); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		m.LastSeen, m.AvgSeconds = fromMS(last), avg.Float64/1000
+		idx[m.Hotkey] = len(out)
 		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT hotkey, avg(score), count(*) FROM scores WHERE at >= $1 GROUP BY hotkey`, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hk string
+		var mean float64
+		var n int64
+		if err := rows.Scan(&hk, &mean, &n); err != nil {
+			return nil, err
+		}
+		if i, ok := idx[hk]; ok {
+			out[i].Score, out[i].Scores = mean, n
+		}
 	}
 	return out, rows.Err()
 }
