@@ -15,9 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
 
+	"github.com/datarefine/refine/sqldb"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -30,7 +29,8 @@ const (
 
 // Store is a taskserver.Store over database/sql.
 type Store struct {
-	d dialect
+	db *sqldb.DB
+	d  dialect
 	// w runs every transaction that writes. On SQLite it has one
 	// connection, which serialises writers without SQLITE_BUSY; readers use
 	// r, a pool, concurrently with the writer (WAL).
@@ -47,33 +47,13 @@ var _ taskserver.Store = (*Store)(nil)
 // migrations: "postgres://…" or "postgresql://…" for PostgreSQL; anything
 // else is a SQLite file path (":memory:" is not supported: use a temp file).
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
-	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		s.d = postgres
-		if s.w, err = sql.Open("pgx", dsn); err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
-		}
-		s.w.SetMaxOpenConns(32)
-		s.w.SetMaxIdleConns(32)
-		s.r = s.w
-	} else {
-		s.d = sqlite
-		file := strings.TrimPrefix(dsn, "sqlite://")
-		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
-		if s.w, err = sql.Open("sqlite", "file:"+file+q); err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
-		}
-		s.w.SetMaxOpenConns(1)
-		if s.r, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"); err != nil {
-			s.w.Close()
-			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
-		}
-		s.r.SetMaxOpenConns(4)
+	db, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.w.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
+	s := &Store{db: db, w: db.W, r: db.R, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	if db.Postgres {
+		s.d = postgres
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -90,56 +70,22 @@ func (s *Store) Close() error {
 	}
 	s.stmts = map[string]*sql.Stmt{}
 	s.mu.Unlock()
-	err := s.w.Close()
-	if s.r != s.w {
-		if rerr := s.r.Close(); err == nil {
-			err = rerr
-		}
-	}
-	return err
+	return s.db.Close()
 }
 
+// migrationLock is the PostgreSQL advisory lock the task server's
+// migrations take.
+const migrationLock = 7305423
+
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+	var ms []sqldb.Migration
 	for i, m := range migrations(s.d) {
-		version := i + 1
-		err := s.tx(ctx, func(tx txn) error {
-			if s.d == postgres {
-				// Replicas starting together migrate one at a time.
-				if _, err := tx.Tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305423)`); err != nil {
-					return err
-				}
-			}
-			var n int
-			if err := tx.Tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			for _, stmt := range strings.Split(m, ";") {
-				if strings.TrimSpace(stmt) == "" {
-					continue
-				}
-				if _, err := tx.Tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("%s: %w", strings.TrimSpace(stmt), err)
-				}
-			}
-			if version == 5 {
-				if err := backfill5(ctx, tx.Tx); err != nil {
-					return fmt.Errorf("backfill: %w", err)
-				}
-			}
-			_, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %d: %w", version, err)
+		ms = append(ms, sqldb.Migration{SQL: m})
+		if i+1 == 5 {
+			ms[i].After = backfill5
 		}
 	}
-	return nil
+	return s.db.Migrate(ctx, "schema_migrations", migrationLock, ms)
 }
 
 // tx runs fn in a write transaction. On PostgreSQL a transaction that loses
