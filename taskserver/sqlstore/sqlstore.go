@@ -604,7 +604,8 @@ func (s *Store) AddScore(ctx context.Context, sc taskserver.Score) (taskserver.S
 		if sc.ID, err = insertScore(ctx, tx, publish(sc)); err != nil {
 			return err
 		}
-		return event(ctx, tx, taskserver.Stamp{Time: sc.At, Block: sc.Block}, "scored", sc.TaskID, sc.LeaseID, sc.Hotkey, fmt.Sprintf("%s: %.6g", sc.Validator, sc.Score))
+		// The event names the validator, as a report's does.
+		return event(ctx, tx, taskserver.Stamp{Time: sc.At, Block: sc.Block}, "scored", sc.TaskID, sc.LeaseID, sc.Hotkey, sc.Validator)
 	})
 	return sc, err
 }

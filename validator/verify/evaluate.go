@@ -89,7 +89,7 @@ type Evaluator struct {
 // could not be evaluated, an error: a *Failure (the miner's fault) or any
 // other error (the validator's side; retry).
 func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.Logger) (Verdict, [][]uint64, int64, error) {
-	var vd Verdict
+	vd := Verdict{Limits: Limits{ProvenanceSamples: e.ProvenanceSamples, MaxMismatch: e.MaxMismatch, MaxInternalDup: e.MaxInternalDup, MaxOverlap: e.MaxOverlap}}
 	data := string(c.Data)
 	cm, err := submission.Parse(data)
 	if err != nil {

@@ -96,6 +96,21 @@ type Verdict struct {
 	VerifiedTokens float64 `json:"verified_tokens"`
 	ElapsedBlocks  uint64  `json:"elapsed_blocks"`
 	Quality        float64 `json:"quality"`
+	// Limits are the thresholds the checks held the submission to, so
+	// that a reader of the verdict (the website) can say how far it was
+	// from failing each.
+	Limits Limits `json:"limits"`
+}
+
+// Limits are an evaluation's thresholds (Params): at most MaxMismatch of
+// the drawn documents may fail provenance, MaxInternalDup of the documents
+// duplicate another of the submission, MaxOverlap share a MinHash band
+// with earlier accepted submissions.
+type Limits struct {
+	ProvenanceSamples int     `json:"provenance_samples"`
+	MaxMismatch       float64 `json:"max_mismatch"`
+	MaxInternalDup    float64 `json:"max_internal_duplicates"`
+	MaxOverlap        float64 `json:"max_overlap"`
 }
 
 // Provenance is the outcome of re-deriving sampled documents.
