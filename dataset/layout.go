@@ -5,6 +5,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/datarefine/refine/pipeline/dedup"
 )
 
 // Layout places a dataset's files inside its folder. The zero Layout is a
@@ -78,13 +80,12 @@ func (l Layout) ShardPath(dump string, n int) (string, error) {
 }
 
 // SignaturePath is where the MinHash signature file of a shard lives: next
-// to it, with ".parquet" replaced by ".minhash.sig".
-func SignaturePath(shardPath string) string {
-	return strings.TrimSuffix(shardPath, ".parquet") + SignatureExt
-}
+// to it, with ".parquet" replaced by ".minhash.sig" (the signature file
+// format, and so its name, is pipeline/dedup's).
+func SignaturePath(shardPath string) string { return dedup.SignaturePath(shardPath) }
 
 // SignatureExt ends a signature file's name.
-const SignatureExt = ".minhash.sig"
+const SignatureExt = dedup.SignatureExt
 
 // shardDir is the folder of a dump's shards.
 func shardDir(dump string) string {

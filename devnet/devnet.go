@@ -90,6 +90,10 @@ type Options struct {
 	Status func(string)
 	// Ready, if set, is called with the website URL once it serves.
 	Ready func(url string)
+	// MinerWARCs, if set, gives miner i (from 0) its WARC resolver instead
+	// of the honest mirror (nil: the mirror): tests use it to run a miner
+	// that submits the output of other records than it leased.
+	MinerWARCs func(i int) miner.Resolver
 }
 
 // Summary is what a devnet run did.
@@ -310,11 +314,15 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	for i, m := range n.miners {
 		repo := fmt.Sprintf("miner%d/refined", i+1)
 		where.Repos = append(where.Repos, repo)
+		var warcs miner.Resolver = miner.Mirror{BaseURL: n.opts.BaseURL}
+		if opts.MinerWARCs != nil && opts.MinerWARCs(i) != nil {
+			warcs = opts.MinerWARCs(i)
+		}
 		mn, err := miner.New(miner.Options{
 			Hotkey: m.key, Netuid: Netuid, Chain: n.chain,
 			Tasks: miner.ClientTasks{C: client.New(client.Options{URL: n.url, Signer: m.key})},
 			Store: st, Repo: repo,
-			WARCs:   miner.Mirror{BaseURL: n.opts.BaseURL},
+			WARCs:   warcs,
 			WorkDir: filepath.Join(opts.Dir, "work", m.name), PipelineWorkers: opts.PipelineWorkers,
 			Steps:          process.StepOptions{AssetsDir: opts.AssetsDir},
 			HeartbeatEvery: time.Second, IdleWait: time.Second,

@@ -12,7 +12,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"regexp"
 )
 
 // Store is a set of dataset repositories with immutable revisions, which
@@ -37,6 +39,34 @@ type Store interface {
 	// Open returns a file of repo at revision. ErrNotFound.
 	Open(ctx context.Context, repo, revision, path string) (io.ReadCloser, error)
 }
+
+// Tagger is a Store that names revisions, as the Hub's tags and branches
+// do. `refine dataset build` tags every build it publishes; a reader that
+// wants "the latest" (the website's Dataset page) resolves main or a tag
+// to a revision and then reads that pinned revision with List and Open,
+// which take revisions only.
+type Tagger interface {
+	// Tag names revision of repo for good: tagging the same revision
+	// again is a no-op, another revision ErrTagExists. Tag names are
+	// letters, digits, '.', '_' and '-', and not "main".
+	Tag(ctx context.Context, repo, revision, tag string) error
+	// Resolve returns the revision that ref, a tag or the branch "main",
+	// names now. ErrNotFound when there is none.
+	Resolve(ctx context.Context, repo, ref string) (string, error)
+}
+
+// ErrTagExists reports a tag that already names another revision.
+var ErrTagExists = errors.New("tag exists")
+
+// CheckTag validates a tag name.
+func CheckTag(tag string) error {
+	if !tagRe.MatchString(tag) || tag == "main" {
+		return fmt.Errorf("tag %q: want letters, digits, '.', '_' and '-', not main", tag)
+	}
+	return nil
+}
+
+var tagRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // File is one file of a revision.
 type File struct {

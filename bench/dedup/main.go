@@ -35,6 +35,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/datarefine/refine/corpus"
 	"github.com/datarefine/refine/internal/testdata"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/pipeline/words"
@@ -228,9 +229,9 @@ func run(ctx context.Context, dir string, datasets int, mem int64, workers int) 
 	if err != nil {
 		return err
 	}
-	var inputs []dedup.Dataset
+	var inputs []corpus.Dataset
 	for d := range datasets {
-		inputs = append(inputs, dedup.DirDataset{Root: filepath.Join(dir, fmt.Sprintf("ds%02d", d))})
+		inputs = append(inputs, corpus.DirDataset{Root: filepath.Join(dir, fmt.Sprintf("ds%02d", d))})
 	}
 	debug.SetMemoryLimit(mem - min(64<<20, mem/8)) // as refine dedup does
 	out, err := os.Create(filepath.Join(dir, "removed.ids"))
@@ -240,9 +241,11 @@ func run(ctx context.Context, dir string, datasets int, mem int64, workers int) 
 	defer out.Close()
 	w := bufio.NewWriterSize(out, 1<<20)
 	start := time.Now()
-	stats, err := dedup.Deduplicate(ctx, inputs, dedup.EngineOptions{
-		Memory: mem, TempDir: dir, Workers: workers, Signer: signer,
-	}, func(r dedup.Removal) error {
+	// The synthetic datasets are signature files only: trusted by
+	// construction (generated here).
+	stats, err := corpus.Deduplicate(ctx, inputs, corpus.EngineOptions{
+		Memory: mem, TempDir: dir, Workers: workers, Signer: signer, TrustSignatures: true,
+	}, func(r corpus.Removal) error {
 		_, err := fmt.Fprintf(w, "%s %s\n", r.ID, r.KeptID)
 		return err
 	})

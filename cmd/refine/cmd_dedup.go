@@ -19,18 +19,20 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/datarefine/refine/corpus"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/pipeline/words"
 )
 
 type dedupOptions struct {
-	Inputs      []string
-	Output      string
-	Memory      string
-	Workers     int
-	TempDir     string
-	NoRecompute bool
-	NoProgress  bool
+	Inputs          []string
+	Output          string
+	Memory          string
+	Workers         int
+	TempDir         string
+	TrustSignatures bool
+	NoRecompute     bool
+	NoProgress      bool
 }
 
 func newDedupCommand() *cobra.Command {
@@ -39,14 +41,20 @@ func newDedupCommand() *cobra.Command {
 		Use:   "dedup --input DATASET... --output DIR",
 		Short: "MinHash-deduplicate several datasets against each other (cross-submission)",
 		Long: `Finds near-duplicates across dataset folders with FineWeb's MinHash settings
-(5-grams, 14 buckets x 8 hashes) from the shards' signature files, with an
-external sort whose memory stays under --memory whatever the input size.
-Datasets are given in submission order: in every cluster the earliest document
-survives (earliest dataset, then shard, then row).
+(5-grams, 14 buckets x 8 hashes), with an external sort whose memory stays
+under --memory whatever the input size. Datasets are given in submission order:
+in every cluster the earliest document survives (earliest dataset, then shard,
+then row).
+
+Signatures are computed from the shards' texts: a dataset's own signature files
+are claims of whoever made it, and a forged file can remove honest documents of
+other datasets. --trust-signatures uses the files instead (for datasets you
+made): each is checked against its shard (row count, the id of every signed
+row), and a missing or corrupt file is recomputed from its shard (with
+--no-recompute the run fails naming the files).
 
 Writes DIR/removed.jsonl (dataset, shard, row, id, kept_id, ...; in input order)
-and DIR/stats.json. A missing or corrupt signature file is recomputed from its
-parquet shard (unless --no-recompute, then the run fails naming the files).`,
+and DIR/stats.json.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Inputs = append(o.Inputs, args...)
 			return runDedup(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -58,7 +66,8 @@ parquet shard (unless --no-recompute, then the run fails naming the files).`,
 	f.StringVar(&o.Memory, "memory", "2GB", "memory bound for buffers and tables (e.g. 512MB, 2GB, 4GiB)")
 	f.IntVar(&o.Workers, "workers", 0, "buckets sorted and merged in parallel (default: all cores)")
 	f.StringVar(&o.TempDir, "tmp", "", "folder for spill files (default: the output folder)")
-	f.BoolVar(&o.NoRecompute, "no-recompute", false, "fail on a missing or corrupt signature file instead of recomputing it")
+	f.BoolVar(&o.TrustSignatures, "trust-signatures", false, "use the datasets' signature files (checked against their shards) instead of computing signatures from the texts")
+	f.BoolVar(&o.NoRecompute, "no-recompute", false, "with --trust-signatures: fail on a missing or corrupt signature file instead of recomputing it")
 	f.BoolVar(&o.NoProgress, "no-progress", false, "no progress bar, even on a terminal")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
@@ -68,13 +77,16 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	if len(o.Inputs) == 0 {
 		return fmt.Errorf("dedup: no --input dataset")
 	}
+	if o.NoRecompute && !o.TrustSignatures {
+		return fmt.Errorf("dedup: --no-recompute needs --trust-signatures (without it every signature is computed from the texts)")
+	}
 	mem, err := humanize.ParseBytes(o.Memory)
 	if err != nil {
 		return fmt.Errorf("dedup: --memory %q: %w", o.Memory, err)
 	}
-	var datasets []dedup.Dataset
+	var datasets []corpus.Dataset
 	for _, in := range o.Inputs {
-		ds, err := dedup.OpenDataset(in)
+		ds, err := corpus.OpenDataset(in)
 		if err != nil {
 			return err
 		}
@@ -95,10 +107,8 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	// heap and runtime, so it leaves room for what RSS also holds (the
 	// binary's mapped text and other pages outside the Go runtime).
 	debug.SetMemoryLimit(int64(mem) - min(64<<20, int64(mem)/8))
-	opts := dedup.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, Signer: signer}
-	if !o.NoRecompute {
-		opts.Texts = dedup.ParquetTexts{}
-	}
+	opts := corpus.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, Signer: signer,
+		TrustSignatures: o.TrustSignatures, NoRecompute: o.NoRecompute, Texts: corpus.ParquetTexts{}}
 	bar := newDedupBar(stderr, !o.NoProgress)
 	if bar != nil {
 		opts.Progress = bar.update
@@ -114,7 +124,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	start := time.Now()
-	stats, err := dedup.Deduplicate(ctx, datasets, opts, func(r dedup.Removal) error { return enc.Encode(r) })
+	stats, err := corpus.Deduplicate(ctx, datasets, opts, func(r corpus.Removal) error { return enc.Encode(r) })
 	bar.finish()
 	if err != nil {
 		return err
@@ -147,7 +157,7 @@ type dedupBar struct {
 	p    *mpb.Progress
 	bar  *mpb.Bar
 	mu   sync.Mutex
-	last dedup.Progress
+	last corpus.Progress
 }
 
 func newDedupBar(w io.Writer, enabled bool) *dedupBar {
@@ -167,7 +177,7 @@ func newDedupBar(w io.Writer, enabled bool) *dedupBar {
 	return b
 }
 
-func (b *dedupBar) update(p dedup.Progress) {
+func (b *dedupBar) update(p corpus.Progress) {
 	b.mu.Lock()
 	b.last = p
 	b.mu.Unlock()

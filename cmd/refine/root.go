@@ -25,6 +25,7 @@ func newRootCommand() *cobra.Command {
 		newWalletCommand(),
 		newChainCommand(),
 		newDedupCommand(),
+		newDatasetCommand(),
 		newEvaluateCommand(),
 		newTaskserverCommand(),
 		newWebCommand(),

@@ -3,13 +3,12 @@
 // Filter} (datatrove a649de79, FineWeb settings: 5-grams, 14 buckets × 8
 // hashes, sha1 64-bit shingle hashes, seed 1).
 //
-// It works at two levels:
-//   - inside one task (TaskDeduper): documents arrive in order, their
-//     signatures are kept in memory, and Finish clusters them with datatrove's
-//     union-find rules;
-//   - across datasets (Engine): signature files of many datasets are merged
-//     with an external sort in bounded memory and one document per cluster
-//     survives (the earliest one).
+// It holds the signatures (Signer), their files (SigWriter, OpenSigFile,
+// docs/formats/signatures.md) and the deduplication inside one task
+// (TaskDeduper): documents arrive in order, their signatures are kept in
+// memory, and Finish clusters them with datatrove's union-find rules.
+// Deduplication across datasets, with an external sort in bounded memory,
+// is package corpus (`refine dedup`, `refine dataset build`).
 package dedup
 
 import "fmt"

@@ -10,8 +10,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"github.com/datarefine/refine/dataset"
 )
 
 // Signature files (docs/formats/signatures.md) hold the MinHash signatures
@@ -32,7 +30,7 @@ const (
 	sigHeaderSize    = 64
 	sigFooterSize    = 48
 	sigBlockRecords  = 1024
-	sigFileExtension = dataset.SignatureExt
+	sigFileExtension = SignatureExt
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -43,8 +41,13 @@ var ErrCorrupt = errors.New("corrupt signature file")
 // SignaturePath is where the signature file of a shard lives: next to it,
 // with ".parquet" replaced by ".minhash.sig".
 func SignaturePath(shardPath string) string {
-	return dataset.SignaturePath(shardPath)
+	return strings.TrimSuffix(shardPath, ".parquet") + SignatureExt
 }
+
+// SignatureExt ends a signature file's name. The signature file format is
+// this package's; the dataset layout (package dataset) places the files
+// with SignaturePath. The pipeline never imports the output format.
+const SignatureExt = ".minhash.sig"
 
 // SigWriter writes one shard's signature file. Add every row of the shard
 // in order, with a nil signature for rows that have none.

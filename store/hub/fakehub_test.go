@@ -32,6 +32,7 @@ type fakeHub struct {
 	mu      sync.Mutex
 	repos   map[string]bool
 	heads   map[string]string                         // repo → main's commit
+	tags    map[string]map[string]string              // repo → tag → commit
 	commits map[string]map[string]map[string]fakeFile // repo → commit → path → file
 	lfs     map[string][]byte                         // oid → content
 	pending map[string]bool                           // uploaded, not verified
@@ -48,7 +49,7 @@ const lfsThreshold = 10_000
 const pageSize = 2
 
 func newFakeHub(t *testing.T) *fakeHub {
-	h := &fakeHub{t: t, token: "hf_test", repos: map[string]bool{}, heads: map[string]string{}, commits: map[string]map[string]map[string]fakeFile{},
+	h := &fakeHub{t: t, token: "hf_test", repos: map[string]bool{}, heads: map[string]string{}, tags: map[string]map[string]string{}, commits: map[string]map[string]map[string]fakeFile{},
 		lfs: map[string][]byte{}, pending: map[string]bool{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
@@ -238,6 +239,48 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 		h.commits[repo][oid] = files
 		h.heads[repo] = oid
 		json.NewEncoder(w).Encode(map[string]any{"commitOid": oid, "commitUrl": h.srv.URL + "/datasets/" + repo + "/commit/" + oid})
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/api/datasets/") && strings.Contains(p, "/tag/"):
+		// As the Hub: 409 when the tag exists, 404 for an unknown revision.
+		if !h.authed(r) {
+			h.fail(w, 401, "Invalid credentials")
+			return
+		}
+		i := strings.Index(p, "/tag/")
+		repo, rev := strings.TrimPrefix(p[:i], "/api/datasets/"), p[i+len("/tag/"):]
+		var body struct {
+			Tag string `json:"tag"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Tag == "" {
+			h.fail(w, 400, "bad tag request")
+			return
+		}
+		if _, ok := h.commits[repo][rev]; !ok {
+			h.fail(w, 404, "Revision not found")
+			return
+		}
+		if _, ok := h.tags[repo][body.Tag]; ok {
+			h.fail(w, 409, "Tag reference exists already")
+			return
+		}
+		if h.tags[repo] == nil {
+			h.tags[repo] = map[string]string{}
+		}
+		h.tags[repo][body.Tag] = rev
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/api/datasets/") && strings.Contains(p, "/revision/"):
+		i := strings.Index(p, "/revision/")
+		repo, ref := strings.TrimPrefix(p[:i], "/api/datasets/"), p[i+len("/revision/"):]
+		sha, ok := h.tags[repo][ref]
+		if ref == "main" {
+			sha, ok = h.heads[repo]
+		}
+		if _, isCommit := h.commits[repo][ref]; isCommit {
+			sha, ok = ref, true
+		}
+		if !ok {
+			h.fail(w, 404, "Revision not found")
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"id": repo, "sha": sha})
 	case r.Method == http.MethodGet && strings.HasPrefix(p, "/api/datasets/") && strings.Contains(p, "/tree/"):
 		i := strings.Index(p, "/tree/")
 		repo, rev := strings.TrimPrefix(p[:i], "/api/datasets/"), p[i+len("/tree/"):]

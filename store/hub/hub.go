@@ -489,3 +489,61 @@ func (s *Store) Open(ctx context.Context, repo, revision, path string) (io.ReadC
 		io.Closer
 	}{bufio.NewReaderSize(resp.Body, 1<<16), resp.Body}, nil
 }
+
+var _ store.Tagger = (*Store)(nil)
+
+// Tag implements store.Tagger with the Hub's tag endpoint (POST
+// /api/datasets/{repo}/tag/{revision}, as huggingface_hub's create_tag); the
+// Hub answers 409 for an existing tag, which is fine when it names the
+// same revision.
+func (s *Store) Tag(ctx context.Context, repo, revision, tag string) error {
+	if err := store.CheckRepo(repo); err != nil {
+		return err
+	}
+	if err := store.CheckTag(tag); err != nil {
+		return err
+	}
+	if !shaRe.MatchString(revision) {
+		return fmt.Errorf("hub: tag %s: revision %q is not a commit sha", tag, revision)
+	}
+	if s.token == "" {
+		return errNoToken
+	}
+	body, hdr := jsonBody(map[string]string{"tag": tag})
+	_, err := s.do(ctx, http.MethodPost, fmt.Sprintf("%s/api/datasets/%s/tag/%s", s.base, repo, revision), hdr, body, nil)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+		old, rerr := s.Resolve(ctx, repo, tag)
+		if rerr != nil {
+			return rerr
+		}
+		if old != revision {
+			return fmt.Errorf("hub: %s: tag %s names %s: %w", repo, tag, old, store.ErrTagExists)
+		}
+		return nil
+	}
+	return err
+}
+
+// Resolve implements store.Tagger with the Hub's revision endpoint (GET
+// /api/datasets/{repo}/revision/{ref}, whose answer carries the sha).
+func (s *Store) Resolve(ctx context.Context, repo, ref string) (string, error) {
+	if err := store.CheckRepo(repo); err != nil {
+		return "", err
+	}
+	if ref != "main" {
+		if err := store.CheckTag(ref); err != nil {
+			return "", fmt.Errorf("hub: %s: %v: %w", repo, err, store.ErrNotFound)
+		}
+	}
+	var out struct {
+		SHA string `json:"sha"`
+	}
+	if _, err := s.do(ctx, http.MethodGet, fmt.Sprintf("%s/api/datasets/%s/revision/%s", s.base, repo, url.PathEscape(ref)), nil, nil, &out); err != nil {
+		return "", err
+	}
+	if !shaRe.MatchString(out.SHA) {
+		return "", fmt.Errorf("hub: %s: %s resolved to %q, not a commit sha", repo, ref, out.SHA)
+	}
+	return out.SHA, nil
+}

@@ -12,6 +12,7 @@
 //	objects/ab/abcdef…                   file contents by sha256
 //	repos/<owner>/<name>/<rev>.json      commits (parent, message, files)
 //	repos/<owner>/<name>/refs/main       the branch head's revision
+//	repos/<owner>/<name>/refs/tags/<tag> a tag's revision
 package local
 
 import (
@@ -98,6 +99,59 @@ func (s *Store) Create(ctx context.Context, repo string) error {
 	f.Path = ".gitattributes"
 	_, err = s.writeCommit(repo, commit{Message: "initial commit", Files: []store.File{f}})
 	return err
+}
+
+func (s *Store) tagPath(repo, tag string) string {
+	return filepath.Join(s.repoDir(repo), "refs", "tags", tag)
+}
+
+var _ store.Tagger = (*Store)(nil)
+
+// Tag implements store.Tagger.
+func (s *Store) Tag(ctx context.Context, repo, revision, tag string) error {
+	if err := store.CheckTag(tag); err != nil {
+		return err
+	}
+	if _, err := s.readCommit(repo, revision); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, err := s.Resolve(ctx, repo, tag); err == nil {
+		if old == revision {
+			return nil
+		}
+		return fmt.Errorf("%s: tag %s names %s: %w", repo, tag, old, store.ErrTagExists)
+	}
+	if err := os.MkdirAll(filepath.Dir(s.tagPath(repo, tag)), 0o755); err != nil {
+		return err
+	}
+	return writeAtomic(s.tagPath(repo, tag), strings.NewReader(revision+"\n"))
+}
+
+// Resolve implements store.Tagger.
+func (s *Store) Resolve(ctx context.Context, repo, ref string) (string, error) {
+	if err := store.CheckRepo(repo); err != nil {
+		return "", err
+	}
+	if ref == "main" {
+		return s.head(repo)
+	}
+	if err := store.CheckTag(ref); err != nil {
+		return "", fmt.Errorf("%s: %v: %w", repo, err, store.ErrNotFound)
+	}
+	b, err := os.ReadFile(s.tagPath(repo, ref))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%s: tag %s: %w", repo, ref, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	rev := strings.TrimSpace(string(b))
+	if !revRe.MatchString(rev) {
+		return "", fmt.Errorf("%s: corrupt tag %s %q", repo, ref, rev)
+	}
+	return rev, nil
 }
 
 // head returns the branch head's revision; ErrNotFound for a repository

@@ -176,4 +176,43 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("Submissions", func(t *testing.T) { runSubmissions(t, created(t), repo) })
+	t.Run("Tags", func(t *testing.T) {
+		s := created(t)
+		tg, ok := s.(store.Tagger)
+		if !ok {
+			t.Skip("the store does not tag")
+		}
+		r1, err := s.Publish(ctx, repo, writeTree(t, map[string]string{"a.txt": "1"}), "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := s.Publish(ctx, repo, writeTree(t, map[string]string{"a.txt": "2"}), "two")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.Tag(ctx, repo, r1, "v1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.Tag(ctx, repo, r1, "v1"); err != nil {
+			t.Fatalf("tagging the same revision again: %v", err)
+		}
+		if err := tg.Tag(ctx, repo, r2, "v1"); !errors.Is(err, store.ErrTagExists) {
+			t.Fatalf("moving a tag: %v, want ErrTagExists", err)
+		}
+		if err := tg.Tag(ctx, repo, r2, "main"); err == nil {
+			t.Fatal("a tag named main was accepted")
+		}
+		for ref, want := range map[string]string{"v1": r1, "main": r2} {
+			got, err := tg.Resolve(ctx, repo, ref)
+			if err != nil || got != want {
+				t.Fatalf("Resolve(%s) = %s, %v; want %s", ref, got, err, want)
+			}
+		}
+		if got := read(t, s, repo, r1, "a.txt"); got != "1" {
+			t.Fatalf("tagged revision reads %q", got)
+		}
+		if _, err := tg.Resolve(ctx, repo, "v9"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown tag: %v", err)
+		}
+	})
 }

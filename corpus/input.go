@@ -1,4 +1,4 @@
-package dedup
+package corpus
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/datarefine/refine/pipeline/dedup"
 )
 
 // Dataset is one input of cross-dataset deduplication: an ordered list of
@@ -24,12 +26,22 @@ type Shard struct {
 	SigPath string // its signature file (may not exist yet)
 }
 
-// TextSource re-reads a shard's documents, row by row, when its signature
-// file is missing or corrupt, so that the signatures can be recomputed.
-// Every row of the shard must be passed, in order.
+// TextSource reads a shard's documents, row by row, so that their
+// signatures can be computed. Every row of the shard must be passed, in
+// order.
 type TextSource interface {
 	Texts(ctx context.Context, ds Dataset, sh Shard, fn func(row int64, id, text string) error) error
 }
+
+// IDLister is a TextSource that can also list a shard's ids alone
+// (cheaper than the texts), to check a trusted signature file against its
+// shard.
+type IDLister interface {
+	IDs(ctx context.Context, ds Dataset, sh Shard, fn func(row int64, id string) error) error
+}
+
+// sigExt ends a signature file's name (dedup.SignaturePath).
+const sigExt = ".minhash.sig"
 
 // DirDataset is a dataset folder laid out as FineWeb's: shards
 // data/**/*.parquet, each with its signature file next to it. Signature
@@ -66,8 +78,8 @@ func (d DirDataset) Shards(ctx context.Context) ([]Shard, error) {
 		switch {
 		case strings.HasSuffix(rel, ".parquet"):
 			names[rel] = true
-		case strings.HasSuffix(rel, sigFileExtension):
-			names[strings.TrimSuffix(rel, sigFileExtension)+".parquet"] = true
+		case strings.HasSuffix(rel, sigExt):
+			names[strings.TrimSuffix(rel, sigExt)+".parquet"] = true
 		}
 		return nil
 	})
@@ -76,7 +88,7 @@ func (d DirDataset) Shards(ctx context.Context) ([]Shard, error) {
 	}
 	shards := make([]Shard, 0, len(names))
 	for n := range names {
-		shards = append(shards, Shard{Name: filepath.ToSlash(n), SigPath: SignaturePath(filepath.Join(d.Root, n))})
+		shards = append(shards, Shard{Name: filepath.ToSlash(n), SigPath: dedup.SignaturePath(filepath.Join(d.Root, n))})
 	}
 	sort.Slice(shards, func(i, j int) bool { return shards[i].Name < shards[j].Name })
 	return shards, nil

@@ -1,25 +1,42 @@
-package dedup
+package corpus
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/datarefine/refine/pipeline/dedup"
+	"github.com/datarefine/refine/pipeline/words"
 )
 
-// testCorpus is a few hundred documents per dataset cut from lorem ipsum at
+// baseText is a fixed pseudo-random text of words from a small
+// vocabulary: windows cut from it at nearby offsets share most shingles.
+var baseText = func() string {
+	vocab := strings.Fields("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega")
+	r := rand.New(rand.NewPCG(7, 11))
+	var b strings.Builder
+	for b.Len() < 3500 {
+		b.WriteString(vocab[r.IntN(len(vocab))])
+		b.WriteByte(' ')
+	}
+	return b.String()
+}()
+
+// testCorpus is a few hundred documents per dataset cut from baseText at
 // overlapping offsets (near-duplicates within and across datasets), plus
 // short texts without a signature.
 func testCorpus() [][]string {
 	var out [][]string
 	for d, step := range []int{10, 7, 13} {
 		var docs []string
-		for x := d * 3; x+300 < len(loremIpsum); x += step {
-			docs = append(docs, loremIpsum[x:x+300])
+		for x := d * 3; x+300 < len(baseText); x += step {
+			docs = append(docs, baseText[x:x+300])
 			if x%50 == 0 {
 				docs = append(docs, "too short")
 			}
@@ -30,7 +47,7 @@ func testCorpus() [][]string {
 }
 
 // writeCorpus writes each dataset as two shards of signature files.
-func writeCorpus(t *testing.T, root string, corpus [][]string, s *Signer) []Dataset {
+func writeCorpus(t *testing.T, root string, corpus [][]string, s *dedup.Signer) []Dataset {
 	t.Helper()
 	var ds []Dataset
 	for d, docs := range corpus {
@@ -40,8 +57,8 @@ func writeCorpus(t *testing.T, root string, corpus [][]string, s *Signer) []Data
 		}
 		half := len(docs) / 2
 		for sh, part := range [][]string{docs[:half], docs[half:]} {
-			path := SignaturePath(filepath.Join(dir, "data", fmt.Sprintf("%03d.parquet", sh)))
-			err := WriteSigFile(path, s.Config(), func(sw *SigWriter) error {
+			path := dedup.SignaturePath(filepath.Join(dir, "data", fmt.Sprintf("%03d.parquet", sh)))
+			err := dedup.WriteSigFile(path, s.Config(), func(sw *dedup.SigWriter) error {
 				for row, text := range part {
 					if err := sw.Add(int64(row), docID(d, sh, row), s.Sign(text)); err != nil {
 						return err
@@ -91,10 +108,10 @@ func (c *corpusTexts) Texts(ctx context.Context, ds Dataset, sh Shard, fn func(i
 // naiveRemovals computes the expected result directly: every pair of
 // documents sharing a bucket signature is joined, and each cluster keeps
 // its earliest document.
-func naiveRemovals(corpus [][]string, s *Signer) []string {
+func naiveRemovals(corpus [][]string, s *dedup.Signer) []string {
 	type doc struct {
 		id  string
-		sig Signature
+		sig dedup.Signature
 	}
 	var docs []doc
 	for d, texts := range corpus {
@@ -168,7 +185,7 @@ func TestEngineMatchesNaiveAndIsDeterministic(t *testing.T) {
 	if len(want) < 100 {
 		t.Fatalf("test corpus too easy: %d removals", len(want))
 	}
-	base, baseStats, err := runEngine(t, ds, EngineOptions{Signer: s, Workers: 1})
+	base, baseStats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +196,7 @@ func TestEngineMatchesNaiveAndIsDeterministic(t *testing.T) {
 		t.Fatalf("stats: %+v", baseStats)
 	}
 	// Many workers, tiny buffers and a fan-in of 3: many runs, merge rounds.
-	many, manyStats, err := runEngine(t, ds, EngineOptions{Signer: s, Workers: 4, maxBufferRecords: 37, maxFanIn: 3})
+	many, manyStats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Workers: 4, maxBufferRecords: 37, maxFanIn: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +227,7 @@ func TestEngineBadSignatureFiles(t *testing.T) {
 	ds := writeCorpus(t, t.TempDir(), corpus, s)
 	want := naiveRemovals(corpus, s)
 	root := ds[1].(DirDataset).Root
-	missing := SignaturePath(filepath.Join(root, "data", "000.parquet"))
+	missing := dedup.SignaturePath(filepath.Join(root, "data", "000.parquet"))
 	if err := os.Remove(missing); err != nil {
 		t.Fatal(err)
 	}
@@ -219,12 +236,12 @@ func TestEngineBadSignatureFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The second block of another file is damaged: found only mid-scan.
-	damaged := SignaturePath(filepath.Join(ds[0].(DirDataset).Root, "data", "001.parquet"))
+	damaged := dedup.SignaturePath(filepath.Join(ds[0].(DirDataset).Root, "data", "001.parquet"))
 	raw, err := os.ReadFile(damaged)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sf, err := OpenSigFile(damaged)
+	sf, err := dedup.OpenSigFile(damaged)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,12 +255,12 @@ func TestEngineBadSignatureFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, _, err = runEngine(t, ds, EngineOptions{Signer: s})
+	_, _, err = runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s})
 	if err == nil || !strings.Contains(err.Error(), "000.parquet") {
 		t.Fatalf("missing signature file without a text source: %v", err)
 	}
 	texts := &corpusTexts{corpus: corpus}
-	got, stats, err := runEngine(t, ds, EngineOptions{Signer: s, Texts: texts})
+	got, stats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Texts: texts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,8 +274,8 @@ func TestEngineBadSignatureFiles(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "data", "000.parquet")); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = runEngine(t, ds[:1], EngineOptions{Signer: s})
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "001.parquet") {
+	_, _, err = runEngine(t, ds[:1], EngineOptions{TrustSignatures: true, Signer: s})
+	if !errors.Is(err, dedup.ErrCorrupt) || !strings.Contains(err.Error(), "001.parquet") {
 		t.Fatalf("damaged block without a text source: %v", err)
 	}
 }
@@ -266,7 +283,16 @@ func TestEngineBadSignatureFiles(t *testing.T) {
 func TestEngineMemoryTooSmall(t *testing.T) {
 	s := newTestSigner(t)
 	ds := writeCorpus(t, t.TempDir(), testCorpus()[:1], s)
-	if _, _, err := runEngine(t, ds, EngineOptions{Signer: s, Memory: 1 << 20}); err == nil || !strings.Contains(err.Error(), "too small") {
+	if _, _, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Memory: 1 << 20}); err == nil || !strings.Contains(err.Error(), "too small") {
 		t.Fatalf("1 MiB bound: %v", err)
 	}
+}
+
+func newTestSigner(t testing.TB) *dedup.Signer {
+	t.Helper()
+	s, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

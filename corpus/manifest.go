@@ -1,4 +1,4 @@
-package dedup
+package corpus
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/pipeline/dedup"
 )
 
 // ManifestDataset is a dataset folder written by `refine process`: its
@@ -27,7 +28,7 @@ func (d ManifestDataset) Shards(ctx context.Context) ([]Shard, error) {
 	}
 	shards := make([]Shard, 0, len(m.Shards))
 	for _, s := range m.Shards {
-		sig := SignaturePath(s.Path)
+		sig := dedup.SignaturePath(s.Path)
 		if s.Signatures != nil {
 			sig = s.Signatures.Path
 		}
@@ -69,4 +70,9 @@ func (ParquetTexts) Texts(ctx context.Context, ds Dataset, sh Shard, fn func(row
 		row++
 		return err
 	})
+}
+
+// IDs lists the shard's ids, reading only its id column.
+func (ParquetTexts) IDs(ctx context.Context, ds Dataset, sh Shard, fn func(row int64, id string) error) error {
+	return readIDs(ctx, filepath.Join(ds.Name(), filepath.FromSlash(sh.Name)), fn)
 }

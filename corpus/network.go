@@ -1,0 +1,96 @@
+package corpus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/store"
+	"github.com/datarefine/refine/submission"
+)
+
+// Network is the subnet's source: the submissions the validators
+// accepted, each fetched from the miner's repository at the revision its
+// commitment pins.
+type Network struct {
+	// Accepted lists the accepted submissions (the CLI reads them from the
+	// task server's public /v1/accepted, which decides with Rule).
+	Accepted func(ctx context.Context) ([]Submission, error)
+	// Rule is the acceptance rule the submissions were decided with
+	// (package acceptance); its share is recorded in the dataset.
+	Rule acceptance.Rule
+	// URL names where the list comes from, for the record.
+	URL string
+	// Store holds the miners' repositories; Limits bounds each fetch.
+	Store  store.Store
+	Limits store.Limits
+}
+
+// Info implements Source.
+func (n *Network) Info() SourceInfo {
+	share := n.Rule.Share
+	if share == 0 {
+		share = acceptance.DefaultShare
+	}
+	return SourceInfo{
+		Kind:  "network",
+		Rule:  fmt.Sprintf("validators holding more than %g of the stake of the validators that reported on it accepted it", share),
+		Share: share,
+		URL:   n.URL,
+	}
+}
+
+// Submissions implements Source.
+func (n *Network) Submissions(ctx context.Context) ([]Submission, error) {
+	if err := n.Rule.Check(); err != nil {
+		return nil, err
+	}
+	subs, err := n.Accepted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range subs {
+		if subs[i].Key == "" {
+			subs[i].Key = subs[i].Commitment
+		}
+	}
+	return subs, nil
+}
+
+// Fetch implements Source with submission.Fetch: the manifest first, its
+// hash checked against the commitment, then only the files it seals,
+// each bounded by its stated size and checked by its sha256 while it
+// streams. The manifest must name the committing hotkey and the task.
+func (n *Network) Fetch(ctx context.Context, s Submission, dst string) (*Fetched, error) {
+	c, err := submission.Parse(s.Commitment)
+	if err != nil {
+		return nil, fmt.Errorf("%w: commitment %q: %v", ErrBadSubmission, s.Commitment, err)
+	}
+	if s.TaskID != 0 && c.TaskID != s.TaskID {
+		return nil, fmt.Errorf("%w: commitment %q is for task %d, accepted for task %d", ErrBadSubmission, s.Commitment, c.TaskID, s.TaskID)
+	}
+	f, err := submission.Fetch(ctx, n.Store, c, dst, n.Limits)
+	if _, ok := submission.AsFault(err); ok {
+		return nil, fmt.Errorf("%w: %v", ErrBadSubmission, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := f.Manifest
+	if s.Hotkey != "" && m.Hotkey != s.Hotkey {
+		return nil, fmt.Errorf("%w: manifest names hotkey %q, the commitment was made by %s", ErrBadSubmission, m.Hotkey, s.Hotkey)
+	}
+	if m.Task != "" && m.Task != strconv.FormatInt(c.TaskID, 10) {
+		return nil, fmt.Errorf("%w: manifest names task %q, the commitment task %d", ErrBadSubmission, m.Task, c.TaskID)
+	}
+	out := &Fetched{Root: dst, Hotkey: m.Hotkey, Task: strconv.FormatInt(c.TaskID, 10)}
+	for _, sh := range m.Shards {
+		out.Shards = append(out.Shards, sh.Path)
+	}
+	if len(out.Shards) == 0 && m.Documents > 0 {
+		return nil, errors.Join(ErrBadSubmission, fmt.Errorf("manifest counts %d documents in no shard", m.Documents))
+	}
+	return out, nil
+}

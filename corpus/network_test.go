@@ -1,0 +1,141 @@
+package corpus
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/store"
+	"github.com/datarefine/refine/store/local"
+	"github.com/datarefine/refine/submission"
+)
+
+// publishSubmission writes task's documents in the submission layout to a
+// miner's repository and returns its commitment.
+func publishSubmission(t *testing.T, st store.Store, repo, hotkey string, task int64, docs []testDoc) submission.Commitment {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	lay := dataset.SubmissionLayout(task)
+	w, err := dataset.NewWriter(dataset.WriterOptions{Dir: dir, Layout: lay, MaxShardDocs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range docs {
+		doc := dataset.Doc{Text: d.text, ID: d.id, Dump: d.dump, URL: "https://example.com/" + d.id, Language: "en", LanguageScore: 0.9, TokenCount: 7}
+		if err := w.Write(&doc, "crawl-data/x.warc.gz", int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shards, records, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &dataset.Manifest{Format: dataset.Format, PipelineVersion: "test", Task: fmt.Sprint(task), Hotkey: hotkey,
+		Inputs: []dataset.Input{}, Assets: []dataset.Asset{}, Shards: shards, Records: records}
+	sum, err := lay.WriteManifest(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := st.Publish(ctx, repo, dir, fmt.Sprintf("task %d", task))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := submission.New(repo, rev, task, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestBuildFromNetwork builds from accepted submissions in miners'
+// repositories: each fetched at its pinned revision with submission.Fetch.
+// A commitment whose manifest hash does not match, and one whose manifest
+// names another hotkey, are left out with their reasons; a copy of another
+// miner's documents committed later loses to the original.
+func TestBuildFromNetwork(t *testing.T) {
+	root := t.TempDir()
+	st, err := local.New(filepath.Join(root, "hub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(prefix string, n int, seed uint64) []testDoc {
+		var ds []testDoc
+		for i := range n {
+			ds = append(ds, testDoc{id: fmt.Sprintf("%s-%d", prefix, i), dump: "CC-MAIN-2024-10", text: randWords(seed+uint64(i), 70)})
+		}
+		return ds
+	}
+	alice := mk("alice", 30, 0)
+	bob := mk("bob", 30, 1000)
+	for i := 0; i < 30; i += 3 { // bob's task holds near-copies of alice's pages
+		bob[i].text = alice[i].text[:len(alice[i].text)-1] + "x"
+	}
+	mallory := mk("mallory", 10, 5000)
+	c1 := publishSubmission(t, st, "alice/refined", "5Alice", 1, alice)
+	c2 := publishSubmission(t, st, "bob/refined", "5Bob", 2, bob)
+	c3 := publishSubmission(t, st, "mallory/refined", "5Mallory", 3, mallory)
+	forged := c3
+	forged.ManifestHash = strings.Repeat("0", submission.HashPrefixLen)
+	c4 := publishSubmission(t, st, "mallory/refined", "5Alice", 4, mk("imposter", 5, 9000))
+	accepted := []Submission{
+		{Commitment: c2.String(), Hotkey: "5Bob", Block: 120, TaskID: 2},
+		{Commitment: c1.String(), Hotkey: "5Alice", Block: 100, TaskID: 1},
+		{Commitment: forged.String(), Hotkey: "5Mallory", Block: 130, TaskID: 3},
+		{Commitment: c4.String(), Hotkey: "5Mallory", Block: 140, TaskID: 4},
+	}
+	src := &Network{
+		Accepted: func(context.Context) ([]Submission, error) { return accepted, nil },
+		Rule:     acceptance.Rule{Share: 2.0 / 3}, URL: "http://taskserver.test", Store: st,
+	}
+	out, err := local.New(filepath.Join(root, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Build(context.Background(), testOptions(t, filepath.Join(root, "work"), src, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Submissions != 2 || res.Excluded != 2 || res.Documents != 50 || res.Removed != 10 || res.LastBlock != 140 {
+		t.Fatalf("build: %+v", res)
+	}
+	_, ids := readDataset(t, res.Dir)
+	for _, id := range ids {
+		if n := 0; strings.HasPrefix(id, "mallory") || strings.HasPrefix(id, "imposter") {
+			t.Fatalf("excluded submission's document %s published", id)
+		} else if _, err := fmt.Sscanf(id, "bob-%d", &n); err == nil && n%3 == 0 {
+			t.Fatalf("bob's copy %s published; alice committed first", id)
+		}
+	}
+	sum := readSummary(t, res.Dir)
+	if sum.Source.Kind != "network" || sum.Source.Share != 2.0/3 || !strings.Contains(sum.Source.Rule, "0.666") {
+		t.Fatalf("source recorded as %+v", sum.Source)
+	}
+	lin := readLines[LineageRange](t, filepath.Join(res.Dir, "lineage", "CC-MAIN-2024-10.jsonl"))
+	if lin[0].Submission.Commitment != c1.String() || lin[0].Submission.Hotkey != "5Alice" || lin[0].Submission.Block != 100 || lin[0].Submission.Task != "1" ||
+		!strings.HasPrefix(lin[0].Source, "data/CC-MAIN-2024-10/1_") {
+		t.Fatalf("lineage: %+v", lin[0])
+	}
+	// Why each excluded input is out is on record.
+	ex := sum.History[0].Exclusions
+	if len(ex) != 2 || ex[0].Key != forged.String() || !strings.Contains(ex[0].Reason, "manifest_hash") ||
+		ex[1].Key != c4.String() || !strings.Contains(ex[1].Reason, "hotkey") {
+		t.Fatalf("exclusions: %+v", ex)
+	}
+}
+
+func readSummary(t *testing.T, dir string) Summary {
+	t.Helper()
+	var s Summary
+	if ok, err := readJSON(filepath.Join(dir, "summary.json"), &s); err != nil || !ok {
+		t.Fatalf("summary.json: %v", err)
+	}
+	return s
+}
