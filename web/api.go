@@ -143,6 +143,8 @@ func decodeBody(r *http.Request, v any) error {
 type Overview struct {
 	Stats  taskserver.Stats   `json:"stats"`
 	Events []taskserver.Event `json:"events"`
+	// Names are the profiles' display names of the events' hotkeys.
+	Names map[string]string `json:"names"`
 }
 
 func (s *Site) apiOverview(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +159,20 @@ func (s *Site) apiOverview(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Overview{Stats: st, Events: nonNil(evs)})
+	names, err := s.db.displayNames(r.Context())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	o := Overview{Stats: st, Events: nonNil(evs), Names: map[string]string{}}
+	for _, e := range evs {
+		for _, hk := range []string{e.Hotkey, e.Detail} {
+			if n := names[hk]; n != "" {
+				o.Names[hk] = n
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, o)
 }
 
 // chart answers with a chart's data.

@@ -32,10 +32,12 @@ type Axis struct {
 	Max   *float64 `json:"max,omitempty"`
 }
 
-// SeriesLine is one line; nil values are gaps.
+// SeriesLine is one line (or bars: counts per bucket); nil values are
+// gaps.
 type SeriesLine struct {
 	Label  string     `json:"label"`
 	Values []*float64 `json:"values"`
+	Bars   bool       `json:"bars,omitempty"`
 }
 
 var one = 1.0
@@ -45,11 +47,11 @@ func fractionAxis(label string) Axis { return Axis{Label: label, Min: 0, Max: &o
 
 func fp(f float64) *float64 { return &f }
 
-// bucketFor picks the finest bucket that draws span in at most 200
+// bucketFor picks the finest bucket that draws span in at most points
 // points.
-func bucketFor(span time.Duration) time.Duration {
+func bucketFor(span time.Duration, points int) time.Duration {
 	for _, b := range []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour} {
-		if span/b <= 200 {
+		if span/b <= time.Duration(points) {
 			return b
 		}
 	}
@@ -76,7 +78,7 @@ func (s *Site) tokensChart(ctx context.Context) (Series, error) {
 		return out, nil
 	}
 	first := coarse.Buckets[0].Start
-	bucket := bucketFor(now.Sub(first))
+	bucket := bucketFor(now.Sub(first), 200)
 	vol := coarse
 	if bucket != 15*time.Minute {
 		if vol, err = s.api.Volume(ctx, now.Sub(first)+bucket, bucket); err != nil {
@@ -103,7 +105,7 @@ func (s *Site) tokensChart(ctx context.Context) (Series, error) {
 // completionsChart is the completed tasks per bucket over the last two
 // days (or since the first completion, when that is recent).
 func (s *Site) completionsChart(ctx context.Context) (Series, error) {
-	out := Series{X: []int64{}, Axis: "time", Y: Axis{Label: "completions"}, Series: []SeriesLine{{Label: "submissions", Values: []*float64{}}}}
+	out := Series{X: []int64{}, Axis: "time", Y: Axis{Label: "submissions"}, Series: []SeriesLine{{Label: "submissions", Values: []*float64{}, Bars: true}}}
 	now := s.opts.Now().UTC()
 	window := 48 * time.Hour
 	bs, err := s.api.Throughput(ctx, window, time.Hour)
@@ -113,7 +115,7 @@ func (s *Site) completionsChart(ctx context.Context) (Series, error) {
 	if len(bs) == 0 {
 		return out, nil
 	}
-	bucket := bucketFor(now.Sub(bs[0].Start))
+	bucket := bucketFor(now.Sub(bs[0].Start), 60)
 	if bucket < time.Hour {
 		if bs, err = s.api.Throughput(ctx, now.Sub(bs[0].Start)+bucket, bucket); err != nil {
 			return out, err

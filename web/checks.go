@@ -163,13 +163,12 @@ func explain(v taskserver.Verdict) VerdictView {
 					c.Measured = fmt.Sprintf("%s documents, %s tokens as the manifest states", fmtInt(d.Documents), fmtInt(out.Tokens))
 				}
 			case "Provenance":
-				if d.Provenance.Checked > 0 || c.State == "passed" {
+				if c.State == "passed" {
 					c.Measured = fmt.Sprintf("%d of %d drawn documents re-derived from their WARC records", d.Provenance.Matched, d.Provenance.Checked)
 				}
 				if d.Limits != nil {
 					c.Threshold = "at most " + pct(d.Limits.MaxMismatch) + " may differ"
 				}
-				c.Examples = d.Provenance.Mismatches
 			case "Duplicates inside the submission":
 				if c.State == "passed" {
 					c.Measured = fmt.Sprintf("%d of %s documents duplicate another", d.InternalDup, fmtInt(d.Documents))
@@ -178,11 +177,12 @@ func explain(v taskserver.Verdict) VerdictView {
 					c.Threshold = "at most " + pct(d.Limits.MaxInternalDup)
 				}
 			case "Coverage":
-				if d.Coverage.Sampled > 0 {
+				if d.Coverage.Sampled > 0 && c.State == "passed" {
 					c.Measured = fmt.Sprintf("%d of %d records the reference keeps are present (%d records re-run)", d.Coverage.Found, d.Coverage.ReferenceKept, d.Coverage.Sampled)
+				}
+				if d.Coverage.Sampled > 0 {
 					c.Threshold = fmt.Sprintf("at most %d missing", d.Coverage.Allowed)
 				}
-				c.Examples = d.Coverage.Missing
 			case "Uniqueness against accepted work":
 				if c.State == "passed" {
 					c.Measured = fmt.Sprintf("%d of %s documents near-duplicate earlier accepted work (uniqueness %s)", d.Overlap, fmtInt(d.Documents), pct(d.Uniqueness))

@@ -24,17 +24,19 @@ import (
 type pageTemplate struct{ t *template.Template }
 
 var funcs = template.FuncMap{
-	"short": shortKey,
-	"num":   fmtInt,
-	"numf":  fmtFloat,
-	"tao":   fmtTAO,
-	"pct":   func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
-	"f3":    func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
-	"dur":   fmtDuration,
-	"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-	"bytes": fmtBytes,
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"u64":   func(v uint64) int64 { return int64(v) },
+	"short":  shortKey,
+	"num":    fmtInt,
+	"numf":   fmtFloat,
+	"tao":    fmtTAO,
+	"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+	"f3":     func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
+	"dur":    fmtDuration,
+	"ts":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"bytes":  fmtBytes,
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"u64":    func(v uint64) int64 { return int64(v) },
+	"u64sum": func(a, b uint64) uint64 { return a + b },
+	"deref":  func(b *bool) bool { return b != nil && *b },
 	"share": func(part, whole int64) float64 {
 		if whole <= 0 {
 			return 0
@@ -42,6 +44,21 @@ var funcs = template.FuncMap{
 		return float64(part) / float64(whole)
 	},
 	"evtext": eventText,
+	// args builds the argument of a partial: key, value, key, value…
+	"args": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, errors.New("args: odd number of arguments")
+		}
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 func parsePages() (map[string]*pageTemplate, error) {
@@ -174,27 +191,15 @@ func (s *Site) pageOverview(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "overview", "Overview", "overview", d, r.URL.Query().Get("flash"))
 }
 
-// eventText words an event for the overview.
+// eventText is the verb of an event by a miner: "<miner> <verb> task N".
 func eventText(e taskserver.Event) string {
 	switch e.Kind {
-	case "leased":
-		return "leased"
 	case "completed":
 		return "submitted"
-	case "accepted":
-		return "submission accepted"
-	case "rejected":
-		return "submission rejected"
-	case "reopened":
-		return "back in the pool"
 	case "expired":
-		return "lease expired"
+		return "let the lease expire on"
 	case "released":
 		return "gave back"
-	case "scored":
-		return "reported"
-	case "imported":
-		return "imported " + e.Detail
 	}
 	return e.Kind
 }
@@ -310,9 +315,23 @@ type submissionPage struct {
 	taskserver.SubmissionView
 	RevisionURL, ManifestURL string
 	Verdicts                 []VerdictView
-	// Consensus: every published verdict agrees; Failed names the checks
-	// some validator failed.
+	// Rows are the checks side by side: one cell per verdict (nil where
+	// that verdict has no such line).
+	Rows             []checkRow
 	Accepts, Rejects int
+	// Failures are the failed checks, each with the validators that
+	// failed it alike.
+	Failures []failure
+}
+
+type failure struct {
+	Check
+	Validators []string
+}
+
+type checkRow struct {
+	Name  string
+	Cells []*Check
 }
 
 func (s *Site) pageSubmission(w http.ResponseWriter, r *http.Request) {
@@ -333,12 +352,32 @@ func (s *Site) pageSubmission(w http.ResponseWriter, r *http.Request) {
 			d.ManifestURL = strings.Replace(u, "/tree/", "/blob/", 1) + fmt.Sprintf("/submissions/%d/manifest.json", v.Task.ID)
 		}
 	}
-	for _, vd := range v.Verdicts {
-		d.Verdicts = append(d.Verdicts, explain(vd))
+	row := map[string]int{}
+	for i, vd := range v.Verdicts {
+		ex := explain(vd)
+		d.Verdicts = append(d.Verdicts, ex)
 		if vd.Accepted {
 			d.Accepts++
 		} else {
 			d.Rejects++
+		}
+		for _, c := range ex.Checks {
+			if c.State == "failed" {
+				same := false
+				for j := range d.Failures {
+					if f := &d.Failures[j]; f.Name == c.Name && f.Measured == c.Measured && f.Threshold == c.Threshold {
+						f.Validators, same = append(f.Validators, vd.Validator), true
+					}
+				}
+				if !same {
+					d.Failures = append(d.Failures, failure{Check: c, Validators: []string{vd.Validator}})
+				}
+			}
+			if _, ok := row[c.Name]; !ok {
+				row[c.Name] = len(d.Rows)
+				d.Rows = append(d.Rows, checkRow{Name: c.Name, Cells: make([]*Check, len(v.Verdicts))})
+			}
+			d.Rows[row[c.Name]].Cells[i] = &c
 		}
 	}
 	s.render(w, r, http.StatusOK, "submission", fmt.Sprintf("Submission %d", id), "", d, "")
