@@ -46,8 +46,8 @@ type DatasetSource struct {
 	// TempDir receives a submission shard while a sample is read from it
 	// (default: the system's).
 	TempDir string
-	// URL links the repository for people (default: the Hugging Face Hub
-	// page for an "owner/name" repository).
+	// URL links the repository's page for people (the Hub's dataset
+	// page; none for a local store).
 	URL string
 
 	mu    sync.Mutex
@@ -151,9 +151,6 @@ func (d *DatasetSource) Summary(ctx context.Context) (*DatasetSummary, error) {
 			sum.DumpBytes[dump] += f.Size
 		}
 	}
-	if sum.URL == "" {
-		sum.URL = hubDatasetURL(d.Repo)
-	}
 	d.mu.Lock()
 	if d.cache == nil || len(d.cache) > 4 {
 		d.cache = map[string]*datasetCache{}
@@ -170,13 +167,6 @@ func dataDump(path string) (string, bool) {
 		return "", false
 	}
 	return parts[1], true
-}
-
-func hubDatasetURL(repo string) string {
-	if u := hubRevisionURL(repo, "main"); u != "" {
-		return strings.TrimSuffix(u, "/tree/main")
-	}
-	return ""
 }
 
 // maxSamples is how many documents are drawn per revision; the page shows

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/datarefine/refine/web/internal/e2etest"
 	"github.com/datarefine/refine/wallet"
+	"github.com/datarefine/refine/web/internal/e2etest"
 )
 
 // TestBrowser drives headless Chromium (playwright-core, e2e/run.mjs,

@@ -113,6 +113,9 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 			return err
 		}
 		ds = &web.DatasetSource{Store: st, Refs: refs, Repo: o.DatasetRepo}
+		if o.DatasetStore == "hub" {
+			ds.URL = "https://huggingface.co/datasets/" + o.DatasetRepo
+		}
 	}
 	site, err := web.New(ctx, web.Options{
 		API: api, DB: o.DB, Dataset: ds, OwnerHotkey: o.Owner,

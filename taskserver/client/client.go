@@ -94,6 +94,10 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body == nil {
 		req.Body = http.NoBody
 	}
+	// The handler routes the request afresh: nothing of the caller's
+	// request context (a router's state, for one) may reach it, only its
+	// cancellation.
+	req = req.WithContext(onlyCancel{req.Context()})
 	rec := &recorder{header: http.Header{}}
 	t.h.ServeHTTP(rec, req)
 	if rec.status == 0 {
@@ -105,6 +109,11 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(bytes.NewReader(rec.body.Bytes())), ContentLength: int64(rec.body.Len()), Request: req,
 	}, nil
 }
+
+// onlyCancel is a context's cancellation and deadline without its values.
+type onlyCancel struct{ context.Context }
+
+func (onlyCancel) Value(any) any { return nil }
 
 // recorder is the ResponseWriter of an in-process request.
 type recorder struct {

@@ -103,6 +103,8 @@
   // (one point: one step either side), y starts at min (0) and ends at max
   // when it is fixed (proportions: 1). The legend under the chart names
   // every line with its latest value.
+  // integers are the tick spacings of block and build axes: whole numbers.
+  var integers = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7];
   var colors = ["#2f5bea", "#e8590c", "#1a7f37", "#9333ea", "#0891b2", "#be123c"];
   function chart(box) {
     fetchJSON(box.getAttribute("data-src")).then(function (d) {
@@ -136,13 +138,17 @@
           x: { time: time, range: function (u, min, max) { return min === max ? [min - step, max + step] : [min, max]; } },
           y: { range: function () { return [yMin, yMax]; } }
         },
-        axes: [{ label: time ? undefined : d.axis, size: time ? 40 : 46 },
+        axes: [{ label: time ? undefined : d.axis, size: time ? 40 : 46, incrs: time ? undefined : integers },
           { label: d.y.label, size: 64, values: function (u, vals) { return vals.map(compact); } }],
         legend: { show: false }
       };
       // The scales as drawn, for people reading the page's source and
       // for the browser tests.
-      opts.hooks = { draw: [function (u) {
+      opts.hooks = { ready: [function (u) {
+        // uPlot pads the x range of a single point by a great deal (years,
+        // on a time axis): one step either side of it instead.
+        if (d.x.length === 1) u.setScale("x", { min: d.x[0] - step, max: d.x[0] + step });
+      }], draw: [function (u) {
         box.setAttribute("data-xmin", String(u.scales.x.min));
         box.setAttribute("data-xmax", String(u.scales.x.max));
         box.setAttribute("data-ymin", String(u.scales.y.min));
