@@ -219,3 +219,24 @@ func TestLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestCreatedBy: shards name their writer as the parquet convention has
+// it, "refine version <module version>", with no empty "(build )".
+func TestCreatedBy(t *testing.T) {
+	dir := t.TempDir()
+	shards, _ := writeDataset(t, dir, sampleDocs(3), 1<<20)
+	f, err := os.Open(filepath.Join(dir, shards[0].Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pf.Metadata().CreatedBy
+	if got != CreatedBy() || !strings.HasPrefix(got, "refine version ") || strings.Contains(got, "build") {
+		t.Fatalf("created_by %q", got)
+	}
+}

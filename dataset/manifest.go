@@ -19,18 +19,22 @@ const ManifestName = "manifest.json"
 // Manifest describes a dataset folder and seals its files by sha256. It holds
 // no wall-clock time, so the same input gives the same manifest.
 type Manifest struct {
-	Format          string          `json:"format"`
-	PipelineVersion string          `json:"pipeline_version"`
-	Task            string          `json:"task,omitempty"`
-	Hotkey          string          `json:"hotkey,omitempty"`
-	Dump            string          `json:"dump,omitempty"`
-	Inputs          []Input         `json:"inputs"`
-	Assets          []Asset         `json:"assets"`
-	Stats           *pipeline.Stats `json:"stats"`
-	Documents       int64           `json:"documents"`
-	Tokens          int64           `json:"tokens"`
-	Shards          []Shard         `json:"shards"`
-	Records         *File           `json:"records,omitempty"`
+	Format          string `json:"format"`
+	PipelineVersion string `json:"pipeline_version"`
+	// CreatedBy names the program that wrote the dataset: "refine <module
+	// version>" (internal/buildinfo: the version alone, so that the same
+	// release writes the same bytes on every machine).
+	CreatedBy string          `json:"created_by,omitempty"`
+	Task      string          `json:"task,omitempty"`
+	Hotkey    string          `json:"hotkey,omitempty"`
+	Dump      string          `json:"dump,omitempty"`
+	Inputs    []Input         `json:"inputs"`
+	Assets    []Asset         `json:"assets"`
+	Stats     *pipeline.Stats `json:"stats"`
+	Documents int64           `json:"documents"`
+	Tokens    int64           `json:"tokens"`
+	Shards    []Shard         `json:"shards"`
+	Records   *File           `json:"records,omitempty"`
 }
 
 // Input is one input of the run (a WARC file or URL, or a document file).

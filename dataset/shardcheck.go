@@ -39,11 +39,11 @@ const (
 //   - every column chunk's pages are walked exactly as parquet-go will read
 //     them; each page header is bounded the same way; its codec is one of
 //     uncompressed, snappy, gzip and zstd; its uncompressed size is at most
-//     MaxPageBytes and its value count at most MaxPageValues; and its data,
-//     decompressed with that size as a hard bound (not trusting the
-//     header), is no larger than declared. The pages' uncompressed sizes are
-//     counted against MaxPagesBytes, and the row groups' rows against
-//     MaxRows.
+//     MaxPageBytes and its value count at most MaxPageValues. The pages'
+//     declared sizes are counted against MaxPagesBytes, and the row
+//     groups' rows against MaxRows, before any page is decompressed;
+//   - then each page's data, decompressed with its declared size as a hard
+//     bound (not trusting the header), must be no larger than declared.
 //
 // A failure wraps ErrLimit (over a bound) or ErrSchema, or names what is
 // malformed.
@@ -70,10 +70,11 @@ func (r *Reader) CheckShard(ctx context.Context, path string) error {
 }
 
 type shardCheck struct {
-	r    *Reader
-	f    *os.File
-	path string
-	size int64
+	r     *Reader
+	f     *os.File
+	path  string
+	size  int64
+	pages []page
 }
 
 func (c *shardCheck) errorf(format string, args ...any) error {
@@ -142,7 +143,24 @@ func (c *shardCheck) run(ctx context.Context) error {
 			}
 		}
 	}
+	// Every header is within the limits: now the pages' data, each
+	// decompressed with its declared size as the bound.
+	for _, p := range c.pages {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.decompressed(p.pos, p.size, p.levels, p.declared, p.compressed, p.codec); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// page is a data or dictionary page found by the header walk.
+type page struct {
+	pos, size, levels, declared int64
+	compressed                  bool
+	codec                       format.CompressionCodec
 }
 
 // chunk walks one column chunk's pages as parquet-go's reader does: from the
@@ -236,9 +254,7 @@ func (c *shardCheck) chunk(cc *format.ColumnChunk, rows, footerAt int64) error {
 		if h.Type != format.DictionaryPage {
 			values += pageValues
 		}
-		if err := c.decompressed(pos, int64(h.CompressedPageSize), levels, int64(h.UncompressedPageSize), compressed, m.Codec); err != nil {
-			return err
-		}
+		c.pages = append(c.pages, page{pos, int64(h.CompressedPageSize), levels, int64(h.UncompressedPageSize), compressed, m.Codec})
 		pos += int64(h.CompressedPageSize)
 	}
 	if values != rows {

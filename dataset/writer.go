@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/datarefine/refine/internal/buildinfo"
 )
 
 // RecordRef ties a kept document to the WARC record it came from.
@@ -107,6 +109,10 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
+// CreatedBy is what the files a run writes record as their writer:
+// "refine version <module version>".
+func CreatedBy() string { return "refine version " + buildinfo.Version() }
+
 // RecordsName is the side file of record references.
 const RecordsName = "records.jsonl"
 
@@ -163,7 +169,9 @@ func (w *Writer) openShard(dump string) error {
 	sw.hash = newHashWriter(f)
 	sw.pw = parquet.NewGenericWriter[Row](&sw.hash,
 		parquet.Compression(&parquet.Zstd),
-		parquet.CreatedBy("refine", "", ""),
+		// The parquet convention: "<app> version <version>" (parquet-go's
+		// own CreatedBy would add an empty "(build )").
+		&parquet.WriterConfig{CreatedBy: CreatedBy()},
 	)
 	w.cur = sw
 	return nil

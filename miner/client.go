@@ -12,6 +12,9 @@ type ClientTasks struct{ C *client.Client }
 
 var _ Tasks = ClientTasks{}
 
+// Ping implements Tasks.
+func (t ClientTasks) Ping(ctx context.Context) error { return t.C.Ping(ctx) }
+
 // Lease implements Tasks.
 func (t ClientTasks) Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error) {
 	r, err := t.C.Lease(ctx)

@@ -37,6 +37,9 @@ import (
 // Tasks is what the miner needs from the task server (its Go client
 // implements it). Calls are signed by the miner's hotkey.
 type Tasks interface {
+	// Ping checks that the task server answers (at start: a miner that
+	// cannot reach it says so instead of waiting).
+	Ping(ctx context.Context) error
 	Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error)
 	Heartbeat(ctx context.Context, leaseID int64) (taskserver.Lease, error)
 	Complete(ctx context.Context, leaseID int64, commitment string, commitBlock uint64) (taskserver.Lease, error)
@@ -66,8 +69,13 @@ type Options struct {
 	HeartbeatEvery time.Duration
 	// IdleWait is how long to wait when no task is available (default 10 s).
 	IdleWait time.Duration
-	// MaxTasks stops the miner after this many completed tasks (0: never).
+	// MaxTasks stops the miner after this many attempted tasks — leases
+	// taken, whether the task then succeeded or failed (0: never).
 	MaxTasks int
+	// MaxFailures stops the miner after this many tasks in a row failed
+	// (default 3): a fault that recurs on every task is not retried
+	// forever.
+	MaxFailures int
 	// Log receives structured logs (default: discard).
 	Log *slog.Logger
 	// Metrics, if set, receives the miner's Prometheus metrics.
@@ -84,6 +92,10 @@ type Miner struct {
 	commitMu sync.Mutex
 	mu       sync.Mutex
 	done     int
+	started  int // leases taken or being asked for (MaxTasks counts these)
+	failed   int // tasks failed
+	inARow   int // tasks failed since the last success
+	lastErr  error
 	docs     int64
 	tokens   int64
 	status   map[int]string // worker → what it is doing
@@ -114,6 +126,9 @@ func New(opts Options) (*Miner, error) {
 	}
 	if opts.IdleWait <= 0 {
 		opts.IdleWait = 10 * time.Second
+	}
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = 3
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -159,12 +174,15 @@ func (m *Miner) setStatus(w int, s string) {
 	m.mu.Unlock()
 }
 
-// Run mines until ctx is cancelled or MaxTasks tasks are done.
+// Run mines until ctx is cancelled, MaxTasks tasks were attempted, or an
+// error no retry can fix. It first checks what every task needs — the
+// task server answers, the hotkey is registered, the dataset repository
+// can be written — and returns at once, naming what is wrong, if not.
+// It returns an error when it stopped on a permanent error, after
+// MaxFailures failed tasks in a row, or when any of MaxTasks tasks failed.
 func (m *Miner) Run(ctx context.Context) error {
-	// The repository is created once, before the first task: a publisher
-	// without the right to create it (no token, a wrong one) learns so now.
-	if err := m.opts.Store.Create(ctx, m.opts.Repo); err != nil {
-		return fmt.Errorf("miner: dataset repository %s: %w", m.opts.Repo, err)
+	if err := m.Preflight(ctx); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -174,7 +192,7 @@ func (m *Miner) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := m.worker(ctx, w); err != nil && ctx.Err() == nil {
+			if err := m.worker(ctx, w); err != nil {
 				errs <- err
 				cancel()
 			}
@@ -185,24 +203,130 @@ func (m *Miner) Run(ctx context.Context) error {
 	if err := <-errs; err != nil {
 		return err
 	}
-	if m.opts.MaxTasks > 0 && m.Done() >= m.opts.MaxTasks {
-		return nil
+	if m.opts.MaxTasks > 0 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.started >= m.opts.MaxTasks {
+			if m.failed > 0 {
+				return fmt.Errorf("miner: %d of %d tasks failed; the last: %w", m.failed, m.started, m.lastErr)
+			}
+			return nil
+		}
 	}
 	return ctx.Err()
 }
 
+// Preflight checks, once, what every task needs, and names every problem
+// it finds: the task server answers, the hotkey is registered on the
+// subnet, and the dataset repository exists or can be created (a Hub
+// store without a token, or with one that cannot write, fails here).
+func (m *Miner) Preflight(ctx context.Context) error {
+	var errs []error
+	if err := m.opts.Tasks.Ping(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("task server: %w", err))
+	}
+	hk := m.opts.Hotkey.SS58()
+	if mg, err := m.opts.Chain.Metagraph(ctx, m.opts.Netuid); err != nil {
+		errs = append(errs, fmt.Errorf("chain: %w", err))
+	} else if _, err := mg.UID(hk); err != nil {
+		errs = append(errs, fmt.Errorf("hotkey %s is not registered on subnet %d: register it first (refine chain register, or btcli subnet register)", hk, m.opts.Netuid))
+	}
+	// The repository is created once, here, not on every publish.
+	if err := m.opts.Store.Create(ctx, m.opts.Repo); err != nil {
+		errs = append(errs, fmt.Errorf("dataset repository %s: %w", m.opts.Repo, err))
+	}
+	if len(errs) > 0 {
+		return startErrors(errs)
+	}
+	return nil
+}
+
+// startErrors are the problems Preflight found, one a line.
+type startErrors []error
+
+func (e startErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return "miner cannot start:\n  " + strings.Join(msgs, "\n  ")
+}
+
+func (e startErrors) Unwrap() []error { return e }
+
+// Permanent reports whether err is one that retrying cannot fix: an API
+// answer that says so (a 4xx other than 408 and 429: no permission, bad
+// token, unregistered hotkey), a repository that does not exist, or a
+// hotkey the chain does not know.
+func Permanent(err error) bool {
+	var t interface{ Temporary() bool }
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	case errors.Is(err, chain.ErrNotRegistered), errors.Is(err, taskserver.ErrNotRegistered), errors.Is(err, store.ErrNotFound):
+		return true
+	case errors.As(err, &t):
+		return !t.Temporary()
+	}
+	return false
+}
+
+// take reserves one of MaxTasks attempts; false when none is left.
+func (m *Miner) take() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.opts.MaxTasks > 0 && m.started >= m.opts.MaxTasks {
+		return false
+	}
+	m.started++
+	return true
+}
+
+// untake gives back a reservation no lease came of.
+func (m *Miner) untake() {
+	m.mu.Lock()
+	m.started--
+	m.mu.Unlock()
+}
+
+// settle records a task's outcome and reports an error that must stop
+// the miner.
+func (m *Miner) settle(err error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err == nil {
+		m.inARow = 0
+		return nil
+	}
+	m.failed++
+	m.inARow++
+	m.lastErr = err
+	switch {
+	case Permanent(err):
+		return fmt.Errorf("miner: stopping on an error that retrying cannot fix: %w", err)
+	case m.inARow >= m.opts.MaxFailures:
+		return fmt.Errorf("miner: stopping after %d failed tasks in a row; the last: %w", m.inARow, err)
+	}
+	return nil
+}
+
 // worker leases and processes tasks one after another, backing off on
-// errors; only a misconfiguration ends it with an error.
+// transient errors; a permanent error, too many failures in a row or the
+// end of MaxTasks ends it.
 func (m *Miner) worker(ctx context.Context, w int) error {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		if m.opts.MaxTasks > 0 && m.Done() >= m.opts.MaxTasks {
+		if !m.take() {
 			return nil
 		}
 		m.setStatus(w, "leasing")
 		lease, task, err := m.opts.Tasks.Lease(ctx)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			m.untake()
+			return nil
 		case errors.Is(err, taskserver.ErrNoTask):
+			m.untake()
 			m.setStatus(w, "idle: no task")
 			sleep(ctx, m.opts.IdleWait)
 			continue
@@ -210,10 +334,16 @@ func (m *Miner) worker(ctx context.Context, w int) error {
 			// Not a failure: the task server waits for validators to
 			// decide on this hotkey's submissions (or throttles it after
 			// rejections). Ask again after the idle wait.
+			m.untake()
 			m.setStatus(w, "waiting: "+err.Error())
 			sleep(ctx, m.opts.IdleWait)
 			continue
+		case err != nil && Permanent(err):
+			m.untake()
+			return fmt.Errorf("miner: lease: %w", err)
 		case err != nil:
+			// The client already retried; the server is down or busy.
+			m.untake()
 			m.metrics.errors.WithLabelValues("lease").Inc()
 			m.opts.Log.Warn("lease failed", "worker", w, "err", err, "retry_in", backoff)
 			m.setStatus(w, "lease failed, retrying")
@@ -223,10 +353,20 @@ func (m *Miner) worker(ctx context.Context, w int) error {
 		}
 		backoff = time.Second
 		m.metrics.leases.Inc()
-		if err := m.runTask(ctx, w, lease, task); err != nil {
+		err = m.runTask(ctx, w, lease, task)
+		if err != nil && ctx.Err() != nil {
+			m.release(lease)
+			return nil
+		}
+		if err != nil {
 			m.metrics.errors.WithLabelValues("task").Inc()
 			m.opts.Log.Error("task failed", "worker", w, "task", task.ID, "lease", lease.ID, "err", err)
 			m.release(lease)
+		}
+		if stop := m.settle(err); stop != nil {
+			return stop
+		}
+		if err != nil {
 			sleep(ctx, jitter(backoff))
 		}
 	}

@@ -34,7 +34,11 @@ type storeTasks struct {
 	onLease func()
 	ttl     time.Duration // heartbeat TTL (default 1 min)
 	dead    bool          // a crashed miner: it never releases
+	down    error         // Ping fails with this
+	leases  int
 }
+
+func (s *storeTasks) Ping(ctx context.Context) error { return s.down }
 
 func (s *storeTasks) heartbeatTTL() time.Duration {
 	if s.ttl > 0 {
@@ -50,6 +54,9 @@ func (s *storeTasks) stamp(ctx context.Context) taskserver.Stamp {
 
 func (s *storeTasks) Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error) {
 	l, t, err := s.db.Lease(ctx, taskserver.LeaseRequest{Hotkey: s.hotkey, At: s.stamp(ctx), Duration: time.Hour, TTL: s.heartbeatTTL(), MaxLive: 4})
+	if err == nil {
+		s.leases++
+	}
 	if err == nil && s.onLease != nil {
 		s.onLease()
 	}
@@ -147,7 +154,7 @@ func TestMinerCompletesTasks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if task.State != taskserver.TaskDone || len(leases) != 1 || leases[0].State != taskserver.LeaseCompleted {
+		if task.State != taskserver.TaskSubmitted || len(leases) != 1 || leases[0].State != taskserver.LeaseCompleted {
 			t.Fatalf("task %d: %s with leases %+v", id, task.State, leases)
 		}
 		l := leases[0]
@@ -253,9 +260,108 @@ func TestKilledMinerLeaseExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.State != taskserver.TaskDone || len(leases) != 2 ||
+	if task.State != taskserver.TaskSubmitted || len(leases) != 2 ||
 		leases[0].Hotkey != f.hotkey.SS58() || leases[0].State != taskserver.LeaseExpired ||
 		leases[1].Hotkey != other.SS58() || leases[1].State != taskserver.LeaseCompleted {
 		t.Fatalf("task 1: %s, leases %+v", task.State, leases)
 	}
 }
+
+// failingStore is a store whose Publish fails with err.
+type failingStore struct {
+	store.Store
+	err error
+}
+
+func (f failingStore) Publish(ctx context.Context, repo, dir, msg string) (string, error) {
+	return "", f.err
+}
+
+// noWARCs resolves nothing: every task fails before refining.
+type noWARCs struct{}
+
+func (noWARCs) Resolve(context.Context, []string) ([]string, map[string]string, func(), error) {
+	return nil, nil, nil, errors.New("WARC not reachable (test)")
+}
+
+// httpError is an API answer with a status, as the Hub and task server
+// clients return.
+type httpError int
+
+func (e httpError) Error() string   { return fmt.Sprintf("HTTP %d", int(e)) }
+func (e httpError) Temporary() bool { return e == 429 || e >= 500 }
+
+// TestPermanentErrorStopsMiner: a publish refused for good (403: the token
+// cannot write) stops the miner after one task, with the lease released,
+// instead of leasing again and again.
+func TestPermanentErrorStopsMiner(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tasks := &storeTasks{db: f.db, chain: f.chain, hotkey: f.hotkey.SS58()}
+	m := f.miner(t, tasks, 0)
+	m.opts.Workers = 1
+	m.opts.Store = failingStore{f.store, fmt.Errorf("hub: commit: %w", httpError(403))}
+	err := m.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "retrying cannot fix") || ctx.Err() != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if tasks.leases != 1 {
+		t.Fatalf("%d leases taken, want 1", tasks.leases)
+	}
+	task, leases, _ := f.db.Task(ctx, 1)
+	if task.State != taskserver.TaskPending || leases[0].State != taskserver.LeaseReleased {
+		t.Fatalf("task %s, leases %+v", task.State, leases)
+	}
+}
+
+// TestMaxTasksCountsAttempts: --max-tasks 2 with tasks that fail stops
+// after two attempts and reports the failures; transient failures go on
+// until MaxFailures in a row.
+func TestMaxTasksCountsAttempts(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tasks := &storeTasks{db: f.db, chain: f.chain, hotkey: f.hotkey.SS58()}
+	m := f.miner(t, tasks, 2)
+	m.opts.WARCs = noWARCs{}
+	err := m.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "2 of 2 tasks failed") || tasks.leases != 2 {
+		t.Fatalf("Run = %v after %d leases", err, tasks.leases)
+	}
+	// Without a task limit: MaxFailures (3) failures in a row stop it.
+	tasks.leases = 0
+	m = f.miner(t, tasks, 0)
+	m.opts.WARCs, m.opts.Workers = noWARCs{}, 1
+	err = m.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "3 failed tasks in a row") || tasks.leases != 3 {
+		t.Fatalf("Run = %v after %d leases", err, tasks.leases)
+	}
+}
+
+// TestPreflight: a miner that cannot work says why before it leases
+// anything: every problem named, no lease taken.
+func TestPreflight(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	nobody, _ := wallet.FromURI("//Nobody")
+	tasks := &storeTasks{db: f.db, chain: f.chain, hotkey: nobody.SS58(), down: errors.New("dial tcp 127.0.0.1:1: connection refused")}
+	m := f.miner(t, tasks, 1)
+	m.opts.Hotkey = nobody
+	m.opts.Store = noCreate{f.store}
+	err := m.Run(ctx)
+	for _, want := range []string{"miner cannot start", "task server: dial tcp", "not registered on subnet 1", "dataset repository miner1/refined: no token"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Run = %v; want it to say %q", err, want)
+		}
+	}
+	if tasks.leases != 0 {
+		t.Fatalf("%d leases taken", tasks.leases)
+	}
+}
+
+// noCreate is a store that may not create repositories (a Hub store
+// without a token).
+type noCreate struct{ store.Store }
+
+func (noCreate) Create(context.Context, string) error { return errors.New("no token (test)") }

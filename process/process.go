@@ -164,7 +164,7 @@ func Run(ctx context.Context, opts Options) (m *dataset.Manifest, err error) {
 	j.spill = gob.NewEncoder(j.spillBuf)
 
 	m = &dataset.Manifest{
-		Format: dataset.Format, PipelineVersion: steps.Version(),
+		Format: dataset.Format, PipelineVersion: steps.Version(), CreatedBy: dataset.CreatedBy(),
 		Task: opts.Task, Hotkey: opts.Hotkey,
 		Assets: steps.Assets,
 	}

@@ -46,7 +46,8 @@ func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
 	}
 	gauge("taskserver_tasks_pending", "Tasks in the pool.", func(c Counts) int64 { return c.Pending })
 	gauge("taskserver_tasks_leased", "Tasks under a live lease.", func(c Counts) int64 { return c.Leased })
-	gauge("taskserver_tasks_done", "Completed tasks.", func(c Counts) int64 { return c.Done })
+	gauge("taskserver_tasks_submitted", "Tasks completed, awaiting the validators' decision.", func(c Counts) int64 { return c.Submitted })
+	gauge("taskserver_tasks_done", "Tasks whose submission the validators accepted.", func(c Counts) int64 { return c.Done })
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "taskserver_chain_head_block", Help: "Last chain block seen by the task server.",
 	}, func() float64 { return float64(svc.Roster().Head()) }))

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/datarefine/refine/pipeline/warc"
+	"github.com/datarefine/refine/retry"
 )
 
 // PlanOptions shape the tasks cut from a crawl.
@@ -40,7 +41,7 @@ type PlanOptions struct {
 	WARCBase string
 	// Limit keeps only the first Limit WARC files (0: all), for devnets.
 	Limit int
-	// HTTP fetches remote listings (default http.DefaultClient).
+	// HTTP fetches remote listings (default: retrying, retry.CommonCrawl).
 	HTTP *http.Client
 }
 
@@ -205,7 +206,7 @@ func crawlOf(path string) string {
 
 func fetchListing(ctx context.Context, url string, client *http.Client) ([]string, error) {
 	if client == nil {
-		client = http.DefaultClient
+		client = retry.NewClient(retry.CommonCrawl)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

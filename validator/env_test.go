@@ -291,8 +291,14 @@ func (e *env) validatorClient() *client.Client { return e.client("Validator") }
 // lease imports one task over warcs (crawl makes it distinct) and leases
 // it to name, which gets it as the only pending task.
 func (e *env) lease(name, crawl string, warcs []string, start, end int64) taskserver.Lease {
+	return e.leaseTask(name, taskserver.NewTask{Crawl: crawl, WARCs: warcs, RecordStart: start, RecordEnd: end})
+}
+
+// leaseTask imports task and leases it to name, which gets it as the only
+// pending task.
+func (e *env) leaseTask(name string, task taskserver.NewTask) taskserver.Lease {
 	t := e.t
-	if _, err := e.svc.Import(e.ctx, []taskserver.NewTask{{Crawl: crawl, WARCs: warcs, RecordStart: start, RecordEnd: end}}); err != nil {
+	if _, err := e.svc.Import(e.ctx, []taskserver.NewTask{task}); err != nil {
 		t.Fatal(err)
 	}
 	lr, err := e.client(name).Lease(e.ctx)

@@ -328,10 +328,15 @@ func (v *Validator) scan(ctx context.Context, head uint64) error {
 	if err != nil {
 		return err
 	}
+	started, err := v.state.meta(ctx, "scan_started")
+	if err != nil {
+		return err
+	}
 	from := last + 1
-	if last == 0 {
-		// A new validator reads the history a pruning node still has.
-		from = 1
+	if started == 0 {
+		// A new validator reads the history a pruning node still has
+		// (from genesis on a young chain).
+		from = 0
 		if head > v.opts.ScanBack {
 			from = head - v.opts.ScanBack
 		}
@@ -355,11 +360,14 @@ func (v *Validator) scan(ctx context.Context, head uint64) error {
 		if err := v.state.addCommits(ctx, cs); err != nil {
 			return err
 		}
-		if last == 0 {
+		if started == 0 {
 			if err := v.state.setMeta(ctx, "scan_start", from); err != nil {
 				return err
 			}
-			last = from
+			if err := v.state.setMeta(ctx, "scan_started", 1); err != nil {
+				return err
+			}
+			started = 1
 		}
 		if err := v.state.setMeta(ctx, "scanned_to", to); err != nil {
 			return err
@@ -450,7 +458,11 @@ func (v *Validator) candidates(ctx context.Context, head uint64, uidOf map[strin
 		if scanned < sub.EndedBlock+v.opts.GraceBlocks {
 			continue
 		}
-		if start == 0 || start > sub.GrantedBlock || gap >= sub.GrantedBlock {
+		started, err := v.state.meta(ctx, "scan_started")
+		if err != nil {
+			return nil, nil, err
+		}
+		if started == 0 || start > sub.GrantedBlock || (gap > 0 && gap >= sub.GrantedBlock) {
 			v.opts.Log.Warn("submission not judged: its lease predates this validator's chain scan", "lease", sub.LeaseID, "hotkey", sub.Hotkey,
 				"granted_block", sub.GrantedBlock, "scan_start", start)
 			if err := v.state.settle(ctx, sub.LeaseID); err != nil {

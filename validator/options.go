@@ -126,6 +126,23 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// DefaultOptions are the options' defaults (Chain, Hotkey, Store and Tasks
+// are left unset).
+func DefaultOptions() Options { return Options{}.withDefaults() }
+
+// EvalParams are the evaluation's parameters (verify.Params) the options
+// give.
+func (o Options) EvalParams() verify.Params {
+	return verify.Params{
+		SeedDelay: o.SeedDelay, GraceBlocks: o.GraceBlocks,
+		ProvenanceSamples: o.ProvenanceSamples,
+		Coverage:          verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop},
+		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup, MaxOverlap: o.MaxOverlap,
+		Budget: o.Budget, Limits: o.Limits,
+		FetchTimeout: o.FetchTimeout, EvalTimeout: o.EvalTimeout, WorkDir: o.WorkDir,
+	}
+}
+
 func (o Options) withDefaults() Options {
 	if o.Netuid == 0 {
 		o.Netuid = 1

@@ -85,14 +85,7 @@ func New(opts Options) (*Validator, error) {
 	v.opts.Chain = publishingChain{Client: opts.Chain, v: v}
 	opts = v.opts
 	v.eval = &verify.Evaluator{
-		Params: verify.Params{
-			SeedDelay: opts.SeedDelay, GraceBlocks: opts.GraceBlocks,
-			ProvenanceSamples: opts.ProvenanceSamples,
-			Coverage:          verify.CoverageParams{Target: opts.CoverageSamples, MaxRecords: opts.CoverageRecords, Drop: opts.CoverageDrop},
-			MaxMismatch:       opts.MaxMismatch, MaxInternalDup: opts.MaxInternalDup, MaxOverlap: opts.MaxOverlap,
-			Budget: opts.Budget, Limits: opts.Limits,
-			FetchTimeout: opts.FetchTimeout, EvalTimeout: opts.EvalTimeout, WorkDir: opts.WorkDir,
-		},
+		Params:    opts.EvalParams(),
 		Reference: ref, Store: opts.Store, Tasks: opts.Tasks, Chain: opts.Chain,
 		History: history{st}, Quality: opts.Quality,
 	}

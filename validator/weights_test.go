@@ -69,7 +69,7 @@ func (e *env) untilEpochs(n uint64) {
 	}
 }
 
-func pending(t *testing.T, v *Validator) []weightCommit {
+func pending(t testing.TB, v *Validator) []weightCommit {
 	t.Helper()
 	p, err := v.state.weightCommits(context.Background())
 	if err != nil {

@@ -45,7 +45,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
 	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
-	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face, token from HF_TOKEN) or local:DIR")
+	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face; token from HF_TOKEN or `hf auth login`) or local:DIR")
 	fs.StringVar(&o.Repo, "repo", "", "dataset repository to publish to, owner/name (required)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
 	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
@@ -53,7 +53,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", 1, "tasks processed at once")
 	fs.IntVar(&o.PipelineWorkers, "pipeline-workers", 0, "pipeline workers per task (default: number of CPUs)")
 	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
-	fs.IntVar(&o.MaxTasks, "max-tasks", 0, "stop after this many tasks (0: run until interrupted)")
+	fs.IntVar(&o.MaxTasks, "max-tasks", 0, "stop after this many attempted tasks, failed ones included (0: run until interrupted)")
 	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9101")
 	o.Log.AddFlags(fs)
 }

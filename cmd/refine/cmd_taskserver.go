@@ -67,7 +67,7 @@ func (p *planFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&p.Crawl, "crawl", "", "crawl name of imported tasks (default: from the paths, the crawl id or the folder name)")
 	fs.IntVar(&p.WARCsPerTask, "warcs-per-task", 1, "WARC files per task")
 	fs.IntVar(&p.RangesPerWARC, "ranges-per-warc", 1, "cut each WARC into this many record ranges (with --records-per-range)")
-	fs.Int64Var(&p.RecordsPerRange, "records-per-range", 0, "records per range; the last range of a file is open-ended")
+	fs.Int64Var(&p.RecordsPerRange, "records-per-range", 0, "records per range; the last range of a file is open-ended. Cutting ranges reads each WARC up to its last range (to record each range's byte offsets)")
 	fs.IntVar(&p.Limit, "limit", 0, "import only the first N WARC files of each source (0: all)")
 }
 

@@ -2,16 +2,20 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/datarefine/refine/internal/buildinfo"
 )
 
-// version is the refine release; set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// versionLine is what `refine --version` prints after "refine version ":
+// the module version and the VCS revision the toolchain stamped into the
+// binary (internal/buildinfo).
+func versionLine() string { return buildinfo.Get().String() }
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "refine",
 		Short:         "Data Refine Subnet: refine CommonCrawl into a FineWeb-quality dataset",
-		Version:       version,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

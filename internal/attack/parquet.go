@@ -37,7 +37,7 @@ func DictionaryBomb(path string, rows int, value string, id string) error {
 	if err != nil {
 		return err
 	}
-	w := parquet.NewGenericWriter[dictRow](f, parquet.Compression(&parquet.Zstd))
+	w := parquet.NewGenericWriter[dictRow](f, append([]parquet.WriterOption{parquet.Compression(&parquet.Zstd)}, noTextStats...)...)
 	dump, lang, score, url := "CC-MAIN-2024-10", "en", 0.99, "https://example.com/"
 	batch := make([]dictRow, 0, 1024)
 	for i := range rows {
@@ -69,7 +69,7 @@ func ZstdBomb(path string, rows, rowBytes int, id string) error {
 	if err != nil {
 		return err
 	}
-	w := parquet.NewGenericWriter[plainRow](f, parquet.Compression(&parquet.Zstd), parquet.PageBufferSize(1))
+	w := parquet.NewGenericWriter[plainRow](f, append([]parquet.WriterOption{parquet.Compression(&parquet.Zstd), parquet.PageBufferSize(1)}, noTextStats...)...)
 	text := strings.Repeat("a", rowBytes)
 	dump, lang, score, url := "CC-MAIN-2024-10", "en", 0.99, "https://example.com/"
 	for i := range rows {

@@ -1,5 +1,7 @@
 package attack
 
+import "github.com/parquet-go/parquet-go"
+
 // plainRow has FineWeb's columns without dictionary encoding.
 type plainRow struct {
 	Text          *string  `parquet:"text,optional"`
@@ -12,3 +14,7 @@ type plainRow struct {
 	LanguageScore *float64 `parquet:"language_score,optional"`
 	TokenCount    *int64   `parquet:"token_count,optional"`
 }
+
+// noTextStats keeps the text's min and max values out of the page headers
+// and the footer, where parquet-go writes them whole: a bomb stays small.
+var noTextStats = []parquet.WriterOption{parquet.SkipPageBounds("text"), parquet.SkipPageStatistics("text")}

@@ -6,32 +6,34 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/datarefine/refine/retry"
 )
 
 // Open opens a WARC file by path or http(s) URL and streams it (nothing is
-// downloaded ahead). The context bounds the HTTP request; Close the Reader
-// when done. opts.Name defaults to location.
+// downloaded ahead). A URL is read through the retrying HTTP layer with
+// CommonCrawl's policy (retry.CommonCrawl: at least a second between
+// tries), and a stream cut mid-way resumes with a Range request where it
+// stopped instead of starting the WARC over. The context bounds the HTTP
+// requests; Close the Reader when done. opts.Name defaults to location.
 func Open(ctx context.Context, location string, opts Options) (*Reader, error) {
+	return OpenWith(ctx, location, opts, retry.StreamOptions{Policy: retry.CommonCrawl})
+}
+
+// OpenWith is Open with the HTTP stream's options (client, policy).
+func OpenWith(ctx context.Context, location string, opts Options, sopts retry.StreamOptions) (*Reader, error) {
 	if opts.Name == "" {
 		opts.Name = location
 	}
 	if strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://") {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, location, nil)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", location, err)
-		}
 		// Ask for the bytes as stored: offsets must be file offsets.
-		req.Header.Set("Accept-Encoding", "identity")
-		resp, err := http.DefaultClient.Do(req)
+		sopts.Header = http.Header{"Accept-Encoding": {"identity"}}
+		s, err := retry.Open(ctx, location, sopts)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", location, err)
 		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return nil, fmt.Errorf("open %s: HTTP status %s", location, resp.Status)
-		}
-		r := NewReader(resp.Body, opts)
-		r.closer = resp.Body
+		r := NewReader(s, opts)
+		r.closer = s
 		return r, nil
 	}
 	f, err := os.Open(location)

@@ -2,20 +2,23 @@
 // publishes to a dataset repository, one commit per submission, and the
 // commit sha is the pinned revision that validators read.
 //
-// Hub endpoints used (all under Options.Endpoint, default
-// https://huggingface.co; documented in docs/store.md):
+// It speaks the Hub's HTTP API as huggingface_hub does (hf_api.py,
+// _commit_api.py, lfs.py), through the retrying HTTP layer (package retry):
+// 429 (honouring RateLimit and Retry-After), 5xx, timeouts and resets are
+// retried; other 4xx are not. Hub endpoints used (all under
+// Options.Endpoint, default https://huggingface.co; docs/store.md):
 //
-//	POST /api/repos/create                              create the dataset repo
-//	POST /api/datasets/{repo}/preupload/{rev}           which files go through LFS
-//	POST /datasets/{repo}.git/info/lfs/objects/batch    LFS batch API (basic transfer)
+//	POST /api/repos/create                              create the dataset repo (once)
+//	POST /api/datasets/{repo}/preupload/main            which files go through LFS
+//	POST /datasets/{repo}.git/info/lfs/objects/batch    LFS batch API (basic and multipart)
 //	PUT  <upload href>, POST <verify href>              LFS object upload and verify
-//	POST /api/datasets/{repo}/commit/{rev}              NDJSON commit (header, file, lfsFile lines)
+//	PUT  <part urls>, POST <completion href>            LFS multipart upload (chunk_size)
+//	POST /api/datasets/{repo}/commit/main               NDJSON commit (header, file, lfsFile lines)
 //	GET  /api/datasets/{repo}/tree/{rev}?recursive=true list files (paginated by Link headers)
-//	GET  /datasets/{repo}/resolve/{rev}/{path}          read a file at a revision
+//	GET  /datasets/{repo}/resolve/{rev}/{path}          read a file (LFS: a redirect to storage)
 package hub
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -25,43 +28,61 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
-	"time"
 
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 )
 
+// MaxSinglePut is the largest object uploaded in one PUT: S3, behind the
+// Hub's LFS storage, refuses larger single uploads. Larger files need the
+// Hub's multipart upload.
+const MaxSinglePut = 5 << 30
+
 // Options configures a Hub store.
 type Options struct {
-	// Endpoint is the Hub's base URL (default https://huggingface.co, or
-	// $HF_ENDPOINT).
+	// Endpoint is the Hub's base URL (default $HF_ENDPOINT, else
+	// https://huggingface.co).
 	Endpoint string
-	// Token is a Hub access token; default $HF_TOKEN, else the token file
-	// ($HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token).
+	// Token is a Hub access token (default: FindToken).
 	Token string
-	// Client is the HTTP client (default: 10-minute timeout per request).
+	// Client is the HTTP client (default: retry.NewClient(Retry), which
+	// also drops the token on a redirect to another host).
 	Client *http.Client
+	// Retry is the retry policy of the default client.
+	Retry retry.Policy
 	// Private creates new repositories as private.
 	Private bool
+	// Log receives upload progress (default: discard).
+	Log *slog.Logger
+
+	// maxSinglePut overrides MaxSinglePut (tests).
+	maxSinglePut int64
 }
 
 // Store is a Hugging Face Hub dataset store.
 type Store struct {
-	base   string
-	token  string
-	client *http.Client
-	priv   bool
+	base      string
+	token     string
+	tokenFrom string
+	client    *http.Client
+	priv      bool
+	log       *slog.Logger
+	maxPut    int64
 }
 
 var _ store.Store = (*Store)(nil)
 
-// New returns a Hub store. Reading public repos needs no token; publishing does.
+// New returns a Hub store. Reading public repos needs no token; creating
+// a repo and publishing do.
 func New(opts Options) *Store {
 	if opts.Endpoint == "" {
 		opts.Endpoint = os.Getenv("HF_ENDPOINT")
@@ -69,67 +90,136 @@ func New(opts Options) *Store {
 	if opts.Endpoint == "" {
 		opts.Endpoint = "https://huggingface.co"
 	}
+	from := "Options.Token"
 	if opts.Token == "" {
-		opts.Token = Token()
+		opts.Token, from = FindToken()
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: 10 * time.Minute}
+		opts.Client = retry.NewClient(opts.Retry)
 	}
-	return &Store{base: strings.TrimRight(opts.Endpoint, "/"), token: opts.Token, client: opts.Client, priv: opts.Private}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.maxSinglePut <= 0 {
+		opts.maxSinglePut = MaxSinglePut
+	}
+	return &Store{base: strings.TrimRight(opts.Endpoint, "/"), token: opts.Token, tokenFrom: from, client: opts.Client,
+		priv: opts.Private, log: opts.Log, maxPut: opts.maxSinglePut}
 }
 
-// Token finds a Hub token the way huggingface_hub does: $HF_TOKEN, then the
-// token file.
-func Token() string {
-	if t := strings.TrimSpace(os.Getenv("HF_TOKEN")); t != "" {
-		return t
-	}
-	var paths []string
-	if p := os.Getenv("HF_TOKEN_PATH"); p != "" {
-		paths = append(paths, p)
-	}
-	if h := os.Getenv("HF_HOME"); h != "" {
-		paths = append(paths, filepath.Join(h, "token"))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		paths = append(paths, filepath.Join(home, ".cache", "huggingface", "token"))
-	}
-	for _, p := range paths {
-		if b, err := os.ReadFile(p); err == nil {
-			if t := strings.TrimSpace(string(b)); t != "" {
-				return t
-			}
+// HasToken reports whether the store has a token, and where it came from.
+func (s *Store) HasToken() (bool, string) { return s.token != "", s.tokenFrom }
+
+// FindToken finds a Hub token the way huggingface_hub does
+// (utils/_auth.py, constants.py): $HF_TOKEN, else $HUGGING_FACE_HUB_TOKEN,
+// else the token file — $HF_TOKEN_PATH, default $HF_HOME/token, where
+// HF_HOME defaults to $XDG_CACHE_HOME/huggingface, else
+// ~/.cache/huggingface (what `hf auth login` writes). It returns the token
+// (newlines removed, spaces trimmed; "" if none) and where it was found.
+func FindToken() (token, from string) {
+	for _, env := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
+		if t := cleanToken(os.Getenv(env)); t != "" {
+			return t, "$" + env
 		}
 	}
-	return ""
+	p := TokenPath()
+	if b, err := os.ReadFile(p); err == nil {
+		if t := cleanToken(string(b)); t != "" {
+			return t, p
+		}
+	}
+	return "", ""
+}
+
+// TokenPath is where huggingface_hub keeps the token file.
+func TokenPath() string {
+	if p := os.Getenv("HF_TOKEN_PATH"); p != "" {
+		return expandHome(p)
+	}
+	home := os.Getenv("HF_HOME")
+	if home == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			cache = filepath.Join("~", ".cache")
+		}
+		home = filepath.Join(cache, "huggingface")
+	}
+	return filepath.Join(expandHome(home), "token")
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, p[1:])
+		}
+	}
+	return os.ExpandEnv(p)
+}
+
+func cleanToken(t string) string {
+	return strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(t))
 }
 
 // APIError is a Hub response with an error status.
 type APIError struct {
 	Status  int
+	Code    string // X-Error-Code: RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo…
 	Method  string
 	URL     string
 	Message string
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("hub: %s %s: HTTP %d: %s", e.Method, e.URL, e.Status, e.Message)
+	msg := fmt.Sprintf("hub: %s %s: HTTP %d", e.Method, e.URL, e.Status)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
 }
 
-// Is makes 404 responses match store.ErrNotFound.
+// invalidCredentials is the Hub's message for a wrong token.
+const invalidCredentials = "Invalid credentials in Authorization header"
+
+// Is makes missing repos, revisions and files match store.ErrNotFound, as
+// huggingface_hub's hf_raise_for_status reads them: a 404, an
+// X-Error-Code naming what is missing, or a 401 that is not about the
+// credentials (the Hub answers 401 for a repo an anonymous reader cannot
+// see).
 func (e *APIError) Is(target error) bool {
-	return target == store.ErrNotFound && e.Status == http.StatusNotFound
+	if target != store.ErrNotFound {
+		return false
+	}
+	switch {
+	case e.Status == http.StatusNotFound:
+		return true
+	case e.Code == "RepoNotFound" || e.Code == "RevisionNotFound" || e.Code == "EntryNotFound":
+		return true
+	}
+	return e.Status == http.StatusUnauthorized && e.Message != invalidCredentials && e.Code != ""
 }
 
-func (s *Store) do(ctx context.Context, method, u string, hdr http.Header, body io.Reader, out any) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+// Temporary reports whether the same call may succeed later: the retrying
+// layer already retried it.
+func (e *APIError) Temporary() bool { return retry.RetryableStatus(e.Status) }
+
+// request sends one API call. The token goes only to the Hub's own
+// endpoint; the client drops it on a redirect to another host.
+func (s *Store) request(ctx context.Context, method, u string, hdr http.Header, body []byte, withToken bool) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body) // replayable: retried requests resend it
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	if s.token != "" && strings.HasPrefix(u, s.base) {
+	if withToken && s.token != "" && strings.HasPrefix(u, s.base+"/") {
 		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
 	resp, err := s.client.Do(req)
@@ -138,27 +228,53 @@ func (s *Store) do(ctx context.Context, method, u string, hdr http.Header, body 
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, apiError(method, u, resp)
+	}
+	return resp, nil
+}
+
+func apiError(method, u string, resp *http.Response) error {
+	msg := resp.Header.Get("X-Error-Message")
+	if msg == "" {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		var e struct {
 			Error string `json:"error"`
 		}
-		if json.Unmarshal(msg, &e) == nil && e.Error != "" {
-			msg = []byte(e.Error)
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			msg = e.Error
+		} else {
+			msg = strings.TrimSpace(string(b))
 		}
-		return resp, &APIError{Status: resp.StatusCode, Method: method, URL: u, Message: strings.TrimSpace(string(msg))}
 	}
+	return &APIError{Status: resp.StatusCode, Code: resp.Header.Get("X-Error-Code"), Method: method, URL: u, Message: msg}
+}
+
+// call sends a JSON API call and decodes the answer into out (if not nil).
+func (s *Store) call(ctx context.Context, method, u string, hdr http.Header, in, out any) (*http.Response, error) {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return nil, err
+		}
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		if hdr.Get("Content-Type") == "" {
+			hdr.Set("Content-Type", "application/json")
+		}
+	}
+	resp, err := s.request(ctx, method, u, hdr, body, true)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
 	if out != nil {
-		defer resp.Body.Close()
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
 			return resp, fmt.Errorf("hub: %s %s: decode response: %w", method, u, err)
 		}
 	}
 	return resp, nil
-}
-
-func jsonBody(v any) (io.Reader, http.Header) {
-	b, _ := json.Marshal(v)
-	return bytes.NewReader(b), http.Header{"Content-Type": {"application/json"}}
 }
 
 func escapePath(p string) string {
@@ -169,8 +285,13 @@ func escapePath(p string) string {
 	return strings.Join(parts, "/")
 }
 
+var errNoToken = errors.New("hub: no Hugging Face token: set HF_TOKEN (a token with write access, https://huggingface.co/settings/tokens) or run `hf auth login`")
+
+// ErrNoToken reports a write without a token.
+var ErrNoToken = errNoToken
+
 // Create implements store.Store: it creates the dataset repository; an
-// existing one is fine.
+// existing one (409) is fine.
 func (s *Store) Create(ctx context.Context, repo string) error {
 	if err := store.CheckRepo(repo); err != nil {
 		return err
@@ -186,16 +307,13 @@ func (s *Store) Create(ctx context.Context, repo string) error {
 	if owner != "" {
 		req["organization"] = owner
 	}
-	body, hdr := jsonBody(req)
-	_, err := s.do(ctx, http.MethodPost, s.base+"/api/repos/create", hdr, body, nil)
+	_, err := s.call(ctx, http.MethodPost, s.base+"/api/repos/create", nil, req, nil)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
 		return nil
 	}
 	return err
 }
-
-var errNoToken = errors.New("hub: no token: set HF_TOKEN or log in with `hf auth login`")
 
 type localFile struct {
 	path, full string
@@ -204,9 +322,13 @@ type localFile struct {
 	sample     []byte
 }
 
-// Publish implements store.Store: one commit on main with every file;
-// files the Hub wants in LFS (by its preupload answer) are uploaded through
-// the LFS batch API first.
+// Publish implements store.Store: one commit on main with every file under
+// dir, on top of what main holds; files the Hub wants in LFS (by its
+// preupload answer) are uploaded through the LFS batch API first.
+//
+// The commit is retried like any call. If a commit went through but its
+// answer was lost, the retry commits the same files again on top: the
+// revision it returns holds them just the same.
 func (s *Store) Publish(ctx context.Context, repo, dir, message string) (string, error) {
 	if err := store.CheckRepo(repo); err != nil {
 		return "", err
@@ -261,8 +383,13 @@ func (s *Store) Publish(ctx context.Context, repo, dir, message string) (string,
 		CommitURL string `json:"commitUrl"`
 	}
 	u := fmt.Sprintf("%s/api/datasets/%s/commit/%s", s.base, repo, rev)
-	if _, err := s.do(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/x-ndjson"}}, &buf, &out); err != nil {
+	resp, err := s.request(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/x-ndjson"}}, buf.Bytes(), true)
+	if err != nil {
 		return "", err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return "", fmt.Errorf("hub: commit to %s: decode response: %w", repo, err)
 	}
 	if !shaRe.MatchString(out.CommitOid) {
 		return "", fmt.Errorf("hub: commit returned no commit sha (%q)", out.CommitOid)
@@ -289,10 +416,13 @@ func describe(full string) (localFile, error) {
 	return localFile{full: full, size: int64(n) + rest, sha: hex.EncodeToString(h.Sum(nil)), sample: sample[:n]}, nil
 }
 
+// preupload asks the Hub which files go through LFS, 256 files a call as
+// huggingface_hub does. Empty files are always regular (S3 refuses empty
+// LFS uploads).
 func (s *Store) preupload(ctx context.Context, repo, rev string, files []localFile) (map[string]string, error) {
 	modes := map[string]string{}
-	for i := 0; i < len(files); i += 100 {
-		chunk := files[i:min(i+100, len(files))]
+	for i := 0; i < len(files); i += 256 {
+		chunk := files[i:min(i+256, len(files))]
 		type pf struct {
 			Path   string `json:"path"`
 			Sample string `json:"sample"`
@@ -310,12 +440,19 @@ func (s *Store) preupload(ctx context.Context, repo, rev string, files []localFi
 				UploadMode string `json:"uploadMode"`
 			} `json:"files"`
 		}
-		body, hdr := jsonBody(req)
-		if _, err := s.do(ctx, http.MethodPost, fmt.Sprintf("%s/api/datasets/%s/preupload/%s", s.base, repo, rev), hdr, body, &out); err != nil {
+		if _, err := s.call(ctx, http.MethodPost, fmt.Sprintf("%s/api/datasets/%s/preupload/%s", s.base, repo, rev), nil, req, &out); err != nil {
 			return nil, err
 		}
 		for _, f := range out.Files {
 			modes[f.Path] = f.UploadMode
+		}
+	}
+	for _, f := range files {
+		switch {
+		case f.size == 0:
+			modes[f.path] = "regular"
+		case modes[f.path] != "lfs" && modes[f.path] != "regular":
+			return nil, fmt.Errorf("hub: preupload gave %s no upload mode (%q)", f.path, modes[f.path])
 		}
 	}
 	return modes, nil
@@ -326,8 +463,12 @@ type lfsAction struct {
 	Header map[string]string `json:"header"`
 }
 
-// uploadLFS sends large files through the Git LFS batch API (basic
-// transfer): objects the Hub already has come back without actions.
+var lfsHeaders = http.Header{"Content-Type": {"application/vnd.git-lfs+json"}, "Accept": {"application/vnd.git-lfs+json"}}
+
+// uploadLFS sends large files through the Git LFS batch API, offering the
+// basic and multipart transfers: objects the Hub already has come back
+// without actions; an upload action whose header has a chunk_size is a
+// multipart upload (one PUT per part, then a completion call).
 func (s *Store) uploadLFS(ctx context.Context, repo, rev string, files []localFile) error {
 	if len(files) == 0 {
 		return nil
@@ -337,7 +478,7 @@ func (s *Store) uploadLFS(ctx context.Context, repo, rev string, files []localFi
 		Size int64  `json:"size"`
 	}
 	req := map[string]any{
-		"operation": "upload", "transfers": []string{"basic"}, "hash_algo": "sha256",
+		"operation": "upload", "transfers": []string{"basic", "multipart"}, "hash_algo": "sha256",
 		"ref": map[string]string{"name": rev},
 	}
 	var objs []obj
@@ -358,63 +499,143 @@ func (s *Store) uploadLFS(ctx context.Context, repo, rev string, files []localFi
 			} `json:"error"`
 		} `json:"objects"`
 	}
-	b, _ := json.Marshal(req)
-	hdr := http.Header{"Content-Type": {"application/vnd.git-lfs+json"}, "Accept": {"application/vnd.git-lfs+json"}}
-	if _, err := s.do(ctx, http.MethodPost, fmt.Sprintf("%s/datasets/%s.git/info/lfs/objects/batch", s.base, repo), hdr, bytes.NewReader(b), &out); err != nil {
+	if _, err := s.call(ctx, http.MethodPost, fmt.Sprintf("%s/datasets/%s.git/info/lfs/objects/batch", s.base, repo), lfsHeaders.Clone(), req, &out); err != nil {
 		return err
 	}
 	for _, o := range out.Objects {
-		if o.Error != nil {
-			return fmt.Errorf("hub: LFS object %s: %d %s", o.OID, o.Error.Code, o.Error.Message)
-		}
 		f, ok := byOID[o.OID]
 		if !ok {
 			return fmt.Errorf("hub: LFS batch answered for unknown object %s", o.OID)
+		}
+		if o.Error != nil {
+			return fmt.Errorf("hub: LFS upload of %s: %d %s", f.path, o.Error.Code, o.Error.Message)
 		}
 		up, ok := o.Actions["upload"]
 		if !ok {
 			continue // already stored
 		}
-		if err := s.putLFS(ctx, up, f); err != nil {
+		var err error
+		if cs, ok := up.Header["chunk_size"]; ok {
+			err = s.putMultipart(ctx, up, cs, f)
+		} else {
+			err = s.putSingle(ctx, up, f)
+		}
+		if err != nil {
 			return err
 		}
 		if v, ok := o.Actions["verify"]; ok {
-			body, _ := json.Marshal(obj{f.sha, f.size})
-			h := http.Header{"Content-Type": {"application/vnd.git-lfs+json"}, "Accept": {"application/vnd.git-lfs+json"}}
+			h := lfsHeaders.Clone()
 			for k, val := range v.Header {
 				h.Set(k, val)
 			}
-			if _, err := s.do(ctx, http.MethodPost, v.Href, h, bytes.NewReader(body), nil); err != nil {
+			if _, err := s.call(ctx, http.MethodPost, v.Href, h, obj{f.sha, f.size}, nil); err != nil {
 				return fmt.Errorf("hub: verify %s: %w", f.path, err)
 			}
 		}
+		s.log.Info("uploaded", "path", f.path, "bytes", f.size)
 	}
 	return nil
 }
 
-func (s *Store) putLFS(ctx context.Context, a lfsAction, f localFile) error {
+// putSection PUTs size bytes of f from off to a signed URL; the body can be
+// replayed, so the PUT is retried like any call.
+func (s *Store) putSection(ctx context.Context, href string, hdr map[string]string, f localFile, off, size int64) (*http.Response, error) {
 	in, err := os.Open(f.full)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer in.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, a.Href, in)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, href, io.NewSectionReader(in, off, size))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req.ContentLength = f.size
-	for k, v := range a.Header {
+	req.ContentLength = size
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(in, off, size)), nil }
+	if size == 0 {
+		req.Body, req.GetBody = http.NoBody, nil
+	}
+	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("hub: upload %s: %w", f.path, err)
+		return nil, fmt.Errorf("hub: upload %s: %w", f.path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("hub: upload %s: HTTP %d: %s", f.path, resp.StatusCode, msg)
+		return nil, apiError(http.MethodPut, redact(href), resp)
 	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp, nil
+}
+
+// redact drops a signed URL's query (its signature) from error messages.
+func redact(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+// putSingle is the basic transfer: one PUT of the whole file. S3 refuses a
+// single PUT over 5 GB, so a larger file the Hub offers no multipart
+// upload for is refused here, before sending a byte.
+func (s *Store) putSingle(ctx context.Context, a lfsAction, f localFile) error {
+	if f.size > s.maxPut {
+		return fmt.Errorf("hub: %s is %d bytes: over the %d a single upload may carry, and the Hub offered no multipart upload (chunk_size) for it", f.path, f.size, s.maxPut)
+	}
+	_, err := s.putSection(ctx, a.Href, a.Header, f, 0, f.size)
+	return err
+}
+
+// putMultipart is the Hub's multipart transfer (lfs.py): the upload
+// action's header holds chunk_size and one URL per part, keyed by part
+// number; each part is PUT (retried on its own) and answers with an ETag;
+// the completion call to the action's href lists the parts' ETags.
+func (s *Store) putMultipart(ctx context.Context, a lfsAction, chunk string, f localFile) error {
+	size, err := strconv.ParseInt(chunk, 10, 64)
+	if err != nil || size <= 0 {
+		return fmt.Errorf("hub: malformed LFS batch answer for %s: chunk_size %q", f.path, chunk)
+	}
+	type part struct {
+		n   int
+		url string
+	}
+	var parts []part
+	for k, v := range a.Header {
+		if n, err := strconv.Atoi(k); err == nil && k != "" && strings.Trim(k, "0123456789") == "" {
+			parts = append(parts, part{n, v})
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].n < parts[j].n })
+	if want := (f.size + size - 1) / size; int64(len(parts)) != want {
+		return fmt.Errorf("hub: multipart upload of %s: %d part URLs for %d parts of %d bytes", f.path, len(parts), want, size)
+	}
+	type done struct {
+		PartNumber int    `json:"partNumber"`
+		ETag       string `json:"etag"`
+	}
+	completed := make([]done, 0, len(parts))
+	for i, p := range parts {
+		off := int64(i) * size
+		resp, err := s.putSection(ctx, p.url, nil, f, off, min(size, f.size-off))
+		if err != nil {
+			return fmt.Errorf("hub: part %d of %s: %w", i+1, f.path, err)
+		}
+		etag := resp.Header.Get("ETag")
+		if etag == "" {
+			return fmt.Errorf("hub: part %d of %s: no ETag in the answer", i+1, f.path)
+		}
+		completed = append(completed, done{i + 1, etag})
+	}
+	payload := map[string]any{"oid": f.sha, "parts": completed}
+	body, _ := json.Marshal(payload)
+	// As huggingface_hub: the completion goes with the LFS headers only.
+	resp, err := s.request(ctx, http.MethodPost, a.Href, lfsHeaders.Clone(), body, false)
+	if err != nil {
+		return fmt.Errorf("hub: complete the upload of %s: %w", f.path, err)
+	}
+	resp.Body.Close()
 	return nil
 }
 
@@ -429,7 +650,10 @@ func (s *Store) List(ctx context.Context, repo, revision string) ([]store.File, 
 	}
 	u := fmt.Sprintf("%s/api/datasets/%s/tree/%s?recursive=true", s.base, repo, revision)
 	var files []store.File
-	for u != "" {
+	for pages := 0; u != ""; pages++ {
+		if pages > 100_000 {
+			return nil, fmt.Errorf("hub: %s@%s: the listing does not end", repo, revision)
+		}
 		var page []struct {
 			Type string `json:"type"`
 			Path string `json:"path"`
@@ -439,7 +663,7 @@ func (s *Store) List(ctx context.Context, repo, revision string) ([]store.File, 
 				Size int64  `json:"size"`
 			} `json:"lfs"`
 		}
-		resp, err := s.do(ctx, http.MethodGet, u, nil, nil, &page)
+		resp, err := s.call(ctx, http.MethodGet, u, nil, nil, &page)
 		if err != nil {
 			return nil, err
 		}
@@ -454,6 +678,9 @@ func (s *Store) List(ctx context.Context, repo, revision string) ([]store.File, 
 			files = append(files, f)
 		}
 		u = nextLink(resp.Header.Get("Link"))
+		if u != "" && !strings.HasPrefix(u, s.base+"/") {
+			return nil, fmt.Errorf("hub: listing of %s@%s points to another host (%s)", repo, revision, redact(u))
+		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
@@ -471,7 +698,9 @@ func nextLink(h string) string {
 	return ""
 }
 
-// Open implements store.Store.
+// Open implements store.Store. The download follows the Hub's redirect to
+// its storage host without the token, and a transfer cut mid-way resumes
+// with a Range request.
 func (s *Store) Open(ctx context.Context, repo, revision, path string) (io.ReadCloser, error) {
 	if err := store.CheckRepo(repo); err != nil {
 		return nil, err
@@ -480,14 +709,19 @@ func (s *Store) Open(ctx context.Context, repo, revision, path string) (io.ReadC
 		return nil, fmt.Errorf("hub: revision %q of %s is not a commit sha: %w", revision, repo, store.ErrNotFound)
 	}
 	u := fmt.Sprintf("%s/datasets/%s/resolve/%s/%s", s.base, repo, revision, escapePath(path))
-	resp, err := s.do(ctx, http.MethodGet, u, nil, nil, nil)
-	if err != nil {
-		return nil, err
+	hdr := http.Header{"Accept-Encoding": {"identity"}}
+	if s.token != "" {
+		hdr.Set("Authorization", "Bearer "+s.token)
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{bufio.NewReaderSize(resp.Body, 1<<16), resp.Body}, nil
+	st, err := retry.Open(ctx, u, retry.StreamOptions{Client: s.client, Header: hdr})
+	var se *retry.StatusError
+	if errors.As(err, &se) {
+		return nil, apiError(http.MethodGet, u, se.Response)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hub: GET %s: %w", u, err)
+	}
+	return st, nil
 }
 
 var _ store.Tagger = (*Store)(nil)
@@ -509,8 +743,7 @@ func (s *Store) Tag(ctx context.Context, repo, revision, tag string) error {
 	if s.token == "" {
 		return errNoToken
 	}
-	body, hdr := jsonBody(map[string]string{"tag": tag})
-	_, err := s.do(ctx, http.MethodPost, fmt.Sprintf("%s/api/datasets/%s/tag/%s", s.base, repo, revision), hdr, body, nil)
+	_, err := s.call(ctx, http.MethodPost, fmt.Sprintf("%s/api/datasets/%s/tag/%s", s.base, repo, revision), nil, map[string]string{"tag": tag}, nil)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
 		old, rerr := s.Resolve(ctx, repo, tag)
@@ -539,7 +772,7 @@ func (s *Store) Resolve(ctx context.Context, repo, ref string) (string, error) {
 	var out struct {
 		SHA string `json:"sha"`
 	}
-	if _, err := s.do(ctx, http.MethodGet, fmt.Sprintf("%s/api/datasets/%s/revision/%s", s.base, repo, url.PathEscape(ref)), nil, nil, &out); err != nil {
+	if _, err := s.call(ctx, http.MethodGet, fmt.Sprintf("%s/api/datasets/%s/revision/%s", s.base, repo, url.PathEscape(ref)), nil, nil, &out); err != nil {
 		return "", err
 	}
 	if !shaRe.MatchString(out.SHA) {

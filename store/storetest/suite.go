@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/datarefine/refine/store"
+	"github.com/datarefine/refine/submission"
 )
 
 func writeTree(t *testing.T, files map[string]string) string {
@@ -213,6 +216,76 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		if _, err := tg.Resolve(ctx, repo, "v9"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown tag: %v", err)
+		}
+	})
+}
+
+// Remote is a store that talks to a service over HTTP, with that service
+// (a faithful fake) able to fail on purpose.
+type Remote interface {
+	// Fail makes the next uploads (FailUpload) or downloads
+	// (FailDownload) fail once per status given, in order: 429 with the
+	// service's rate-limit headers, or a 5xx.
+	FailUpload(statuses ...int)
+	FailDownload(statuses ...int)
+	// Served is the number of injected failures served so far.
+	Served() int
+	// Redirects is the number of downloads redirected to another host.
+	Redirects() int
+	// Leaks lists requests that brought the store's credentials to
+	// another host.
+	Leaks() []string
+}
+
+// RunRemote runs the network part of the suite: transient failures are
+// retried on publish and on read, and a download redirected to another
+// host does not take the credentials along.
+func RunRemote(t *testing.T, newStore func(t *testing.T) (store.Store, Remote)) {
+	ctx := context.Background()
+	const repo = "miner1/refined"
+
+	t.Run("RateLimitsAndServerErrorsAreRetried", func(t *testing.T) {
+		s, r := newStore(t)
+		if err := s.Create(ctx, repo); err != nil {
+			t.Fatal(err)
+		}
+		dir, sum, paths, _ := writeSubmission(t, 7, 32<<10)
+		r.FailUpload(http.StatusTooManyRequests, http.StatusServiceUnavailable)
+		rev, err := s.Publish(ctx, repo, dir, "task 7")
+		if err != nil {
+			t.Fatalf("publish through a 429 and a 503: %v", err)
+		}
+		r.FailDownload(http.StatusInternalServerError, http.StatusTooManyRequests, http.StatusBadGateway)
+		dst := t.TempDir()
+		if _, err := submission.Fetch(ctx, s, commitment(t, repo, rev, 7, sum), dst, store.Limits{}); err != nil {
+			t.Fatalf("fetch through a 500, a 429 and a 502: %v", err)
+		}
+		if got, _ := store.Walk(dst); !slices.Equal(got, paths) {
+			t.Fatalf("fetched %v", got)
+		}
+		if r.Served() != 5 {
+			t.Fatalf("%d injected failures served, want 5", r.Served())
+		}
+	})
+
+	t.Run("RedirectToAnotherHostDropsToken", func(t *testing.T) {
+		s, r := newStore(t)
+		if err := s.Create(ctx, repo); err != nil {
+			t.Fatal(err)
+		}
+		dir, sum, _, _ := writeSubmission(t, 8, 64<<10)
+		rev, err := s.Publish(ctx, repo, dir, "task 8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := submission.Fetch(ctx, s, commitment(t, repo, rev, 8, sum), t.TempDir(), store.Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		if r.Redirects() == 0 {
+			t.Fatal("no download was redirected: the test shows nothing")
+		}
+		if leaks := r.Leaks(); len(leaks) != 0 {
+			t.Fatalf("credentials sent to another host: %v", leaks)
 		}
 	})
 }

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/epistula"
+	"github.com/datarefine/refine/internal/buildinfo"
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/wallet"
 )
@@ -40,8 +42,12 @@ type Options struct {
 	// cannot be replayed at any other service. Pin it to be sure of whom
 	// you talk to when the URL is not authenticated (plain HTTP).
 	SignedFor string
-	// HTTP is the underlying client (default: 30 s timeout).
+	// HTTP is the underlying client (default: 30 s timeout per try).
 	HTTP *http.Client
+	// Retry is the policy for transient failures (network errors, 408,
+	// 429, 5xx): each try is built and signed afresh (default
+	// retry.Default). Permanent errors (other 4xx) return at once.
+	Retry retry.Policy
 	// Handler, when set, serves the requests in process instead of over
 	// the network: the task server's own website reads the API exactly
 	// as a remote one does, without a socket (URL is then ignored).
@@ -168,9 +174,9 @@ func (e *Error) Is(target error) bool {
 }
 
 // Retryable says whether the same call may succeed later (rate limits,
-// overload, server errors).
+// overload, server errors); the client has already retried it.
 func (e *Error) Retryable() bool {
-	return e.Status == http.StatusTooManyRequests && e.Code == "rate_limited" || e.Status >= 500
+	return retry.RetryableStatus(e.Status)
 }
 
 // receiver returns the server's hotkey for Signed-For: the pinned one, or
@@ -195,6 +201,10 @@ func (c *Client) receiver(ctx context.Context) (string, error) {
 	return c.signedFor, nil
 }
 
+// Temporary is Retryable, for callers that tell transient errors from
+// permanent ones without knowing this package.
+func (e *Error) Temporary() bool { return e.Retryable() }
+
 func (c *Client) do(ctx context.Context, method, path string, signed bool, in, out any) error {
 	var body []byte
 	if in != nil {
@@ -203,32 +213,43 @@ func (c *Client) do(ctx context.Context, method, path string, signed bool, in, o
 			return fmt.Errorf("encode request: %w", err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+	if signed && c.opts.Signer == nil {
+		return fmt.Errorf("%s %s: client has no signer", method, path)
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if addr, ok := ctx.Value(forKey{}).(string); ok && addr != "" && !signed {
-		req.Header.Set("X-Forwarded-For", addr)
-	}
+	var to string
 	if signed {
-		if c.opts.Signer == nil {
-			return fmt.Errorf("%s %s: client has no signer", method, path)
-		}
-		to, err := c.receiver(ctx)
-		if err != nil {
+		var err error
+		if to, err = c.receiver(ctx); err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		if err := epistula.SignRequest(req, body, c.opts.Signer, to); err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	} else if body != nil {
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		req.ContentLength = int64(len(body))
 	}
-	resp, err := c.opts.HTTP.Do(req)
+	// Every try is a new request with a new Epistula signature: the
+	// server refuses a replayed nonce.
+	send := func(ctx context.Context) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("User-Agent", buildinfo.UserAgent())
+		if in != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if addr, ok := ctx.Value(forKey{}).(string); ok && addr != "" && !signed {
+			req.Header.Set("X-Forwarded-For", addr)
+		}
+		if signed {
+			if err := epistula.SignRequest(req, body, c.opts.Signer, to); err != nil {
+				return nil, err
+			}
+		} else if body != nil {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			req.ContentLength = int64(len(body))
+		}
+		return c.opts.HTTP.Do(req)
+	}
+	p := c.opts.Retry
+	p.Final = leaseLimit
+	resp, err := p.Do(ctx, send)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -252,7 +273,52 @@ func (c *Client) do(ctx context.Context, method, path string, signed bool, in, o
 	return nil
 }
 
+// leaseLimit tells the 429 of a miner at its lease limit, which waiting
+// does not lift (completing or releasing a lease does), or throttled or at
+// its limit of undecided submissions (which validators' decisions lift, in
+// minutes), from a rate limit.
+func leaseLimit(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	var eb taskserver.ErrorBody
+	if json.Unmarshal(b, &eb) != nil {
+		return false
+	}
+	switch eb.Error.Code {
+	case "lease_limit", "throttled", "undecided_limit":
+		return true
+	}
+	return false
+}
+
 // ---- miner ----
+
+// Ping checks that the server answers (GET /healthz), with a short retry
+// policy: it is asked at start, where a server that is not there must be
+// reported in seconds.
+func (c *Client) Ping(ctx context.Context) error {
+	p := retry.Policy{MaxAttempts: 3, MaxElapsed: 10 * time.Second, Log: c.opts.Retry.Log}
+	resp, err := p.Do(ctx, func(ctx context.Context) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("User-Agent", buildinfo.UserAgent())
+		return c.opts.HTTP.Do(req)
+	})
+	if err != nil {
+		return fmt.Errorf("%s unreachable: %w", c.base, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s/healthz: HTTP %s: is this a refine task server?", c.base, resp.Status)
+	}
+	return nil
+}
 
 // Lease asks for the next task.
 func (c *Client) Lease(ctx context.Context) (taskserver.LeaseResponse, error) {

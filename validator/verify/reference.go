@@ -1,8 +1,8 @@
 package verify
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +18,7 @@ import (
 	"github.com/datarefine/refine/pipeline/pii"
 	"github.com/datarefine/refine/pipeline/warc"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/retry"
 )
 
 // ReferenceOptions configures the reference pipeline a validator re-runs.
@@ -33,7 +34,7 @@ type ReferenceOptions struct {
 	// MaxRecordBytes bounds the bytes read from an http(s) WARC at a cited
 	// offset (one range request; default 16 MiB).
 	MaxRecordBytes int64
-	// HTTPClient for remote WARCs (default http.DefaultClient).
+	// HTTPClient for remote WARCs (default: retrying, retry.CommonCrawl).
 	HTTPClient *http.Client
 }
 
@@ -56,7 +57,7 @@ func NewReference(opts ReferenceOptions) (*Reference, error) {
 		opts.MaxRecordBytes = 16 << 20
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = http.DefaultClient
+		opts.HTTPClient = retry.NewClient(retry.CommonCrawl)
 	}
 	steps, err := process.NewSteps(opts.Steps)
 	if err != nil {
@@ -78,49 +79,81 @@ func (r *Reference) Run(d *pipeline.Document) (kept bool, step, reason string) {
 	return res.Kept(), res.Step, res.Reason
 }
 
-// Record reads the record at offset of the named WARC.
+// firstRange is the size of the first range request for a remote record:
+// Common Crawl's records are smaller (payloads are truncated at 1 MiB and
+// gzipped); a record that does not fit is fetched again with
+// MaxRecordBytes.
+const firstRange = 1 << 20
+
+// Record reads the record at offset of the named WARC: from a local file,
+// or with an HTTP range request whose body is read only as far as the
+// record goes.
 func (r *Reference) Record(ctx context.Context, name string, offset int64) (*pipeline.Document, error) {
 	loc := r.opts.Resolve(name)
-	var ra io.ReaderAt
+	var rec *warc.Record
 	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
-		b, err := r.rangeGet(ctx, loc, offset)
+		var err error
+		for _, n := range []int64{min(firstRange, r.opts.MaxRecordBytes), r.opts.MaxRecordBytes} {
+			if rec, err = r.remoteRecord(ctx, name, loc, offset, n); err != nil || rec.Skip != warc.SkipTruncated {
+				break
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
-		ra, offset = bytes.NewReader(b), 0
 	} else {
 		f, err := os.Open(loc)
 		if err != nil {
 			return nil, fmt.Errorf("open WARC %s: %w", name, err)
 		}
 		defer f.Close()
-		ra = f
-	}
-	rec, err := warc.ReadRecordAt(ctx, ra, offset, warc.Options{Name: name})
-	if err != nil {
-		return nil, err
+		if rec, err = warc.ReadRecordAt(ctx, f, offset, warc.Options{Name: name}); err != nil {
+			return nil, err
+		}
 	}
 	return &pipeline.Document{ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: name,
 		Offset: rec.Offset, Index: -1, HTML: rec.HTML, Skip: rec.Skip}, nil
 }
 
-// rangeGet fetches MaxRecordBytes from offset of a remote WARC.
-func (r *Reference) rangeGet(ctx context.Context, url string, offset int64) ([]byte, error) {
+// remoteRecord reads the record at offset of a remote WARC with one range
+// request of n bytes.
+func (r *Reference) remoteRecord(ctx context.Context, name, url string, offset, n int64) (*warc.Record, error) {
+	body, err := r.rangeGet(ctx, url, offset, n)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	rec, err := warc.NewReader(io.LimitReader(body, n), warc.Options{Name: name}).Next(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: no record at offset %d", name, offset)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.Offset >= 0 {
+		rec.Offset += offset
+	}
+	return rec, nil
+}
+
+// rangeGet requests n bytes from offset of a remote WARC and returns the
+// response body.
+func (r *Reference) rangeGet(ctx context.Context, url string, offset, n int64) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+r.opts.MaxRecordBytes-1))
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+n-1))
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := r.opts.HTTPClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s at %d: %w", url, offset, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusPartialContent {
+		resp.Body.Close()
 		return nil, fmt.Errorf("fetch %s at %d: HTTP status %s (want 206)", url, offset, resp.Status)
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, r.opts.MaxRecordBytes))
+	return resp.Body, nil
 }
 
 // Open streams a task's WARC by name.
