@@ -129,9 +129,6 @@ func Run(ctx context.Context, opts Options) (m *dataset.Manifest, err error) {
 			}
 		}
 	}
-	if opts.Layout.Task != 0 && opts.Dump == "" {
-		return nil, fmt.Errorf("process: submission of task %d: no dump (crawl id) to file its shards under data/<dump>/", opts.Layout.Task)
-	}
 	steps, err := NewSteps(opts.Steps)
 	if err != nil {
 		return nil, err

@@ -51,6 +51,11 @@ type Policy struct {
 	// MinDelay is the least wait between two tries, a server's requested
 	// wait included (CommonCrawl asks for at least one second).
 	MinDelay time.Duration
+	// MaxDialAttempts bounds the tries while the server cannot even be
+	// connected to (connection refused, no route; default 3): an outage
+	// of a service that answers is ridden out, a wrong address is
+	// reported in seconds.
+	MaxDialAttempts int
 	// MaxServerWait is the longest wait a server may ask for (Retry-After,
 	// RateLimit) that is still honoured (default 5 minutes); a longer one
 	// ends the retries with the server's answer.
@@ -93,6 +98,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.MaxServerWait <= 0 {
 		p.MaxServerWait = 5 * time.Minute
+	}
+	if p.MaxDialAttempts <= 0 {
+		p.MaxDialAttempts = 3
 	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)
@@ -169,6 +177,12 @@ func retryableErr(ctx context.Context, err error) bool {
 	return true
 }
 
+// isDial reports an error from connecting, before any byte was sent.
+func isDial(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
 // serverWait is the wait a response asks for, 0 if none: the Hub's
 // RateLimit header ("api";r=0;t=55) when no request is left, else
 // Retry-After in seconds or as an HTTP date.
@@ -217,6 +231,7 @@ func (e *ExhaustedError) Unwrap() error { return e.Err }
 func (p Policy) Do(ctx context.Context, send func(ctx context.Context) (*http.Response, error)) (*http.Response, error) {
 	p = p.withDefaults()
 	start := time.Now()
+	dials := 0
 	for attempt := 1; ; attempt++ {
 		resp, err := send(ctx)
 		var (
@@ -228,6 +243,9 @@ func (p Policy) Do(ctx context.Context, send func(ctx context.Context) (*http.Re
 			if !retryableErr(ctx, err) {
 				return nil, err
 			}
+			if isDial(err) {
+				dials++
+			}
 			why = err.Error()
 		case RetryableStatus(resp.StatusCode) && (p.Final == nil || !p.Final(resp)):
 			wait = serverWait(resp, time.Now())
@@ -237,7 +255,7 @@ func (p Policy) Do(ctx context.Context, send func(ctx context.Context) (*http.Re
 		}
 		d := max(p.backoff(attempt), wait, p.MinDelay)
 		elapsed := time.Since(start)
-		giveUp := attempt >= p.MaxAttempts || elapsed+d > p.MaxElapsed || wait > p.MaxServerWait
+		giveUp := attempt >= p.MaxAttempts || elapsed+d > p.MaxElapsed || wait > p.MaxServerWait || dials >= p.MaxDialAttempts
 		if giveUp {
 			p.Log.Warn("giving up", "why", why, "attempts", attempt, "elapsed", elapsed.Round(time.Millisecond), "server_wait", wait)
 			if err != nil {

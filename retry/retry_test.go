@@ -323,3 +323,20 @@ func TestRedirectToAnotherHostDropsToken(t *testing.T) {
 		t.Fatalf("token lost within the origin: %v", auth)
 	}
 }
+
+// TestUnreachableFailsInSeconds: a server that cannot be connected to is
+// tried MaxDialAttempts times, not for the whole policy: a wrong address
+// is reported at once, an outage of a live service (5xx) ridden out.
+func TestUnreachableFailsInSeconds(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	var fs fakeSleep
+	p := CommonCrawl
+	p.sleep = fs.sleep
+	_, err := get(t, client(p), url)
+	var ex *ExhaustedError
+	if !errors.As(err, &ex) || ex.Attempts != 3 || len(fs.waits) != 2 || !strings.Contains(err.Error(), url) {
+		t.Fatalf("refused connections: %v after %d waits", err, len(fs.waits))
+	}
+}

@@ -48,7 +48,8 @@ type Stream struct {
 	failures  int // consecutive failed resumes
 	resumes   int
 
-	mu      sync.Mutex
+	watch   *time.Timer // cuts a read that receives nothing for StallTimeout
+	mu      sync.Mutex  // guards stalled and cancel against watch
 	stalled bool
 }
 
@@ -80,6 +81,8 @@ func Open(ctx context.Context, url string, opts StreamOptions) (*Stream, error) 
 		s.validator = lm
 	}
 	s.body, s.cancel = resp.Body, cancel
+	s.watch = time.AfterFunc(time.Hour, s.stall)
+	s.watch.Stop()
 	return s, nil
 }
 
@@ -129,14 +132,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 		if s.body == nil {
 			return 0, fmt.Errorf("GET %s: stream closed", s.url)
 		}
-		watch := time.AfterFunc(s.opts.StallTimeout, func() {
-			s.mu.Lock()
-			s.stalled = true
-			s.mu.Unlock()
-			s.cancel()
-		})
+		s.watch.Reset(s.opts.StallTimeout)
 		n, err := s.body.Read(p)
-		watch.Stop()
+		s.watch.Stop()
 		s.offset += int64(n)
 		if n > 0 {
 			s.failures = 0
@@ -158,6 +156,22 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return 0, rerr
 		}
 	}
+}
+
+// stall ends the request in flight: its read returns an error, and the
+// stream resumes.
+func (s *Stream) stall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stalled = true
+	s.cancel()
+}
+
+// setCancel replaces the request's cancel function.
+func (s *Stream) setCancel(c context.CancelFunc) {
+	s.mu.Lock()
+	s.cancel = c
+	s.mu.Unlock()
 }
 
 // fail closes a broken body; the next Read resumes.
@@ -212,7 +226,8 @@ func (s *Stream) resume(cause error) error {
 			cause = err
 			continue
 		}
-		s.body, s.cancel = body, cancel
+		s.body = body
+		s.setCancel(cancel)
 		s.resumes++
 		return nil
 	}

@@ -124,7 +124,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	case o.TaskServer != "" && len(o.Inputs) > 0:
 		return errors.New("dataset build: give --taskserver or --input, not both")
 	case o.TaskServer != "":
-		src, err := openStore(o.SourceStore)
+		src, err := openStore(o.SourceStore, nil)
 		if err != nil {
 			return err
 		}
@@ -142,7 +142,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 		if o.Repo == "" {
 			return errors.New("dataset build: --store needs --repo owner/name")
 		}
-		st, err := openStore(o.Store)
+		st, err := openStore(o.Store, nil)
 		if err != nil {
 			return err
 		}

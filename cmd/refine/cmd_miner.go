@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/miner"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/hub"
 	"github.com/datarefine/refine/store/local"
@@ -45,7 +47,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
 	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
-	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face; token from HF_TOKEN or `hf auth login`) or local:DIR")
+	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face; token from HF_TOKEN or 'hf auth login') or local:DIR")
 	fs.StringVar(&o.Repo, "repo", "", "dataset repository to publish to, owner/name (required)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
 	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
@@ -71,11 +73,12 @@ func newMinerCommand() *cobra.Command {
 	return cmd
 }
 
-// openStore opens the store a --store flag names.
-func openStore(spec string) (store.Store, error) {
+// openStore opens the store a --store flag names; log receives its
+// retries.
+func openStore(spec string, log *slog.Logger) (store.Store, error) {
 	switch {
 	case spec == "hub":
-		return hub.New(hub.Options{}), nil
+		return hub.New(hub.Options{Retry: retry.Policy{Log: log}, Log: log}), nil
 	case strings.HasPrefix(spec, "local:"):
 		return local.New(strings.TrimPrefix(spec, "local:"))
 	}
@@ -98,7 +101,7 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o.Store)
+	st, err := openStore(o.Store, log)
 	if err != nil {
 		return err
 	}
@@ -108,7 +111,7 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	}
 	m, err := miner.New(miner.Options{
 		Hotkey: key, Netuid: o.Net.Netuid, Chain: ch,
-		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key, SignedFor: o.TaskServerKey})},
+		Tasks: miner.ClientTasks{C: client.New(client.Options{URL: o.TaskServer, Signer: key, SignedFor: o.TaskServerKey, Retry: retry.Policy{Log: log}})},
 		Store: st, Repo: o.Repo,
 		WARCs:   miner.Mirror{Dir: o.WARCMirror, BaseURL: o.WARCBaseURL},
 		WorkDir: o.WorkDir, Workers: o.Workers, PipelineWorkers: o.PipelineWorkers,

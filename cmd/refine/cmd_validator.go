@@ -14,6 +14,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/lm/eval"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator"
@@ -103,7 +104,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o.Store)
+	st, err := openStore(o.Store, log)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	v, err := validator.New(validator.Options{
 		Quality: quality,
 		Chain:   ch, Netuid: o.Net.Netuid, Hotkey: key, Store: st,
-		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key, SignedFor: o.TaskServerKey}),
+		Tasks: client.New(client.Options{URL: o.TaskServer, Signer: key, SignedFor: o.TaskServerKey, Retry: retry.Policy{Log: log}}),
 		DB:    o.DB, WorkDir: o.WorkDir,
 		Reference: verify.ReferenceOptions{
 			Steps:   process.StepOptions{AssetsDir: o.Assets},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/hub"
 	"github.com/datarefine/refine/store/local"
@@ -78,10 +80,10 @@ limits count the site's visitors when the task server trusts the site as a proxy
 
 // openTaggedStore opens the store a flag names, with its names for
 // revisions (main, tags).
-func openTaggedStore(flag, spec string) (store.Store, store.Tagger, error) {
+func openTaggedStore(flag, spec string, log *slog.Logger) (store.Store, store.Tagger, error) {
 	switch {
 	case spec == "hub":
-		h := hub.New(hub.Options{})
+		h := hub.New(hub.Options{Retry: retry.Policy{Log: log}, Log: log})
 		return h, h, nil
 	case strings.HasPrefix(spec, "local:"):
 		l, err := local.New(strings.TrimPrefix(spec, "local:"))
@@ -108,7 +110,7 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	}
 	var ds *web.DatasetSource
 	if o.DatasetRepo != "" {
-		st, refs, err := openTaggedStore("--dataset-store", o.DatasetStore)
+		st, refs, err := openTaggedStore("--dataset-store", o.DatasetStore, log)
 		if err != nil {
 			return err
 		}

@@ -187,7 +187,8 @@ const invalidCredentials = "Invalid credentials in Authorization header"
 // huggingface_hub's hf_raise_for_status reads them: a 404, an
 // X-Error-Code naming what is missing, or a 401 that is not about the
 // credentials (the Hub answers 401 for a repo an anonymous reader cannot
-// see).
+// see). A gated or disabled repo counts as missing too: its owner made it
+// unreadable, which is theirs to answer for, not a reader's failure.
 func (e *APIError) Is(target error) bool {
 	if target != store.ErrNotFound {
 		return false
@@ -195,7 +196,9 @@ func (e *APIError) Is(target error) bool {
 	switch {
 	case e.Status == http.StatusNotFound:
 		return true
-	case e.Code == "RepoNotFound" || e.Code == "RevisionNotFound" || e.Code == "EntryNotFound":
+	case e.Code == "RepoNotFound" || e.Code == "RevisionNotFound" || e.Code == "EntryNotFound" || e.Code == "GatedRepo":
+		return true
+	case e.Message == "Access to this resource is disabled.":
 		return true
 	}
 	return e.Status == http.StatusUnauthorized && e.Message != invalidCredentials && e.Code != ""

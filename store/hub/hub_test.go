@@ -273,3 +273,29 @@ func TestTokenDiscovery(t *testing.T) {
 	t.Setenv("HF_TOKEN", "hf_env")
 	check("hf_env", "$HF_TOKEN")
 }
+
+// TestErrorKinds: which Hub answers are "not found" (the owner's doing)
+// and which are the reader's or transient, as hf_raise_for_status reads
+// them.
+func TestErrorKinds(t *testing.T) {
+	for _, tc := range []struct {
+		e                   APIError
+		notFound, temporary bool
+	}{
+		{APIError{Status: 404}, true, false},
+		{APIError{Status: 401, Code: "RepoNotFound", Message: "Repository not found"}, true, false},
+		{APIError{Status: 401, Message: invalidCredentials}, false, false},
+		{APIError{Status: 403, Code: "GatedRepo", Message: "Access to dataset x is restricted"}, true, false},
+		{APIError{Status: 403, Message: "Access to this resource is disabled."}, true, false},
+		{APIError{Status: 403, Message: "You don't have the rights to create a dataset under this namespace"}, false, false},
+		{APIError{Status: 429}, false, true},
+		{APIError{Status: 503}, false, true},
+	} {
+		if got := errors.Is(&tc.e, store.ErrNotFound); got != tc.notFound {
+			t.Errorf("%+v: not found %v, want %v", tc.e, got, tc.notFound)
+		}
+		if got := tc.e.Temporary(); got != tc.temporary {
+			t.Errorf("%+v: temporary %v, want %v", tc.e, got, tc.temporary)
+		}
+	}
+}

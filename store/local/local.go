@@ -109,6 +109,9 @@ var _ store.Tagger = (*Store)(nil)
 
 // Tag implements store.Tagger.
 func (s *Store) Tag(ctx context.Context, repo, revision, tag string) error {
+	if err := store.CheckRepo(repo); err != nil {
+		return err
+	}
 	if err := store.CheckTag(tag); err != nil {
 		return err
 	}

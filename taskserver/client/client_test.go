@@ -95,7 +95,7 @@ func TestUnreachable(t *testing.T) {
 	srv.Close()
 	_, err := New(Options{URL: url, Retry: quick}).Stats(context.Background())
 	var ex *retry.ExhaustedError
-	if !errors.As(err, &ex) || ex.Attempts != 4 || !strings.Contains(err.Error(), "connection refused") {
+	if !errors.As(err, &ex) || ex.Attempts != 3 || !strings.Contains(err.Error(), "connection refused") { // MaxDialAttempts
 		t.Fatalf("unreachable server: %v", err)
 	}
 }

@@ -87,6 +87,7 @@ type Hub struct {
 
 type repo struct {
 	head    string
+	tags    map[string]string          // tag → commit
 	commits map[string]map[string]file // commit → path → file
 }
 
@@ -114,6 +115,8 @@ const (
 	RouteTree      = "tree"
 	RouteResolve   = "resolve"
 	RouteDownload  = "download" // storage: an LFS object by signed URL
+	RouteTag       = "tag"
+	RouteRevision  = "revision"
 )
 
 // Reset is the status Fail takes for a connection closed without answer.
@@ -319,6 +322,10 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		route = RouteTree
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(p, "/datasets/") && strings.Contains(p, "/resolve/"):
 		route = RouteResolve
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/api/datasets/") && strings.Contains(p, "/tag/"):
+		route = RouteTag
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/api/datasets/") && strings.Contains(p, "/revision/"):
+		route = RouteRevision
 	default:
 		h.fail(w, http.StatusNotFound, "", "no route "+r.Method+" "+p)
 		return
@@ -344,7 +351,67 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		h.tree(w, r)
 	case RouteResolve:
 		h.resolve(w, r)
+	case RouteTag:
+		h.tag(w, r)
+	case RouteRevision:
+		h.revision(w, r)
 	}
+}
+
+// tag is create_tag: POST /api/datasets/{repo}/tag/{revision} {"tag",
+// "message"}; 409 when the tag exists, 404 for an unknown revision.
+func (h *Hub) tag(w http.ResponseWriter, r *http.Request) {
+	if !h.needAuth(w, r) {
+		return
+	}
+	id, rev := repoFromAPI(r.URL.Path, "tag")
+	rp := h.repoOf(w, true, id)
+	if rp == nil {
+		return
+	}
+	var body struct {
+		Tag     string `json:"tag"`
+		Message string `json:"message"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Tag == "" {
+		h.fail(w, http.StatusBadRequest, "", "bad tag request")
+		return
+	}
+	commit, files := h.commitOf(w, rp, rev)
+	if files == nil {
+		return
+	}
+	if _, ok := rp.tags[body.Tag]; ok || body.Tag == "main" {
+		h.fail(w, http.StatusConflict, "", "Tag reference exists already")
+		return
+	}
+	if rp.tags == nil {
+		rp.tags = map[string]string{}
+	}
+	rp.tags[body.Tag] = commit
+	json.NewEncoder(w).Encode(map[string]any{"name": body.Tag})
+}
+
+// revision is the repo info at a revision (a branch, tag or sha): its
+// "sha" is the commit it names now.
+func (h *Hub) revision(w http.ResponseWriter, r *http.Request) {
+	a := h.auth(w, r)
+	if a == "bad" {
+		return
+	}
+	id, ref := repoFromAPI(r.URL.Path, "revision")
+	rp := h.repoOf(w, a == "ok", id)
+	if rp == nil {
+		return
+	}
+	if sha, ok := rp.tags[ref]; ok {
+		ref = sha
+	}
+	commit, files := h.commitOf(w, rp, ref)
+	if files == nil {
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"id": id, "sha": commit})
 }
 
 func (h *Hub) create(w http.ResponseWriter, r *http.Request) {
