@@ -30,11 +30,7 @@ type bucketResult struct {
 // dumpIndex*NumBuckets+bucket, dumps in name order. A rank reads each
 // dump's signature files once for all of its buckets of that dump.
 func (b *builder) bucketStage(ctx context.Context) error {
-	fr, err := b.fetched()
-	if err != nil {
-		return err
-	}
-	dumps, err := b.dumps(fr)
+	_, dumps, err := b.inputs()
 	if err != nil {
 		return err
 	}

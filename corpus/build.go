@@ -218,7 +218,8 @@ type builder struct {
 	log         *slog.Logger
 	state       *State
 	plan        *Plan
-	n           int // the build in progress
+	n           int           // the build in progress
+	cpu         chan struct{} // bounds the fetch stage's signing to Workers
 }
 
 // load reads the state and the plan of the build in progress.

@@ -80,13 +80,20 @@ type corpusFixture struct {
 
 func newFixture(t testing.TB, root string, scale int) *corpusFixture {
 	t.Helper()
+	return newFixtureRuns(t, root, scale, 7)
+}
+
+// newFixtureRuns is newFixture with the dump changing every run documents
+// (each change starts a new input shard).
+func newFixtureRuns(t testing.TB, root string, scale, run int) *corpusFixture {
+	t.Helper()
 	f := &corpusFixture{dups: map[string]string{}}
 	dumps := []string{"CC-MAIN-2024-10", "CC-MAIN-2023-50"}
 	text := map[string]string{}
 	mk := func(in, n int) []testDoc {
 		var docs []testDoc
 		for i := range n {
-			d := testDoc{id: fmt.Sprintf("in%d-%04d", in, i), dump: dumps[(i/7)%2], text: randWords(uint64(in*100000+i), 60+i%40)}
+			d := testDoc{id: fmt.Sprintf("in%d-%04d", in, i), dump: dumps[(i/run)%2], text: randWords(uint64(in*100000+i), 60+i%40)}
 			if i%13 == 5 {
 				d.text = "too short to sign" // no signature: never removed
 			}
@@ -256,7 +263,7 @@ func checkBuild(t *testing.T, f *corpusFixture, dir string, n int) {
 		_ = i
 	}
 	rows := 0
-	dumps, _ := filepath.Glob(filepath.Join(dir, "lineage", "*.removed.jsonl"))
+	dumps, _ := filepath.Glob(filepath.Join(dir, "lineage", "*", "*.removed.jsonl"))
 	for _, rp := range dumps {
 		lp := strings.TrimSuffix(rp, ".removed.jsonl") + ".jsonl"
 		for _, l := range readLines[LineageRange](t, lp) {
@@ -279,7 +286,7 @@ func checkBuild(t *testing.T, f *corpusFixture, dir string, n int) {
 			if f.root(r.ID) == r.ID {
 				t.Errorf("removed %s is not a duplicate", r.ID)
 			}
-			of := src[r.DuplicateOf.Submission.Hotkey][r.DuplicateOf.Source][r.DuplicateOf.Row].id
+			of := src[r.DuplicateOf.Hotkey][r.DuplicateOf.Source][r.DuplicateOf.Row].id
 			if f.root(of) != f.root(r.ID) {
 				t.Errorf("removed %s said to duplicate %s", r.ID, of)
 			}

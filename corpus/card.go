@@ -128,9 +128,9 @@ func renderCard(s *Summary) (string, error) {
 	w("   miner. In every cluster the document with the earliest commitment survives; a published document is never\n")
 	w("   removed, so a later build only adds documents. Documents of fewer than %d words have no signature and are kept.\n", s.Params.MinHash.NGrams)
 	w("4. **Layout**: shards `data/<dump>/NNNNN.parquet` of about %s of text each, zstd; each build appends new shards.\n\n", humanize.IBytes(uint64(s.Params.ShardBytes)))
-	w("Lineage: `lineage/<dump>.jsonl` maps every range of rows of every shard to the submission (commitment,\n")
-	w("miner hotkey, block) and the rows of its shard it holds; `lineage/<dump>.removed.jsonl` lists every document\n")
-	w("deduplication removed and the document it duplicates. `summary.json` holds these numbers for programs.\n\n")
+	w("Lineage: `lineage/<dump>/<build>.jsonl` maps every range of rows of the shards a build wrote to the submission\n")
+	w("(commitment, miner hotkey, block) and the rows of its shard it holds; `lineage/<dump>/<build>.removed.jsonl` lists\n")
+	w("every document deduplication removed and the document it duplicates. `summary.json` holds these numbers for programs.\n\n")
 
 	w("## Revisions\n\n| build | tag | revision | submissions | documents added | tokens added | removed |\n|---:|---|---|---:|---:|---:|---:|\n")
 	for _, h := range s.History {

@@ -2,7 +2,6 @@ package corpus
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 
 	"github.com/datarefine/refine/pipeline/dedup"
@@ -73,12 +73,18 @@ type LineageRange struct {
 	SourceRows [][2]int64    `json:"source_rows"`
 }
 
-// DocRef is a document by its source.
+// DocRef is a document by its source: the submission (its key, and the
+// miner's hotkey; the lineage has the rest), its shard and row.
 type DocRef struct {
-	Build      int           `json:"build"`
-	Submission SubmissionRef `json:"submission"`
-	Source     string        `json:"source"`
-	Row        int64         `json:"row"`
+	Build  int    `json:"build"`
+	Key    string `json:"key"`
+	Hotkey string `json:"hotkey,omitempty"`
+	Source string `json:"source"`
+	Row    int64  `json:"row"`
+}
+
+func docRef(build int, sub SubmissionRef, source string, row int64) DocRef {
+	return DocRef{Build: build, Key: sub.Key, Hotkey: sub.Hotkey, Source: source, Row: row}
 }
 
 // RemovedDoc is one line of lineage/<dump>.removed.jsonl: a document
@@ -103,11 +109,7 @@ type docsLine struct {
 
 // clusterStage runs this rank's dumps (unit = dump index).
 func (b *builder) clusterStage(ctx context.Context) error {
-	fr, err := b.fetched()
-	if err != nil {
-		return err
-	}
-	dumps, err := b.dumps(fr)
+	fr, dumps, err := b.inputs()
 	if err != nil {
 		return err
 	}
@@ -184,8 +186,34 @@ func (b *builder) clusterDump(ctx context.Context, dump string, shards []docShar
 	}
 
 	res := clusterResult{Dump: dump, First: base, Documents: n}
-	var removedBuf, docsBuf bytes.Buffer
-	renc, denc := newLineEncoder(&removedBuf), newLineEncoder(&docsBuf)
+	// The line files are streamed (a dump's removals can be many), each
+	// renamed into place when complete.
+	var files []*lineFile
+	defer func() {
+		for _, f := range files {
+			f.abort()
+		}
+	}()
+	open := func(ext string) (*lineFile, error) {
+		f, err := createLineFile(b.l.clusterFile(b.n, dump, ext))
+		if err == nil {
+			files = append(files, f)
+		}
+		return f, err
+	}
+	removedF, err := open(".removed.jsonl")
+	if err != nil {
+		return err
+	}
+	docsF, err := open(".docs.jsonl")
+	if err != nil {
+		return err
+	}
+	linF, err := open(".lineage.jsonl")
+	if err != nil {
+		return err
+	}
+	renc, denc, lenc := removedF.enc, docsF.enc, linF.enc
 	ds := b.state.dumpState(dump, cfg)
 	nextShard := ds.Shards
 	var cur *outShard
@@ -200,7 +228,7 @@ func (b *builder) clusterDump(ctx context.Context, dump string, shards []docShar
 		if g >= base {
 			k := sort.Search(len(shards), func(i int) bool { return shards[i].first > g }) - 1
 			s := shards[k]
-			return DocRef{Build: b.n, Submission: b.submissionRef(fr, s.input), Source: s.sh.Name, Row: g - s.first}, nil
+			return docRef(b.n, b.submissionRef(fr, s.input), s.sh.Name, g-s.first), nil
 		}
 		if old == nil {
 			var err error
@@ -277,8 +305,6 @@ func (b *builder) clusterDump(ctx context.Context, dump string, shards []docShar
 	closeShard()
 
 	// The lineage: one line per segment of every output shard.
-	var linBuf bytes.Buffer
-	lenc := newLineEncoder(&linBuf)
 	for _, o := range res.Shards {
 		var at int64
 		for _, sg := range o.Segments {
@@ -294,19 +320,58 @@ func (b *builder) clusterDump(ctx context.Context, dump string, shards []docShar
 			at += d
 		}
 	}
-	for ext, buf := range map[string]*bytes.Buffer{".lineage.jsonl": &linBuf, ".removed.jsonl": &removedBuf, ".docs.jsonl": &docsBuf} {
-		if err := writeFileAtomic(b.l.clusterFile(b.n, dump, ext), func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+	for _, f := range files {
+		if err := f.commit(); err != nil {
 			return err
 		}
 	}
+	files = nil
 	return writeJSON(b.l.clusterDone(b.n, dump), &res)
 }
 
-// newLineEncoder writes one JSON value per line, HTML left alone.
-func newLineEncoder(w io.Writer) *json.Encoder {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc
+// lineFile streams JSON lines (HTML left alone) to a temporary file that
+// commit renames into place.
+type lineFile struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	enc  *json.Encoder
+}
+
+func createLineFile(path string) (*lineFile, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return nil, err
+	}
+	lf := &lineFile{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	lf.enc = json.NewEncoder(lf.w)
+	lf.enc.SetEscapeHTML(false)
+	return lf, nil
+}
+
+func (lf *lineFile) commit() error {
+	err := lf.w.Flush()
+	if err == nil {
+		err = lf.f.Sync()
+	}
+	if cerr := lf.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(lf.f.Name(), lf.path)
+	}
+	if err != nil {
+		os.Remove(lf.f.Name())
+	}
+	return err
+}
+
+func (lf *lineFile) abort() {
+	lf.f.Close()
+	os.Remove(lf.f.Name())
 }
 
 // readRefs returns the id of every signed row of a signature file.
@@ -349,7 +414,7 @@ func (od *oldDocs) ref(g int64) (DocRef, error) {
 		return DocRef{}, fmt.Errorf("document %d is not in the committed numbering", g)
 	}
 	l := od.lines[k]
-	return DocRef{Build: l.Build, Submission: l.Submission, Source: l.Source, Row: g - l.First}, nil
+	return docRef(l.Build, l.Submission, l.Source, g-l.First), nil
 }
 
 // clustered reads every dump's cluster marker; the stage must be complete.

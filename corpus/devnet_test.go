@@ -385,7 +385,7 @@ func TestBuildFromDevnet(t *testing.T) {
 	if cheats == 0 || cheatDocs == 0 {
 		t.Fatalf("the cheater published %d submissions of %d documents", cheats, cheatDocs)
 	}
-	lineage := readLinesGlob[LineageRange](t, filepath.Join(res2.Dir, "lineage", "*.jsonl"))
+	lineage := readLinesGlob[LineageRange](t, filepath.Join(res2.Dir, "lineage", "*", "*.jsonl"))
 	if len(lineage) == 0 {
 		t.Fatal("no lineage")
 	}

@@ -3,10 +3,12 @@ package corpus
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -87,6 +89,7 @@ func (b *builder) fetchStage(ctx context.Context) error {
 		}
 	}
 	b.log.Info("fetch", "build", b.n, "inputs", len(todo))
+	b.cpu = make(chan struct{}, b.opts.Workers)
 	return forEach(ctx, len(todo), b.opts.Workers, func(ctx context.Context, k int) error {
 		return b.fetchOne(ctx, todo[k])
 	})
@@ -104,14 +107,21 @@ func (b *builder) fetchOne(ctx context.Context, i int) error {
 	f, err := b.opts.Source.Fetch(ctx, s, dst)
 	if err == nil {
 		res.Hotkey, res.Task = f.Hotkey, f.Task
-		for k, name := range f.Shards {
-			var sh inShard
-			sh, err = b.signShard(ctx, i, k, f.Root, name)
-			if err != nil {
-				break
+		// The shards of one input are signed in parallel too (a large
+		// folder may be one input); cpu bounds the signing goroutines of
+		// all inputs together to Workers.
+		res.Shards = make([]inShard, len(f.Shards))
+		err = forEach(ctx, len(f.Shards), b.opts.Workers, func(ctx context.Context, k int) error {
+			select {
+			case b.cpu <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			res.Shards = append(res.Shards, sh)
-		}
+			defer func() { <-b.cpu }()
+			sh, err := b.signShard(ctx, i, k, f.Root, f.Shards[k])
+			res.Shards[k] = sh
+			return err
+		})
 	}
 	if errors.Is(err, ErrBadSubmission) {
 		b.log.Warn("input excluded", "input", i, "key", s.Key, "reason", err)
@@ -166,6 +176,9 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 	var sizes []byte
 	signer := b.opts.Signer
 	var bad error
+	// A text repeated row after row (a dictionary-encoded bomb, or an
+	// input that was never deduplicated) is signed once.
+	recent := newSigCache(64)
 	err = dedup.WriteSigFile(b.abs(sh.Sig), signer.Config(), func(sw *dedup.SigWriter) error {
 		return readShard(ctx, local, func(d *dataset.Doc) error {
 			if sh.Dump == "" {
@@ -180,7 +193,11 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 			if bad != nil {
 				return bad
 			}
-			sig := signer.Sign(d.Text)
+			sig, ok := recent.get(d.Text)
+			if !ok {
+				sig = signer.Sign(d.Text)
+				recent.put(d.Text, sig)
+			}
 			if err := sw.Add(sh.Rows, d.ID, sig); err != nil {
 				return err
 			}
@@ -210,27 +227,49 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 	return sh, writeJSON(marker, &sh)
 }
 
-// errParquet marks a shard that does not decode as FineWeb's parquet.
+// The decoding budget of a shard: shardBudgetBase plus shardBudgetRatio
+// times its file size, for its pages and for its texts.
+const (
+	shardBudgetBase  = 16 << 20
+	shardBudgetRatio = 12
+)
+
+// errParquet marks a shard that does not decode as FineWeb's parquet, or
+// that breaks the reader's limits (a decompression or dictionary bomb): the
+// input's fault.
 var errParquet = errors.New("unreadable shard")
 
-// readShard streams a shard's rows; decoding failures wrap errParquet.
+// readShard streams a shard's rows through the bounded reader of package
+// dataset (structure checked before decoding, every page and row bounded
+// while reading). Decoding failures wrap errParquet; a cancelled context,
+// a failure of fn or of the local file system (our side) do not.
 func readShard(ctx context.Context, path string, fn func(*dataset.Doc) error) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	// What a shard may decode to: natural text compresses 3–5× with zstd,
+	// so an honest shard stays below this; a decompression or dictionary
+	// bomb is stopped at it instead of costing hours.
+	budget := shardBudgetBase + shardBudgetRatio*st.Size()
+	rd := dataset.NewReader(dataset.ReadLimits{MaxPagesBytes: budget, MaxTextBytes: budget})
 	var fnErr error
-	err := dataset.ReadShard(path, func(d dataset.Doc) error {
-		if err := ctx.Err(); err != nil {
-			fnErr = err
-			return err
-		}
+	err = rd.ReadShard(ctx, path, func(d dataset.Doc) error {
 		if err := fn(&d); err != nil {
 			fnErr = err
 			return err
 		}
 		return nil
 	})
+	var pe *fs.PathError
 	switch {
 	case err == nil:
 		return nil
 	case fnErr != nil && errors.Is(err, fnErr):
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &pe) && !errors.Is(err, dataset.ErrLimit) && !errors.Is(err, dataset.ErrSchema):
 		return err
 	}
 	return fmt.Errorf("%w: %v", errParquet, err)
@@ -280,6 +319,17 @@ func (b *builder) fetched() ([]fetchResult, error) {
 	return out, nil
 }
 
+// inputs reads the fetch stage's markers (it must be complete) and groups
+// the shards by dump.
+func (b *builder) inputs() ([]fetchResult, map[string][]docShard, error) {
+	fr, err := b.fetched()
+	if err != nil {
+		return nil, nil, err
+	}
+	dumps, err := b.dumps(fr)
+	return fr, dumps, err
+}
+
 // docShard is one input shard of a dump in the document numbering.
 type docShard struct {
 	input int
@@ -308,4 +358,42 @@ func (b *builder) dumps(fr []fetchResult) (map[string][]docShard, error) {
 		}
 	}
 	return out, nil
+}
+
+// sigCache remembers the signatures of the last few distinct texts, by
+// their sha256.
+type sigCache struct {
+	keys []([32]byte)
+	sigs []dedup.Signature
+	next int
+}
+
+func newSigCache(n int) *sigCache {
+	return &sigCache{keys: make([][32]byte, 0, n), sigs: make([]dedup.Signature, 0, n)}
+}
+
+func (c *sigCache) get(text string) (dedup.Signature, bool) {
+	if len(text) < 4096 {
+		return nil, false // short texts are cheap to sign
+	}
+	k := sha256.Sum256([]byte(text))
+	for i := range c.keys {
+		if c.keys[i] == k {
+			return c.sigs[i], true
+		}
+	}
+	return nil, false
+}
+
+func (c *sigCache) put(text string, sig dedup.Signature) {
+	if len(text) < 4096 {
+		return
+	}
+	k := sha256.Sum256([]byte(text))
+	if len(c.keys) < cap(c.keys) {
+		c.keys, c.sigs = append(c.keys, k), append(c.sigs, sig)
+		return
+	}
+	c.keys[c.next], c.sigs[c.next] = k, sig
+	c.next = (c.next + 1) % len(c.keys)
 }

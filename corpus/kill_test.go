@@ -41,7 +41,7 @@ func TestBuildKillResume(t *testing.T) {
 		t.Skip("starts build processes")
 	}
 	root := t.TempDir()
-	f := newFixture(t, filepath.Join(root, "in"), 8)
+	f := newFixtureRuns(t, filepath.Join(root, "in"), 4, 40)
 	inputs := strings.Join(f.dirs, ",")
 	helper := func(work, storeDir string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelper$", "-test.count=1")
@@ -55,12 +55,6 @@ func TestBuildKillResume(t *testing.T) {
 		t.Fatalf("reference build: %v\n%s", err, out)
 	}
 	full := time.Since(start)
-	// A run that finds nothing to do: the process's start-up cost.
-	start = time.Now()
-	if out, err := helper(refWork, refStore).CombinedOutput(); err != nil {
-		t.Fatalf("up-to-date run: %v\n%s", err, out)
-	}
-	idle := time.Since(start)
 	want := snapshot(t, filepath.Join(refWork, "dataset"))
 	wantRes, err := LastResult(refWork)
 	if err != nil {
@@ -72,7 +66,7 @@ func TestBuildKillResume(t *testing.T) {
 	kills := 0
 	stages := map[string]int{}
 	for attempt := 0; ; attempt++ {
-		if attempt > 60 {
+		if attempt > 80 {
 			t.Fatal("the build never finished between kills")
 		}
 		cmd := helper(work, storeDir)
@@ -81,25 +75,38 @@ func TestBuildKillResume(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		// Kill after the start-up and a random part of a sixth of the
-		// build's work, so that each run gets a little further, until
-		// one run is left alone.
-		if attempt < 30 {
-			d := idle + time.Duration(r.Int64N(int64(max(full-idle, time.Millisecond)/6)))
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("build run %d failed: %v", attempt, err)
+		// Kill right after the run has written a random few more files
+		// (a unit's outputs, a marker, a shard): progress, not the clock,
+		// picks the moment, so kills spread over the stages however loaded
+		// the machine is. After 40 attempts one run is left alone.
+		if attempt < 40 {
+			target := countFiles(work) + 1 + r.IntN(20)
+			killed := false
+		watch:
+			for {
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatalf("build run %d failed: %v", attempt, err)
+					}
+					break watch
+				case <-time.After(2 * time.Millisecond):
+					if countFiles(work) >= target {
+						if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+							t.Fatal(err)
+						}
+						if err := <-done; err == nil {
+							break watch // it had just finished
+						}
+						killed = true
+						break watch
+					}
 				}
-			case <-time.After(d):
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-					t.Fatal(err)
-				}
-				if err := <-done; err != nil {
-					kills++
-					stages[stageReached(t, work)]++
-					continue
-				}
+			}
+			if killed {
+				kills++
+				stages[stageReached(t, work)]++
+				continue
 			}
 		} else if err := <-done; err != nil {
 			t.Fatalf("last build run failed: %v", err)
@@ -137,7 +144,7 @@ func TestBuildKillResume(t *testing.T) {
 		t.Fatalf("published files differ:\n%v\n%v", a, b)
 	}
 	t.Logf("kills by the stage they interrupted: %v", stages)
-	t.Logf("%d kills over a %.2fs build (%.2fs start-up); revisions %s / %s", kills, full.Seconds(), idle.Seconds(), res.Revision[:12], wantRes.Revision[:12])
+	t.Logf("%d kills over a %.2fs build; revisions %s / %s", kills, full.Seconds(), res.Revision[:12], wantRes.Revision[:12])
 }
 
 // stageReached names the first stage of build 1 whose units are not all
@@ -172,4 +179,17 @@ func stageReached(t *testing.T, work string) string {
 		return "write/publish"
 	}
 	return "publish"
+}
+
+// countFiles counts the finished files under dir (not the temporary ones
+// a write renames into place when done).
+func countFiles(dir string) int {
+	n := 0
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") && !strings.HasSuffix(d.Name(), ".tmp-") {
+			n++
+		}
+		return nil
+	})
+	return n
 }

@@ -3,12 +3,15 @@ package corpus
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/dataset"
+	"github.com/datarefine/refine/internal/attack"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
 	"github.com/datarefine/refine/submission"
@@ -118,7 +121,7 @@ func TestBuildFromNetwork(t *testing.T) {
 	if sum.Source.Kind != "network" || sum.Source.Share != 2.0/3 || !strings.Contains(sum.Source.Rule, "0.666") {
 		t.Fatalf("source recorded as %+v", sum.Source)
 	}
-	lin := readLines[LineageRange](t, filepath.Join(res.Dir, "lineage", "CC-MAIN-2024-10.jsonl"))
+	lin := readLines[LineageRange](t, filepath.Join(res.Dir, "lineage", "CC-MAIN-2024-10", "000001.jsonl"))
 	if lin[0].Submission.Commitment != c1.String() || lin[0].Submission.Hotkey != "5Alice" || lin[0].Submission.Block != 100 || lin[0].Submission.Task != "1" ||
 		!strings.HasPrefix(lin[0].Source, "data/CC-MAIN-2024-10/1_") {
 		t.Fatalf("lineage: %+v", lin[0])
@@ -138,4 +141,49 @@ func readSummary(t *testing.T, dir string) Summary {
 		t.Fatalf("summary.json: %v", err)
 	}
 	return s
+}
+
+// TestBuildExcludesBombs: folder inputs whose shard is a dictionary bomb
+// (one 1 MB text, 2,000 rows: 2 GB decoded from a tiny file), a zstd bomb
+// or not parquet at all are left out, in seconds, with their reasons; the
+// honest folder is built.
+func TestBuildExcludesBombs(t *testing.T) {
+	root := t.TempDir()
+	honest := filepath.Join(root, "honest")
+	var docs []testDoc
+	for i := range 20 {
+		docs = append(docs, testDoc{id: fmt.Sprintf("h%d", i), dump: "CC-MAIN-2024-10", text: randWords(uint64(i), 60)})
+	}
+	writeFolder(t, honest, docs, 100)
+	bomb := func(name string, make func(path string) error) string {
+		dir := filepath.Join(root, name)
+		p := filepath.Join(dir, "data", "CC-MAIN-2024-10", "00000.parquet")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := make(p); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	dict := bomb("dict", func(p string) error { return attack.DictionaryBomb(p, 2_000, strings.Repeat("bomb ", 200_000), "d") })
+	zstd := bomb("zstd", func(p string) error { return attack.ZstdBomb(p, 4, 8<<20, "z") })
+	junk := bomb("junk", func(p string) error { return os.WriteFile(p, []byte("not parquet at all"), 0o644) })
+	start := time.Now()
+	res, err := Build(context.Background(), testOptions(t, filepath.Join(root, "work"), Folders{dict, zstd, junk, honest}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("the bombs cost %s", took)
+	}
+	if res.Submissions != 1 || res.Excluded != 3 || res.Documents != 20 {
+		t.Fatalf("build: %+v", res.BuildRecord)
+	}
+	for _, ex := range readSummary(t, res.Dir).History[0].Exclusions {
+		if !strings.Contains(ex.Reason, "unreadable shard") {
+			t.Errorf("%s excluded for %q", ex.Key, ex.Reason)
+		}
+	}
+	t.Logf("three bombs excluded in %s", time.Since(start).Round(time.Millisecond))
 }

@@ -91,6 +91,10 @@ func (b *builder) publishStage(ctx context.Context) error {
 	}
 	st := b.state // loaded fresh from the committed state.json
 	cfg := b.opts.Signer.Config()
+	prevRev := ""
+	if len(st.History) > 0 {
+		prevRev = st.History[len(st.History)-1].Revision
+	}
 	rec := BuildRecord{Build: b.n, Tag: fmt.Sprintf("v%d", b.n)}
 	tmp := filepath.Join(b.l.build(b.n), "tmp")
 	for i, dump := range dumps {
@@ -118,22 +122,19 @@ func (b *builder) publishStage(ctx context.Context) error {
 			}
 			ds.Levels[bk] = br.Levels
 		}
-		// The append-only files: cut back to their committed length
-		// first, so a rerun never appends twice.
-		for _, f := range []struct {
-			src, dst string
-			n        *int64
-		}{
-			{b.l.clusterFile(b.n, dump, ".docs.jsonl"), b.l.docs(dump), &ds.DocsBytes},
-			{b.l.clusterFile(b.n, dump, ".lineage.jsonl"), filepath.Join(b.l.out(), "lineage", dump+".jsonl"), &ds.LineageBytes},
-			{b.l.clusterFile(b.n, dump, ".removed.jsonl"), filepath.Join(b.l.out(), "lineage", dump+".removed.jsonl"), &ds.RemovedBytes},
-		} {
-			data, err := os.ReadFile(f.src)
-			if err != nil {
+		// The dump's document numbering is append-only state: cut back to
+		// its committed length first, so a rerun never appends twice.
+		data, err := os.ReadFile(b.l.clusterFile(b.n, dump, ".docs.jsonl"))
+		if err != nil {
+			return err
+		}
+		if ds.DocsBytes, err = appendFile(b.l.docs(dump), ds.DocsBytes, data); err != nil {
+			return fmt.Errorf("dataset build: %w", err)
+		}
+		// The build's lineage files, immutable once published.
+		for ext, name := range lineageFiles(dump, b.n) {
+			if err := linkInto(b.l.clusterFile(b.n, dump, ext), filepath.Join(b.l.out(), filepath.FromSlash(name)), tmp); err != nil {
 				return err
-			}
-			if *f.n, err = appendFile(f.dst, *f.n, data); err != nil {
-				return fmt.Errorf("dataset build: %w", err)
 			}
 		}
 	}
@@ -194,7 +195,11 @@ func (b *builder) publishStage(ctx context.Context) error {
 				return fmt.Errorf("dataset build: create %s: %w", b.opts.Repo, err)
 			}
 			msg := fmt.Sprintf("build %d: +%d documents from %d submissions", b.n, rec.Documents, rec.Submissions)
-			rev, err := b.opts.Store.Publish(ctx, b.opts.Repo, b.l.out(), msg)
+			dir, err := b.publishDir(ctx, prevRev, dumps, all)
+			if err != nil {
+				return err
+			}
+			rev, err := b.opts.Store.Publish(ctx, b.opts.Repo, dir, msg)
 			if err != nil {
 				return fmt.Errorf("dataset build: publish: %w", err)
 			}
@@ -222,6 +227,82 @@ func (b *builder) publishStage(ctx context.Context) error {
 	return b.cleanup()
 }
 
+// publishDir is the folder to publish. A commit applies on top of the
+// branch (store.Store), so when the branch is still at the last build's
+// revision only this build's files need to go: its new shards, the
+// lineage files of its dumps, the card and the summary (hard links in the
+// build's folder). Otherwise (a first build, or someone else committed
+// since) the whole working copy goes.
+func (b *builder) publishDir(ctx context.Context, prevRev string, dumps []string, shards []outShard) (string, error) {
+	tg, ok := b.opts.Store.(store.Tagger)
+	if !ok || prevRev == "" {
+		return b.l.out(), nil
+	}
+	if head, err := tg.Resolve(ctx, b.opts.Repo, "main"); err != nil || head != prevRev {
+		b.log.Info("publishing the whole working copy: the branch moved", "head", head, "last_build", prevRev, "err", err)
+		return b.l.out(), nil
+	}
+	files := []string{"README.md", "summary.json"}
+	for _, d := range dumps {
+		for _, name := range lineageFiles(d, b.n) {
+			files = append(files, name)
+		}
+	}
+	for _, o := range shards {
+		files = append(files, o.Name)
+	}
+	dir := filepath.Join(b.l.build(b.n), "publish")
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		src, dst := filepath.Join(b.l.out(), filepath.FromSlash(f)), filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Link(src, dst); err != nil {
+			// Another file system: copy.
+			if err := copyFile(src, dst); err != nil {
+				return "", err
+			}
+		}
+	}
+	return dir, nil
+}
+
+// lineageFiles names a build's lineage files of a dump in the repository,
+// by the extension of the cluster stage's file that becomes each.
+func lineageFiles(dump string, build int) map[string]string {
+	base := fmt.Sprintf("lineage/%s/%06d", dump, build)
+	return map[string]string{".lineage.jsonl": base + ".jsonl", ".removed.jsonl": base + ".removed.jsonl"}
+}
+
+// linkInto puts src at dst (hard link, else copy) through a temporary
+// name in tmp: dst is either absent or whole.
+func linkInto(src, dst, tmp string) error {
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	t := filepath.Join(tmp, ".tmp-link-"+filepath.Base(dst))
+	os.Remove(t)
+	if err := os.Link(src, t); err != nil {
+		return copyFile(src, dst)
+	}
+	return os.Rename(t, dst)
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return writeFileAtomic(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
+}
+
 // summary is the summary.json of state st.
 func (b *builder) summary(st *State) *Summary {
 	p := b.plan.Params
@@ -231,8 +312,8 @@ func (b *builder) summary(st *State) *Summary {
 		Source: b.plan.Source, Params: p, History: st.History,
 		Files: map[string]string{
 			"data":    "data/<dump>/NNNNN.parquet: FineWeb's columns, zstd",
-			"lineage": "lineage/<dump>.jsonl: every output row range and the submission shard rows it holds",
-			"removed": "lineage/<dump>.removed.jsonl: every document deduplication dropped, and the one it duplicates",
+			"lineage": "lineage/<dump>/<build>.jsonl: every output row range and the submission shard rows it holds",
+			"removed": "lineage/<dump>/<build>.removed.jsonl: every document deduplication dropped, and the one it duplicates",
 		},
 	}
 	for _, d := range sortedDumps(st.Dumps) {

@@ -87,11 +87,10 @@ type DumpState struct {
 	// Levels is the band index: per bucket, its sorted files, oldest
 	// first.
 	Levels [][]Level `json:"levels"`
-	// Committed lengths of the append-only files, so that a rerun after a
-	// crash truncates what an unfinished publish appended.
-	DocsBytes    int64 `json:"docs_bytes"`
-	LineageBytes int64 `json:"lineage_bytes"`
-	RemovedBytes int64 `json:"removed_bytes"`
+	// DocsBytes is the committed length of state/<dump>.docs.jsonl, so
+	// that a rerun after a crash cuts off what an unfinished publish
+	// appended.
+	DocsBytes int64 `json:"docs_bytes"`
 }
 
 // Level is one sorted file of a bucket's band index.

@@ -34,11 +34,7 @@ type inputShare struct {
 // outputShards lists every output shard of the build, dumps in name
 // order: the write stage's units.
 func (b *builder) outputShards() ([]fetchResult, []outShard, error) {
-	fr, err := b.fetched()
-	if err != nil {
-		return nil, nil, err
-	}
-	dumps, err := b.dumps(fr)
+	fr, dumps, err := b.inputs()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -39,24 +38,24 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/datarefine/refine/bench/golden"
 	"github.com/datarefine/refine/corpus"
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/pipeline/words"
 )
 
 func main() {
 	var (
-		dir       = flag.String("dir", "", "work folder (required)")
-		phase     = flag.String("phase", "all", "gen, build or all")
-		docs      = flag.Int64("docs", 10_000_000, "documents in total")
-		datasets  = flag.Int("datasets", 20, "input dataset folders (submissions)")
-		shardDocs = flag.Int64("shard-docs", 100_000, "documents per input shard")
-		memory    = flag.String("memory", "2GB", "memory bound of each stage's process")
-		workers   = flag.Int("workers", 0, "generation and build workers (default all cores)")
-		golden    = flag.String("golden", "", "golden JSONL with extracted_text (default: the shared test data)")
-		stage     = flag.String("stage", "", "internal: run one stage in this process")
+		dir        = flag.String("dir", "", "work folder (required)")
+		phase      = flag.String("phase", "all", "gen, build or all")
+		docs       = flag.Int64("docs", 10_000_000, "documents in total")
+		datasets   = flag.Int("datasets", 20, "input dataset folders (submissions)")
+		shardDocs  = flag.Int64("shard-docs", 100_000, "documents per input shard")
+		memory     = flag.String("memory", "2GB", "memory bound of each stage's process")
+		workers    = flag.Int("workers", 0, "generation and build workers (default all cores)")
+		goldenPath = flag.String("golden", "", "golden JSONL with extracted_text (default: the shared test data)")
+		stage      = flag.String("stage", "", "internal: run one stage in this process")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -77,13 +76,12 @@ func main() {
 		return
 	}
 	if *phase == "gen" || *phase == "all" {
-		path := *golden
+		path := *goldenPath
 		if path == "" {
-			root := testdata.Root()
-			if root == "" {
-				log.Fatal("no -golden file and no shared test data")
+			var err error
+			if path, err = golden.Path(); err != nil {
+				log.Fatal(err)
 			}
-			path = filepath.Join(root, "golden", "golden_trafilatura_eval.jsonl")
 		}
 		if err := generate(path, *dir, *docs, *datasets, *shardDocs, *workers); err != nil {
 			log.Fatal(err)
@@ -98,30 +96,15 @@ func main() {
 
 // wordStream returns the words of the golden documents, one after another.
 func wordStream(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	var out []string
-	for sc.Scan() {
-		var row struct {
-			Text *string `json:"extracted_text"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if row.Text != nil {
-			for _, w := range words.Words(dedup.Simplify(*row.Text)) {
-				if strings.TrimSpace(w) != "" {
-					out = append(out, w)
-				}
+	err := golden.Texts(path, func(text string) {
+		for _, w := range words.Words(dedup.Simplify(text)) {
+			if strings.TrimSpace(w) != "" {
+				out = append(out, w)
 			}
 		}
-	}
-	return out, sc.Err()
+	})
+	return out, err
 }
 
 // synth makes document g's text, a pure function of g.

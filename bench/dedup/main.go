@@ -35,22 +35,22 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/datarefine/refine/bench/golden"
 	"github.com/datarefine/refine/corpus"
-	"github.com/datarefine/refine/internal/testdata"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/pipeline/words"
 )
 
 func main() {
 	var (
-		dir       = flag.String("dir", "", "work folder for the synthetic datasets (required)")
-		phase     = flag.String("phase", "all", "gen, run or all")
-		docs      = flag.Int64("docs", 10_000_000, "documents in total")
-		datasets  = flag.Int("datasets", 10, "datasets (submissions)")
-		shardDocs = flag.Int64("shard-docs", 100_000, "documents per shard")
-		memory    = flag.String("memory", "2GB", "memory bound of the run")
-		workers   = flag.Int("workers", 0, "generation and engine workers (default all cores)")
-		golden    = flag.String("golden", "", "golden JSONL with extracted_text (default: the shared test data)")
+		dir        = flag.String("dir", "", "work folder for the synthetic datasets (required)")
+		phase      = flag.String("phase", "all", "gen, run or all")
+		docs       = flag.Int64("docs", 10_000_000, "documents in total")
+		datasets   = flag.Int("datasets", 10, "datasets (submissions)")
+		shardDocs  = flag.Int64("shard-docs", 100_000, "documents per shard")
+		memory     = flag.String("memory", "2GB", "memory bound of the run")
+		workers    = flag.Int("workers", 0, "generation and engine workers (default all cores)")
+		goldenPath = flag.String("golden", "", "golden JSONL with extracted_text (default: the shared test data)")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -61,13 +61,12 @@ func main() {
 	}
 	ctx := context.Background()
 	if *phase == "gen" || *phase == "all" {
-		path := *golden
+		path := *goldenPath
 		if path == "" {
-			root := testdata.Root()
-			if root == "" {
-				log.Fatal("no -golden file and no shared test data")
+			var err error
+			if path, err = golden.Path(); err != nil {
+				log.Fatal(err)
 			}
-			path = filepath.Join(root, "golden", "golden_trafilatura_eval.jsonl")
 		}
 		if err := generate(ctx, path, *dir, *docs, *datasets, *shardDocs, *workers); err != nil {
 			log.Fatal(err)
@@ -87,26 +86,11 @@ func main() {
 // shingleStream returns the shingle hashes of the golden documents, one
 // document after another.
 func shingleStream(path string) ([]uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	var out []uint64
-	for sc.Scan() {
-		var row struct {
-			Text *string `json:"extracted_text"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if row.Text != nil {
-			out = append(out, dedup.Shingles(words.Words(dedup.Simplify(*row.Text)), 5)...)
-		}
-	}
-	return out, sc.Err()
+	err := golden.Texts(path, func(text string) {
+		out = append(out, dedup.Shingles(words.Words(dedup.Simplify(text)), 5)...)
+	})
+	return out, err
 }
 
 // synth builds synthetic documents from the stream; a document's shingles
