@@ -104,9 +104,10 @@ type Summary struct {
 	Input     string `json:"input"`
 	Tasks     int64  `json:"tasks"`
 	TasksDone int64  `json:"tasks_done"`
-	// Documents and Tokens are the accepted output: the GPT-2 tokens and
-	// documents of the accepted submissions as the validators counted
-	// them (taskserver.Volume, the website's "Tokens accepted");
+	// Documents and Tokens are the accepted output: the documents and
+	// GPT-2 tokens (FineWeb's token_count) of the accepted submissions as
+	// their manifests state and the validators checked them
+	// (taskserver.Volume, the website's "Tokens accepted");
 	// Accepted is how many submissions that is. PublishedDocuments and
 	// PublishedTokens are what the miners published in all their
 	// completed submissions, accepted or not.

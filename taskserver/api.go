@@ -733,10 +733,14 @@ type Stats struct {
 	CompletedLastDay int64 `json:"completed_last_day"`
 	// MetagraphBlock is the block of the metagraph the chain numbers come
 	// from; Permits the neurons with a validator permit, and
-	// ActiveValidators those that reported within ActiveWindow.
+	// ActiveValidators the validators that reported within ActiveWindow.
 	MetagraphBlock   uint64 `json:"metagraph_block"`
 	Permits          int    `json:"validator_permits"`
 	ActiveValidators int    `json:"active_validators"`
+	// Validators are the hotkeys the explorer lists as validators: those
+	// that reported in the read window, and permit holders that never
+	// leased (on a small subnet miners hold permits too).
+	Validators int `json:"validators"`
 }
 
 func (a *API) stats(w http.ResponseWriter, r *http.Request) {
@@ -792,6 +796,17 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 			st.Permits++
 		}
 	}
+	all, err := a.svc.Store().Validators(ctx, now.Add(-a.opts.MaxReadWindow))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	validators, err := a.validatorSet(ctx, all, neurons)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	st.Validators = len(validators)
 	writeJSON(w, http.StatusOK, st)
 }
 

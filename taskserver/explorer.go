@@ -80,14 +80,47 @@ func (a *API) registerExplorer(r chi.Router) {
 	r.With(a.cached).Get("/payouts", a.payouts)
 }
 
+// validatorSet tells the validators among the registered neurons: those
+// that reported since a time, and those with a validator permit that never
+// leased a task. A permit alone does not make a validator: a small subnet
+// gives every neuron one (the top max_allowed_validators by stake), miners
+// included, so a permit holder that leases is a miner.
+func (a *API) validatorSet(ctx context.Context, reporters []ValidatorActivity, neurons []chain.Neuron) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, v := range reporters {
+		set[v.Hotkey] = true
+	}
+	for _, n := range neurons {
+		if !n.ValidatorPermit || set[n.Hotkey] {
+			continue
+		}
+		ls, err := a.svc.Store().Leases(ctx, n.Hotkey, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(ls) == 0 {
+			set[n.Hotkey] = true
+		}
+	}
+	return set, nil
+}
+
 // minerRows are the miners active since a time and every registered
-// neuron without a validator permit, by uid (unregistered last).
+// neuron that is no validator (validatorSet), by uid (unregistered last).
 func (a *API) minerRows(ctx context.Context, since time.Time) ([]MinerRow, error) {
 	acts, err := a.svc.Store().Miners(ctx, since)
 	if err != nil {
 		return nil, err
 	}
+	reporters, err := a.svc.Store().Validators(ctx, since)
+	if err != nil {
+		return nil, err
+	}
 	_, neurons := a.svc.Roster().Metagraph()
+	validators, err := a.validatorSet(ctx, reporters, neurons)
+	if err != nil {
+		return nil, err
+	}
 	byKey := map[string]chain.Neuron{}
 	for _, n := range neurons {
 		byKey[n.Hotkey] = n
@@ -101,7 +134,7 @@ func (a *API) minerRows(ctx context.Context, since time.Time) ([]MinerRow, error
 		rows = append(rows, MinerRow{MinerActivity: m, ChainInfo: chainInfo(n, ok), Active: now.Sub(m.LastSeen) <= ActiveWindow})
 	}
 	for _, n := range neurons {
-		if !n.ValidatorPermit && !seen[n.Hotkey] {
+		if !validators[n.Hotkey] && !seen[n.Hotkey] {
 			rows = append(rows, MinerRow{MinerActivity: MinerActivity{Hotkey: n.Hotkey}, ChainInfo: chainInfo(n, true)})
 		}
 	}
@@ -109,15 +142,18 @@ func (a *API) minerRows(ctx context.Context, since time.Time) ([]MinerRow, error
 	return rows, nil
 }
 
-// validatorRows are the neurons with a validator permit and every hotkey
-// that reported since a time, by uid (unregistered last). Miners are not
-// listed: a hotkey is a validator by its permit or its reports.
+// validatorRows are the validators (validatorSet), by uid (unregistered
+// last). Miners are never listed, permit or not.
 func (a *API) validatorRows(ctx context.Context, since time.Time) ([]ValidatorRow, error) {
 	acts, err := a.svc.Store().Validators(ctx, since)
 	if err != nil {
 		return nil, err
 	}
 	_, neurons := a.svc.Roster().Metagraph()
+	validators, err := a.validatorSet(ctx, acts, neurons)
+	if err != nil {
+		return nil, err
+	}
 	byKey := map[string]chain.Neuron{}
 	for _, n := range neurons {
 		byKey[n.Hotkey] = n
@@ -132,7 +168,7 @@ func (a *API) validatorRows(ctx context.Context, since time.Time) ([]ValidatorRo
 			Active: !v.LastReport.IsZero() && now.Sub(v.LastReport) <= ActiveWindow})
 	}
 	for _, n := range neurons {
-		if n.ValidatorPermit && !seen[n.Hotkey] {
+		if validators[n.Hotkey] && !seen[n.Hotkey] {
 			rows = append(rows, ValidatorRow{ValidatorActivity: ValidatorActivity{Hotkey: n.Hotkey}, ChainInfo: chainInfo(n, true)})
 		}
 	}

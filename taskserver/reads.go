@@ -12,10 +12,11 @@ import (
 // published scores only: a report counts here once its validator released
 // it (see Report), never before.
 
-// Volume is the output the validators accepted: the documents and GPT-2
-// tokens of accepted submissions, before cross-submission deduplication
-// (the dataset build removes duplicates between submissions; its summary
-// has the deduplicated numbers).
+// Volume is the output the validators accepted: the documents and tokens
+// (FineWeb's token_count, see VerdictCounts) of accepted submissions,
+// before cross-submission deduplication (the dataset build removes
+// duplicates between submissions; its summary has the deduplicated
+// numbers).
 type Volume struct {
 	// Submissions is the number of accepted submissions; Counted how many
 	// of them have a published (released) report with their counts, which
@@ -100,22 +101,24 @@ type ReportStatus struct {
 
 // VerdictCounts reads the counts a validator's verdict (a report's JSON
 // detail, validator/verify.Verdict) states for a submission: its
-// documents and the GPT-2 tokens the validator measured (measured_tokens;
-// tokens, the manifest's claim, for verdicts without a measurement: an
-// accepted submission's claim equals the measurement). ok is false when
-// the detail states no documents.
+// documents and tokens. Tokens are FineWeb's token_count, the GPT-2 count
+// of each text before PII replacement, as the manifest states them (tokens)
+// and the validator checked them against the shards, row by row: the same
+// definition as the published dataset's and its card's. Verdicts without
+// that claim give the validator's own count of the published texts
+// (measured_tokens). ok is false when the detail states no documents.
 func VerdictCounts(detail string) (documents, tokens int64, ok bool) {
 	var v struct {
 		Documents      *int64 `json:"documents"`
-		Tokens         int64  `json:"tokens"`
-		MeasuredTokens *int64 `json:"measured_tokens"`
+		Tokens         *int64 `json:"tokens"`
+		MeasuredTokens int64  `json:"measured_tokens"`
 	}
 	if detail == "" || json.Unmarshal([]byte(detail), &v) != nil || v.Documents == nil || *v.Documents < 0 {
 		return 0, 0, false
 	}
-	tokens = v.Tokens
-	if v.MeasuredTokens != nil && *v.MeasuredTokens > 0 {
-		tokens = *v.MeasuredTokens
+	tokens = v.MeasuredTokens
+	if v.Tokens != nil && *v.Tokens > 0 {
+		tokens = *v.Tokens
 	}
 	return *v.Documents, max(tokens, 0), true
 }

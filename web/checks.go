@@ -120,9 +120,12 @@ func explain(v taskserver.Verdict) VerdictView {
 		return out
 	}
 	out.Code, out.Reason = d.Code, d.Reason
-	out.VerifiedTokens, out.Documents, out.Tokens = d.VerifiedTokens, d.Documents, d.MeasuredTokens
+	// Tokens as the manifest states them (FineWeb's token_count), as
+	// everywhere on the site; the validator's own count is what it
+	// credits.
+	out.VerifiedTokens, out.Documents, out.Tokens = d.VerifiedTokens, d.Documents, d.Tokens
 	if out.Tokens == 0 {
-		out.Tokens = d.Tokens
+		out.Tokens = d.MeasuredTokens
 	}
 	failedAt := -1
 	if !v.Accepted {

@@ -27,8 +27,8 @@ import (
 // repository in a store: the latest revision (main), its summary.json
 // (documents, tokens and removed duplicates per dump, every build), the
 // size of its parquet files, how to load it, and random documents with
-// where they came from (lineage/<dump>.jsonl names each row's submission,
-// miner and commitment). A document is read from the submission it came
+// where they came from (lineage/<dump>/<build>.jsonl names each row's
+// submission, miner and commitment; docs/formats/corpus.md). A document is read from the submission it came
 // from, at the revision the miner committed: the same row as in the
 // dataset's shard, without downloading a shard of a gigabyte.
 
@@ -214,15 +214,34 @@ func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample
 	}
 	var ranges []ranged
 	var total int64
-	for _, dump := range sum.Dumps {
-		b, err := d.readAll(ctx, d.Repo, sum.Revision, "lineage/"+dump.Dump+".jsonl")
+	// Every build appends lineage/<dump>/<build>.jsonl; the files are read
+	// in random order until MaxFileBytes of them are read.
+	files, err := d.Store.List(ctx, d.Repo, sum.Revision)
+	if err != nil {
+		return nil, err
+	}
+	var lineage []store.File
+	for _, f := range files {
+		if strings.HasPrefix(f.Path, "lineage/") && strings.HasSuffix(f.Path, ".jsonl") && !strings.HasSuffix(f.Path, ".removed.jsonl") {
+			lineage = append(lineage, f)
+		}
+	}
+	rand.Shuffle(len(lineage), func(i, j int) { lineage[i], lineage[j] = lineage[j], lineage[i] })
+	var read int64
+	for _, f := range lineage {
+		if read >= d.limit() {
+			break
+		}
+		b, err := d.readAll(ctx, d.Repo, sum.Revision, f.Path)
 		if errors.Is(err, store.ErrTooLarge) {
 			// Sample the first MaxFileBytes of a huge lineage file.
-			b, err = d.readPrefix(ctx, sum.Revision, "lineage/"+dump.Dump+".jsonl")
+			b, err = d.readPrefix(ctx, sum.Revision, f.Path)
 		}
 		if err != nil {
 			return nil, err
 		}
+		read += int64(len(b))
+		dump := strings.Split(f.Path, "/")[1]
 		sc := bufio.NewScanner(strings.NewReader(string(b)))
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
@@ -230,7 +249,7 @@ func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample
 			if json.Unmarshal(sc.Bytes(), &lr) != nil || lr.Rows[1] <= lr.Rows[0] {
 				continue
 			}
-			ranges = append(ranges, ranged{dump.Dump, lr})
+			ranges = append(ranges, ranged{dump, lr})
 			total += lr.Rows[1] - lr.Rows[0]
 		}
 	}

@@ -294,6 +294,10 @@ async function devnet(ctx, page) {
   const st = await overview(page, "devnet");
   check("devnet: tokens accepted are the CLI summary's", st.accepted.tokens === sum.tokens && st.accepted.documents === sum.documents &&
     st.accepted.submissions === sum.accepted_submissions && sum.tokens > 0, { api: st.accepted, summary: [sum.tokens, sum.documents, sum.accepted_submissions] });
+  // Against the manifests: in an honest run every task's one submission is
+  // accepted, so the accepted tokens are what the miners' manifests state.
+  check("devnet: tokens accepted are the miners' manifests' totals", sum.accepted_submissions !== sum.tasks ||
+    (sum.tokens === sum.published_tokens && sum.documents === sum.published_documents), [sum.tokens, sum.published_tokens, sum.documents, sum.published_documents]);
   check("devnet: tasks done are the CLI summary's", st.counts.tasks === sum.tasks && st.counts.done === sum.tasks_done, [st.counts, sum.tasks, sum.tasks_done]);
   await shot("devnet-overview-desktop", page);
   const own = await browser.newPage();

@@ -115,6 +115,12 @@
       }
       var time = d.axis === "time";
       var step = d.step > 0 ? d.step : 1;
+      // A single point is drawn with an empty step either side: uPlot
+      // would pad its x range by a great deal (years, on a time axis).
+      if (d.x.length === 1) {
+        d = { x: [d.x[0] - step, d.x[0], d.x[0] + step], axis: d.axis, step: d.step, y: d.y, points: 1,
+          series: d.series.map(function (s) { return { label: s.label, bars: s.bars, values: [null, s.values[0], null] }; }) };
+      }
       var series = [{ label: time ? "time" : d.axis }];
       var data = [d.x];
       var ymax = 0;
@@ -144,16 +150,12 @@
       };
       // The scales as drawn, for people reading the page's source and
       // for the browser tests.
-      opts.hooks = { ready: [function (u) {
-        // uPlot pads the x range of a single point by a great deal (years,
-        // on a time axis): one step either side of it instead.
-        if (d.x.length === 1) u.setScale("x", { min: d.x[0] - step, max: d.x[0] + step });
-      }], draw: [function (u) {
+      opts.hooks = { draw: [function (u) {
         box.setAttribute("data-xmin", String(u.scales.x.min));
         box.setAttribute("data-xmax", String(u.scales.x.max));
         box.setAttribute("data-ymin", String(u.scales.y.min));
         box.setAttribute("data-ymax", String(u.scales.y.max));
-        box.setAttribute("data-points", String(d.x.length));
+        box.setAttribute("data-points", String(d.points || d.x.length));
         box.setAttribute("data-drawn", "yes");
       }] };
       var u = new uPlot(opts, data, box);
