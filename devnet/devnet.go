@@ -198,6 +198,9 @@ type network struct {
 	weightsAt uint64
 	// validatorRuns are the running validators.
 	validatorRuns []*validator.Validator
+	// stopSite stops the website's background loop, waits for it and
+	// closes the site's database.
+	stopSite func()
 }
 
 func (o *Options) defaults() {
@@ -306,6 +309,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		return finish(nil), err
 	}
 	defer n.tasks.Close()
+	if n.stopSite != nil {
+		defer n.stopSite()
+	}
 	if opts.Ready != nil {
 		opts.Ready(n.url)
 	}

@@ -92,12 +92,21 @@ func (n *network) website(ctx context.Context, api *taskserver.API) (http.Handle
 	site, err := web.New(ctx, web.Options{
 		API: client.New(client.Options{Handler: api}), DB: filepath.Join(n.opts.Dir, "web.db"),
 		OwnerHotkey: n.owner.SS58(), Fallback: api, RefreshEvery: 2 * time.Second, HistoryEvery: uint64(n.opts.Tempo),
+		// The miners publish to a local store: no Hub page to link.
+		RevisionURL: func(repo, revision string) string { return "" },
 		Logger: n.opts.Log.With("role", "web"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("website: %w", err)
 	}
-	go site.Run(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); site.Run(ctx) }()
+	n.stopSite = func() {
+		cancel()
+		<-done
+		site.Close()
+	}
 	return site, nil
 }
 

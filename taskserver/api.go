@@ -599,9 +599,8 @@ type SubmissionsResponse struct {
 }
 
 func (a *API) task(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "task id must be a positive integer")
+	id, ok := pathID(w, r, "task id")
+	if !ok {
 		return
 	}
 	t, ls, err := a.svc.Store().Task(r.Context(), id)
@@ -697,6 +696,16 @@ func (a *API) submissions(w http.ResponseWriter, r *http.Request) {
 		next = cs[len(cs)-1].Seq
 	}
 	writeJSON(w, http.StatusOK, SubmissionsResponse{Submissions: nonNil(cs), Next: next})
+}
+
+// pathID reads the route's {id}, a positive integer naming what.
+func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", what+" must be a positive integer")
+		return 0, false
+	}
+	return id, true
 }
 
 func cursorParam(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
@@ -924,21 +933,8 @@ type ThroughputResponse struct {
 const maxBuckets = 1000
 
 func (a *API) throughput(w http.ResponseWriter, r *http.Request) {
-	since, ok := a.sinceParam(w, r, 24*time.Hour)
+	since, bucket, ok := a.seriesParams(w, r, 24*time.Hour)
 	if !ok {
-		return
-	}
-	bucket := time.Hour
-	if v := r.URL.Query().Get("bucket"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			writeError(w, http.StatusBadRequest, "bad_request", "bucket must be a duration of at least 1s")
-			return
-		}
-		bucket = d
-	}
-	if span := a.svc.Now().Sub(since); span/bucket > maxBuckets {
-		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("at most %d buckets: bucket must be at least %s for since %s", maxBuckets, (span/maxBuckets).Round(time.Second)+time.Second, span.Round(time.Second)))
 		return
 	}
 	bs, err := a.svc.Store().Completions(r.Context(), since, bucket)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -121,10 +120,7 @@ func (a *API) minerRows(ctx context.Context, since time.Time) ([]MinerRow, error
 	if err != nil {
 		return nil, err
 	}
-	byKey := map[string]chain.Neuron{}
-	for _, n := range neurons {
-		byKey[n.Hotkey] = n
-	}
+	byKey := byHotkey(neurons)
 	now := a.svc.Now()
 	seen := map[string]bool{}
 	var rows []MinerRow
@@ -154,10 +150,7 @@ func (a *API) validatorRows(ctx context.Context, since time.Time) ([]ValidatorRo
 	if err != nil {
 		return nil, err
 	}
-	byKey := map[string]chain.Neuron{}
-	for _, n := range neurons {
-		byKey[n.Hotkey] = n
-	}
+	byKey := byHotkey(neurons)
 	now := a.svc.Now()
 	seen := map[string]bool{}
 	var rows []ValidatorRow
@@ -174,6 +167,14 @@ func (a *API) validatorRows(ctx context.Context, since time.Time) ([]ValidatorRo
 	}
 	sortByUID(rows, func(r ValidatorRow) (int, string) { return r.UID, r.Hotkey })
 	return rows, nil
+}
+
+func byHotkey(neurons []chain.Neuron) map[string]chain.Neuron {
+	m := make(map[string]chain.Neuron, len(neurons))
+	for _, n := range neurons {
+		m[n.Hotkey] = n
+	}
+	return m
 }
 
 func sortByUID[T any](rows []T, key func(T) (int, string)) {
@@ -319,9 +320,8 @@ type TaskHistory struct {
 }
 
 func (a *API) taskHistory(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "task id must be a positive integer")
+	id, ok := pathID(w, r, "task id")
+	if !ok {
 		return
 	}
 	t, ls, err := a.svc.Store().Task(r.Context(), id)
@@ -370,9 +370,8 @@ type Verdict struct {
 
 func (a *API) submission(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "submission id (a lease id) must be a positive integer")
+	id, ok := pathID(w, r, "submission id (a lease id)")
+	if !ok {
 		return
 	}
 	l, err := a.svc.Store().GetLease(ctx, id)
