@@ -38,6 +38,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/clientip"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
@@ -264,13 +265,11 @@ func (s *Site) recordHistory(ctx context.Context, mg taskserver.MetagraphRespons
 	pts := make([]HistoryPoint, len(mg.Neurons))
 	for i, n := range mg.Neurons {
 		hotkeys[i] = n.Hotkey
-		pts[i] = HistoryPoint{Block: mg.Block, At: now, UID: n.UID, Stake: n.Stake, Incentive: fraction(n.Incentive),
-			Dividends: fraction(n.Dividends), ValidatorTrust: fraction(n.ValidatorTrust), Emission: n.Emission}
+		pts[i] = HistoryPoint{Block: mg.Block, At: now, UID: n.UID, Stake: n.Stake, Incentive: chain.Fraction(n.Incentive),
+			Dividends: chain.Fraction(n.Dividends), ValidatorTrust: chain.Fraction(n.ValidatorTrust), Emission: n.Emission}
 	}
 	return s.db.addHistory(ctx, hotkeys, pts)
 }
-
-func fraction(v uint16) float64 { return float64(v) / 65535 }
 
 // reads is the context of the API reads made for request r: on behalf of
 // its client, so that the task server's per-client limits count the
