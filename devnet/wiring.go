@@ -79,6 +79,12 @@ func (n *network) done(ctx context.Context, s *Summary) bool {
 			paid = paid && m.Incentive > 0
 		}
 	}
+	// And every validator's weights have paid it: scores are published
+	// only once the weights they fed are revealed, so the last reports
+	// come with weights that the next epoch pays out.
+	for _, v := range s.Validators {
+		paid = paid && v.Dividends > 0
+	}
 	if earners == 0 {
 		return s.Blocks > n.weightsAt+2*uint64(n.opts.Tempo)+1
 	}

@@ -678,24 +678,10 @@ func (a *API) releaseScores(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) submissions(w http.ResponseWriter, r *http.Request) {
-	limit, ok := intParam(w, r, "limit", 500, 1000)
-	if !ok {
-		return
+	cs, next, ok := readPage(a, w, r, a.svc.Store().Submissions, func(c Completion) int64 { return c.Seq })
+	if ok {
+		writeJSON(w, http.StatusOK, SubmissionsResponse{Submissions: cs, Next: next})
 	}
-	after, ok := cursorParam(w, r, "after")
-	if !ok {
-		return
-	}
-	cs, err := a.svc.Store().Submissions(r.Context(), after, limit)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	next := after
-	if len(cs) > 0 {
-		next = cs[len(cs)-1].Seq
-	}
-	writeJSON(w, http.StatusOK, SubmissionsResponse{Submissions: nonNil(cs), Next: next})
 }
 
 // pathID reads the route's {id}, a positive integer naming what.
@@ -708,17 +694,30 @@ func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
 	return id, true
 }
 
-func cursorParam(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, true
+// readPage serves a page of a list paged by a cursor (?after=&limit=):
+// the items after the cursor, and the cursor of the next page.
+func readPage[T any](a *API, w http.ResponseWriter, r *http.Request, read func(context.Context, int64, int) ([]T, error), cursor func(T) int64) ([]T, int64, bool) {
+	limit, ok := intParam(w, r, "limit", 500, 1000)
+	if !ok {
+		return nil, 0, false
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", name+" must be a non-negative integer")
-		return 0, false
+	var after int64
+	if v := r.URL.Query().Get("after"); v != "" {
+		var err error
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", "after must be a non-negative integer")
+			return nil, 0, false
+		}
 	}
-	return n, true
+	items, err := read(r.Context(), after, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, 0, false
+	}
+	if len(items) > 0 {
+		after = cursor(items[len(items)-1])
+	}
+	return nonNil(items), after, true
 }
 
 // ---- public endpoints ----
@@ -985,24 +984,10 @@ type AcceptedResponse struct {
 // accepted lists the submissions validators accepted, for the dataset
 // build: public, because the dataset is.
 func (a *API) accepted(w http.ResponseWriter, r *http.Request) {
-	limit, ok := intParam(w, r, "limit", 500, 1000)
-	if !ok {
-		return
+	subs, next, ok := readPage(a, w, r, a.svc.Store().Accepted, func(s AcceptedSubmission) int64 { return s.LeaseID })
+	if ok {
+		writeJSON(w, http.StatusOK, AcceptedResponse{Submissions: subs, Next: next})
 	}
-	after, ok := cursorParam(w, r, "after")
-	if !ok {
-		return
-	}
-	subs, err := a.svc.Store().Accepted(r.Context(), after, limit)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	next := after
-	if len(subs) > 0 {
-		next = subs[len(subs)-1].LeaseID
-	}
-	writeJSON(w, http.StatusOK, AcceptedResponse{Submissions: nonNil(subs), Next: next})
 }
 
 func nonNil[T any](s []T) []T {

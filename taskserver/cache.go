@@ -62,26 +62,15 @@ func (c *readCache) put(key string, e *cached, now time.Time) {
 	c.entries[key] = e
 }
 
-// captureWriter keeps a copy of a 200 answer.
+// captureWriter keeps a copy of the answer and its status.
 type captureWriter struct {
-	http.ResponseWriter
-	status int
-	buf    bytes.Buffer
-}
-
-func (c *captureWriter) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
+	statusWriter
+	buf bytes.Buffer
 }
 
 func (c *captureWriter) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
 	c.buf.Write(b)
-	return c.ResponseWriter.Write(b)
+	return c.statusWriter.Write(b)
 }
 
 // cached serves a public read from the cache, keyed by its path and query.
@@ -101,7 +90,7 @@ func (a *API) cached(next http.Handler) http.Handler {
 			w.Write(e.body)
 			return
 		}
-		cw := &captureWriter{ResponseWriter: w}
+		cw := &captureWriter{statusWriter: statusWriter{ResponseWriter: w}}
 		w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(max(0, int(a.opts.PublicCacheTTL.Seconds()))))
 		next.ServeHTTP(cw, r)
 		if cw.status == http.StatusOK {

@@ -418,12 +418,15 @@ func TestSeedFromCompletion(t *testing.T) {
 	}
 	v := e.validator(filepath.Join(t.TempDir(), "v.db"))
 	e.advance(1)
-	if recs, err := v.Round(e.ctx); err != nil || len(recs) != 0 {
-		t.Fatalf("before the seed block: %d records, %v", len(recs), err)
+	// The validator reads the chain's commitment history: the first
+	// string, which no lease completed, is rejected (not_leased); the
+	// completed one waits for its seed block.
+	recs, err := v.Round(e.ctx)
+	if err != nil || len(recs) != 1 || recs[0].Commitment != first || recs[0].Verdict.Code != verify.CodeNotLeased {
+		t.Fatalf("before the seed block: %+v, %v", recs, err)
 	}
 	e.advance(1)
-	recs, err := v.Round(e.ctx)
-	if err != nil {
+	if recs, err = v.Round(e.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(recs) != 1 || recs[0].Commitment != second || !recs[0].Verdict.Accepted {

@@ -21,9 +21,9 @@ import (
 // (with a backoff in blocks, never a cap: only the miner's fault may zero
 // the miner), and score reports not yet delivered.
 
-// addCommits records commitments seen on chain (known ones are ignored).
-func (s *state) addCommits(ctx context.Context, cs []chain.Commitment) error {
-	if len(cs) == 0 {
+// insertAll runs one statement per item in one transaction.
+func insertAll[T any](ctx context.Context, s *state, items []T, q string, args func(T) []any) error {
+	if len(items) == 0 {
 		return nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -31,13 +31,18 @@ func (s *state) addCommits(ctx context.Context, cs []chain.Commitment) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, c := range cs {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO chain_commits (hotkey, block, data) VALUES (?, ?, ?)`,
-			c.Hotkey, int64(c.Block), string(c.Data)); err != nil {
+	for _, it := range items {
+		if _, err := tx.ExecContext(ctx, q, args(it)...); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// addCommits records commitments seen on chain (known ones are ignored).
+func (s *state) addCommits(ctx context.Context, cs []chain.Commitment) error {
+	return insertAll(ctx, s, cs, `INSERT OR IGNORE INTO chain_commits (hotkey, block, data) VALUES (?, ?, ?)`,
+		func(c chain.Commitment) []any { return []any{c.Hotkey, int64(c.Block), string(c.Data)} })
 }
 
 // firstCommit is the commitment of data by hotkey that answers a lease
@@ -88,22 +93,11 @@ type completion struct {
 // addCompletions records submissions read from the task server (known
 // ones are ignored).
 func (s *state) addCompletions(ctx context.Context, cs []taskserver.Completion) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, c := range cs {
+	return insertAll(ctx, s, cs, `INSERT OR IGNORE INTO completions (lease_id, seq, task_id, hotkey, data, granted_block, ended_block)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, func(c taskserver.Completion) []any {
 		l := c.Lease
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO completions (lease_id, seq, task_id, hotkey, data, granted_block, ended_block)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, l.ID, c.Seq, l.TaskID, l.Hotkey, l.Commitment, int64(l.GrantedBlock), int64(l.EndedBlock)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+		return []any{l.ID, c.Seq, l.TaskID, l.Hotkey, l.Commitment, int64(l.GrantedBlock), int64(l.EndedBlock)}
+	})
 }
 
 // openCompletions are the submissions without a verdict, oldest first.

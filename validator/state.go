@@ -176,14 +176,6 @@ func (s *state) setMeta(ctx context.Context, key string, v uint64) error {
 	return err
 }
 
-// seen reports whether this exact commitment (hotkey, block, data) was
-// evaluated.
-func (s *state) seen(ctx context.Context, hotkey string, block uint64, data string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM submissions WHERE hotkey = ? AND block = ? AND data = ?`, hotkey, int64(block), data).Scan(&n)
-	return n > 0, err
-}
-
 // earlier returns an earlier evaluation of the same commitment string:
 // by the same hotkey (any verdict: a replay), else an accepted one by another
 // hotkey (a copy). A rejected evaluation by another hotkey does not count, so

@@ -178,14 +178,13 @@ func (e *Evaluator) Evaluate(ctx context.Context, c chain.Commitment, log *slog.
 	vd.Documents, vd.Tokens = m.Documents, m.Tokens
 	ectx, cancel := context.WithTimeout(ctx, e.EvalTimeout)
 	defer cancel()
+	// A failure that is not a coded rejection (a WARC host down, the
+	// evaluation's time out) is the validator's side: retried, never the
+	// miner's zero. What a submission can cost is bounded by its budget,
+	// not by the timeout.
 	fail := func(err error) (Verdict, [][]uint64, int64, error) {
 		if ctx.Err() != nil {
 			return vd, nil, taskID, ctx.Err()
-		}
-		if _, ok := AsFailure(err); !ok && ectx.Err() != nil {
-			// The checks ran out of time: the submission cost more than
-			// its budget should allow, which is the miner's doing.
-			return vd, nil, taskID, Fail(CodeTooLarge, "evaluation exceeded %v: %v", e.EvalTimeout, err)
 		}
 		return vd, nil, taskID, err
 	}
