@@ -6,8 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-
-	"github.com/datarefine/refine/pipeline/dedup"
 )
 
 // bucketResult is the completion marker of one (dump, bucket) unit.
@@ -90,21 +88,21 @@ func (b *builder) bucketDump(ctx context.Context, dump string, shards []docShard
 	err := func() error {
 		var r bucketRec
 		for _, s := range shards {
-			f, err := dedup.OpenSigFile(b.abs(s.sh.Sig))
+			bf, err := openBands(b.abs(s.sh.Bands), b.opts.Signer.Config())
 			if err != nil {
 				return err
 			}
-			err = f.ScanSignatures(func(_, row int64, sig dedup.Signature) error {
-				r.g = uint32(s.first + row)
-				for slot, bk := range buckets {
-					copy(r.h[:h], sig[bk*h:(bk+1)*h])
-					if err := sp.add(slot, &r); err != nil {
-						return err
-					}
+			for slot, bk := range buckets {
+				err = bf.scan(bk, func(rec *bucketRec) error {
+					r = *rec
+					r.g = uint32(s.first + int64(rec.g))
+					return sp.add(slot, &r)
+				})
+				if err != nil {
+					break
 				}
-				return nil
-			})
-			f.Close()
+			}
+			bf.close()
 			if err != nil {
 				return err
 			}

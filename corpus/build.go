@@ -81,8 +81,6 @@ type Options struct {
 	RowGroupDocs int64
 	// Signer computes signatures (default FineWeb's MinHash settings).
 	Signer *dedup.Signer
-	// FetchLimits bound what one input may download.
-	FetchLimits store.Limits
 	// Log receives progress (default: discarded).
 	Log *slog.Logger
 }

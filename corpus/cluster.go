@@ -11,8 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-
-	"github.com/datarefine/refine/pipeline/dedup"
 )
 
 // clusterResult is the completion marker of one dump's cluster unit.
@@ -245,11 +243,7 @@ func (b *builder) clusterDump(ctx context.Context, dump string, shards []docShar
 		if err := denc.Encode(docsLine{First: s.first, Rows: s.sh.Rows, Build: b.n, Submission: b.submissionRef(fr, s.input), Source: s.sh.Name}); err != nil {
 			return err
 		}
-		sizes, err := readSizes(b.abs(s.sh.Sizes), s.sh.Rows)
-		if err != nil {
-			return err
-		}
-		ids, err := readRefs(b.abs(s.sh.Sig))
+		sizes, ids, err := readRows(b.abs(s.sh.RowsFile), s.sh.Rows)
 		if err != nil {
 			return err
 		}
@@ -372,18 +366,6 @@ func (lf *lineFile) commit() error {
 func (lf *lineFile) abort() {
 	lf.f.Close()
 	os.Remove(lf.f.Name())
-}
-
-// readRefs returns the id of every signed row of a signature file.
-func readRefs(path string) (map[int64]string, error) {
-	f, err := dedup.OpenSigFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ids := make(map[int64]string, f.Records)
-	err = f.ScanRefs(func(_ int64, r dedup.Ref) error { ids[r.Row] = r.ID; return nil })
-	return ids, err
 }
 
 // oldDocs is the committed part of a dump's document numbering.

@@ -25,6 +25,7 @@ import (
 	"github.com/datarefine/refine/miner"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/process"
+	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
 	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver/client"
@@ -295,7 +296,7 @@ func TestBuildFromDevnet(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(root, "expect", fmt.Sprint(i))
-		if _, err := submission.Fetch(ctx, miners, c, dir, Options{}.FetchLimits); err != nil {
+		if _, err := submission.Fetch(ctx, miners, c, dir, store.Limits{}); err != nil {
 			t.Fatal(err)
 		}
 		inputs = append(inputs, DirDataset{Root: dir})

@@ -46,10 +46,11 @@ type inShard struct {
 	Signed    int64 `json:"signed"`
 	TextBytes int64 `json:"text_bytes"`
 	Tokens    int64 `json:"tokens"`
-	// Sig and Sizes are the recomputed signature file and the rows' text
-	// sizes (uvarints), in the build folder.
-	Sig   string `json:"sig"`
-	Sizes string `json:"sizes"`
+	// Bands is the recomputed signatures, cut into bands (bands.go); Rows
+	// each row's text size and id (uvarint size, uvarint length, id). Both
+	// are in the build folder.
+	Bands    string `json:"bands"`
+	RowsFile string `json:"rows_file"`
 }
 
 // rel makes p relative to the work folder when it lies inside it, so that
@@ -171,15 +172,25 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 	}
 	sh := inShard{
 		Name: name, Path: b.rel(local), Bytes: size, SHA256: sum, Dump: shardDump(name),
-		Sig: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.sig", k))), Sizes: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.sizes", k))),
+		Bands: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.bands", k))), RowsFile: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.rows", k))),
 	}
-	var sizes []byte
 	signer := b.opts.Signer
 	var bad error
 	// A text repeated row after row (a dictionary-encoded bomb, or an
 	// input that was never deduplicated) is signed once.
 	recent := newSigCache(64)
-	err = dedup.WriteSigFile(b.abs(sh.Sig), signer.Config(), func(sw *dedup.SigWriter) error {
+	bw, err := createBands(b.abs(sh.Bands), signer.Config())
+	if err != nil {
+		return inShard{}, err
+	}
+	defer bw.abort()
+	rf, err := createLineFile(b.abs(sh.RowsFile))
+	if err != nil {
+		return inShard{}, err
+	}
+	defer rf.abort()
+	var tmp [2 * binary.MaxVarintLen64]byte
+	err = func() error {
 		return readShard(ctx, local, func(d *dataset.Doc) error {
 			if sh.Dump == "" {
 				sh.Dump = d.Dump
@@ -198,19 +209,26 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 				sig = signer.Sign(d.Text)
 				recent.put(d.Text, sig)
 			}
-			if err := sw.Add(sh.Rows, d.ID, sig); err != nil {
-				return err
-			}
 			if sig != nil {
+				if err := bw.add(sh.Rows, sig); err != nil {
+					return err
+				}
 				sh.Signed++
 			}
-			sizes = binary.AppendUvarint(sizes, uint64(len(d.Text)))
+			n := binary.PutUvarint(tmp[:], uint64(len(d.Text)))
+			n += binary.PutUvarint(tmp[n:], uint64(len(d.ID)))
+			if _, err := rf.w.Write(tmp[:n]); err != nil {
+				return err
+			}
+			if _, err := rf.w.WriteString(d.ID); err != nil {
+				return err
+			}
 			sh.Rows++
 			sh.TextBytes += int64(len(d.Text))
 			sh.Tokens += d.TokenCount
 			return nil
 		})
-	})
+	}()
 	switch {
 	case bad != nil:
 		return inShard{}, fmt.Errorf("%w: shard %s: %v", ErrBadSubmission, name, bad)
@@ -221,7 +239,13 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 	case !dumpRe.MatchString(sh.Dump):
 		return inShard{}, fmt.Errorf("%w: shard %s: dump %q is not a crawl id", ErrBadSubmission, name, sh.Dump)
 	}
-	if err := writeFileAtomic(b.abs(sh.Sizes), func(w io.Writer) error { _, err := w.Write(sizes); return err }); err != nil {
+	if sh.Rows > maxRows {
+		return inShard{}, fmt.Errorf("%w: shard %s: %d rows", ErrBadSubmission, name, sh.Rows)
+	}
+	if err := bw.close(); err != nil {
+		return inShard{}, err
+	}
+	if err := rf.commit(); err != nil {
 		return inShard{}, err
 	}
 	return sh, writeJSON(marker, &sh)
@@ -275,29 +299,42 @@ func readShard(ctx context.Context, path string, fn func(*dataset.Doc) error) er
 	return fmt.Errorf("%w: %v", errParquet, err)
 }
 
-// readSizes reads a shard's row text sizes.
-func readSizes(path string, rows int64) ([]uint32, error) {
+// readRows reads a shard's rows file: each row's text size and id.
+func readRows(path string, rows int64) ([]uint32, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	r := bufio.NewReader(f)
-	out := make([]uint32, 0, rows)
+	sizes, ids := make([]uint32, 0, rows), make([]string, 0, rows)
 	for {
 		v, err := binary.ReadUvarint(r)
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		var l uint64
+		if err == nil {
+			l, err = binary.ReadUvarint(r)
 		}
-		out = append(out, uint32(min(v, 1<<32-1)))
+		if err == nil && l > 1<<20 {
+			err = fmt.Errorf("id of %d bytes", l)
+		}
+		var id []byte
+		if err == nil {
+			id = make([]byte, l)
+			_, err = io.ReadFull(r, id)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		sizes = append(sizes, uint32(min(v, 1<<32-1)))
+		ids = append(ids, string(id))
 	}
-	if int64(len(out)) != rows {
-		return nil, fmt.Errorf("%s: %d sizes for %d rows", path, len(out), rows)
+	if int64(len(sizes)) != rows {
+		return nil, nil, fmt.Errorf("%s: %d rows for %d", path, len(sizes), rows)
 	}
-	return out, nil
+	return sizes, ids, nil
 }
 
 // fetched reads every input's fetch marker; the stage must be complete.

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/datarefine/refine/corpus"
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/submission"
@@ -59,9 +58,69 @@ type datasetCache struct {
 	samples []Sample
 }
 
+// The published files, as docs/formats/corpus.md describes them: the site
+// reads them as any user of the dataset does (package corpus writes them;
+// importing it would tie the website to the build engine, which runs a
+// devnet in its own tests).
+
+// summaryFormat is the summary.json format the site reads.
+const summaryFormat = "refine-corpus-summary/1"
+
+// Summary is what the site reads of summary.json.
+type Summary struct {
+	Format    string `json:"format"`
+	Name      string `json:"name"`
+	License   string `json:"license"`
+	Build     int    `json:"build"`
+	Tag       string `json:"tag"`
+	Documents int64  `json:"documents"`
+	Tokens    int64  `json:"tokens"`
+	Removed   int64  `json:"removed"`
+	Shards    int    `json:"shards"`
+	Dumps     []struct {
+		Dump      string `json:"dump"`
+		Documents int64  `json:"documents"`
+		Tokens    int64  `json:"tokens"`
+		Removed   int64  `json:"removed"`
+		Shards    int    `json:"shards"`
+	} `json:"dumps"`
+	Contributors []struct {
+		Hotkey      string `json:"hotkey"`
+		Submissions int64  `json:"submissions"`
+		Documents   int64  `json:"documents"`
+		Tokens      int64  `json:"tokens"`
+	} `json:"contributors"`
+	History []struct {
+		Build       int    `json:"build"`
+		Tag         string `json:"tag"`
+		Revision    string `json:"revision"`
+		Submissions int    `json:"submissions"`
+		Excluded    int    `json:"excluded"`
+		Documents   int64  `json:"documents"`
+		Tokens      int64  `json:"tokens"`
+		Removed     int64  `json:"removed"`
+	} `json:"history"`
+}
+
+// lineageRange is one line of lineage/<dump>/<build>.jsonl: output rows
+// Rows of Shard are, in order, rows SourceRows of the submission's shard
+// Source.
+type lineageRange struct {
+	Shard      string   `json:"shard"`
+	Rows       [2]int64 `json:"rows"`
+	Submission struct {
+		Commitment string `json:"commitment"`
+		Hotkey     string `json:"hotkey"`
+		Block      uint64 `json:"block"`
+		Task       string `json:"task"`
+	} `json:"submission"`
+	Source     string     `json:"source"`
+	SourceRows [][2]int64 `json:"source_rows"`
+}
+
 // DatasetSummary is the published dataset at one revision.
 type DatasetSummary struct {
-	corpus.Summary
+	Summary
 	Revision string
 	// Bytes is the size of its parquet files (what a user downloads),
 	// DumpBytes per dump, as the store lists them.
@@ -138,8 +197,8 @@ func (d *DatasetSource) Summary(ctx context.Context) (*DatasetSummary, error) {
 	if err := json.Unmarshal(b, &sum.Summary); err != nil {
 		return nil, fmt.Errorf("dataset %s: summary.json: %w", d.Repo, err)
 	}
-	if sum.Format != corpus.SummaryFormat {
-		return nil, fmt.Errorf("dataset %s: summary.json is %q, want %q", d.Repo, sum.Format, corpus.SummaryFormat)
+	if sum.Format != summaryFormat {
+		return nil, fmt.Errorf("dataset %s: summary.json is %q, want %q", d.Repo, sum.Format, summaryFormat)
 	}
 	files, err := d.Store.List(ctx, d.Repo, rev)
 	if err != nil {
@@ -200,7 +259,7 @@ func (d *DatasetSource) Samples(ctx context.Context, n int) ([]Sample, error) {
 // pick is one drawn document: a lineage range and a row of it.
 type pick struct {
 	dump string
-	lr   corpus.LineageRange
+	lr   lineageRange
 	row  int64 // output row
 	src  int64 // source row
 }
@@ -210,7 +269,7 @@ type pick struct {
 func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample, error) {
 	type ranged struct {
 		dump string
-		lr   corpus.LineageRange
+		lr   lineageRange
 	}
 	var ranges []ranged
 	var total int64
@@ -245,7 +304,7 @@ func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample
 		sc := bufio.NewScanner(strings.NewReader(string(b)))
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
-			var lr corpus.LineageRange
+			var lr lineageRange
 			if json.Unmarshal(sc.Bytes(), &lr) != nil || lr.Rows[1] <= lr.Rows[0] {
 				continue
 			}

@@ -307,7 +307,7 @@ func fixCookieHost(t *testing.T, a, b *browser) {
 func TestNoSecondBackEnd(t *testing.T) {
 	pkg, err := build.Default.ImportDir(".", 0)
 	must(t, err)
-	forbidden := regexp.MustCompile(`/(taskserver/sqlstore|chain/devchain|chain/subtensor|validator.*|miner)$`)
+	forbidden := regexp.MustCompile(`/(taskserver/sqlstore|chain/devchain|chain/subtensor|validator.*|miner|corpus|devnet)$`)
 	for _, imp := range pkg.Imports {
 		if forbidden.MatchString(imp) {
 			t.Errorf("web imports %s: the site must read through the task server's API", imp)
