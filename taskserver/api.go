@@ -745,9 +745,9 @@ type Stats struct {
 	MetagraphBlock   uint64 `json:"metagraph_block"`
 	Permits          int    `json:"validator_permits"`
 	ActiveValidators int    `json:"active_validators"`
-	// Validators are the hotkeys the explorer lists as validators: those
-	// that reported in the read window, and permit holders that never
-	// leased (on a small subnet miners hold permits too).
+	// Validators are the registered validators (permit holders that
+	// reported or never leased: on a small subnet miners hold permits
+	// too) and the active ones.
 	Validators int `json:"validators"`
 }
 
@@ -804,15 +804,15 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 			st.Permits++
 		}
 	}
-	all, err := a.svc.Store().Validators(ctx, now.Add(-a.opts.MaxReadWindow))
+	validators, err := a.validatorSet(ctx, neurons)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	validators, err := a.validatorSet(ctx, all, neurons)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	// A hotkey that reported in the last hour is active, so counted, even
+	// if it has left the metagraph since: active never exceeds the total.
+	for _, v := range vs {
+		validators[v.Hotkey] = true
 	}
 	st.Validators = len(validators)
 	writeJSON(w, http.StatusOK, st)

@@ -80,17 +80,24 @@ func (a *API) registerExplorer(r chi.Router) {
 }
 
 // validatorSet tells the validators among the registered neurons: those
-// that reported since a time, and those with a validator permit that never
-// leased a task. A permit alone does not make a validator: a small subnet
-// gives every neuron one (the top max_allowed_validators by stake), miners
-// included, so a permit holder that leases is a miner.
-func (a *API) validatorSet(ctx context.Context, reporters []ValidatorActivity, neurons []chain.Neuron) (map[string]bool, error) {
+// with a validator permit that reported, or never leased a task. A permit
+// alone does not make a validator: a small subnet gives every neuron one
+// (the top max_allowed_validators by stake), miners included, so a permit
+// holder that leases and never reports is a miner. Two indexed lookups per
+// permit holder (at most max_allowed_validators), whatever the database's
+// size.
+func (a *API) validatorSet(ctx context.Context, neurons []chain.Neuron) (map[string]bool, error) {
 	set := map[string]bool{}
-	for _, v := range reporters {
-		set[v.Hotkey] = true
-	}
 	for _, n := range neurons {
-		if !n.ValidatorPermit || set[n.Hotkey] {
+		if !n.ValidatorPermit {
+			continue
+		}
+		rs, err := a.svc.Store().ScoresOf(ctx, ScoreQuery{Validator: n.Hotkey, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(rs) > 0 {
+			set[n.Hotkey] = true
 			continue
 		}
 		ls, err := a.svc.Store().Leases(ctx, n.Hotkey, 1)
@@ -111,12 +118,8 @@ func (a *API) minerRows(ctx context.Context, since time.Time) ([]MinerRow, error
 	if err != nil {
 		return nil, err
 	}
-	reporters, err := a.svc.Store().Validators(ctx, since)
-	if err != nil {
-		return nil, err
-	}
 	_, neurons := a.svc.Roster().Metagraph()
-	validators, err := a.validatorSet(ctx, reporters, neurons)
+	validators, err := a.validatorSet(ctx, neurons)
 	if err != nil {
 		return nil, err
 	}
@@ -146,9 +149,14 @@ func (a *API) validatorRows(ctx context.Context, since time.Time) ([]ValidatorRo
 		return nil, err
 	}
 	_, neurons := a.svc.Roster().Metagraph()
-	validators, err := a.validatorSet(ctx, acts, neurons)
+	validators, err := a.validatorSet(ctx, neurons)
 	if err != nil {
 		return nil, err
+	}
+	// Hotkeys that reported in the window are validators, registered or
+	// not.
+	for _, v := range acts {
+		validators[v.Hotkey] = true
 	}
 	byKey := byHotkey(neurons)
 	now := a.svc.Now()

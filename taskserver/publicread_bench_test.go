@@ -143,7 +143,7 @@ func readStore(b *testing.B) (*sqlstore.Store, time.Time) {
 			}
 		}
 	}
-	if _, err := tx.Exec(`UPDATE tasks SET state = 'done' WHERE id IN (SELECT task_id FROM leases WHERE state = 'completed')`); err != nil {
+	if _, err := tx.Exec(`UPDATE tasks SET state = 'done' WHERE id IN (SELECT task_id FROM leases WHERE decision = 'accepted')`); err != nil {
 		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

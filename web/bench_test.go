@@ -118,7 +118,7 @@ func benchSite(b *testing.B, ttl time.Duration) *Site {
 	roster := taskserver.NewRoster(staticChain{mg}, 1, nil)
 	must(b, roster.Refresh(context.Background()))
 	svc := taskserver.NewService(taskserver.Options{Store: st, Roster: roster})
-	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: svc, SignedFor: benchHotkey(2000), PublicRate: -1, PublicCacheTTL: ttl})
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: svc, SignedFor: key(b, "//BenchServer").SS58(), PublicRate: -1, PublicCacheTTL: ttl})
 	must(b, err)
 	site, err := New(context.Background(), Options{API: client.New(client.Options{Handler: api}), DB: filepath.Join(b.TempDir(), "web.db")})
 	must(b, err)
