@@ -226,7 +226,11 @@ var (
 	ErrTooManyRegistrations = errors.New("too many registrations this block")
 	ErrUnknownBlock         = errors.New("unknown block")
 	ErrStatePruned          = errors.New("block state pruned by the node")
-	ErrInvalidArgument      = errors.New("invalid argument")
+	// ErrTxDropped is a transaction the chain accepted into its pool but
+	// never included: it was no longer valid when a block was built
+	// (Substrate's "invalid" status), or the node dropped it.
+	ErrTxDropped       = errors.New("transaction dropped from the pool")
+	ErrInvalidArgument = errors.New("invalid argument")
 	// Refusals of calls the subnet does not make, named so that a custom
 	// code never maps to a wrong sentinel.
 	ErrColdkeySwap              = errors.New("coldkey swap scheduled or disputed")
@@ -268,6 +272,7 @@ var AllErrors = map[string]error{
 	"too_many_registrations":       ErrTooManyRegistrations,
 	"unknown_block":                ErrUnknownBlock,
 	"state_pruned":                 ErrStatePruned,
+	"tx_dropped":                   ErrTxDropped,
 	"invalid_argument":             ErrInvalidArgument,
 	"coldkey_swap":                 ErrColdkeySwap,
 	"not_enough_stake_to_withdraw": ErrNotEnoughStakeToWithdraw,

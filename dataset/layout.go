@@ -14,6 +14,7 @@ import (
 //
 //	manifest.json
 //	records.jsonl
+//	index.jsonl (the record index, when every input is a WARC)
 //	data/<dump>/NNNNN.parquet, data/<dump>/NNNNN.minhash.sig
 //
 // SubmissionLayout(T) is one submission in a miner's repository, which
@@ -21,6 +22,7 @@ import (
 //
 //	submissions/T/manifest.json
 //	submissions/T/records.jsonl
+//	submissions/T/index.jsonl
 //	data/<dump>/T_NNNNN.parquet, data/<dump>/T_NNNNN.minhash.sig
 //
 // Every path is slash-separated and relative to the folder (the repository
@@ -64,6 +66,14 @@ func (l Layout) RecordsPath() string {
 		return RecordsName
 	}
 	return SubmissionDir(l.Task) + "/" + RecordsName
+}
+
+// IndexPath is the record index's path in the folder.
+func (l Layout) IndexPath() string {
+	if l.Task == 0 {
+		return IndexName
+	}
+	return SubmissionDir(l.Task) + "/" + IndexName
 }
 
 // ShardPath is the path of shard n (counted from 0 within the dataset or

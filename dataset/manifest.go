@@ -35,6 +35,10 @@ type Manifest struct {
 	Tokens    int64           `json:"tokens"`
 	Shards    []Shard         `json:"shards"`
 	Records   *File           `json:"records,omitempty"`
+	// RecordIndex is the record index (index.go): every record of the
+	// inputs with its bytes and outcome. Absent when an input is not a WARC
+	// whose records can be fetched alone.
+	RecordIndex *File `json:"record_index,omitempty"`
 }
 
 // Input is one input of the run (a WARC file or URL, or a document file).
@@ -141,10 +145,10 @@ func checkRel(p string) error {
 	return nil
 }
 
-// Files lists every file the manifest seals: shards, their signature files
-// and the records file.
+// Files lists every file the manifest seals: shards, their signature files,
+// the records file and the record index.
 func (m *Manifest) Files() []File {
-	files := make([]File, 0, 2*len(m.Shards)+1)
+	files := make([]File, 0, 2*len(m.Shards)+2)
 	for _, s := range m.Shards {
 		files = append(files, s.File)
 		if s.Signatures != nil {
@@ -153,6 +157,9 @@ func (m *Manifest) Files() []File {
 	}
 	if m.Records != nil {
 		files = append(files, *m.Records)
+	}
+	if m.RecordIndex != nil {
+		files = append(files, *m.RecordIndex)
 	}
 	return files
 }

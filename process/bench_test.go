@@ -14,8 +14,7 @@ import (
 )
 
 // BenchmarkPipeline measures the whole pipeline on the golden WARC (990
-// real pages) and, in the same run, go-trafilatura extraction alone on the
-// same pages, so that their ratio is measured under the same conditions.
+// real pages) and, in the same run, extraction alone on the same pages, so that their ratio is measured under the same conditions.
 //
 //	go test ./process -run '^$' -bench Pipeline -benchtime 1x
 //
@@ -60,7 +59,7 @@ func benchPipeline(b *testing.B, workers int, noGate bool) {
 	// Extraction alone: read and decode every page once (outside the
 	// timing), then extract each page on one goroutine.
 	pages := testpages.Load(b, "golden", "trafilatura_eval.warc.gz")
-	ex := extract.New(extract.Options{Timeout: -1})
+	ex := extract.New(extract.Options{})
 
 	b.ResetTimer()
 	var pipeWall, pipeCPU, exCPU time.Duration
@@ -76,7 +75,7 @@ func benchPipeline(b *testing.B, workers int, noGate bool) {
 		c0, t0 := cpuTime(), time.Now()
 		m, err := Run(ctx, Options{
 			Inputs: []string{path}, Output: out, Workers: workers,
-			Steps: StepOptions{AssetsDir: dir, ExtractTimeout: -1, NoLanguageGate: noGate},
+			Steps: StepOptions{AssetsDir: dir, NoLanguageGate: noGate},
 		})
 		if err != nil {
 			b.Fatal(err)

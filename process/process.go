@@ -28,8 +28,10 @@ import (
 
 // Version identifies the pipeline's semantics. It changes whenever a change
 // could alter any output byte: validators compare outputs only between equal
-// versions.
-const Version = "fineweb-go/0.2"
+// versions. 0.3: extraction reimplements trafilatura 1.8.1 on a
+// libxml2-compatible tree (replacing go-trafilatura), with a work budget
+// instead of a time limit.
+const Version = "fineweb-go/0.3"
 
 // Options configures a run.
 type Options struct {
@@ -201,6 +203,9 @@ func Run(ctx context.Context, opts Options) (m *dataset.Manifest, err error) {
 		return nil, err
 	}
 	m.Stats = j.stats
+	if m.RecordIndex, err = j.writeIndex(); err != nil {
+		return nil, err
+	}
 	if opts.Decisions != "" {
 		wroteDecisions = true
 		if err := j.writeDecisions(opts.Decisions); err != nil {
@@ -227,8 +232,15 @@ type job struct {
 	doneBytes int64 // input bytes of the inputs already done
 	// isPartOf is the first WARC input's warcinfo isPartOf field.
 	isPartOf string
-	start    time.Time
-	lastLog  time.Time
+	// keptDecision maps a kept document's spill index to its decision.
+	keptDecision []int
+	// inputEnds is, per input, the byte offset where its last record
+	// ends (the file's size, or a range's end); noIndex says why the run
+	// has no record index ("" when it has one).
+	inputEnds []int64
+	noIndex   string
+	start     time.Time
+	lastLog   time.Time
 }
 
 // decision is one line of the decisions file.
@@ -241,6 +253,10 @@ type decision struct {
 	Step   string `json:"step,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	KeptID string `json:"kept_id,omitempty"` // dedup: the document kept in its place
+
+	input  int   // the input's position
+	offset int64 // the record's byte offset in its input
+	via    int   // dedup: the decision of a record sharing a band, toward KeptID's
 }
 
 // keptDoc is a kept document in the spill file.
@@ -269,7 +285,9 @@ func (j *job) runInput(ctx context.Context, in input.Input) (int64, error) {
 	ws, _ := src.(*warcSource)
 	if ws != nil {
 		ws.name = j.name(in.Path)
-		ws.start, ws.end = j.opts.RecordStart, j.opts.RecordEnd
+		ws.start, ws.stop = j.opts.RecordStart, j.opts.RecordEnd
+	} else if j.noIndex == "" {
+		j.noIndex = fmt.Sprintf("input %s is not a WARC", in.Path)
 	}
 	j.progress.Input = in.Path
 	runner := &pipeline.Runner{
@@ -294,7 +312,11 @@ func (j *job) runInput(ctx context.Context, in input.Input) (int64, error) {
 		if j.isPartOf == "" {
 			j.isPartOf = ws.isPartOf
 		}
+		if ws.unindexed && j.noIndex == "" {
+			j.noIndex = fmt.Sprintf("WARC %s has records that do not start a gzip member of their own", in.Path)
+		}
 	}
+	j.inputEnds = append(j.inputEnds, ws.endOffset())
 	j.doneBytes = j.progress.BytesRead
 	return n, nil
 }
@@ -340,9 +362,11 @@ func createOutput(dir string) (cleanup func(), err error) {
 func (j *job) sink(in input.Input, r pipeline.Result) error {
 	j.stats.Add(r)
 	d := r.Doc
-	dec := decision{ID: d.ID, URL: d.URL, Input: j.name(in.Path), Index: d.Index, Kept: r.Kept(), Step: r.Step, Reason: r.Reason}
+	dec := decision{ID: d.ID, URL: d.URL, Input: j.name(in.Path), Index: d.Index, Kept: r.Kept(), Step: r.Step, Reason: r.Reason,
+		input: len(j.inputEnds), offset: d.Offset}
 	j.decisions = append(j.decisions, dec)
 	if r.Kept() {
+		j.keptDecision = append(j.keptDecision, len(j.decisions)-1)
 		if err := j.dedup.AddSignature(j.kept, d.ID, d.MinHash); err != nil {
 			return err
 		}
@@ -397,6 +421,7 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 			j.stats.Unkeep("dedup", "duplicate")
 			d := &j.decisions[k.Decision]
 			d.Kept, d.Step, d.Reason, d.KeptID = false, "dedup", "duplicate", by.ID
+			d.via = j.keptDecision[by.Via]
 			continue
 		}
 		if k.Dump == "" {
@@ -452,6 +477,41 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 	}
 	m.Shards, m.Records = shards, records
 	return nil
+}
+
+// writeIndex writes the record index (dataset.IndexEntry): one entry per
+// record, with its bytes — from its offset to the next record's, the last
+// to its input's end — and its decision. A run with an input that is not a
+// WARC, or whose records cannot be fetched alone, has none.
+func (j *job) writeIndex() (*dataset.File, error) {
+	if j.noIndex != "" {
+		j.opts.Log.Warn("no record index: validators cannot check this dataset as a submission", "why", j.noIndex)
+		return nil, nil
+	}
+	w, err := dataset.NewIndexWriter(j.opts.Output, j.opts.Layout.IndexPath())
+	if err != nil {
+		return nil, err
+	}
+	for i := range j.decisions {
+		d := &j.decisions[i]
+		end := j.inputEnds[d.input]
+		if i+1 < len(j.decisions) && j.decisions[i+1].input == d.input {
+			end = j.decisions[i+1].offset
+		}
+		e := dataset.IndexEntry{WARC: d.input, Offset: d.offset, Length: end - d.offset, Kept: d.Kept}
+		if !d.Kept {
+			e.Step, e.Reason = d.Step, d.Reason
+		}
+		if d.Step == "dedup" {
+			via := int64(d.via)
+			e.Dup = &via
+		}
+		if err := w.Add(e); err != nil {
+			w.Abort()
+			return nil, fmt.Errorf("write record index: %w", err)
+		}
+	}
+	return w.Close()
 }
 
 func (j *job) writeDecisions(path string) error {

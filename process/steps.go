@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -30,9 +31,13 @@ type StepOptions struct {
 	AssetsDir string
 	// LIDModel is a fastText model file; empty means the embedded lid.176.ftz.
 	LIDModel string
-	// ExtractTimeout bounds one document's extraction (0: the default 1 s;
-	// negative: no limit). A limit makes the output depend on the machine's
-	// speed and load; validators re-running records use a generous one.
+	// ExtractTimeout is ignored. Extraction used to have a time limit per
+	// document, which made the output depend on the machine's speed and
+	// load; it is now bounded by a deterministic work budget instead
+	// (extract.DefaultWorkPerByte). The field stays so that callers built
+	// against it keep compiling.
+	//
+	// Deprecated: extraction has no time limit.
 	ExtractTimeout time.Duration
 	// NoLanguageGate turns off the language gate before extraction
 	// (langid.PageFilter), so that every page is extracted as datatrove
@@ -108,8 +113,7 @@ func NewSteps(o StepOptions) (*Steps, error) {
 			return nil, err
 		}
 	}
-	// 0 means extract's default (1 s, as datatrove); negative, no limit.
-	s.Extract = extractFilter{extract.New(extract.Options{Timeout: o.ExtractTimeout})}
+	s.Extract = extractFilter{extract.New(extract.Options{})}
 	s.Quality = []pipeline.Filter{
 		quality.NewGopherRepetition(quality.GopherRepetitionOptions{}),
 		quality.NewGopherQuality(quality.GopherQualityOptions{}),
@@ -172,7 +176,7 @@ func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.C
 		if err != nil {
 			return nil, nil, err
 		}
-		return &warcSource{r: r, name: in.Path}, r, nil
+		return &warcSource{r: r, name: in.Path, end: -1}, r, nil
 	case input.JSONL:
 		return input.OpenJSONL(in.Path)
 	case input.Parquet:
@@ -184,13 +188,27 @@ func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.C
 
 // warcSource turns WARC records into documents.
 type warcSource struct {
-	r          *warc.Reader
-	name       string // recorded as the documents' file_path
-	start, end int64  // record index range; end 0: no limit
+	r           *warc.Reader
+	name        string // recorded as the documents' file_path
+	start, stop int64  // record index range; stop 0: no limit
 	// read counts the records met, unreadable those that could not be
 	// parsed (corrupt or truncated): all unreadable means not a WARC.
 	read, unreadable int64
 	isPartOf         string // the warcinfo record's, if any
+	// unindexed: a record shared its gzip member with an earlier one, so
+	// it cannot be fetched alone (no record index for this input).
+	unindexed bool
+	// end is the offset where the last record yielded ends: the first
+	// record past the range, or the input's end; -1 until known.
+	end int64
+}
+
+// endOffset is where the input's last yielded record ends.
+func (w *warcSource) endOffset() int64 {
+	if w == nil {
+		return 0
+	}
+	return w.end
 }
 
 func (w *warcSource) Next(ctx context.Context) (*pipeline.Document, error) {
@@ -198,6 +216,9 @@ func (w *warcSource) Next(ctx context.Context) (*pipeline.Document, error) {
 	for {
 		var err error
 		if rec, err = w.r.Next(ctx); err != nil {
+			if errors.Is(err, io.EOF) {
+				w.end = w.r.Offset()
+			}
 			return nil, err
 		}
 		w.read++
@@ -207,17 +228,32 @@ func (w *warcSource) Next(ctx context.Context) (*pipeline.Document, error) {
 		if rec.IsPartOf != "" && w.isPartOf == "" {
 			w.isPartOf = rec.IsPartOf
 		}
-		if w.end > 0 && rec.Index >= w.end {
+		if w.stop > 0 && rec.Index >= w.stop {
+			w.end = rec.Offset
+			if rec.Offset < 0 {
+				w.unindexed = true
+			}
 			return nil, io.EOF
 		}
 		if rec.Index >= w.start {
 			break
 		}
 	}
+	if rec.Offset < 0 {
+		w.unindexed = true
+	}
+	return RecordDocument(rec, w.name), nil
+}
+
+// RecordDocument is the pipeline's document of a WARC record read from the
+// WARC recorded as name: the one conversion of records into documents,
+// used by every run (a miner's) and every re-run of single records (a
+// validator's), so that both see the same document.
+func RecordDocument(rec *warc.Record, name string) *pipeline.Document {
 	return &pipeline.Document{
-		ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: w.name,
+		ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: name,
 		Offset: rec.Offset, Index: rec.Index, HTML: rec.HTML, Skip: rec.Skip,
-	}, nil
+	}
 }
 
 // signAnnotator computes a kept document's MinHash signature in the
@@ -234,7 +270,7 @@ func (a signAnnotator) Format(d *pipeline.Document) {
 const lid176SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
 
 // extractFilter runs extraction as a filter: it replaces the record's HTML
-// with its main text, or drops the record ("empty", "timeout").
+// with its main text, or drops the record ("empty", "work_budget").
 type extractFilter struct{ e *extract.Extractor }
 
 func (extractFilter) Name() string { return "extract" }

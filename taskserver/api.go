@@ -397,6 +397,8 @@ func ErrorCode(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, ErrBadCommitment):
 		return http.StatusBadRequest, "bad_commitment"
+	case errors.Is(err, ErrChainUnavailable):
+		return http.StatusServiceUnavailable, "chain_unavailable"
 	}
 	return http.StatusInternalServerError, "internal"
 }

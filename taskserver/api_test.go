@@ -33,11 +33,15 @@ type fakeChain struct {
 	mu      sync.Mutex
 	block   uint64
 	neurons []chain.Neuron
+	down    bool // Block fails
 }
 
 func (f *fakeChain) Block(context.Context) (chain.Block, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return chain.Block{}, errors.New("connection refused")
+	}
 	return chain.Block{Number: f.block, Hash: fmt.Sprintf("0x%064x", f.block)}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/epistula"
+	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 )
@@ -268,4 +269,44 @@ func TestPublicReadsCached(t *testing.T) {
 	if fresh.Counts.Leased != before.Counts.Leased+1 {
 		t.Fatalf("answer not refreshed after the cache period: %+v", fresh.Counts)
 	}
+}
+
+// TestCompletionStampsFreshHead (issue 13, seed grinding through a stale
+// head): the completion's block seeds the validators' samples, so it is
+// the chain's head when the completion arrives, not the roster's cached
+// one; while the head cannot be read the completion is refused as
+// transient and the lease stays live.
+func TestCompletionStampsFreshHead(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		h := newHarness(t, kind, harnessOptions{tasks: 1})
+		// One try per call: the refusal is what is tested, not the retries.
+		m1 := client.New(client.Options{URL: h.srv.URL, Signer: key(t, "m1"), SignedFor: h.server, Retry: retry.Policy{MaxAttempts: 1}})
+		got, err := m1.Lease(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The chain moves on; the roster's cache does not (its refresh
+		// loop is not running).
+		h.chain.setBlock(150)
+		h.chain.mu.Lock()
+		h.chain.down = true
+		h.chain.mu.Unlock()
+		if _, err := m1.Complete(ctx, got.Lease.ID, commitment(got.Task.ID), 149); !errors.Is(err, taskserver.ErrChainUnavailable) {
+			t.Fatalf("complete without a chain head: %v, want chain_unavailable", err)
+		}
+		if l, err := h.store.GetLease(ctx, got.Lease.ID); err != nil || l.State != taskserver.LeaseLive {
+			t.Fatalf("lease after the refused completion: %+v, %v", l, err)
+		}
+		h.chain.mu.Lock()
+		h.chain.down = false
+		h.chain.mu.Unlock()
+		if h.roster.Head() == 150 {
+			t.Fatal("the roster's cache already has the new head: the test proves nothing")
+		}
+		done, err := m1.Complete(ctx, got.Lease.ID, commitment(got.Task.ID), 149)
+		if err != nil || done.EndedBlock != 150 {
+			t.Fatalf("complete = %+v, %v; want stamped with the chain's head 150", done, err)
+		}
+	})
 }

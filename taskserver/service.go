@@ -150,6 +150,14 @@ func (s *Service) Complete(ctx context.Context, hotkey string, leaseID int64, co
 	if c.TaskID != l.TaskID {
 		return Lease{}, fmt.Errorf("%w: names task %d, lease %d is for task %d", ErrBadCommitment, c.TaskID, leaseID, l.TaskID)
 	}
+	// The completion's block seeds the validators' samples
+	// (verify.SeedBlock: its hash SeedDelay blocks later). Stamp it with
+	// the head read now, never the cached one: behind a lagging cache a
+	// miner could complete after the seed block exists, see its hash and
+	// complete only the commitment whose sample suits it.
+	if err := s.opts.Roster.RefreshBlock(ctx); err != nil {
+		return Lease{}, fmt.Errorf("%w: %v", ErrChainUnavailable, err)
+	}
 	return s.opts.Store.Complete(ctx, leaseID, hotkey, commitment, commitBlock, s.Stamp())
 }
 

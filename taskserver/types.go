@@ -224,6 +224,10 @@ var (
 	// ErrNotSubmission: a report names no completed lease of that task,
 	// hotkey and commitment.
 	ErrNotSubmission = errors.New("no such submission")
+	// ErrChainUnavailable: the chain head could not be read where a
+	// transition must be stamped with the current block (a completion);
+	// transient, the client retries.
+	ErrChainUnavailable = errors.New("chain head unavailable")
 )
 
 // ThrottledError says until when a throttled hotkey must wait.

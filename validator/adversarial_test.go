@@ -2,6 +2,7 @@ package validator
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -65,6 +66,7 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 	if m.Shards, m.Records, err = w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	reindex(t, dir, m, refs)
 	// Sign every shard as the pipeline does (the texts as published).
 	first := 0
 	for i := range m.Shards {
@@ -86,6 +88,82 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 		if sh.Signatures, err = dataset.HashFile(dir, rel); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// republish submits as name the honest output of warc[start, end) for a
+// task of crawl over the same records: the WARC named by another path, the
+// dataset retargeted at it (a second task over the same records).
+func (e *env) republish(name, crawl, warc string, start, end int64) {
+	t := e.t
+	other := filepath.Dir(warc) + "/./" + filepath.Base(warc)
+	e.submit(name, crawl, other, start, end, base(t, warc, start, end), func(dir string, m *dataset.Manifest) {
+		m.Inputs[0].Path = other
+		rewrite(t, dir, m, func(docs []dataset.Doc, refs []dataset.RecordRef) ([]dataset.Doc, []dataset.RecordRef) {
+			for i := range refs {
+				refs[i].WARC = other
+			}
+			return docs, refs
+		})
+	})
+}
+
+// reindex makes a rewritten submission's record index agree with its
+// documents, as a careful attacker would: the records they cite are kept,
+// and a record no longer cited is claimed dropped by a quality filter.
+func reindex(t testing.TB, dir string, m *dataset.Manifest, refs []dataset.RecordRef) {
+	t.Helper()
+	editIndex(t, dir, m, func(entries []dataset.IndexEntry) []dataset.IndexEntry {
+		cited := map[[2]any]bool{}
+		for _, r := range refs {
+			cited[[2]any{r.WARC, r.Offset}] = true
+		}
+		for i := range entries {
+			e := &entries[i]
+			switch {
+			case cited[[2]any{m.Inputs[e.WARC].Path, e.Offset}]:
+				*e = dataset.IndexEntry{WARC: e.WARC, Offset: e.Offset, Length: e.Length, Kept: true}
+			case e.Kept:
+				e.Kept, e.Step, e.Reason = false, "fineweb_qual", "line_punct_ratio"
+			}
+		}
+		return entries
+	})
+}
+
+// indexEntries reads a submission's record index.
+func indexEntries(t testing.TB, dir string, m *dataset.Manifest) []dataset.IndexEntry {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(m.RecordIndex.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var entries []dataset.IndexEntry
+	if err := dataset.ReadIndex(context.Background(), f, 1<<20, func(_ int64, e dataset.IndexEntry) error {
+		entries = append(entries, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+// editIndex rewrites a submission's record index with fn and re-seals it.
+func editIndex(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.IndexEntry) []dataset.IndexEntry) {
+	t.Helper()
+	entries := indexEntries(t, dir, m)
+	w, err := dataset.NewIndexWriter(dir, m.RecordIndex.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range fn(entries) {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.RecordIndex, err = w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -158,8 +236,14 @@ func TestAdversaries(t *testing.T) {
 	// for a task over the same records.
 	e.commit("CopyExact", h1)
 	want["CopyExact"] = verify.CodeCopy
-	e.submit("CopyRepub", "c-copy", A, 0, 24, base(t, A, 0, 24), nil)
-	want["CopyRepub"] = verify.CodeCopy
+	// The republished copy is of the same crawl (uniqueness compares within
+	// a crawl); its task names the same WARC by another path (the same
+	// records), and the copier retargets H1's dataset at it. It is accepted
+	// (it is derived from its task's records, and a second task over
+	// crawled-before pages is an honest miner's too) but every document
+	// overlaps H1's: it is credited 0.
+	e.republish("CopyRepub", "c-h1", A, 0, 24)
+	worthless := map[string]bool{"CopyRepub": true}
 
 	// Fabricated text with the real ids, URLs and offsets.
 	e.submit("Fabricate", "c-fab", A, 0, 24, "", func(dir string, m *dataset.Manifest) {
@@ -339,6 +423,10 @@ func TestAdversaries(t *testing.T) {
 		}
 		t.Logf("%-11s %s", n, describe(r))
 		switch w, bad := want[n]; {
+		case worthless[n]:
+			if !r.Verdict.Accepted || r.Verdict.Uniqueness != 0 || r.Verdict.VerifiedTokens != 0 || r.Score != 0 {
+				t.Errorf("%s: %s, want accepted with nothing credited", n, describe(r))
+			}
 		case bad && (r.Verdict.Accepted || r.Verdict.Code != w || r.Score != 0):
 			t.Errorf("%s: %s, want rejected with %s", n, describe(r), w)
 		case bad && !loggedRejection(e.logs.String(), key(t, n).SS58(), w):

@@ -120,6 +120,9 @@ func clone(t testing.TB, src string, taskID int64, hotkey string, mutate func(di
 		}
 	}
 	move(m.Records, l.RecordsPath())
+	if m.RecordIndex != nil {
+		move(m.RecordIndex, l.IndexPath())
+	}
 	m.Task, m.Hotkey = strconv.FormatInt(taskID, 10), hotkey
 	if mutate != nil {
 		mutate(dir, m)

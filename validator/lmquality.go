@@ -3,6 +3,7 @@ package validator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/datarefine/refine/lm/eval"
@@ -46,6 +47,13 @@ func NewLMQuality(ctx context.Context, reference string) (*LMQuality, error) {
 func (q *LMQuality) Quality(ctx context.Context, miner, reference []string) (float64, error) {
 	if len(miner) == 0 || len(reference) == 0 {
 		return 0, nil
+	}
+	// The same documents on both sides (an honest miner, which is every
+	// miner accepted when no provenance mismatch is tolerated) sample the
+	// same pool and train the same models: Delta is 0 and the quality 1, as
+	// Compare would find after training once (about 200 CPU-seconds).
+	if slices.Equal(miner, reference) {
+		return 1, nil
 	}
 	q.mu.Lock()
 	c, err := q.ev.Compare(ctx, miner, reference)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func TestLMQualityRelative(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The honest case trains once: the two sides sample the same pool.
+	// The honest case trains nothing: the two sides are the same.
 	honest, err := q.Quality(ctx, refined, refined)
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +101,22 @@ func TestLMQualityRelative(t *testing.T) {
 	}
 }
 
+// TestLMQualitySameSides: the same documents on both sides score 1 without
+// training (the evaluator here has no model: training would panic).
+func TestLMQualitySameSides(t *testing.T) {
+	q := &LMQuality{LossScale: 1}
+	docs := []string{"one document", "another"}
+	if got, err := q.Quality(context.Background(), docs, slices.Clone(docs)); err != nil || got != 1 {
+		t.Fatalf("same sides: %v, %v", got, err)
+	}
+}
+
 // TestRelativeQualityInValidator runs the validator on real submissions and
 // checks the wiring of the relative score: the quality scorer sees the
 // sampled documents against the reference pipeline's output for the same
 // records, so an honest miner scores exactly 1 and a miner whose documents
 // were replaced by foreign text (junk) scores lower. (The validator here tolerates
-// any provenance mismatch and missing coverage, so that the second
+// any provenance mismatch and missing record, so that the second
 // submission reaches the quality score; by default it is rejected first. A short protocol keeps the test cheap:
 // the full protocol's discrimination is TestLMQualityRelative's and
 // lm/eval's.)
@@ -139,7 +150,7 @@ func TestRelativeQualityInValidator(t *testing.T) {
 		})
 	})
 	opts := e.options(filepath.Join(t.TempDir(), "v.db"))
-	opts.Quality, opts.MaxMismatch, opts.CoverageDrop = rec, 1, 1
+	opts.Quality, opts.MaxMismatch, opts.CoverageMaxMissing = rec, 1, 1
 	v, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

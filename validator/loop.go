@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -267,12 +268,20 @@ func (v *Validator) Round(ctx context.Context) ([]Record, error) {
 	if err != nil {
 		return out, err
 	}
-	for _, cd := range cands {
+	// Check in parallel, settle and record in order.
+	v.recent.reset()
+	logs := make([]*slog.Logger, len(cands))
+	for i, cd := range cands {
+		logs[i] = v.opts.Log.With("hotkey", cd.c.Hotkey, "uid", uidOf[cd.c.Hotkey], "block", cd.c.Block, "commitment", string(cd.c.Data), "lease", cd.lease)
+	}
+	checked, stop := v.startChecks(ctx, cands, logs)
+	defer stop()
+	for i, cd := range cands {
+		o := checked(i)
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		uid := uidOf[cd.c.Hotkey]
-		r, err := v.evaluate(ctx, cd, uid, head.Number)
+		r, err := v.evaluate(ctx, cd, uidOf[cd.c.Hotkey], head.Number, o, logs[i])
 		if err != nil {
 			return out, err
 		}
@@ -282,6 +291,11 @@ func (v *Validator) Round(ctx context.Context) ([]Record, error) {
 	}
 	if err := v.applyRound(ctx, hotkeys, head.Number); err != nil {
 		return out, fmt.Errorf("apply round: %w", err)
+	}
+	if n, err := v.state.prune(ctx, v.opts.Uniqueness, head.Number); err != nil {
+		v.opts.Log.Warn("uniqueness index not pruned", "err", err)
+	} else if n > 0 {
+		v.opts.Log.Info("uniqueness index pruned", "partitions", n)
 	}
 	v.metrics.block.Set(float64(head.Number))
 	if emas, err := v.state.emas(ctx); err == nil {
@@ -310,8 +324,10 @@ func (v *Validator) applyRound(ctx context.Context, hotkeys map[uint16]string, h
 // scan reads the commitments of the blocks since the last scan into the
 // state, and the current commitments (which cover a gap when old blocks
 // are pruned). It stays ScanLag blocks behind the head, whose block may
-// still be replaced (a fork of the best chain) or, on the devchain, still
-// take extrinsics.
+// still be replaced by a fork of the best chain (a block's events are final
+// once it exists on both chains: extrinsics go into the next block). A
+// commitment of a replaced block is still seen through the current
+// commitments read here.
 func (v *Validator) scan(ctx context.Context, head uint64) error {
 	cur, err := v.opts.Chain.Commitments(ctx, v.opts.Netuid)
 	if err != nil {
@@ -571,7 +587,7 @@ func (v *Validator) notCommitted(ctx context.Context, sub completion, uidOf map[
 	if _, ok := uidOf[sub.Hotkey]; !ok {
 		rec.UID = 0 // deregistered: the record only answers the task server
 	}
-	if err := v.state.record(ctx, rec, nil); err != nil {
+	if err := v.state.record(ctx, rec, nil, "", v.opts.Uniqueness); err != nil {
 		return rec, err
 	}
 	v.metrics.submissions.WithLabelValues(string(CodeNotCommitted)).Inc()
@@ -579,17 +595,70 @@ func (v *Validator) notCommitted(ctx context.Context, sub completion, uidOf map[
 	return rec, nil
 }
 
-// evaluate checks one candidate and records its verdict. It returns nil,
-// nil when the evaluation failed on the validator's side: it is retried
-// later (persisted, with a backoff), never scored.
-func (v *Validator) evaluate(ctx context.Context, cd candidate, uid uint16, head uint64) (*Record, error) {
-	start := time.Now()
+// startChecks runs the order-independent checks of the candidates, in
+// their order, on EvalWorkers goroutines, at most 2 × EvalWorkers ahead of
+// the candidate being settled (which bounds the memory held by checked,
+// unsettled submissions). checked(i) waits for candidate i's outcome; call
+// it for 0, 1, … in turn. stop cancels what is left and waits for the
+// workers.
+func (v *Validator) startChecks(ctx context.Context, cands []candidate, logs []*slog.Logger) (checked func(int) outcome, stop func()) {
+	cctx, cancel := context.WithCancel(ctx)
+	workers := max(1, min(v.opts.EvalWorkers, len(cands)))
+	results := make([]chan outcome, len(cands))
+	for i := range results {
+		results[i] = make(chan outcome, 1)
+	}
+	slots := make(chan struct{}, 2*workers)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the feeder: candidates in order, within the window
+		defer wg.Done()
+		defer close(next)
+		for i := range cands {
+			select {
+			case slots <- struct{}{}:
+			case <-cctx.Done():
+				return
+			}
+			select {
+			case next <- i:
+			case <-cctx.Done():
+				return
+			}
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] <- v.checkOne(cctx, cands[i].c, logs[i])
+			}
+		}()
+	}
+	checked = func(i int) outcome {
+		select {
+		case o := <-results[i]:
+			<-slots
+			return o
+		case <-ctx.Done():
+			return outcome{checked: verify.CheckFailed(cands[i].c, 0, ctx.Err())}
+		}
+	}
+	return checked, func() { cancel(); wg.Wait() }
+}
+
+// evaluate settles one checked candidate and records its verdict. It
+// returns nil, nil when the evaluation failed on the validator's side: it
+// is retried later (persisted, with a backoff), never scored.
+func (v *Validator) evaluate(ctx context.Context, cd candidate, uid uint16, head uint64, o outcome, log *slog.Logger) (*Record, error) {
 	c := cd.c
 	data := string(c.Data)
-	log := v.opts.Log.With("hotkey", c.Hotkey, "uid", uid, "block", c.Block, "commitment", data, "lease", cd.lease)
 	rec := Record{Hotkey: c.Hotkey, UID: uid, Block: c.Block, Commitment: data, EvaluatedBlock: head, LeaseID: cd.lease}
-	verdict, bands, taskID := v.check(ctx, c, log)
-	rec.TaskID = taskID
+	o = v.settleOne(ctx, o, log)
+	verdict, bands := o.verdict, o.bands
+	rec.TaskID = o.taskID
 	if verdict.Code == codeNotReady {
 		return nil, nil // its seed block is not on chain yet: look again next round
 	}
@@ -610,8 +679,11 @@ func (v *Validator) evaluate(ctx context.Context, cd candidate, uid uint16, head
 		Accepted: verdict.Accepted, VerifiedTokens: verdict.VerifiedTokens,
 		Quality: verdict.Quality, ElapsedBlocks: verdict.ElapsedBlocks,
 	})
-	if err := v.state.record(ctx, rec, bands); err != nil {
+	if err := v.state.record(ctx, rec, bands, o.crawl, v.opts.Uniqueness); err != nil {
 		return nil, err
+	}
+	if verdict.Accepted {
+		v.recent.add(v.opts.Uniqueness, o.crawl, rec.Block, bands)
 	}
 	code := "accepted"
 	if !verdict.Accepted {
@@ -624,7 +696,7 @@ func (v *Validator) evaluate(ctx context.Context, cd candidate, uid uint16, head
 			"coverage", fmt.Sprintf("%d/%d", verdict.Coverage.Found, verdict.Coverage.ReferenceKept))
 	}
 	v.metrics.submissions.WithLabelValues(code).Inc()
-	v.metrics.evalSeconds.Observe(time.Since(start).Seconds())
+	v.metrics.evalSeconds.Observe(o.elapsed.Seconds())
 	return &rec, nil
 }
 

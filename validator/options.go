@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/datarefine/refine/chain"
@@ -90,21 +91,35 @@ type Options struct {
 	// (default 16): byte positions of its text drawn uniformly, whose
 	// documents are re-derived from their records.
 	ProvenanceSamples int
-	// CoverageSamples is how many records the reference pipeline keeps are
-	// sought per submission (default 100), re-running at most
-	// CoverageRecords records of the task (default 4,000); a submission
-	// missing more of them than a miner dropping a share CoverageDrop
-	// (default 0.2) of the kept records would miss with probability 1 %
-	// is rejected (verify.CoverageParams, docs/mechanism.md).
+	// CoverageSamples is how many byte draws landing on records the
+	// reference pipeline keeps the coverage sample seeks per submission
+	// (default 21: a miner leaving out a share CoverageDrop (default 0.2)
+	// of the kept bytes is caught with probability ≥ 99 %), re-running at
+	// most CoverageRecords distinct records (default 1,000); every drawn
+	// record's claim in the record index is checked, and one false claim
+	// rejects (verify.CoverageParams, docs/mechanism.md).
 	CoverageSamples, CoverageRecords int
 	CoverageDrop                     float64
+	// CoverageMaxMissing is the share of the coverage draws on records the
+	// reference keeps that may find the record missing (default 0: an
+	// honest index has no false claim; tests of other checks raise it).
+	CoverageMaxMissing float64
 	// Thresholds of the gate (defaults in parentheses): at most
 	// MaxMismatch of the provenance draws may miss (0: the pipeline is
 	// deterministic, an honest submission matches every draw); at most
 	// MaxInternalDup of the documents may duplicate another of the
-	// submission (0.01); at most MaxOverlap may share a MinHash band with
-	// earlier accepted submissions (0.5).
-	MaxMismatch, MaxInternalDup, MaxOverlap float64
+	// submission (0.01). Overlap with earlier accepted submissions is not
+	// a rejection but a discount (see verify.Evaluator).
+	MaxMismatch, MaxInternalDup float64
+	// EvalWorkers is how many submissions a round checks at once (default
+	// 4, at most GOMAXPROCS). The checks that depend on earlier
+	// submissions (replays, copies, uniqueness) and the verdicts' records
+	// are made one at a time in (block, hotkey) order, so the results do
+	// not depend on it.
+	EvalWorkers int
+	// Uniqueness shapes the uniqueness index: its partitions by crawl and
+	// window, and its pruning (UniquenessParams; docs/mechanism.md).
+	Uniqueness UniquenessParams
 	// Budget turns a task's size into the work its submission may cost
 	// (verify.BudgetParams; defaults there).
 	Budget verify.BudgetParams
@@ -136,8 +151,8 @@ func (o Options) EvalParams() verify.Params {
 	return verify.Params{
 		SeedDelay: o.SeedDelay, GraceBlocks: o.GraceBlocks,
 		ProvenanceSamples: o.ProvenanceSamples,
-		Coverage:          verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop},
-		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup, MaxOverlap: o.MaxOverlap,
+		Coverage:          verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop, MaxMissing: o.CoverageMaxMissing},
+		MaxMismatch:       o.MaxMismatch, MaxInternalDup: o.MaxInternalDup,
 		Budget: o.Budget, Limits: o.Limits,
 		FetchTimeout: o.FetchTimeout, EvalTimeout: o.EvalTimeout, WorkDir: o.WorkDir,
 	}
@@ -172,17 +187,14 @@ func (o Options) withDefaults() Options {
 	if o.ProvenanceSamples == 0 {
 		o.ProvenanceSamples = 16
 	}
-	if o.CoverageSamples == 0 {
-		o.CoverageSamples = 100
+	cov := verify.CoverageParams{Target: o.CoverageSamples, MaxRecords: o.CoverageRecords, Drop: o.CoverageDrop}.WithDefaults()
+	o.CoverageSamples, o.CoverageRecords, o.CoverageDrop = cov.Target, cov.MaxRecords, cov.Drop
+	if o.EvalWorkers <= 0 {
+		o.EvalWorkers = min(4, runtime.GOMAXPROCS(0))
 	}
-	if o.CoverageRecords == 0 {
-		o.CoverageRecords = 4000
-	}
+	o.Uniqueness = o.Uniqueness.withDefaults()
 	if o.MaxInternalDup == 0 {
 		o.MaxInternalDup = 0.01
-	}
-	if o.MaxOverlap == 0 {
-		o.MaxOverlap = 0.5
 	}
 	o.Limits = o.Limits.WithDefaults()
 	if o.FetchTimeout == 0 {

@@ -297,7 +297,7 @@ func reportDetail(r Report) (json.RawMessage, error) {
 	if err != nil || len(b) <= maxDetailBytes {
 		return b, err
 	}
-	r.Provenance.Mismatches, r.Coverage.Missing = nil, nil
+	r.Provenance.Mismatches, r.Coverage.Notes = nil, nil
 	if b, err = json.Marshal(r); err != nil || len(b) <= maxDetailBytes {
 		return b, err
 	}

@@ -18,7 +18,21 @@ import (
 // commitments seen so far (a non-archive node forgets old blocks), the task
 // server's submissions read so far, evaluations to retry (failures on the
 // validator's side, with their backoff) and reports not yet delivered.
-type state struct{ db *sql.DB }
+type state struct {
+	db *sql.DB
+	// read is a pool of read-only connections for the uniqueness index's
+	// lookups, which parallel evaluations make at once (WAL lets readers
+	// run beside the one writer); db itself for an in-memory state.
+	read *sql.DB
+}
+
+// reads is the pool for read-only lookups.
+func (s *state) reads() *sql.DB {
+	if s.read != nil {
+		return s.read
+	}
+	return s.db
+}
 
 const schema = `
 CREATE TABLE IF NOT EXISTS submissions (
@@ -43,12 +57,6 @@ CREATE TABLE IF NOT EXISTS ema (
 	value REAL NOT NULL,
 	block INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS bands (
-	band INTEGER NOT NULL,
-	value INTEGER NOT NULL,
-	submission INTEGER NOT NULL,
-	PRIMARY KEY (band, value, submission)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
 	key TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
@@ -112,7 +120,7 @@ func openState(ctx context.Context, path string) (*state, error) {
 	// One connection: SQLite serialises writers anyway, and an in-memory
 	// database exists per connection.
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+uniquenessSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create validator state %s: %w", path, err)
 	}
@@ -121,6 +129,15 @@ func openState(ctx context.Context, path string) (*state, error) {
 		return nil, err
 	}
 	s := &state{db: db}
+	if path != ":memory:" {
+		rd, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open validator state %s: %w", path, err)
+		}
+		rd.SetMaxOpenConns(8)
+		s.read = rd
+	}
 	// Columns added after the first release; a state file from before
 	// gets them (its submissions had no lease: they were read from chain).
 	for _, c := range []struct{ table, column, def string }{
@@ -160,7 +177,12 @@ func (s *state) addColumn(ctx context.Context, table, column, def string) error 
 	return err
 }
 
-func (s *state) Close() error { return s.db.Close() }
+func (s *state) Close() error {
+	if s.read != nil {
+		s.read.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *state) meta(ctx context.Context, key string) (uint64, error) {
 	var v int64
@@ -190,8 +212,9 @@ func (s *state) earlier(ctx context.Context, data, hotkey string) (other string,
 	return other, uint64(b), err == nil, err
 }
 
-// record stores an evaluated submission and, when accepted, its bands.
-func (s *state) record(ctx context.Context, r Record, bands [][]uint64) error {
+// record stores an evaluated submission and, when accepted, its bands in
+// the uniqueness index (crawl is its task's).
+func (s *state) record(ctx context.Context, r Record, bands [][]uint64, crawl string, uniq UniquenessParams) error {
 	vj, err := json.Marshal(r.Verdict)
 	if err != nil {
 		return err
@@ -201,7 +224,7 @@ func (s *state) record(ctx context.Context, r Record, bands [][]uint64) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO submissions (hotkey, uid, block, data, task_id, accepted, code, score, verdict, evaluated_block, lease_id)
+	_, err = tx.ExecContext(ctx, `INSERT INTO submissions (hotkey, uid, block, data, task_id, accepted, code, score, verdict, evaluated_block, lease_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Hotkey, int(r.UID), int64(r.Block), r.Commitment, r.TaskID,
 		r.Verdict.Accepted, string(r.Verdict.Code), r.Score, string(vj), int64(r.EvaluatedBlock), r.LeaseID)
 	if err != nil {
@@ -217,49 +240,12 @@ func (s *state) record(ctx context.Context, r Record, bands [][]uint64) error {
 			return err
 		}
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
 	if r.Verdict.Accepted {
-		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO bands (band, value, submission) VALUES (?, ?, ?)`)
-		if err != nil {
+		if err := addBands(ctx, tx, uniq, crawl, r.Block, bands); err != nil {
 			return err
-		}
-		defer st.Close()
-		for _, doc := range bands {
-			for b, v := range doc {
-				if _, err := st.ExecContext(ctx, b, int64(v), id); err != nil {
-					return fmt.Errorf("record bands: %w", err)
-				}
-			}
 		}
 	}
 	return tx.Commit()
-}
-
-// overlap counts the documents with at least one band value present in an
-// earlier accepted submission.
-func (s *state) overlap(ctx context.Context, docs []verify.Doc) (int, error) {
-	st, err := s.db.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM bands WHERE band = ? AND value = ?)`)
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
-	n := 0
-	for _, d := range docs {
-		for b, v := range d.Bands {
-			var hit bool
-			if err := st.QueryRowContext(ctx, b, int64(v)).Scan(&hit); err != nil {
-				return 0, err
-			}
-			if hit {
-				n++
-				break
-			}
-		}
-	}
-	return n, nil
 }
 
 // applyRound folds the scores of the submissions not yet applied into the

@@ -27,6 +27,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/validator/score"
@@ -53,6 +54,9 @@ type Validator struct {
 	// reports were delivered since the last release.
 	feeding      atomic.Uint64
 	reportsSince atomic.Bool
+	// recent holds the bands of the submissions accepted in the current
+	// round, for the uniqueness of those checked before they were recorded.
+	recent *recentBands
 }
 
 // New opens the state and loads the reference pipeline.
@@ -79,7 +83,7 @@ func New(opts Options) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{opts: opts, state: st, ref: ref}
+	v := &Validator{opts: opts, state: st, ref: ref, recent: &recentBands{}}
 	// Weight calls go through a wrapper that notes which weights became
 	// public, so that the scores behind them can be published.
 	v.opts.Chain = publishingChain{Client: opts.Chain, v: v}
@@ -87,7 +91,7 @@ func New(opts Options) (*Validator, error) {
 	v.eval = &verify.Evaluator{
 		Params:    opts.EvalParams(),
 		Reference: ref, Store: opts.Store, Tasks: opts.Tasks, Chain: opts.Chain,
-		History: history{st}, Quality: opts.Quality,
+		History: history{st, opts.Uniqueness, v.recent}, Quality: opts.Quality,
 	}
 	reg := opts.Registerer
 	if reg == nil {
@@ -115,40 +119,77 @@ type Report struct {
 	verify.Verdict
 }
 
-// check runs every check of one commitment and never panics.
-func (v *Validator) check(ctx context.Context, c chain.Commitment, log *slog.Logger) (verdict verify.Verdict, bands [][]uint64, taskID int64) {
+// outcome is one candidate's evaluation: checked by checkOne, then
+// settled (settleOne) into its verdict (with a rejection's code), the
+// accepted documents' bands, its task and the task's crawl.
+type outcome struct {
+	verdict verify.Verdict
+	bands   [][]uint64
+	taskID  int64
+	crawl   string
+	checked *verify.Checked
+	elapsed time.Duration
+}
+
+// checkOne runs the checks of one commitment that do not depend on the
+// submissions evaluated before it (verify.Evaluator.Check: the checks
+// pipeline of docs/mechanism.md but uniqueness). It never panics: a panic
+// is recorded as the miner's input (internal). Safe to run in parallel.
+func (v *Validator) checkOne(ctx context.Context, c chain.Commitment, log *slog.Logger) (o outcome) {
+	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("panic while checking a submission", "panic", p, "stack", string(debug.Stack()))
-			verdict = verify.Verdict{Code: verify.CodeInternal, Reason: fmt.Sprintf("check panicked: %v", p)}
-			bands = nil
+			o.checked = verify.CheckFailed(c, 0, verify.Fail(verify.CodeInternal, "check panicked: %v", p))
+		}
+		o.elapsed = time.Since(start)
+	}()
+	o.checked = v.eval.Check(ctx, c, log)
+	return o
+}
+
+// settleOne finishes a checked commitment against the submissions recorded
+// before it (verify.Evaluator.Settle: replays, copies, uniqueness). Rounds
+// settle their candidates one at a time, in (block, hotkey) order, each
+// after the one before was recorded: so the earlier commit wins whatever
+// order the checks finished in.
+func (v *Validator) settleOne(ctx context.Context, o outcome, log *slog.Logger) (out outcome) {
+	out = o
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("panic while settling a submission", "panic", p, "stack", string(debug.Stack()))
+			out.verdict, out.bands = verify.Verdict{Code: verify.CodeInternal, Reason: fmt.Sprintf("settle panicked: %v", p)}, nil
 		}
 	}()
-	verdict, bands, taskID, err := v.checks(ctx, c, log)
-	if errors.Is(err, verify.ErrNotReady) {
-		return verify.Verdict{Code: codeNotReady}, nil, taskID
-	}
+	ch := o.checked
+	out.taskID, out.crawl = ch.TaskID, ch.Crawl
+	vd, bands, _, err := v.eval.Settle(ctx, ch)
 	if err != nil {
-		f, ok := verify.AsFailure(err)
-		if !ok {
-			f = &verify.Failure{Code: verify.CodeValidatorError, Detail: err.Error()}
-		}
-		verdict.Accepted, verdict.Code, verdict.Reason = false, f.Code, f.Detail
-		verdict.VerifiedTokens = 0
-		bands = nil
+		out.verdict, out.bands = failed(vd, err), nil
+		return out
 	}
-	return verdict, bands, taskID
+	out.verdict, out.bands = vd, bands
+	return out
+}
+
+// failed is the verdict of an evaluation that ended with err: a rejection
+// with the failure's code, the validator's own error, or not ready.
+func failed(vd verify.Verdict, err error) verify.Verdict {
+	if errors.Is(err, verify.ErrNotReady) {
+		return verify.Verdict{Code: codeNotReady}
+	}
+	f, ok := verify.AsFailure(err)
+	if !ok {
+		f = &verify.Failure{Code: verify.CodeValidatorError, Detail: err.Error()}
+	}
+	vd.Accepted, vd.Code, vd.Reason = false, f.Code, f.Detail
+	vd.VerifiedTokens = 0
+	return vd
 }
 
 // codeNotReady marks an evaluation that could not start yet; it is never
 // recorded.
 const codeNotReady verify.Code = "not_ready"
-
-// checks is the evaluation pipeline (verify.Evaluator; see
-// docs/mechanism.md for the order and its reasons).
-func (v *Validator) checks(ctx context.Context, c chain.Commitment, log *slog.Logger) (verify.Verdict, [][]uint64, int64, error) {
-	return v.eval.Evaluate(ctx, c, log)
-}
 
 // Scores returns every uid's EMA and normalised weight, by uid.
 func (v *Validator) Scores(ctx context.Context) ([]UIDScore, error) {
@@ -174,14 +215,25 @@ func (v *Validator) Records(ctx context.Context, hotkey string) ([]Record, error
 
 // history gives the evaluation the validator's memory of earlier
 // submissions.
-type history struct{ s *state }
+type history struct {
+	s      *state
+	uniq   UniquenessParams
+	recent *recentBands
+}
 
 func (h history) Earlier(ctx context.Context, data, hotkey string) (string, uint64, bool, error) {
 	return h.s.earlier(ctx, data, hotkey)
 }
 
-func (h history) Overlap(ctx context.Context, docs []verify.Doc) (int, error) {
-	return h.s.overlap(ctx, docs)
+func (h history) Overlap(ctx context.Context, crawl string, block uint64, docs []verify.Doc) ([]bool, uint64, error) {
+	mark := h.recent.mark()
+	hits, err := h.s.overlap(ctx, h.uniq, crawl, block, docs)
+	return hits, mark, err
+}
+
+func (h history) Recent(_ context.Context, crawl string, block uint64, docs []verify.Doc, mark uint64, hits []bool) error {
+	h.recent.match(h.uniq, crawl, block, docs, mark, hits)
+	return nil
 }
 
 func sortedUIDs(m map[uint16]string) []uint16 {

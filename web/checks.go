@@ -40,17 +40,21 @@ type verdict struct {
 		Mismatches []string `json:"mismatches"`
 	} `json:"provenance"`
 	Coverage struct {
+		Entries       int64    `json:"entries"`
+		Draws         int64    `json:"draws"`
 		Sampled       int64    `json:"sampled"`
 		ReferenceKept int64    `json:"reference_kept"`
 		Found         int64    `json:"found"`
-		Allowed       int64    `json:"allowed_misses"`
-		Missing       []string `json:"missing"`
+		Absent        int64    `json:"absent"`
+		KeptClaims    int64    `json:"kept_claims"`
+		Mismatched    int64    `json:"mismatched"`
+		Notes         []string `json:"notes"`
 	} `json:"coverage"`
 	Limits *struct {
 		ProvenanceSamples int     `json:"provenance_samples"`
 		MaxMismatch       float64 `json:"max_mismatch"`
 		MaxInternalDup    float64 `json:"max_internal_duplicates"`
-		MaxOverlap        float64 `json:"max_overlap"`
+		MaxMissing        float64 `json:"coverage_max_missing"`
 	} `json:"limits"`
 }
 
@@ -95,20 +99,22 @@ type stage struct {
 // stages are the checks in the order the validator runs them
 // (validator/verify.Evaluator.Evaluate).
 var stages = []stage{
-	{"Commitment and lease", []string{"malformed_commitment", "replay", "no_task", "not_leased", "before_lease", "after_deadline", "not_committed"},
-		"Commit the exact string r1:<repo>@<revision>:<task>:<manifest sha256 prefix> once per lease, after the lease is granted and before it ends; complete the lease with the same string."},
+	{"Commitment and lease", []string{"malformed_commitment", "replay", "copy", "no_task", "not_leased", "before_lease", "after_deadline", "not_committed"},
+		"Commit your own exact string r1:<repo>@<revision>:<task>:<manifest sha256 prefix> once per lease, after the lease is granted and before it ends; complete the lease with the same string. Another hotkey's commitment string is a copy."},
 	{"Files fetched and sealed", []string{"fetch", "too_large", "manifest", "manifest_hash", "integrity"},
 		"Publish the revision you commit (it must stay reachable), with submissions/<task>/manifest.json and every file it seals, each matching its sha256 and size, within the task's download budget."},
-	{"Format and counts", []string{"schema", "wrong_task", "wrong_hotkey", "records", "counts", "signatures", "internal"},
-		"Write FineWeb's columns with the released pipeline; the manifest must name this task and your hotkey, and its document and token counts must be the shards' (GPT-2 token_count of each text)."},
+	{"Format and counts", []string{"schema", "wrong_task", "wrong_hotkey", "records", "index", "counts", "signatures", "internal"},
+		"Write FineWeb's columns and the record index with the released pipeline; the index must list every record of the task's WARCs once, the manifest must name this task and your hotkey, and its document and token counts must be the shards' (GPT-2 token_count of each text)."},
 	{"Provenance", []string{"provenance"},
 		"Every document must be the released pipeline's output of the WARC record records.jsonl cites: run the pipeline unmodified on the task's records."},
 	{"Duplicates inside the submission", []string{"duplicates"},
 		"Do not pad a submission with repeated or near-duplicate documents: run the pipeline's deduplication."},
 	{"Coverage", []string{"coverage"},
-		"Process every record of the task's range: the documents the reference pipeline keeps must be in the submission."},
-	{"Uniqueness against accepted work", []string{"copy"},
-		"Submit your own refinement of your task; documents already accepted from other submissions earn nothing."},
+		"Process every record of the task's range and list each truthfully in the record index: the documents the reference pipeline keeps must be in the submission."},
+	// Uniqueness never rejects: documents repeating earlier accepted work
+	// discount the credit (docs/mechanism.md).
+	{"Uniqueness against accepted work", nil,
+		"Documents already accepted from other submissions earn nothing."},
 }
 
 // explain turns a published score into its check lines.
@@ -136,6 +142,12 @@ func explain(v taskserver.Verdict) VerdictView {
 					failedAt = i
 				}
 			}
+		}
+		// Drawn records the index lists kept that are not their documents
+		// fail provenance, found by the coverage sample, which runs only
+		// after provenance and duplicates passed.
+		if d.Code == "provenance" && d.Coverage.Mismatched > 0 {
+			failedAt = stageIndex("Coverage")
 		}
 	}
 	pct := func(f float64) string { return trimFloat(100*f) + "%" }
@@ -180,18 +192,17 @@ func explain(v taskserver.Verdict) VerdictView {
 					c.Threshold = "at most " + pct(d.Limits.MaxInternalDup)
 				}
 			case "Coverage":
-				if d.Coverage.Sampled > 0 && c.State == "passed" {
-					c.Measured = fmt.Sprintf("%d of %d records the reference keeps are present (%d records re-run)", d.Coverage.Found, d.Coverage.ReferenceKept, d.Coverage.Sampled)
+				if d.Coverage.Draws > 0 && c.State == "passed" {
+					c.Measured = fmt.Sprintf("%d of %d draws on records the reference keeps found them (%d records of %d re-run)", d.Coverage.Found, d.Coverage.ReferenceKept, d.Coverage.Sampled, d.Coverage.Entries)
 				}
-				if d.Coverage.Sampled > 0 {
-					c.Threshold = fmt.Sprintf("at most %d missing", d.Coverage.Allowed)
+				if d.Limits != nil && d.Coverage.Draws > 0 {
+					c.Threshold = "at most " + pct(d.Limits.MaxMissing) + " missing"
 				}
 			case "Uniqueness against accepted work":
 				if c.State == "passed" {
+					c.State = "score"
 					c.Measured = fmt.Sprintf("%d of %s documents near-duplicate earlier accepted work (uniqueness %s)", d.Overlap, fmtInt(d.Documents), pct(d.Uniqueness))
-				}
-				if d.Limits != nil {
-					c.Threshold = "at most " + pct(d.Limits.MaxOverlap)
+					c.Advice = "Uniqueness scales the credit; it cannot reject."
 				}
 			}
 		}
@@ -204,9 +215,18 @@ func explain(v taskserver.Verdict) VerdictView {
 				}
 				c.Examples = d.Provenance.Mismatches
 			case "Coverage":
-				c.Measured = fmt.Sprintf("%d of %d records the reference keeps are missing", d.Coverage.ReferenceKept-d.Coverage.Found, d.Coverage.ReferenceKept)
-				c.Threshold = fmt.Sprintf("at most %d missing", d.Coverage.Allowed)
-				c.Examples = d.Coverage.Missing
+				if d.Code == "provenance" {
+					c.Measured = fmt.Sprintf("%d of %d drawn records the index lists kept are not their documents", d.Coverage.Mismatched, d.Coverage.KeptClaims)
+					if d.Limits != nil {
+						c.Threshold = "at most " + pct(d.Limits.MaxMismatch) + " may differ"
+					}
+				} else {
+					c.Measured = fmt.Sprintf("%d of %d draws on records the reference keeps found them missing", d.Coverage.Absent, d.Coverage.ReferenceKept)
+					if d.Limits != nil {
+						c.Threshold = "at most " + pct(d.Limits.MaxMissing) + " missing"
+					}
+				}
+				c.Examples = d.Coverage.Notes
 			}
 		}
 		out.Checks = append(out.Checks, c)
@@ -219,6 +239,15 @@ func explain(v taskserver.Verdict) VerdictView {
 			Check{Name: "Verified tokens", State: "score", Measured: fmtFloat(d.VerifiedTokens) + " = measured tokens × provenance rate × coverage rate × uniqueness"})
 	}
 	return out
+}
+
+func stageIndex(name string) int {
+	for i, st := range stages {
+		if st.name == name {
+			return i
+		}
+	}
+	panic("web: no check stage " + name)
 }
 
 func state(accepted bool) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/validator/verify"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -82,19 +83,21 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// verdictDetail is a report's detail as validator/verify writes it.
+// verdictDetail is a report's detail as validator/verify writes it (its
+// Verdict, so that the site's reading follows the validator's fields).
 func verdictDetail(accepted bool, code, reason string, docs, tokens int64, quality float64) string {
-	v := map[string]any{"accepted": accepted, "documents": docs, "tokens": tokens, "measured_tokens": tokens,
-		"verified_tokens": float64(tokens) * 0.95, "quality": quality, "elapsed_blocks": 6, "uniqueness": 1.0,
-		"provenance": map[string]any{"checked": 20, "matched": 20}, "internal_duplicates": 0, "overlap": 0,
-		"coverage": map[string]any{"sampled": 40, "reference_kept": 30, "found": 30, "allowed_misses": 2},
-		"budget":   map[string]any{"span_bytes": 1 << 20, "download_bytes": 64 << 20},
-		"limits":   map[string]any{"provenance_samples": 20, "max_mismatch": 0, "max_internal_duplicates": 0.01, "max_overlap": 0.5}}
+	v := verify.Verdict{Accepted: accepted, Documents: docs, Tokens: tokens, MeasuredTokens: tokens,
+		VerifiedTokens: float64(tokens) * 0.95, Quality: quality, ElapsedBlocks: 6, Uniqueness: 1,
+		Provenance: verify.Provenance{Checked: 20, Matched: 20},
+		Coverage:   verify.Coverage{Entries: 120, Draws: 28, Sampled: 25, ReferenceKept: 21, Found: 21, KeptClaims: 21},
+		Budget:     verify.Budget{SpanBytes: 1 << 20, Download: 64 << 20},
+		Limits:     verify.Limits{ProvenanceSamples: 20, MaxMismatch: 0, MaxInternalDup: 0.01, MaxMissing: 0}}
 	if !accepted {
-		v["code"], v["reason"] = code, reason
-		v["verified_tokens"] = 0
+		v.Code, v.Reason = verify.Code(code), reason
+		v.VerifiedTokens = 0
 		if code == "provenance" {
-			v["provenance"] = map[string]any{"checked": 20, "matched": 17, "mismatches": []string{"<urn:uuid:1>: text differs"}}
+			v.Provenance = verify.Provenance{Checked: 20, Matched: 17, Mismatches: []string{"<urn:uuid:1>: text differs"}}
+			v.Coverage = verify.Coverage{}
 		}
 	}
 	b, _ := json.Marshal(v)

@@ -3,6 +3,16 @@
 // and a zstd bomb for the same task (docs/mechanism.md, "Cost").
 //
 //	go run ./bench/validator [-warc PATH] [-runs 3]
+//	go run ./bench/validator -large 36 [-runs 3]
+//
+// With -large N the task's WARC is built in the temporary folder from the
+// shared test data — the golden pages' WARC (990 real pages, 28 MB)
+// repeated N times, then the real Common Crawl and browsertrix WARCs —
+// (36: about 1 GB, a Common Crawl WARC's size) and only the honest
+// evaluation is measured: how much of the WARC a validator reads to check
+// it (issue 19: at most 1 % plus the submission itself). Each copy after
+// the first of a page is a near-duplicate the miner's deduplication drops
+// (and lists in the record index with its link to the copy kept).
 //
 // "dictionary" and "zstd" are bombs for the task at its own budget (the
 // test WARC: 214 KB, 1 MiB of text); "dictionary-1GiB" and "zstd-1GiB" are
@@ -78,11 +88,16 @@ type result struct {
 	MaxRSS   int64   `json:"max_rss_bytes"`
 	Store    int64   `json:"store_bytes"`
 	WARC     int64   `json:"warc_bytes"`
-	Reason   string  `json:"reason,omitempty"`
+	// StoreFiles and WARCRequests count the files fetched from the store
+	// and the requests made to the WARC server (HEAD and range GETs).
+	StoreFiles   int64  `json:"store_files"`
+	WARCRequests int64  `json:"warc_requests"`
+	Reason       string `json:"reason,omitempty"`
 }
 
 func main() {
 	warc := flag.String("warc", "", "WARC of the task (default: the shared test data's dolma_browsertrix_sample-0000.warc.gz)")
+	large := flag.Int("large", 0, "build the task's WARC from the golden pages repeated this many times (and the real WARCs), and measure the honest evaluation only")
 	runs := flag.Int("runs", 3, "runs per scenario (medians reported)")
 	child := flag.String("child", "", "internal: evaluate one scenario from this prepared folder")
 	scenario := flag.String("scenario", "", "internal: the child's scenario")
@@ -103,14 +118,29 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	if err := prepare(dir, *warc); err != nil {
-		log.Fatal(err)
+	task := filepath.Join(dir, "task.warc.gz")
+	if *large > 0 {
+		scenarios = scenarios[:2]
+		err = buildLarge(task, *large)
+	} else {
+		err = copyFile(*warc, task)
 	}
-	st, err := os.Stat(*warc)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("task: one WARC of %d bytes (%s); %d runs per scenario, medians\n\n", st.Size(), filepath.Base(*warc), *runs)
+	start := time.Now()
+	if err := prepare(dir); err != nil {
+		log.Fatal(err)
+	}
+	st, err := os.Stat(task)
+	if err != nil {
+		log.Fatal(err)
+	}
+	name := filepath.Base(*warc)
+	if *large > 0 {
+		name = fmt.Sprintf("the golden pages ×%d and the real WARCs; the miner's run took %.0f s", *large, time.Since(start).Seconds())
+	}
+	fmt.Printf("task: one WARC of %d bytes (%s); %d runs per scenario, medians\n\n", st.Size(), name, *runs)
 	fmt.Printf("%-15s %-11s %9s %9s %10s %12s %12s\n", "scenario", "verdict", "wall s", "cpu s", "peak RSS", "store bytes", "WARC bytes")
 	for _, sc := range scenarios {
 		var rs []result
@@ -140,7 +170,66 @@ func main() {
 		if rs[0].Reason != "" {
 			fmt.Printf("            reason: %s\n", rs[0].Reason)
 		}
+		if sc == "honest" {
+			w := med(func(r result) float64 { return float64(r.WARC) })
+			fmt.Printf("            WARC bytes read: %.2f %% of the WARC in %.0f requests; the submission: %.0f bytes (%.2f %%) in %.0f files\n",
+				100*w/float64(st.Size()), med(func(r result) float64 { return float64(r.WARCRequests) }),
+				med(func(r result) float64 { return float64(r.Store) }),
+				100*med(func(r result) float64 { return float64(r.Store) })/float64(st.Size()),
+				med(func(r result) float64 { return float64(r.StoreFiles) }))
+		}
 	}
+}
+
+// copyFile copies a file.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// buildLarge writes the golden pages' WARC copies times, then the real
+// gzip WARCs of the shared test data, as one WARC: gzip members
+// concatenate, so every record stays a member of its own.
+func buildLarge(dst string, copies int) error {
+	root := testdata.Root()
+	parts := []string{}
+	for range copies {
+		parts = append(parts, filepath.Join(root, "golden", "trafilatura_eval.warc.gz"))
+	}
+	for _, p := range []string{"commoncrawl/resiliparse_CC-MAIN-2020-34_extract.warc.gz", "commoncrawl/whirlwind_CC-MAIN-2024-22_warc.gz",
+		"commoncrawl/jwarc_cc.warc.gz", "real_crawls/dolma_browsertrix_sample-0000.warc.gz", "real_crawls/dolma_browsertrix_sample-0001.warc.gz"} {
+		parts = append(parts, filepath.Join(root, "warc", filepath.FromSlash(p)))
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		in, err := os.Open(p)
+		if err != nil {
+			out.Close()
+			return err
+		}
+		_, err = io.Copy(out, in)
+		in.Close()
+		if err != nil {
+			out.Close()
+			return err
+		}
+	}
+	return out.Close()
 }
 
 // runChild evaluates one scenario in a child process.
@@ -158,21 +247,19 @@ func runChild(dir, scenario string) (result, error) {
 	return r, nil
 }
 
-// prepare imports the assets and publishes the three submissions, one per
-// repository, and copies the WARC.
-func prepare(dir, warc string) error {
+// prepare imports the assets and publishes the scenarios' submissions for
+// the task's WARC (dir/task.warc.gz), one per repository.
+func prepare(dir string) error {
 	ctx := context.Background()
 	assetDir := filepath.Join(dir, "assets")
 	if err := assets.Import(filepath.Join(testdata.Root(), "filters_dedup", "datatrove_assets"), assetDir, ""); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(warc)
+	fi, err := os.Stat(filepath.Join(dir, "task.warc.gz"))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "task.warc.gz"), b, 0o644); err != nil {
-		return err
-	}
+	size := fi.Size()
 	st, err := local.New(filepath.Join(dir, "store"))
 	if err != nil {
 		return err
@@ -193,13 +280,13 @@ func prepare(dir, warc string) error {
 		value := strings.Repeat("word ", 1<<20/5) // 1 MiB
 		switch sc {
 		case "dictionary": // 400 rows: 400 MiB decoded
-			err = replace.Shards(out, m, 400, int64(len(value)), 0, func(p string) error { return attack.DictionaryBomb(p, 400, value, "id") })
+			err = replace.Shards(out, m, 400, int64(len(value)), 0, size, func(p string) error { return attack.DictionaryBomb(p, 400, value, "id") })
 		case "zstd": // 400 rows of 4 MiB of one letter: 1.6 GiB decompressed
-			err = replace.Shards(out, m, 400, 4<<20, 0, func(p string) error { return attack.ZstdBomb(p, 400, 4<<20, "id") })
+			err = replace.Shards(out, m, 400, 4<<20, 0, size, func(p string) error { return attack.ZstdBomb(p, 400, 4<<20, "id") })
 		case "dictionary-1GiB": // 8,000 rows: 8 GiB decoded, twice the text budget
-			err = replace.Shards(out, m, 8000, int64(len(value)), 0, func(p string) error { return attack.DictionaryBomb(p, 8000, value, "id") })
+			err = replace.Shards(out, m, 8000, int64(len(value)), 0, largeSpan, func(p string) error { return attack.DictionaryBomb(p, 8000, value, "id") })
 		case "zstd-1GiB": // 1,900 rows of 4 MiB: 7.4 GiB, just under the page budget
-			err = replace.Shards(out, m, 1900, 4<<20, 0, func(p string) error { return attack.ZstdBomb(p, 1900, 4<<20, "id") })
+			err = replace.Shards(out, m, 1900, 4<<20, 0, largeSpan, func(p string) error { return attack.ZstdBomb(p, 1900, 4<<20, "id") })
 		}
 		if err != nil {
 			return err
@@ -233,8 +320,9 @@ func prepare(dir, warc string) error {
 func evaluate(dir, scenario string) (result, error) {
 	ctx := context.Background()
 	r := result{Scenario: scenario}
-	var warcBytes atomic.Int64
+	var warcBytes, warcRequests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		warcRequests.Add(1)
 		http.ServeFile(countingWriter{w, &warcBytes}, req, filepath.Join(dir, "task.warc.gz"))
 	}))
 	defer srv.Close()
@@ -255,7 +343,7 @@ func evaluate(dir, scenario string) (result, error) {
 		return r, err
 	}
 	if scenario == "baseline" {
-		return measure(r, time.Now(), counted, &warcBytes), nil
+		return measure(r, time.Now(), counted, &warcBytes, &warcRequests), nil
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "commitments.json"))
 	if err != nil {
@@ -283,16 +371,17 @@ func evaluate(dir, scenario string) (result, error) {
 		return r, err
 	}
 	r.Accepted = vd.Accepted
-	return measure(r, start, counted, &warcBytes), nil
+	return measure(r, start, counted, &warcBytes, &warcRequests), nil
 }
 
-func measure(r result, start time.Time, s *countingStore, warc *atomic.Int64) result {
+func measure(r result, start time.Time, s *countingStore, warc, requests *atomic.Int64) result {
 	r.Wall = time.Since(start).Seconds()
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	r.MaxRSS = ru.Maxrss << 10 // KiB on Linux
 	r.Store, r.WARC = s.n.Load(), warc.Load()
+	r.StoreFiles, r.WARCRequests = s.files.Load(), requests.Load()
 	return r
 }
 
@@ -322,12 +411,17 @@ type history struct{}
 func (history) Earlier(context.Context, string, string) (string, uint64, bool, error) {
 	return "", 0, false, nil
 }
-func (history) Overlap(context.Context, []verify.Doc) (int, error) { return 0, nil }
+func (history) Overlap(_ context.Context, _ string, _ uint64, docs []verify.Doc) ([]bool, uint64, error) {
+	return make([]bool, len(docs)), 0, nil
+}
+func (history) Recent(context.Context, string, uint64, []verify.Doc, uint64, []bool) error {
+	return nil
+}
 
 // countingStore counts the bytes read from the store.
 type countingStore struct {
 	store.Store
-	n atomic.Int64
+	n, files atomic.Int64
 }
 
 func (s *countingStore) Open(ctx context.Context, repo, revision, path string) (io.ReadCloser, error) {
@@ -335,6 +429,7 @@ func (s *countingStore) Open(ctx context.Context, repo, revision, path string) (
 	if err != nil {
 		return nil, err
 	}
+	s.files.Add(1)
 	return countingReader{rc, &s.n}, nil
 }
 

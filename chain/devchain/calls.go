@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -69,10 +70,18 @@ type (
 	}
 )
 
-// CallResult is what a call returns.
+// CallResult is what an included call returns: where it landed and, for
+// register, the uid.
 type CallResult struct {
-	UID   *uint16 `json:"uid,omitempty"`
-	Block uint64  `json:"block"`
+	Hash      string  `json:"hash"`
+	Block     uint64  `json:"block"`
+	BlockHash string  `json:"block_hash"`
+	Index     int     `json:"index"`
+	UID       *uint16 `json:"uid,omitempty"`
+}
+
+func resultOf(st TxStatus) CallResult {
+	return CallResult{Hash: st.Hash, Block: st.Block, BlockHash: st.BlockHash, Index: st.Index, UID: st.UID}
 }
 
 // Message is the byte string the signer signs.
@@ -104,56 +113,121 @@ func NewCall(genesis, method string, netuid uint16, signer chain.Signer, args an
 	return c, nil
 }
 
-// effect is a validated call: its database writes and, once they commit,
-// the matching in-memory change.
+// effect is a dispatched call: its database writes, the in-memory change
+// that matches them once they are written, its result and the events it
+// deposits.
 type effect struct {
 	db     func(ctx context.Context, x execer) error
 	apply  func()
 	result CallResult
+	events []eventRow
 }
 
-// Submit verifies and applies a signed call in the current head block.
-func (c *Chain) Submit(ctx context.Context, call *Call) (CallResult, error) {
-	if err := c.authenticate(call); err != nil {
-		return CallResult{}, fmt.Errorf("%s by %s: %w", call.Method, call.Signer, err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	tx, err := c.db.BeginTx(ctx, nil)
-	if err != nil {
-		return CallResult{}, fmt.Errorf("begin %s: %w", call.Method, err)
-	}
-	defer tx.Rollback()
-	// The nonce is spent even when the call then fails, so that a signed call
-	// can never be replayed into success later.
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO nonces (signer, nonce, time_ms) VALUES (?, ?, ?)`,
-		call.Signer, call.Nonce, call.Timestamp)
-	if err != nil {
-		return CallResult{}, fmt.Errorf("record nonce: %w", err)
-	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		return CallResult{}, fmt.Errorf("%s by %s: %w: nonce %s already used", call.Method, call.Signer, chain.ErrReplay, call.Nonce)
-	}
-	eff, err := c.validate(call)
-	if err != nil {
-		if cerr := tx.Commit(); cerr != nil {
-			return CallResult{}, fmt.Errorf("record nonce: %w", cerr)
+// env is where a call is validated or dispatched: a state and the number
+// of the block that includes it (for the pool, the block after the head).
+type env struct {
+	c     *Chain
+	st    *state
+	block uint64
+}
+
+// applyPool applies the pool's calls to work, the state of block num being
+// built, and writes them with their events into the block's transaction.
+// It returns an outcome for every call of the pool.
+func (c *Chain) applyPool(ctx context.Context, tx *sql.Tx, work *state, num uint64, hash string) ([]outcome, error) {
+	e := &env{c: c, st: work, block: num}
+	now := c.opts.Now()
+	outs := make([]outcome, 0, len(c.pool.ready))
+	idx := 0
+	for _, p := range c.pool.ready {
+		call := p.call
+		what := fmt.Sprintf("%s by %s on subnet %d", call.Method, call.Signer, call.Netuid)
+		// Validated again as the block builder does (mortality, then the
+		// transaction extension): an invalid call is dropped, not included.
+		reason := c.fresh(call, now)
+		if reason == nil {
+			reason = e.validate(call)
 		}
-		return CallResult{}, fmt.Errorf("%s by %s on subnet %d: %w", call.Method, call.Signer, call.Netuid, err)
-	}
-	if eff.db != nil {
-		if err := eff.db(ctx, tx); err != nil {
-			return CallResult{}, fmt.Errorf("%s: %w", call.Method, err)
+		if reason != nil {
+			err := fmt.Errorf("%s: %w: no longer valid in block %d: %v", what, chain.ErrTxDropped, num, reason)
+			st := p.status
+			st.Status, st.Error = TxInvalid, errorInfo(err)
+			outs = append(outs, outcome{p: p, status: st, err: err})
+			continue
 		}
+		// Included: the nonce is spent whatever the dispatch does.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (signer, nonce, time_ms) VALUES (?, ?, ?)`,
+			call.Signer, call.Nonce, call.Timestamp); err != nil {
+			return nil, fmt.Errorf("block %d: record nonce: %w", num, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO extrinsics (block, idx, hash, method, netuid, signer) VALUES (?, ?, ?, ?, ?, ?)`,
+			num, idx, p.status.Hash, call.Method, call.Netuid, call.Signer); err != nil {
+			return nil, fmt.Errorf("block %d: record extrinsic: %w", num, err)
+		}
+		res, derr := c.dispatch(ctx, tx, e, call, idx)
+		if derr != nil {
+			derr = fmt.Errorf("%s: in block %d: %w", what, num, derr)
+			if err := emitEvent(ctx, tx, num, &idx, eventRow{pallet: "System", name: "ExtrinsicFailed", netuid: call.Netuid,
+				account: call.Signer, data: failureData(derr)}); err != nil {
+				return nil, err
+			}
+		} else if err := emitEvent(ctx, tx, num, &idx, eventRow{pallet: "System", name: "ExtrinsicSuccess",
+			netuid: call.Netuid, account: call.Signer}); err != nil {
+			return nil, err
+		}
+		st := TxStatus{Hash: p.status.Hash, Status: TxInBlock, Block: num, BlockHash: hash, Index: idx, UID: res.UID, Error: errorInfo(derr)}
+		outs = append(outs, outcome{p: p, status: st, err: derr})
+		idx++
 	}
-	if err := tx.Commit(); err != nil {
-		return CallResult{}, fmt.Errorf("commit %s: %w", call.Method, err)
+	return outs, nil
+}
+
+// dispatch runs one included call. Its writes are a savepoint of the
+// block's transaction: a call that fails leaves nothing but its failure.
+func (c *Chain) dispatch(ctx context.Context, tx *sql.Tx, e *env, call *Call, idx int) (CallResult, error) {
+	eff, err := e.plan(call)
+	if err != nil {
+		return CallResult{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT dispatch`); err != nil {
+		return CallResult{}, fmt.Errorf("savepoint: %w", err)
+	}
+	werr := func() error {
+		if eff.db != nil {
+			if err := eff.db(ctx, tx); err != nil {
+				return err
+			}
+		}
+		for _, ev := range eff.events {
+			if err := emitEvent(ctx, tx, e.block, &idx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if werr != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO dispatch`); err != nil {
+			return CallResult{}, fmt.Errorf("roll back %s: %w (after %v)", call.Method, err, werr)
+		}
+		c.opts.Logger.Error("dispatch failed to write", "method", call.Method, "signer", call.Signer, "err", werr)
+		return CallResult{}, fmt.Errorf("write %s: %w", call.Method, werr)
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE dispatch`); err != nil {
+		return CallResult{}, fmt.Errorf("release savepoint: %w", err)
 	}
 	if eff.apply != nil {
 		eff.apply()
 	}
-	eff.result.Block = c.head.Number
 	return eff.result, nil
+}
+
+// fresh is the block builder's mortality check: a call whose timestamp
+// has aged out of the window while it waited is stale.
+func (c *Chain) fresh(call *Call, now time.Time) error {
+	if age := now.Sub(time.UnixMilli(call.Timestamp)); age > c.opts.MaxClockSkew {
+		return fmt.Errorf("%w: stale: signed %s ago", chain.ErrReplay, age.Round(time.Millisecond))
+	}
+	return nil
 }
 
 func (c *Chain) authenticate(call *Call) error {
@@ -181,14 +255,88 @@ func decodeArgs(raw json.RawMessage, v any) error {
 	return nil
 }
 
+// decoded is a call's arguments, decoded and checked as a runtime decodes
+// an extrinsic: what does not decode (a hash that is not 32 bytes, a
+// commitment larger than the pallet's Data type holds) is refused at
+// submission.
+type decoded struct {
+	faucet   FaucetArgs
+	register RegisterArgs
+	stake    StakeArgs
+	commit   CommitArgs
+	weights  SetWeightsArgs
+	hash     [32]byte
+}
+
+func decodeCall(call *Call) (*decoded, error) {
+	var d decoded
+	var err error
+	switch call.Method {
+	case MethodFaucet:
+		err = decodeArgs(call.Args, &d.faucet)
+	case MethodRegister:
+		err = decodeArgs(call.Args, &d.register)
+	case MethodAddStake:
+		err = decodeArgs(call.Args, &d.stake)
+	case MethodCommit:
+		if err = decodeArgs(call.Args, &d.commit); err == nil {
+			switch n := len(d.commit.Data); {
+			case n == 0:
+				err = fmt.Errorf("%w: empty commitment", chain.ErrInvalidArgument)
+			case n > MaxBigRawCommitment:
+				err = fmt.Errorf("%w: %d bytes, at most %d", chain.ErrCommitmentTooLarge, n, MaxBigRawCommitment)
+			}
+		}
+	case MethodSetWeights, MethodRevealWeights:
+		err = decodeArgs(call.Args, &d.weights)
+	case MethodCommitWeights:
+		var a CommitWeightsArgs
+		if err = decodeArgs(call.Args, &a); err == nil {
+			h, herr := hex.DecodeString(strings.TrimPrefix(a.Hash, "0x"))
+			if herr != nil || len(h) != 32 {
+				err = fmt.Errorf("%w: hash must be 32 bytes of hex", chain.ErrInvalidArgument)
+			}
+			copy(d.hash[:], h)
+		}
+	default:
+		err = fmt.Errorf("%w: unknown method %q", chain.ErrInvalidArgument, call.Method)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// validate is what a subtensor node checks when it validates a
+// transaction, for its pool and again when it builds a block: the call
+// decodes, and subtensor's SubtensorTransactionExtension accepts it. It
+// must not change state.
+func (e *env) validate(call *Call) error {
+	d, err := decodeCall(call)
+	if err != nil {
+		return err
+	}
+	s, ok := e.st.subnets[call.Netuid]
+	if !ok {
+		return nil // the call itself fails: SubnetNotExists
+	}
+	switch call.Method {
+	case MethodSetWeights, MethodCommitWeights:
+		return e.checkTransaction(s, call.Method, call.Signer, nil)
+	case MethodRevealWeights:
+		return e.checkTransaction(s, call.Method, call.Signer, &d.weights)
+	}
+	return nil
+}
+
 // checkTransaction is subtensor's SubtensorTransactionExtension for the
 // weights calls, in its order (pallets/subtensor/src/guards/check_weights.rs,
 // then check_rate_limits.rs): what a subtensor node refuses when it
-// validates a transaction for its pool, before the call runs. Refusals are
+// validates a transaction, before the call runs. Refusals are
 // *chain.InvalidTransaction with subtensor's custom codes; the call's own
 // checks (planSetWeights and the others, subtensor's dispatch) come after.
 // reveal holds reveal_weights' arguments.
-func (c *Chain) checkTransaction(s *subnet, method, hotkey string, reveal *SetWeightsArgs) error {
+func (e *env) checkTransaction(s *subnet, method, hotkey string, reveal *SetWeightsArgs) error {
 	// CheckWeights::check_min_stake (the devchain has no subnet owner, who
 	// is exempt on subtensor).
 	if st := s.Stake[hotkey]; st < s.HP.StakeThreshold {
@@ -212,9 +360,9 @@ func (c *Chain) checkTransaction(s *subnet, method, hotkey string, reveal *SetWe
 			return chain.NewInvalidTransaction(chain.TxCommitNotFound,
 				fmt.Sprintf("no commit of %s on subnet %d matches the revealed weights", hotkey, s.Netuid))
 		}
-		if want := found.Epoch + s.HP.RevealPeriodEpochs; s.EpochIndex != want {
+		if want, now := found.Epoch+s.HP.RevealPeriodEpochs, s.epochAt(e.block); now != want {
 			return chain.NewInvalidTransaction(chain.TxCommitBlockNotInRevealRange,
-				fmt.Sprintf("committed in epoch %d, reveal epoch %d, epoch now %d", found.Epoch, want, s.EpochIndex))
+				fmt.Sprintf("committed in epoch %d, reveal epoch %d, epoch now %d", found.Epoch, want, now))
 		}
 	}
 	// CheckRateLimits: commit_weights always, set_weights when commit-reveal
@@ -222,7 +370,7 @@ func (c *Chain) checkTransaction(s *subnet, method, hotkey string, reveal *SetWe
 	if method == MethodCommitWeights || (method == MethodSetWeights && !s.HP.CommitRevealEnabled) {
 		if uid, ok := s.UIDs[hotkey]; ok {
 			last := s.Neurons[uid].LastUpdate
-			if last != 0 && c.head.Number-last < s.HP.WeightsRateLimit {
+			if last != 0 && e.block-last < s.HP.WeightsRateLimit {
 				return chain.NewInvalidTransaction(chain.TxRateLimitExceeded,
 					fmt.Sprintf("weights last set at block %d, next allowed at %d", last, last+s.HP.WeightsRateLimit))
 			}
@@ -231,91 +379,63 @@ func (c *Chain) checkTransaction(s *subnet, method, hotkey string, reveal *SetWe
 	return nil
 }
 
-// validate checks a call against the current state and plans its effect.
-// It runs under c.mu and must not mutate state.
-func (c *Chain) validate(call *Call) (*effect, error) {
-	if call.Method == MethodFaucet {
-		var a FaucetArgs
-		if err := decodeArgs(call.Args, &a); err != nil {
-			return nil, err
-		}
-		return c.planFaucet(call.Signer, a.Amount)
+// epochAt is the epoch a call in block is judged by and a commit in it is
+// tagged with: subtensor's current_epoch_with_lookahead, the index plus one
+// when an epoch is due in that block (it runs before the block's calls; in
+// a block being built it has run already, and none is due any more).
+func (s *subnet) epochAt(block uint64) uint64 {
+	if chain.EpochDue(s.HP.Tempo, s.LastEpochBlock, s.PendingEpochAt, block) {
+		return s.EpochIndex + 1
 	}
-	s, err := c.subnet(call.Netuid)
+	return s.EpochIndex
+}
+
+// plan checks a call against the state of its block and plans its effect
+// (subtensor's dispatch). It must not change state.
+func (e *env) plan(call *Call) (*effect, error) {
+	d, err := decodeCall(call)
+	if err != nil {
+		return nil, err
+	}
+	if call.Method == MethodFaucet {
+		return e.planFaucet(call.Signer, d.faucet.Amount)
+	}
+	s, err := e.st.subnet(call.Netuid)
 	if err != nil {
 		return nil, err
 	}
 	switch call.Method {
 	case MethodRegister:
-		var a RegisterArgs
-		if err := decodeArgs(call.Args, &a); err != nil {
-			return nil, err
-		}
-		return c.planRegister(s, call.Signer, a.Hotkey)
+		return e.planRegister(s, call.Signer, d.register.Hotkey)
 	case MethodAddStake:
-		var a StakeArgs
-		if err := decodeArgs(call.Args, &a); err != nil {
-			return nil, err
-		}
-		return c.planAddStake(s, call.Signer, a.Hotkey, a.Amount)
+		return e.planAddStake(s, call.Signer, d.stake.Hotkey, d.stake.Amount)
 	case MethodCommit:
-		var a CommitArgs
-		if err := decodeArgs(call.Args, &a); err != nil {
-			return nil, err
-		}
-		return c.planCommit(s, call.Signer, a.Data)
+		return e.planCommit(s, call.Signer, d.commit.Data)
 	case MethodSetWeights:
-		var a SetWeightsArgs
-		if err := decodeArgs(call.Args, &a); err != nil {
-			return nil, err
-		}
-		if err := c.checkTransaction(s, call.Method, call.Signer, nil); err != nil {
-			return nil, err
-		}
 		if s.HP.CommitRevealEnabled {
-			return nil, chain.ErrCommitRevealEnabled
+			return nil, fmt.Errorf("%w: subnet %d", chain.ErrCommitRevealEnabled, s.Netuid)
 		}
-		return c.planSetWeights(s, call.Signer, a.UIDs, a.Weights, a.VersionKey, nil)
+		return e.planSetWeights(s, call.Signer, d.weights.UIDs, d.weights.Weights, d.weights.VersionKey, nil)
 	case MethodCommitWeights:
-		var a CommitWeightsArgs
-		if err := decodeArgs(call.Args, &a); err != nil {
-			return nil, err
-		}
-		h, err := hex.DecodeString(strings.TrimPrefix(a.Hash, "0x"))
-		if err != nil || len(h) != 32 {
-			return nil, fmt.Errorf("%w: hash must be 32 bytes of hex", chain.ErrInvalidArgument)
-		}
-		var hash [32]byte
-		copy(hash[:], h)
-		if err := c.checkTransaction(s, call.Method, call.Signer, nil); err != nil {
-			return nil, err
-		}
-		return c.planCommitWeights(s, call.Signer, hash)
+		return e.planCommitWeights(s, call.Signer, d.hash)
 	case MethodRevealWeights:
-		var a SetWeightsArgs
-		if err := decodeArgs(call.Args, &a); err != nil {
-			return nil, err
-		}
-		if err := c.checkTransaction(s, call.Method, call.Signer, &a); err != nil {
-			return nil, err
-		}
-		return c.planRevealWeights(s, call.Signer, a)
+		return e.planRevealWeights(s, call.Signer, d.weights)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", chain.ErrInvalidArgument, call.Method)
 }
 
-func (c *Chain) planFaucet(coldkey string, amount uint64) (*effect, error) {
-	if amount > c.opts.FaucetLimit {
-		return nil, fmt.Errorf("%w: %d rao is above the faucet limit of %d", chain.ErrInvalidArgument, amount, c.opts.FaucetLimit)
+func (e *env) planFaucet(coldkey string, amount uint64) (*effect, error) {
+	if amount > e.c.opts.FaucetLimit {
+		return nil, fmt.Errorf("%w: %d rao is above the faucet limit of %d", chain.ErrInvalidArgument, amount, e.c.opts.FaucetLimit)
 	}
-	nb := c.balances[coldkey] + amount
+	nb := e.st.balances[coldkey] + amount
 	return &effect{
 		db:    func(ctx context.Context, x execer) error { return saveBalance(ctx, x, coldkey, nb) },
-		apply: func() { c.balances[coldkey] = nb },
+		apply: func() { e.st.balances[coldkey] = nb },
 	}, nil
 }
 
-func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error) {
+func (e *env) planRegister(s *subnet, coldkey, hotkey string) (*effect, error) {
 	if _, err := chain.PublicKey(hotkey); err != nil {
 		return nil, err
 	}
@@ -323,12 +443,12 @@ func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error)
 		return nil, fmt.Errorf("%w: %s", chain.ErrAlreadyRegistered, hotkey)
 	}
 	// A hotkey belongs to the coldkey that first registered it, on any subnet.
-	for _, other := range c.subnets {
+	for _, other := range e.st.subnets {
 		if uid, ok := other.UIDs[hotkey]; ok && other.Neurons[uid].Coldkey != coldkey {
 			return nil, fmt.Errorf("%w: hotkey %s belongs to another coldkey", chain.ErrInvalidArgument, hotkey)
 		}
 	}
-	head := c.head.Number
+	head := e.block
 	regs := s.RegsCount
 	if s.RegsBlock != head {
 		regs = 0
@@ -336,7 +456,7 @@ func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error)
 	if regs >= uint64(s.HP.MaxRegistrationsPerBlock) {
 		return nil, fmt.Errorf("%w: %d per block", chain.ErrTooManyRegistrations, s.HP.MaxRegistrationsPerBlock)
 	}
-	bal := c.balances[coldkey]
+	bal := e.st.balances[coldkey]
 	if bal < s.HP.Burn {
 		return nil, fmt.Errorf("%w: coldkey %s has %d rao, registration burns %d", chain.ErrInsufficientBalance, coldkey, bal, s.HP.Burn)
 	}
@@ -360,9 +480,9 @@ func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error)
 				if w.UID == uid && w.Value != 0 && uint16(i) != uid {
 					cp, ok := zeroed[uint16(i)]
 					if !ok {
-						c := *other
-						c.Weights = append([]yuma.Weight(nil), other.Weights...)
-						cp = &c
+						n := *other
+						n.Weights = append([]yuma.Weight(nil), other.Weights...)
+						cp = &n
 						zeroed[uint16(i)] = cp
 					}
 					cp.Weights[k].Value = 0
@@ -392,7 +512,7 @@ func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error)
 			for i, z := range zeroed {
 				s.Neurons[i] = z
 			}
-			c.balances[coldkey] = newBal
+			e.st.balances[coldkey] = newBal
 			s.RegsBlock, s.RegsCount = head, regs+1
 			if replace {
 				delete(s.UIDs, oldHotkey)
@@ -403,6 +523,7 @@ func (c *Chain) planRegister(s *subnet, coldkey, hotkey string) (*effect, error)
 			s.UIDs[hotkey] = uid
 		},
 		result: CallResult{UID: &uid},
+		events: []eventRow{{pallet: "SubtensorModule", name: "NeuronRegistered", netuid: s.Netuid, account: hotkey, data: uidData(uid)}},
 	}, nil
 }
 
@@ -439,14 +560,14 @@ func (s *subnet) uidToPrune(head uint64) (uint16, bool) {
 	return 0, false
 }
 
-func (c *Chain) planAddStake(s *subnet, coldkey, hotkey string, amount uint64) (*effect, error) {
+func (e *env) planAddStake(s *subnet, coldkey, hotkey string, amount uint64) (*effect, error) {
 	if _, ok := s.UIDs[hotkey]; !ok {
 		return nil, fmt.Errorf("%w: %s", chain.ErrNotRegistered, hotkey)
 	}
 	if amount == 0 {
 		return nil, fmt.Errorf("%w: zero stake", chain.ErrInvalidArgument)
 	}
-	bal := c.balances[coldkey]
+	bal := e.st.balances[coldkey]
 	if bal < amount {
 		return nil, fmt.Errorf("%w: coldkey %s has %d rao, staking %d", chain.ErrInsufficientBalance, coldkey, bal, amount)
 	}
@@ -459,7 +580,7 @@ func (c *Chain) planAddStake(s *subnet, coldkey, hotkey string, amount uint64) (
 			return saveStake(ctx, x, s.Netuid, hotkey, newStake)
 		},
 		apply: func() {
-			c.balances[coldkey] = newBal
+			e.st.balances[coldkey] = newBal
 			s.Stake[hotkey] = newStake
 		},
 	}, nil
@@ -472,7 +593,7 @@ const (
 	minCommitmentSpace  = 100 // each commit counts as at least this many bytes
 )
 
-func (c *Chain) planCommit(s *subnet, hotkey string, data []byte) (*effect, error) {
+func (e *env) planCommit(s *subnet, hotkey string, data []byte) (*effect, error) {
 	if _, ok := s.UIDs[hotkey]; !ok {
 		return nil, fmt.Errorf("%w: %s", chain.ErrNotRegistered, hotkey)
 	}
@@ -484,15 +605,15 @@ func (c *Chain) planCommit(s *subnet, hotkey string, data []byte) (*effect, erro
 	}
 	need := max(uint64(len(data)), minCommitmentSpace)
 	u := s.Usage[hotkey]
-	if u.Epoch != s.EpochIndex {
-		u = usage{Epoch: s.EpochIndex}
+	if ep := s.epochAt(e.block); u.Epoch != ep {
+		u = usage{Epoch: ep}
 	}
 	if u.Used+need > s.HP.CommitmentMaxSpace {
 		return nil, fmt.Errorf("%w: commitment space: %d of %d bytes used this epoch, %d more needed",
 			chain.ErrRateLimited, u.Used, s.HP.CommitmentMaxSpace, need)
 	}
 	u.Used += need
-	cm := chain.Commitment{Hotkey: hotkey, Block: c.head.Number, Data: append([]byte(nil), data...)}
+	cm := chain.Commitment{Hotkey: hotkey, Block: e.block, Data: append([]byte(nil), data...)}
 	return &effect{
 		db: func(ctx context.Context, x execer) error {
 			if _, err := x.ExecContext(ctx, `INSERT OR REPLACE INTO commitment_usage (netuid, hotkey, epoch, used) VALUES (?, ?, ?, ?)`,
@@ -503,8 +624,9 @@ func (c *Chain) planCommit(s *subnet, hotkey string, data []byte) (*effect, erro
 				s.Netuid, hotkey, cm.Block, cm.Data); err != nil {
 				return fmt.Errorf("save commitment: %w", err)
 			}
-			return emitEvent(ctx, x, cm.Block, "Commitments", "Commitment", s.Netuid, hotkey, cm.Data)
+			return nil
 		},
+		events: []eventRow{{pallet: "Commitments", name: "Commitment", netuid: s.Netuid, account: hotkey, data: cm.Data}},
 		apply: func() {
 			s.Usage[hotkey] = u
 			s.Commitments[hotkey] = cm
@@ -514,7 +636,7 @@ func (c *Chain) planCommit(s *subnet, hotkey string, data []byte) (*effect, erro
 
 // checkWeights runs set_weights' checks in subtensor's order and returns the
 // uid and the max-upscaled row to store.
-func (c *Chain) checkWeights(s *subnet, hotkey string, uids, values []uint16, versionKey uint64, rateLimit bool) (uint16, []yuma.Weight, error) {
+func (e *env) checkWeights(s *subnet, hotkey string, uids, values []uint16, versionKey uint64, rateLimit bool) (uint16, []yuma.Weight, error) {
 	if len(uids) != len(values) {
 		return 0, nil, fmt.Errorf("%w: %d uids, %d values", chain.ErrLengthMismatch, len(uids), len(values))
 	}
@@ -533,7 +655,7 @@ func (c *Chain) checkWeights(s *subnet, hotkey string, uids, values []uint16, ve
 		return 0, nil, fmt.Errorf("%w: %d < %d", chain.ErrVersionKey, versionKey, vk)
 	}
 	nr := s.Neurons[uid]
-	if rateLimit && nr.LastUpdate != 0 && c.head.Number-nr.LastUpdate < s.HP.WeightsRateLimit {
+	if rateLimit && nr.LastUpdate != 0 && e.block-nr.LastUpdate < s.HP.WeightsRateLimit {
 		return 0, nil, fmt.Errorf("%w: weights set at block %d, next allowed at %d",
 			chain.ErrRateLimited, nr.LastUpdate, nr.LastUpdate+s.HP.WeightsRateLimit)
 	}
@@ -573,16 +695,16 @@ func (c *Chain) checkWeights(s *subnet, hotkey string, uids, values []uint16, ve
 
 // planSetWeights stores weights; extra, when set, also runs with the write
 // (a reveal's commit queue update).
-func (c *Chain) planSetWeights(s *subnet, hotkey string, uids, values []uint16, versionKey uint64, extra *effect) (*effect, error) {
+func (e *env) planSetWeights(s *subnet, hotkey string, uids, values []uint16, versionKey uint64, extra *effect) (*effect, error) {
 	cr := s.HP.CommitRevealEnabled
-	uid, row, err := c.checkWeights(s, hotkey, uids, values, versionKey, !cr)
+	uid, row, err := e.checkWeights(s, hotkey, uids, values, versionKey, !cr)
 	if err != nil {
 		return nil, err
 	}
 	nr := *s.Neurons[uid]
 	nr.Weights = row
 	if !cr {
-		nr.LastUpdate = c.head.Number // with commit-reveal, the commit is the update
+		nr.LastUpdate = e.block // with commit-reveal, the commit is the update
 	}
 	return &effect{
 		db: func(ctx context.Context, x execer) error {
@@ -605,9 +727,9 @@ func (c *Chain) planSetWeights(s *subnet, hotkey string, uids, values []uint16, 
 const maxUnrevealedCommits = 10
 
 // liveCommits drops expired commits from the front of the queue.
-func (s *subnet) liveCommits(hotkey string) (live, expired []weightCommit) {
+func (s *subnet) liveCommits(hotkey string, epoch uint64) (live, expired []weightCommit) {
 	q := s.WeightCommits[hotkey]
-	for len(q) > 0 && s.EpochIndex > q[0].Epoch+s.HP.RevealPeriodEpochs {
+	for len(q) > 0 && epoch > q[0].Epoch+s.HP.RevealPeriodEpochs {
 		expired = append(expired, q[0])
 		q = q[1:]
 	}
@@ -627,7 +749,7 @@ func saveCommitQueue(ctx context.Context, x execer, netuid uint16, hotkey string
 	return nil
 }
 
-func (c *Chain) planCommitWeights(s *subnet, hotkey string, hash [32]byte) (*effect, error) {
+func (e *env) planCommitWeights(s *subnet, hotkey string, hash [32]byte) (*effect, error) {
 	if !s.HP.CommitRevealEnabled {
 		return nil, chain.ErrCommitRevealDisabled
 	}
@@ -636,11 +758,12 @@ func (c *Chain) planCommitWeights(s *subnet, hotkey string, hash [32]byte) (*eff
 		return nil, fmt.Errorf("%w: %s", chain.ErrNotRegistered, hotkey)
 	}
 	nr := *s.Neurons[uid]
-	if nr.LastUpdate != 0 && c.head.Number-nr.LastUpdate < s.HP.WeightsRateLimit {
+	if nr.LastUpdate != 0 && e.block-nr.LastUpdate < s.HP.WeightsRateLimit {
 		return nil, fmt.Errorf("%w: last commit at block %d, next allowed at %d",
 			chain.ErrRateLimited, nr.LastUpdate, nr.LastUpdate+s.HP.WeightsRateLimit)
 	}
-	live, _ := s.liveCommits(hotkey)
+	epoch := s.epochAt(e.block)
+	live, _ := s.liveCommits(hotkey, epoch)
 	if len(live) >= maxUnrevealedCommits {
 		return nil, fmt.Errorf("%w: %d", chain.ErrTooManyCommits, len(live))
 	}
@@ -648,8 +771,8 @@ func (c *Chain) planCommitWeights(s *subnet, hotkey string, hash [32]byte) (*eff
 	if len(live) > 0 {
 		seq = live[len(live)-1].Seq + 1
 	}
-	q := append(append([]weightCommit(nil), live...), weightCommit{Seq: seq, Hash: hash, Epoch: s.EpochIndex, CommitBlock: c.head.Number})
-	nr.LastUpdate = c.head.Number
+	q := append(append([]weightCommit(nil), live...), weightCommit{Seq: seq, Hash: hash, Epoch: epoch, CommitBlock: e.block})
+	nr.LastUpdate = e.block
 	return &effect{
 		db: func(ctx context.Context, x execer) error {
 			if err := saveCommitQueue(ctx, x, s.Netuid, hotkey, q); err != nil {
@@ -664,11 +787,12 @@ func (c *Chain) planCommitWeights(s *subnet, hotkey string, hash [32]byte) (*eff
 	}, nil
 }
 
-func (c *Chain) planRevealWeights(s *subnet, hotkey string, a SetWeightsArgs) (*effect, error) {
+func (e *env) planRevealWeights(s *subnet, hotkey string, a SetWeightsArgs) (*effect, error) {
 	if !s.HP.CommitRevealEnabled {
 		return nil, chain.ErrCommitRevealDisabled
 	}
-	live, expired := s.liveCommits(hotkey)
+	epoch := s.epochAt(e.block)
+	live, expired := s.liveCommits(hotkey, epoch)
 	hash, err := chain.CommitHash(hotkey, s.Netuid, a.UIDs, a.Weights, a.Salt, a.VersionKey)
 	if err != nil {
 		return nil, err
@@ -694,14 +818,14 @@ func (c *Chain) planRevealWeights(s *subnet, hotkey string, a SetWeightsArgs) (*
 	case pos < 0:
 		return nil, chain.ErrRevealMismatch
 	}
-	if want := live[pos].Epoch + s.HP.RevealPeriodEpochs; s.EpochIndex != want {
+	if want := live[pos].Epoch + s.HP.RevealPeriodEpochs; epoch != want {
 		return nil, fmt.Errorf("%w: committed in epoch %d, reveal in epoch %d, now %d",
-			chain.ErrRevealTooEarly, live[pos].Epoch, want, s.EpochIndex)
+			chain.ErrRevealTooEarly, live[pos].Epoch, want, epoch)
 	}
 	rest := append([]weightCommit(nil), live[pos+1:]...)
 	queue := &effect{
 		db:    func(ctx context.Context, x execer) error { return saveCommitQueue(ctx, x, s.Netuid, hotkey, rest) },
 		apply: func() { s.WeightCommits[hotkey] = rest },
 	}
-	return c.planSetWeights(s, hotkey, a.UIDs, a.Weights, a.VersionKey, queue)
+	return e.planSetWeights(s, hotkey, a.UIDs, a.Weights, a.VersionKey, queue)
 }

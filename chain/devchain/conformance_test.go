@@ -1,6 +1,7 @@
 package devchain
 
 import (
+	"context"
 	"net/http/httptest"
 	"testing"
 
@@ -18,6 +19,11 @@ func TestConformanceInProcess(t *testing.T) {
 			Fund:               c.Faucet,
 			Advance:            c.AdvanceBlocks,
 			SetHyperparameters: c.SetHyperparameters,
+			InOneBlock:         c.InOneBlock,
+			ExtrinsicErrors: func(ctx context.Context, block uint64) ([]error, error) {
+				evs, err := c.Events(ctx, block)
+				return ExtrinsicErrors(evs), err
+			},
 		}
 	})
 }
@@ -35,6 +41,11 @@ func TestConformanceHTTP(t *testing.T) {
 			Fund:               cl.Faucet,
 			Advance:            c.AdvanceBlocks,
 			SetHyperparameters: c.SetHyperparameters,
+			InOneBlock:         c.InOneBlock,
+			ExtrinsicErrors: func(ctx context.Context, block uint64) ([]error, error) {
+				evs, err := cl.Events(ctx, block)
+				return ExtrinsicErrors(evs), err
+			},
 		}
 	})
 }

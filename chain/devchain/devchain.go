@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -21,14 +22,45 @@ type Chain struct {
 	opts Options
 	db   *sql.DB
 
-	mu       sync.Mutex
-	genesis  string
-	head     chain.Block
-	balances map[string]uint64
-	subnets  map[uint16]*subnet
+	mu      sync.Mutex
+	genesis string
+	head    chain.Block
+	st      *state // the state after the head block
+	pool    pool
 
 	stop chan struct{}
 	done chan struct{}
+}
+
+// state is the chain's state after a block. A block is built on a copy,
+// installed once the block's database transaction commits, so a failed
+// block leaves the state as it was.
+type state struct {
+	balances map[string]uint64
+	subnets  map[uint16]*subnet
+}
+
+func newState() *state {
+	return &state{balances: map[string]uint64{}, subnets: map[uint16]*subnet{}}
+}
+
+func (st *state) clone() *state {
+	cp := &state{balances: make(map[string]uint64, len(st.balances)), subnets: make(map[uint16]*subnet, len(st.subnets))}
+	for k, v := range st.balances {
+		cp.balances[k] = v
+	}
+	for k, s := range st.subnets {
+		cp.subnets[k] = s.clone()
+	}
+	return cp
+}
+
+func (st *state) subnet(netuid uint16) (*subnet, error) {
+	s, ok := st.subnets[netuid]
+	if !ok {
+		return nil, fmt.Errorf("subnet %d: %w", netuid, chain.ErrSubnetNotFound)
+	}
+	return s, nil
 }
 
 var (
@@ -48,7 +80,7 @@ func New(ctx context.Context, opts Options) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Chain{opts: o, db: db, balances: map[string]uint64{}, subnets: map[uint16]*subnet{}}
+	c := &Chain{opts: o, db: db, st: newState(), pool: newPool()}
 	if err := c.load(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load devchain state from %s: %w", o.DB, err)
@@ -96,11 +128,13 @@ func (c *Chain) initGenesis(ctx context.Context) error {
 		return fmt.Errorf("commit genesis: %w", err)
 	}
 	c.head = chain.Block{Number: 0, Hash: c.genesis}
-	c.subnets = subnets
+	c.st.subnets = subnets
 	return nil
 }
 
-// Close stops block production and closes the database.
+// Close stops block production, drops the calls still in the pool (their
+// submitters get chain.ErrTxDropped, as from a node that shuts down) and
+// closes the database.
 func (c *Chain) Close() error {
 	select {
 	case <-c.stop:
@@ -108,6 +142,9 @@ func (c *Chain) Close() error {
 		close(c.stop)
 	}
 	<-c.done
+	c.mu.Lock()
+	c.pool.closeAll(c.opts.Now())
+	c.mu.Unlock()
 	return c.db.Close()
 }
 
@@ -137,19 +174,30 @@ func blockHash(prev string, n uint64) string {
 	return "0x" + hex.EncodeToString(h[:])
 }
 
-// AdvanceBlocks produces n blocks now, running every epoch that falls due.
+// AdvanceBlocks produces n blocks now. Each block runs the epochs that fall
+// due (subtensor's on_initialize), then executes the calls waiting in the
+// pool, in the order they were submitted.
 func (c *Chain) AdvanceBlocks(ctx context.Context, n int) error {
 	for i := 0; i < n; i++ {
-		if err := c.nextBlock(ctx); err != nil {
+		c.mu.Lock()
+		err := c.nextBlock(ctx)
+		c.mu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// nextBlock builds block head+1 under c.mu, as a Substrate block author
+// does: initialise the block (epochs), then apply the pool's transactions.
+// Each transaction is validated again against the block's state (a
+// transaction a call earlier in the block made invalid is dropped from the
+// pool, not included); an included one either dispatches (its effects and
+// events in this block) or fails with its dispatch error, recorded as a
+// System.ExtrinsicFailed event. The block, its events and the new state
+// are committed at once: nothing is added to a block after it exists.
 func (c *Chain) nextBlock(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	num := c.head.Number + 1
 	hash := blockHash(c.head.Hash, num)
 	now := c.opts.Now()
@@ -168,39 +216,46 @@ func (c *Chain) nextBlock(ctx context.Context) error {
 			return fmt.Errorf("prune nonces: %w", err)
 		}
 	}
-	// Epochs mutate in-memory subnets; work on copies so a failed commit leaves state intact.
-	var changed []*subnet
-	for _, netuid := range c.netuids() {
-		s := c.subnets[netuid]
-		if !chain.EpochDue(s.HP.Tempo, s.LastEpochBlock, s.PendingEpochAt, num) {
-			continue
+	var due []uint16
+	for _, netuid := range c.st.netuids() {
+		s := c.st.subnets[netuid]
+		if chain.EpochDue(s.HP.Tempo, s.LastEpochBlock, s.PendingEpochAt, num) {
+			due = append(due, netuid)
 		}
-		cp := s.clone()
-		if err := c.runEpoch(ctx, tx, cp, num); err != nil {
+	}
+	work := c.st
+	if len(due) > 0 || len(c.pool.ready) > 0 {
+		work = c.st.clone() // an empty block changes no state
+	}
+	for _, netuid := range due {
+		if err := c.runEpoch(ctx, tx, work.subnets[netuid], num); err != nil {
 			return fmt.Errorf("epoch of subnet %d at block %d: %w", netuid, num, err)
 		}
-		changed = append(changed, cp)
+	}
+	outcomes, err := c.applyPool(ctx, tx, work, num, hash)
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit block %d: %w", num, err)
 	}
-	for _, s := range changed {
-		c.subnets[s.Netuid] = s
-	}
+	c.st = work
 	c.head = chain.Block{Number: num, Hash: hash}
+	c.pool.settle(outcomes, now)
 	return nil
 }
 
-func (c *Chain) netuids() []uint16 {
-	out := make([]uint16, 0, len(c.subnets))
-	for k := range c.subnets {
+func (st *state) netuids() []uint16 {
+	out := make([]uint16, 0, len(st.subnets))
+	for k := range st.subnets {
 		out = append(out, k)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 
-// clone deep-copies the parts an epoch or a call mutates.
+// clone deep-copies what an epoch or a call mutates (a neuron's weight
+// and bond slices are replaced, never written in place).
 func (s *subnet) clone() *subnet {
 	cp := *s
 	cp.Neurons = make([]*neuron, len(s.Neurons))
@@ -208,10 +263,11 @@ func (s *subnet) clone() *subnet {
 		nn := *n
 		cp.Neurons[i] = &nn
 	}
-	cp.Stake = make(map[string]uint64, len(s.Stake))
-	for k, v := range s.Stake {
-		cp.Stake[k] = v
-	}
+	cp.UIDs = maps.Clone(s.UIDs)
+	cp.Stake = maps.Clone(s.Stake)
+	cp.Commitments = maps.Clone(s.Commitments)
+	cp.Usage = maps.Clone(s.Usage)
+	cp.WeightCommits = maps.Clone(s.WeightCommits)
 	return &cp
 }
 
@@ -237,14 +293,14 @@ func (c *Chain) CreateSubnet(ctx context.Context, netuid uint16, hp chain.Hyperp
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.subnets[netuid]; ok {
+	if _, ok := c.st.subnets[netuid]; ok {
 		return fmt.Errorf("create subnet %d: %w: exists", netuid, chain.ErrInvalidArgument)
 	}
 	s := newSubnet(netuid, hp, c.head.Number)
 	if err := saveSubnet(ctx, c.db, s); err != nil {
 		return err
 	}
-	c.subnets[netuid] = s
+	c.st.subnets[netuid] = s
 	return nil
 }
 
@@ -253,7 +309,7 @@ func (c *Chain) CreateSubnet(ctx context.Context, netuid uint16, hp chain.Hyperp
 func (c *Chain) SetHyperparameters(ctx context.Context, netuid uint16, hp chain.Hyperparameters) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := c.subnet(netuid)
+	s, err := c.st.subnet(netuid)
 	if err != nil {
 		return err
 	}
@@ -286,7 +342,7 @@ const AdminFreezeWindow = 10
 func (c *Chain) TriggerEpoch(ctx context.Context, netuid uint16) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := c.subnet(netuid)
+	s, err := c.st.subnet(netuid)
 	if err != nil {
 		return err
 	}
@@ -309,24 +365,26 @@ func (c *Chain) TriggerEpoch(ctx context.Context, netuid uint16) error {
 	return nil
 }
 
-// EpochState implements chain.Client. A call lands in the head block after
-// that block's epoch ran, so the epoch it is judged by is the index now.
+// EpochState implements chain.Client. A call sent now is validated for,
+// and normally included in, the next block, whose epoch (if one is due)
+// runs before its calls: TxEpoch is the index then, subtensor's
+// current_epoch_with_lookahead.
 func (c *Chain) EpochState(ctx context.Context, netuid uint16) (chain.EpochState, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := c.subnet(netuid)
+	s, err := c.st.subnet(netuid)
 	if err != nil {
 		return chain.EpochState{}, err
 	}
 	return chain.EpochState{
 		Netuid: netuid, Block: c.head.Number, Tempo: s.HP.Tempo, Index: s.EpochIndex,
 		LastEpochBlock: s.LastEpochBlock, PendingEpochAt: s.PendingEpochAt,
-		RevealPeriod: s.HP.RevealPeriodEpochs, TxEpoch: s.EpochIndex,
+		RevealPeriod: s.HP.RevealPeriodEpochs, TxEpoch: s.epochAt(c.head.Number + 1),
 	}, nil
 }
 
 // Faucet credits the signing coldkey with amount rao (devchain only; a
-// signed call, like Client.Faucet).
+// signed call, like Client.Faucet, included in the next block).
 func (c *Chain) Faucet(ctx context.Context, coldkey chain.Signer, amount uint64) error {
 	_, err := c.call(ctx, MethodFaucet, 0, coldkey, FaucetArgs{Amount: amount})
 	return err
@@ -343,11 +401,11 @@ func (c *Chain) Credit(ctx context.Context, coldkey string, amount uint64) error
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	nb := c.balances[coldkey] + amount
+	nb := c.st.balances[coldkey] + amount
 	if err := saveBalance(ctx, c.db, coldkey, nb); err != nil {
 		return err
 	}
-	c.balances[coldkey] = nb
+	c.st.balances[coldkey] = nb
 	return nil
 }
 
@@ -355,15 +413,7 @@ func (c *Chain) Credit(ctx context.Context, coldkey string, amount uint64) error
 func (c *Chain) Balance(ctx context.Context, coldkey string) (uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.balances[coldkey], nil
-}
-
-func (c *Chain) subnet(netuid uint16) (*subnet, error) {
-	s, ok := c.subnets[netuid]
-	if !ok {
-		return nil, fmt.Errorf("subnet %d: %w", netuid, chain.ErrSubnetNotFound)
-	}
-	return s, nil
+	return c.st.balances[coldkey], nil
 }
 
 // Block returns the head block.
@@ -390,7 +440,7 @@ func (c *Chain) BlockHash(ctx context.Context, number uint64) (string, error) {
 func (c *Chain) Hyperparameters(ctx context.Context, netuid uint16) (chain.Hyperparameters, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := c.subnet(netuid)
+	s, err := c.st.subnet(netuid)
 	if err != nil {
 		return chain.Hyperparameters{}, err
 	}
@@ -401,7 +451,7 @@ func (c *Chain) Hyperparameters(ctx context.Context, netuid uint16) (chain.Hyper
 func (c *Chain) Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := c.subnet(netuid)
+	s, err := c.st.subnet(netuid)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +471,7 @@ func (c *Chain) Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph,
 func (c *Chain) Commitment(ctx context.Context, netuid uint16, hotkey string) (chain.Commitment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := c.subnet(netuid)
+	s, err := c.st.subnet(netuid)
 	if err != nil {
 		return chain.Commitment{}, err
 	}
@@ -436,7 +486,7 @@ func (c *Chain) Commitment(ctx context.Context, netuid uint16, hotkey string) (c
 func (c *Chain) Commitments(ctx context.Context, netuid uint16) ([]chain.Commitment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := c.subnet(netuid)
+	s, err := c.st.subnet(netuid)
 	if err != nil {
 		return nil, err
 	}

@@ -98,24 +98,24 @@ func TestRegistrationReplacesPrunableUID(t *testing.T) {
 	hp.MaxAllowedUIDs = 3
 	hp.ImmunityPeriod = 10
 	c := newChain(t, hp, "")
-	// A registers at block 0, B and C at block 12: at block 14 only A is past immunity.
+	// A registers 12 blocks before B and C: a few blocks later only A is
+	// past immunity.
 	register(t, c, c, fund(c), "A", 0)
 	advance(t, c, 12)
 	register(t, c, c, fund(c), "B", 0)
 	register(t, c, c, fund(c), "C", 0)
 	advance(t, c, 2)
 	uid, err := c.Register(ctx, key(t, "C-D"), 1, key(t, "D").SS58())
-	if err == nil {
-		t.Fatal("registered without funds")
-	}
+	wantErr(t, "registered without funds", err, chain.ErrInsufficientBalance)
 	_ = fund(c)(key(t, "C-D"))
 	uid, err = c.Register(ctx, key(t, "C-D"), 1, key(t, "D").SS58())
 	if err != nil || uid != 0 {
 		t.Fatalf("replacement: uid %d err %v, want uid 0 (the only non-immune)", uid, err)
 	}
+	head, _ := c.Block(ctx)
 	m, _ := c.Metagraph(ctx, 1)
-	if len(m.Neurons) != 3 || m.Neurons[0].Hotkey != key(t, "D").SS58() || m.Neurons[0].BlockAtRegistration != 14 {
-		t.Errorf("after replacement: %+v", m.Neurons[0])
+	if len(m.Neurons) != 3 || m.Neurons[0].Hotkey != key(t, "D").SS58() || m.Neurons[0].BlockAtRegistration != head.Number {
+		t.Errorf("after replacement at block %d: %+v", head.Number, m.Neurons[0])
 	}
 	if _, err := m.UID(key(t, "A").SS58()); !errors.Is(err, chain.ErrNotRegistered) {
 		t.Error("replaced hotkey still registered")
@@ -138,7 +138,7 @@ func setupValidators(t testing.TB, c *Chain, v, m int) {
 	for i := 0; i < m; i++ {
 		register(t, c, c, fund(c), fmt.Sprintf("M%d", i), 0)
 	}
-	untilEpoch(t, c) // the epoch at block 3 (tempo 3, subnet created at block 0)
+	untilEpoch(t, c)
 }
 
 // untilEpoch advances until subnet 1's epoch index moves and returns the
@@ -163,15 +163,17 @@ func untilEpoch(t testing.TB, c *Chain) uint64 {
 func TestEpochLedgerAndMetagraph(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t, testHP(), "")
-	setupValidators(t, c, 2, 2) // uids 0,1 validators; 2,3 miners; block 3
+	setupValidators(t, c, 2, 2) // uids 0,1 validators; 2,3 miners; an epoch just ran
+	last, _ := c.EpochState(ctx, 1)
 	for i := 0; i < 2; i++ {
 		if err := c.SetWeights(ctx, key(t, fmt.Sprintf("V%d", i)), 1, []uint16{2, 3}, []uint16{3, 1}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	stakeBefore, _ := c.Metagraph(ctx, 1)
-	if b := untilEpoch(t, c); b != 6 {
-		t.Fatalf("epoch at block %d, want 6 (tempo 3)", b)
+	b := untilEpoch(t, c)
+	if b != last.LastEpochBlock+3 {
+		t.Fatalf("epoch at block %d, want %d (tempo 3)", b, last.LastEpochBlock+3)
 	}
 	mg, _ := c.Metagraph(ctx, 1)
 	n := mg.Neurons
@@ -184,7 +186,7 @@ func TestEpochLedgerAndMetagraph(t *testing.T) {
 	if n[0].ValidatorTrust == 0 || n[2].Consensus == 0 || len(n[0].Bonds) != 2 || !n[0].Active {
 		t.Errorf("trust/consensus/bonds: %+v", n[0])
 	}
-	ledger, err := c.Emissions(ctx, 1, 5, "")
+	ledger, err := c.Emissions(ctx, 1, b, "")
 	if err != nil || len(ledger) != 4 {
 		t.Fatalf("ledger = %+v, %v", ledger, err)
 	}
@@ -199,8 +201,17 @@ func TestEpochLedgerAndMetagraph(t *testing.T) {
 	if total > want || want-total > 8 {
 		t.Errorf("epoch emitted %d rao, want %d", total, want)
 	}
-	if one, _ := c.Emissions(ctx, 1, 0, key(t, "M0").SS58()); len(one) != 2 || one[1].ServerEmission == 0 {
-		t.Errorf("ledger for M0 = %+v", one) // epochs at blocks 3 and 6
+	// M0 has a row for every epoch since it registered, a tempo apart;
+	// only this one, after the weights, paid it.
+	one, _ := c.Emissions(ctx, 1, 0, key(t, "M0").SS58())
+	for i, e := range one {
+		if (i > 0 && e.Block != one[i-1].Block+3) || (e.ServerEmission != 0) != (i == len(one)-1) {
+			t.Errorf("ledger for M0 = %+v", one)
+			break
+		}
+	}
+	if len(one) < 2 || one[len(one)-1].Block != b || one[len(one)-2].Block != last.LastEpochBlock {
+		t.Errorf("ledger for M0 = %+v, want its last epochs at %d and %d", one, last.LastEpochBlock, b)
 	}
 }
 
@@ -217,11 +228,20 @@ func TestRestartPersistence(t *testing.T) {
 	if err := c.Commit(ctx, key(t, "M0"), 1, []byte("persist me")); err != nil {
 		t.Fatal(err)
 	}
+	committedAt, _ := c.Block(ctx)
 	hash, _ := chain.CommitHash(key(t, "V0").SS58(), 1, []uint16{2}, []uint16{1}, []uint16{1}, 0)
+	es, _ := c.EpochState(ctx, 1)
 	if err := c.CommitWeights(ctx, key(t, "V0"), 1, hash); err != nil {
 		t.Fatal(err)
 	}
-	advance(t, c, 4)
+	for i := 0; ; i++ { // until the reveal is due
+		if e, _ := c.EpochState(ctx, 1); e.RevealDue(es.TxEpoch) {
+			break
+		} else if i > 10 {
+			t.Fatalf("reveal of epoch %d never due: %+v", es.TxEpoch, e)
+		}
+		advance(t, c, 1)
+	}
 	before, _ := c.Metagraph(ctx, 1)
 	head, _ := c.Block(ctx)
 	bal, _ := c.Balance(ctx, key(t, "C-V0").SS58())
@@ -245,16 +265,16 @@ func TestRestartPersistence(t *testing.T) {
 		t.Errorf("balance %d, want %d", b2, bal)
 	}
 	cm, err := c2.Commitment(ctx, 1, key(t, "M0").SS58())
-	if err != nil || string(cm.Data) != "persist me" || cm.Block != 3 {
+	if err != nil || string(cm.Data) != "persist me" || cm.Block != committedAt.Number {
 		t.Errorf("commitment after restart = %+v, %v", cm, err)
 	}
-	// The weights commit survived: revealing it now (one epoch later) works.
+	// The weights commit survived: revealing it now (in its reveal epoch)
+	// works.
 	if err := c2.RevealWeights(ctx, key(t, "V0"), 1, []uint16{2}, []uint16{1}, []uint16{1}, 0); err != nil {
 		t.Errorf("reveal after restart: %v", err)
 	}
-	advance(t, c2, 1)
 	h, _ := c2.Block(ctx)
-	if h.Hash != blockHash(head.Hash, head.Number+1) {
+	if h.Number != head.Number+1 || h.Hash != blockHash(head.Hash, head.Number+1) {
 		t.Error("hash chain broken across restart")
 	}
 }

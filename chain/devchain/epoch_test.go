@@ -101,7 +101,8 @@ func TestEpochSchedule(t *testing.T) {
 }
 
 // TestMigrateOldDatabase: a chain database written before the epoch
-// schedule had PendingEpochAt opens and gains the column.
+// schedule had PendingEpochAt, and before events had a phase, opens and
+// gains the columns; its events are read as they were.
 func TestMigrateOldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite", path)
@@ -111,7 +112,12 @@ func TestMigrateOldDatabase(t *testing.T) {
 	if _, err := db.Exec(`CREATE TABLE subnets (
 		netuid INTEGER PRIMARY KEY, hyperparameters TEXT NOT NULL,
 		epoch_index INTEGER NOT NULL, last_epoch_block INTEGER NOT NULL,
-		regs_block INTEGER NOT NULL, regs_count INTEGER NOT NULL)`); err != nil {
+		regs_block INTEGER NOT NULL, regs_count INTEGER NOT NULL);
+		CREATE TABLE events (
+		block INTEGER NOT NULL, idx INTEGER NOT NULL, pallet TEXT NOT NULL, name TEXT NOT NULL,
+		netuid INTEGER NOT NULL, account TEXT NOT NULL, data BLOB,
+		PRIMARY KEY (block, idx));
+		INSERT INTO events VALUES (0, 0, 'Commitments', 'Commitment', 1, 'old', X'6f6c64');`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -119,5 +125,12 @@ func TestMigrateOldDatabase(t *testing.T) {
 	advance(t, c, 4)
 	if e := epochState(t, c, 1); e.Index != 1 || e.LastEpochBlock != 3 {
 		t.Errorf("epoch state = %+v", e)
+	}
+	ctx := context.Background()
+	if h, err := c.CommitmentHistory(ctx, 1, 0, 4); err != nil || len(h) != 1 || string(h[0].Data) != "old" {
+		t.Errorf("old history = %+v, %v", h, err)
+	}
+	if evs, err := c.Events(ctx, 0); err != nil || len(evs) != 1 || evs[0].Extrinsic != nil {
+		t.Errorf("old events = %+v, %v", evs, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,12 +19,17 @@ import (
 )
 
 // The HTTP API (version 1). Reads are GETs; every state change is a POST of
-// a signed Call to /v1/calls. Errors come back as
-// {"error": {"code": "<chain.AllErrors key>", "message": "..."}}.
+// a signed Call to /v1/calls, which validates it into the pool and answers
+// its TxStatus ("ready") at once, or the pool's refusal; GET
+// /v1/calls/{hash}?wait=20s then waits (at most maxWait per request) until
+// the call is in a block, as author_submitAndWatchExtrinsic does. Errors
+// come back as {"error": {"code": "<chain.AllErrors key>", "message": "...",
+// "tx_code": N}} (tx_code: a custom code of the pool's refusal).
 //
 //	GET  /v1/genesis                                  {"hash"}
 //	GET  /v1/block                                    chain.Block
 //	GET  /v1/blocks/{number}                          chain.Block
+//	GET  /v1/blocks/{number}/events                   [Event]
 //	GET  /v1/balances/{coldkey}                       {"coldkey","balance"}
 //	GET  /v1/subnets/{netuid}/hyperparameters         chain.Hyperparameters
 //	GET  /v1/subnets/{netuid}/metagraph               chain.Metagraph
@@ -32,8 +38,12 @@ import (
 //	GET  /v1/subnets/{netuid}/commitment-history?from=&to=   [chain.Commitment] (≤ MaxHistoryBlocks blocks)
 //	GET  /v1/subnets/{netuid}/epoch                   chain.EpochState
 //	GET  /v1/subnets/{netuid}/emissions?from_block=&hotkey=   [LedgerEntry]
-//	POST /v1/calls                                    Call → CallResult
+//	POST /v1/calls                                    Call → TxStatus
+//	GET  /v1/calls/{hash}?wait=                       TxStatus (waits up to wait, ≤ maxWait, while "ready")
 const maxCallBody = 64 << 10
+
+// maxWait bounds one status request's wait, below clients' timeouts.
+const maxWait = 20 * time.Second
 
 // Handler serves the chain's HTTP API.
 func Handler(c *Chain) http.Handler {
@@ -62,6 +72,36 @@ func Handler(c *Chain) http.Handler {
 		}
 		h, err := c.BlockHash(r.Context(), n)
 		return chain.Block{Number: n, Hash: h}, err
+	})
+	get("/v1/blocks/{number}/events", func(r *http.Request) (any, error) {
+		n, err := strconv.ParseUint(r.PathValue("number"), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: block number", chain.ErrInvalidArgument)
+		}
+		return c.Events(r.Context(), n)
+	})
+	get("/v1/calls/{hash}", func(r *http.Request) (any, error) {
+		hash := r.PathValue("hash")
+		var wait time.Duration
+		if s := r.URL.Query().Get("wait"); s != "" {
+			var err error
+			if wait, err = time.ParseDuration(s); err != nil || wait < 0 {
+				return nil, fmt.Errorf("%w: wait %q is not a duration", chain.ErrInvalidArgument, s)
+			}
+		}
+		if wait == 0 {
+			return c.Status(r.Context(), hash)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(wait, maxWait))
+		defer cancel()
+		st, err := c.Wait(ctx, hash)
+		switch {
+		case st.Final():
+			return st, nil // the call's own error is in the status
+		case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+			return c.Status(r.Context(), hash)
+		}
+		return nil, err
 	})
 	get("/v1/balances/{coldkey}", func(r *http.Request) (any, error) {
 		b, err := c.Balance(r.Context(), r.PathValue("coldkey"))
@@ -149,21 +189,17 @@ func Handler(c *Chain) http.Handler {
 			respond(w, nil, err)
 			return
 		}
-		res, err := c.Submit(r.Context(), &call)
-		respond(w, res, err)
+		st, err := c.Submit(r.Context(), &call)
+		respond(w, st, err)
 	})
 	return mux
 }
 
+// errorBody is an error answer. Error.TxCode is the custom code of a
+// transaction refused at validation (chain.InvalidTransaction), as
+// subtensor's pool reports "Custom error: N".
 type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		// TxCode is the custom code of a transaction refused at
-		// validation (chain.InvalidTransaction), as subtensor's pool
-		// reports "Custom error: N".
-		TxCode *uint8 `json:"tx_code,omitempty"`
-	} `json:"error"`
+	Error ErrorInfo `json:"error"`
 }
 
 func statusOf(code string) int {
@@ -172,7 +208,7 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case "no_permit", "not_registered", "not_enough_stake":
 		return http.StatusForbidden
-	case "subnet_not_found", "no_commitment", "unknown_block", "state_pruned", "no_weights_commit":
+	case "subnet_not_found", "no_commitment", "unknown_block", "state_pruned", "no_weights_commit", "tx_dropped":
 		return http.StatusNotFound
 	case "rate_limited", "too_many_registrations":
 		return http.StatusTooManyRequests
@@ -186,12 +222,7 @@ func statusOf(code string) int {
 func respond(w http.ResponseWriter, v any, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
-		var b errorBody
-		b.Error.Code = chain.ErrorCode(err)
-		b.Error.Message = err.Error()
-		if code, ok := chain.TxCode(err); ok {
-			b.Error.TxCode = &code
-		}
+		b := errorBody{Error: *errorInfo(err)}
 		w.WriteHeader(statusOf(b.Error.Code))
 		_ = json.NewEncoder(w).Encode(b)
 		return
@@ -224,7 +255,7 @@ func Serve(ctx context.Context, addr string, c *Chain) error {
 // ClientOptions configure a Client.
 type ClientOptions struct {
 	URL        string       // e.g. http://127.0.0.1:9944
-	HTTPClient *http.Client // default: a client with a 30 s timeout
+	HTTPClient *http.Client // default: a client with a 30 s timeout (longer than a status request waits)
 	Now        func() time.Time
 }
 
@@ -279,14 +310,8 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb errorBody
-		if json.Unmarshal(data, &eb) == nil && eb.Error.TxCode != nil {
-			return &remoteError{sentinel: chain.NewInvalidTransaction(*eb.Error.TxCode, ""), msg: eb.Error.Message}
-		}
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
-			if sentinel, ok := chain.AllErrors[eb.Error.Code]; ok {
-				return &remoteError{sentinel: sentinel, msg: eb.Error.Message}
-			}
-			return fmt.Errorf("devchain %s %s: %s", method, path, eb.Error.Message)
+			return eb.Error.Err()
 		}
 		return fmt.Errorf("devchain %s %s: HTTP %d", method, path, resp.StatusCode)
 	}
@@ -339,9 +364,44 @@ func (c *Client) call(ctx context.Context, method string, netuid uint16, signer 
 	if err != nil {
 		return CallResult{}, fmt.Errorf("encode call: %w", err)
 	}
-	var res CallResult
-	err = c.do(ctx, http.MethodPost, "/v1/calls", body, &res)
-	return res, err
+	var st TxStatus
+	if err := c.do(ctx, http.MethodPost, "/v1/calls", body, &st); err != nil {
+		return CallResult{}, err
+	}
+	st, err = c.Wait(ctx, st.Hash)
+	return resultOf(st), err
+}
+
+// Status returns a submitted call's status.
+func (c *Client) Status(ctx context.Context, hash string) (TxStatus, error) {
+	var st TxStatus
+	err := c.do(ctx, http.MethodGet, "/v1/calls/"+url.PathEscape(hash), nil, &st)
+	return st, err
+}
+
+// Wait waits until a submitted call is in a block (or dropped) and returns
+// its status with the call's error (see Chain.Wait).
+func (c *Client) Wait(ctx context.Context, hash string) (TxStatus, error) {
+	for {
+		var st TxStatus
+		q := url.Values{"wait": {maxWait.String()}}
+		if err := c.do(ctx, http.MethodGet, "/v1/calls/"+url.PathEscape(hash)+"?"+q.Encode(), nil, &st); err != nil {
+			return st, err
+		}
+		if st.Final() {
+			return st, st.Error.Err()
+		}
+		if err := ctx.Err(); err != nil {
+			return st, fmt.Errorf("wait for transaction %s: %w", hash, err)
+		}
+	}
+}
+
+// Events returns a block's events (see Chain.Events).
+func (c *Client) Events(ctx context.Context, block uint64) ([]Event, error) {
+	var out []Event
+	err := c.do(ctx, http.MethodGet, "/v1/blocks/"+strconv.FormatUint(block, 10)+"/events", nil, &out)
+	return out, err
 }
 
 // Block implements chain.Client.

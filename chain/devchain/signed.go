@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"github.com/datarefine/refine/chain/yuma"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/chain/yuma"
 )
 
-// caller signs and submits a call; Chain submits in-process, Client over HTTP.
+// caller signs and submits a call and waits until it is in a block, as a
+// client that waits for inclusion does; Chain submits in-process, Client
+// over HTTP. The call's error is its refusal by the pool, its dispatch
+// error in its block, or chain.ErrTxDropped.
 type caller interface {
 	call(ctx context.Context, method string, netuid uint16, signer chain.Signer, args any) (CallResult, error)
 }
@@ -57,7 +60,8 @@ func (c *Chain) call(ctx context.Context, method string, netuid uint16, signer c
 	if err != nil {
 		return CallResult{}, err
 	}
-	return c.Submit(ctx, call)
+	st, err := c.submitAndWait(ctx, call)
+	return resultOf(st), err
 }
 
 // Register implements chain.Client.

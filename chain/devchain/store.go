@@ -33,12 +33,18 @@ CREATE TABLE IF NOT EXISTS commitments (
 	netuid INTEGER NOT NULL, hotkey TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL,
 	PRIMARY KEY (netuid, hotkey));
 -- events are the runtime events the devchain emits, as subtensor's System.Events
--- (only the Commitments pallet's Commitment event so far); data is the commitment
+-- (see Event); extrinsic is the index of the call that deposited it (NULL: the
+-- block's initialisation). For Commitments.Commitment, data is the commitment
 -- that the event's account holds after it, which on subtensor is read from the
 -- block's state.
 CREATE TABLE IF NOT EXISTS events (
 	block INTEGER NOT NULL, idx INTEGER NOT NULL, pallet TEXT NOT NULL, name TEXT NOT NULL,
-	netuid INTEGER NOT NULL, account TEXT NOT NULL, data BLOB,
+	netuid INTEGER NOT NULL, account TEXT NOT NULL, data BLOB, extrinsic INTEGER,
+	PRIMARY KEY (block, idx));
+-- extrinsics are the calls each block included, in order (its body).
+CREATE TABLE IF NOT EXISTS extrinsics (
+	block INTEGER NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL UNIQUE, method TEXT NOT NULL,
+	netuid INTEGER NOT NULL, signer TEXT NOT NULL,
 	PRIMARY KEY (block, idx));
 CREATE INDEX IF NOT EXISTS events_by_subnet ON events (netuid, pallet, name, block);
 CREATE TABLE IF NOT EXISTS commitment_usage (
@@ -145,6 +151,15 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return err
 		}
 	}
+	// Events before calls were included in blocks had no phase.
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'extrinsic'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE events ADD COLUMN extrinsic INTEGER`); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -247,7 +262,7 @@ func (c *Chain) load(ctx context.Context) error {
 		var k string
 		var a int64
 		err := r.Scan(&k, &a)
-		c.balances[k] = uint64(a)
+		c.st.balances[k] = uint64(a)
 		return err
 	})
 	if err != nil {
@@ -264,7 +279,7 @@ func (c *Chain) load(ctx context.Context) error {
 		if err := json.Unmarshal([]byte(hp), &s.HP); err != nil {
 			return fmt.Errorf("subnet %d hyperparameters: %w", netuid, err)
 		}
-		c.subnets[netuid] = s
+		c.st.subnets[netuid] = s
 		return nil
 	})
 	if err != nil {
@@ -286,7 +301,7 @@ func (c *Chain) load(ctx context.Context) error {
 		if err := json.Unmarshal([]byte(b), &n.Bonds); err != nil {
 			return err
 		}
-		s := c.subnets[netuid]
+		s := c.st.subnets[netuid]
 		if s == nil || int(uid) != len(s.Neurons) {
 			return fmt.Errorf("neuron %d/%d out of order", netuid, uid)
 		}
@@ -304,7 +319,7 @@ func (c *Chain) load(ctx context.Context) error {
 		if err := r.Scan(&netuid, &k, &a); err != nil {
 			return err
 		}
-		if s := c.subnets[netuid]; s != nil {
+		if s := c.st.subnets[netuid]; s != nil {
 			s.Stake[k] = uint64(a)
 		}
 		return nil
@@ -318,7 +333,7 @@ func (c *Chain) load(ctx context.Context) error {
 		if err := r.Scan(&netuid, &cm.Hotkey, &cm.Block, &cm.Data); err != nil {
 			return err
 		}
-		if s := c.subnets[netuid]; s != nil {
+		if s := c.st.subnets[netuid]; s != nil {
 			s.Commitments[cm.Hotkey] = cm
 		}
 		return nil
@@ -333,7 +348,7 @@ func (c *Chain) load(ctx context.Context) error {
 		if err := r.Scan(&netuid, &k, &u.Epoch, &u.Used); err != nil {
 			return err
 		}
-		if s := c.subnets[netuid]; s != nil {
+		if s := c.st.subnets[netuid]; s != nil {
 			s.Usage[k] = u
 		}
 		return nil
@@ -350,7 +365,7 @@ func (c *Chain) load(ctx context.Context) error {
 			return err
 		}
 		copy(wc.Hash[:], h)
-		if s := c.subnets[netuid]; s != nil {
+		if s := c.st.subnets[netuid]; s != nil {
 			s.WeightCommits[k] = append(s.WeightCommits[k], wc)
 		}
 		return nil

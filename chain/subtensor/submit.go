@@ -163,7 +163,11 @@ func (c *Client) submit(ctx context.Context, signer chain.Signer, build func(*ru
 				return block, c.outcome(ctx, block, xt)
 			case "finalized":
 				return block, c.outcome(ctx, block, xt)
-			case "dropped", "invalid", "usurped", "finalityTimeout":
+			case "dropped", "invalid", "usurped":
+				// Accepted by the pool, never included: no longer valid
+				// when a block was built, or pushed out.
+				return "", fmt.Errorf("extrinsic %s: %w", state, chain.ErrTxDropped)
+			case "finalityTimeout":
 				return "", fmt.Errorf("extrinsic %s", state)
 			}
 		}

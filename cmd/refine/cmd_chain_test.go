@@ -18,7 +18,8 @@ import (
 	"github.com/datarefine/refine/wallet"
 )
 
-// newTestChain serves an in-process devchain that makes blocks only when told.
+// newTestChain serves an in-process devchain without a block time: it makes
+// a block when told, or when a call waits for the block that includes it.
 func newTestChain(t *testing.T, netuids []uint16, tempo uint16) (*devchain.Chain, string) {
 	t.Helper()
 	hp := devchain.DefaultHyperparameters()
@@ -49,13 +50,14 @@ func TestChainClientCommands(t *testing.T) {
 		{"faucet", func() error { return runChainFaucet(ctx, chainFaucetOptions{base, keys, 100_000_000_000}, &out) }, "balance 100000000000 rao"},
 		{"register", func() error { return runChainRegister(ctx, chainRegisterOptions{base, keys}, &out) }, "as uid 0"},
 		{"stake", func() error { return runChainStake(ctx, chainStakeOptions{base, keys, 5_000_000_000}, &out) }, "staked 5000000000"},
-		{"commit", func() error { return runChainCommit(ctx, chainCommitOptions{base, keys, "v1:repo@abc"}, &out) }, "committed at block 0"},
+		// Each call waits for the block that includes it (the faucet's is block 1).
+		{"commit", func() error { return runChainCommit(ctx, chainCommitOptions{base, keys, "v1:repo@abc"}, &out) }, "committed at block 4"},
 		{"commitments", func() error { return runChainCommitments(ctx, base, &out) }, `"v1:repo@abc"`},
 		{"self-weight", func() error {
 			return runChainSetWeights(ctx, chainSetWeightsOptions{chainClientOptions: base, Keys: keys, UIDs: []uint{0}, Weights: []uint{1}}, &out)
 		}, "weights set"},
 		{"metagraph", func() error { return runChainMetagraph(ctx, base, &out) }, "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"},
-		{"block", func() error { return runChainBlock(ctx, base, &out) }, "0 0x"},
+		{"block", func() error { return runChainBlock(ctx, base, &out) }, "5 0x"},
 	}
 	for _, st := range steps {
 		out.Reset()

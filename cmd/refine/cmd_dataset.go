@@ -120,11 +120,16 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	}
 	opts.Memory, opts.ShardBytes, opts.Workers = int64(mem), int64(shard), o.Workers
 	opts.Name, opts.License = o.Name, o.License
+	// Progress and the stores' retries go to stderr, rounded for people.
+	log := newLogger(stderr, slog.LevelInfo, "text")
+	if !o.NoProgress {
+		opts.Log = log
+	}
 	switch {
 	case o.TaskServer != "" && len(o.Inputs) > 0:
 		return errors.New("dataset build: give --taskserver or --input, not both")
 	case o.TaskServer != "":
-		src, err := openStore(o.SourceStore, nil)
+		src, err := openStore(o.SourceStore, log)
 		if err != nil {
 			return err
 		}
@@ -142,14 +147,11 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 		if o.Repo == "" {
 			return errors.New("dataset build: --store needs --repo owner/name")
 		}
-		st, err := openStore(o.Store, nil)
+		st, err := openStore(o.Store, log)
 		if err != nil {
 			return err
 		}
 		opts.Store, opts.Repo = st, o.Repo
-	}
-	if !o.NoProgress {
-		opts.Log = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	// The buffers are sized to the bound; the GC limit keeps garbage from
 	// adding to it (as refine dedup).

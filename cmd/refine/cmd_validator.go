@@ -36,6 +36,7 @@ type validatorOptions struct {
 	WeightsEvery  uint64
 	Provenance    int
 	Coverage      int
+	EvalWorkers   int
 	MaxFileBytes  int64
 	MaxBytes      int64
 	Poll          time.Duration
@@ -58,7 +59,8 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint64Var(&o.EvalEvery, "eval-every", 10, "blocks between evaluation rounds")
 	fs.Uint64Var(&o.WeightsEvery, "weights-every", 100, "blocks between weight settings")
 	fs.IntVar(&o.Provenance, "provenance-samples", 16, "provenance draws per submission (byte positions whose documents are re-derived)")
-	fs.IntVar(&o.Coverage, "coverage-samples", 100, "records the reference keeps sought per submission for coverage")
+	fs.IntVar(&o.Coverage, "coverage-samples", 21, "coverage draws landing on records the reference keeps sought per submission")
+	fs.IntVar(&o.EvalWorkers, "eval-workers", 4, "submissions checked at once (verdicts are recorded in commit order whatever the number)")
 	fs.Int64Var(&o.MaxFileBytes, "max-file-bytes", 2<<30, "largest file fetched from a submission")
 	fs.Int64Var(&o.MaxBytes, "max-bytes", 8<<30, "largest submission fetched")
 	fs.DurationVar(&o.Poll, "poll", time.Second, "how often to look at the chain head")
@@ -129,7 +131,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 			Resolve: verify.MirrorResolver(o.WARCMirror, o.WARCBaseURL),
 		},
 		EvalEvery: o.EvalEvery, WeightsEvery: o.WeightsEvery,
-		ProvenanceSamples: o.Provenance, CoverageSamples: o.Coverage,
+		ProvenanceSamples: o.Provenance, CoverageSamples: o.Coverage, EvalWorkers: o.EvalWorkers,
 		Limits:       store.Limits{MaxFileBytes: o.MaxFileBytes, MaxTotalBytes: o.MaxBytes},
 		PollInterval: o.Poll, Registerer: reg, Log: log,
 	})

@@ -10,6 +10,12 @@ import (
 type KeptBy struct {
 	Index int    // the kept document's index, as given to Add
 	ID    string // its id
+	// Via is the index of a document that shares a MinHash band with the
+	// removed one, one step on a shortest band-sharing path to the kept
+	// document (Via == Index when they share a band). Following Via from
+	// document to document leads to the kept one, each step a band both
+	// share: evidence a validator can check record by record.
+	Via int
 }
 
 // TaskStats summarises one task's deduplication.
@@ -96,6 +102,16 @@ func (d *TaskDeduper) Finish(ctx context.Context) (map[int]KeptBy, TaskStats, er
 		return nil, stats, fmt.Errorf("task dedup: %d documents exceed the in-memory limit", n)
 	}
 	uf := newDatatroveUnion(n)
+	// The band-sharing pairs, kept to find each removed document's path
+	// to the one kept in its place.
+	var adj [][]int32
+	edge := func(a, b int32) {
+		if adj == nil {
+			adj = make([][]int32, n)
+		}
+		adj[a] = append(adj[a], b)
+		adj[b] = append(adj[b], a)
+	}
 	order := make([]int32, n)
 	h, nh := d.cfg.HashesPerBucket, d.cfg.NumHashes()
 	for b := 0; b < d.cfg.NumBuckets; b++ {
@@ -118,20 +134,48 @@ func (d *TaskDeduper) Finish(ctx context.Context) (map[int]KeptBy, TaskStats, er
 			}
 			return int(x - y)
 		})
+		run := int32(0) // the first document of the current run of equal buckets
 		for k := 1; k < n; k++ {
 			if slices.Equal(bucket(order[k-1]), bucket(order[k])) {
 				stats.Matches++
 				uf.union(order[k-1], order[k])
+				// Every document of a run shares this band with every
+				// other: linking each to the run's first keeps the paths
+				// short (one step per band crossed), where the pairs
+				// union applies would chain a run of copies end to end.
+				edge(order[run], order[k])
+			} else {
+				run = int32(k)
+			}
+		}
+	}
+	// A breadth-first walk from each cluster's root gives every other
+	// member its step toward the root on a shortest path.
+	via := make([]int32, n)
+	for i := int32(0); i < int32(n); i++ {
+		if uf.find(i) != i || uf.size[i] < 2 {
+			continue
+		}
+		stats.Clusters++
+		via[i] = i
+		queue := []int32{i}
+		seen := map[int32]bool{i: true}
+		for len(queue) > 0 {
+			x := queue[0]
+			queue = queue[1:]
+			for _, y := range adj[x] {
+				if !seen[y] {
+					seen[y] = true
+					via[y] = x
+					queue = append(queue, y)
+				}
 			}
 		}
 	}
 	removed := make(map[int]KeptBy)
 	for i := int32(0); i < int32(n); i++ {
-		root := uf.find(i)
-		if root != i {
-			removed[d.index[i]] = KeptBy{Index: d.index[root], ID: d.ids[root]}
-		} else if uf.size[i] > 1 {
-			stats.Clusters++
+		if root := uf.find(i); root != i {
+			removed[d.index[i]] = KeptBy{Index: d.index[root], ID: d.ids[root], Via: d.index[via[i]]}
 		}
 	}
 	stats.Removed = len(removed)

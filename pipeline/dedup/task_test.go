@@ -167,6 +167,65 @@ func TestDatatroveTieRules(t *testing.T) {
 	}
 }
 
+// TestDedupVia: every removed document's Via shares a band with it and
+// following Via leads to the kept document, also along a chain whose ends
+// share no band (a–b share bucket 0, b–c bucket 1, a–c nothing).
+func TestDedupVia(t *testing.T) {
+	cfg := Config{NGrams: 5, NumBuckets: 2, HashesPerBucket: 1, Seed: 1}
+	s, err := NewSigner(SignerOptions{Config: cfg, Words: words.Words})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := NewTaskDeduper(TaskOptions{Signer: s})
+	sigs := []Signature{{1, 1}, {1, 2}, {3, 2}, {8, 8}, {4, 2}, {5, 5}}
+	for i, sig := range sigs {
+		if err := d.AddSignature(i, fmt.Sprint(i), sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, _, err := d.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := func(a, b int) bool { return sigs[a][0] == sigs[b][0] || sigs[a][1] == sigs[b][1] }
+	for i, k := range removed {
+		at, hops := i, 0
+		for at != k.Index {
+			next := removed[at].Via
+			if !share(at, next) {
+				t.Fatalf("%d: via %d shares no band", at, next)
+			}
+			at, hops = next, hops+1
+			if _, gone := removed[at]; !gone && at != k.Index {
+				t.Fatalf("%d: path leaves through %d, kept but not %d", i, at, k.Index)
+			}
+			if hops > len(sigs) {
+				t.Fatalf("%d: no path to %d", i, k.Index)
+			}
+		}
+	}
+	if len(removed) != 3 || removed[2].Via != 1 || removed[2].Index != 0 {
+		t.Errorf("removed %v", removed)
+	}
+	// Forty copies: each is one step from the one kept, not a chain of
+	// forty (the pairs union joins are neighbours in sorted order).
+	d, _ = NewTaskDeduper(TaskOptions{Signer: s})
+	for i := range 40 {
+		if err := d.AddSignature(i, fmt.Sprint(i), Signature{7, 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, _, err = d.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range removed {
+		if k.Via != k.Index {
+			t.Errorf("copy %d: via %d, kept %d", i, k.Via, k.Index)
+		}
+	}
+}
+
 // TestCS336FuzzyDuplicates: of the three licences in the cs336 fixtures, the
 // two MIT licences (rails, react) differ only in their copyright lines and
 // must end up as one; the PyTorch licence is unrelated and stays.

@@ -2,205 +2,93 @@ package extract
 
 import (
 	"strings"
-	"unicode"
 
-	"golang.org/x/net/html"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/datarefine/refine/pipeline/extract/dom"
 )
 
-// Text output. go-trafilatura's ContentText joins the extracted tree's text
-// with spaces on a single line, whereas FineWeb's line-based filters (C4,
-// Gopher) see Python trafilatura's txt output, where blocks end lines. So
-// the text is rendered here from go-trafilatura's ContentNode the way
-// trafilatura 1.8.1 (the version behind the golden data) renders its XML
-// tree in xmltotxt:
-//   - text, then the children, then an end marker, then the tail;
-//   - the end marker is "\n" for p, head, list, quote, code, lb, row,
-//     table; "\n- " then "\n" for list items; "|" then "\n" for cells; none
-//     for hi, ref, del; a space for any other element;
-//   - an element with neither text nor tail gets no marker (rows and
-//     tables still get "\n");
-//   - formatting elements (b, i, em, strong, ...) are stripped first,
-//     keeping their text, as trafilatura does when formatting is off;
-//   - then sanitize (per line: drop control characters, collapse white
-//     space, drop empty lines) and unescape HTML entities.
-//
-// go-trafilatura keeps HTML tag names in its tree; xmlTag maps them back to
-// trafilatura's XML names.
+// Plain-text output, as trafilatura 1.8.1's xmltotxt writes its result tree
+// (no formatting): an element's text, its children, then after the element
+// a marker — "\n" for code, head, lb, list, p, quote, row and table, "|" for
+// a cell, "\n- " for an item (each followed by "\n"), nothing for del, head,
+// hi and ref, a space for anything else — then its tail. An element with
+// neither text nor tail gets no marker (a row or table still gets "\n").
+// The result is sanitized line by line (control characters dropped, white
+// space collapsed, empty lines dropped), HTML entities left in the text are
+// unescaped, and the whole is NFC-normalized.
 
-// xmlTag maps the HTML tags of go-trafilatura's tree to trafilatura's XML
-// element names.
-var xmlTag = map[string]string{
-	"p":  "p",
-	"h1": "head", "h2": "head", "h3": "head", "h4": "head", "h5": "head", "h6": "head", "summary": "head",
-	"ul": "list", "ol": "list", "dl": "list",
-	"li": "item", "dd": "item", "dt": "item",
-	"blockquote": "quote", "pre": "quote", "q": "quote",
-	"code": "code",
-	"br":   "lb", "hr": "lb",
-	"table": "table", "tr": "row", "td": "cell", "th": "cell",
-	"a":  "ref",
-	"em": "hi", "i": "hi", "b": "hi", "strong": "hi", "u": "hi", "kbd": "hi", "samp": "hi",
-	"tt": "hi", "var": "hi", "sub": "hi", "sup": "hi", "mark": "hi",
-	"del": "del", "s": "del", "strike": "del",
-	"img": "graphic",
+func xmlToTxt(root *dom.Node) string {
+	var b []byte
+	b = processElement(root, b)
+	return norm.NFC.String(pyUnescape(sanitize(string(b))))
 }
 
-// endMarker is what xmltotxt writes after an element's content (before its
-// tail): NEWLINE_ELEMS[tag] + "\n", nothing for inline markup, else a space.
-func endMarker(tag string) string {
-	switch tag {
-	case "p", "head", "list", "quote", "code", "lb", "row", "table", "graphic":
-		return "\n\n"
-	case "item":
-		return "\n- \n"
+func processElement(n *dom.Node, b []byte) []byte {
+	if n.HasText {
+		b = append(b, replaceElementText(n)...)
+	}
+	for c := n.FirstChild; c != nil; c = c.Next {
+		b = processElement(c, b)
+	}
+	if !n.HasText && !n.HasTail {
+		if n.Tag == "row" || n.Tag == "table" || n.Tag == "graphic" {
+			b = append(b, '\n')
+		}
+		return b
+	}
+	switch n.Tag {
 	case "cell":
-		return "|\n"
-	case "hi", "ref", "del":
-		return ""
+		b = append(b, "|\n"...)
+	case "item":
+		b = append(b, "\n- \n"...)
+	case "code", "graphic", "head", "lb", "list", "p", "quote", "row", "table":
+		b = append(b, "\n\n"...)
+	case "comments":
+		b = append(b, "\n\n"...)
+	case "del", "hi", "ref":
+	default:
+		b = append(b, ' ')
 	}
-	return " "
-}
-
-func renderText(root *html.Node) string {
-	if root == nil {
-		return ""
+	if n.HasTail {
+		b = append(b, n.Tail...)
 	}
-	unwrapFormatting(root)
-	var b strings.Builder
-	renderNode(&b, root)
-	return html.UnescapeString(sanitize(b.String()))
+	return b
 }
 
-func renderNode(b *strings.Builder, n *html.Node) {
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		switch c.Type {
-		case html.TextNode:
-			b.WriteString(c.Data)
-		case html.ElementNode:
-			renderNode(b, c)
-			tag := xmlTag[c.Data]
-			if tag == "" {
-				tag = c.Data
-			}
-			if !hasText(c) && !hasTail(c) {
-				if tag == "row" || tag == "table" {
-					b.WriteByte('\n')
-				}
-				continue
-			}
-			b.WriteString(endMarker(tag))
-		}
+// replaceElementText: an element's text; links (never kept here) would
+// read "[text]".
+func replaceElementText(n *dom.Node) string {
+	if n.Tag == "ref" {
+		return "[" + n.Text + "]"
 	}
+	return n.Text
 }
 
-// formattingTags are the inline formatting elements trafilatura strips
-// (keeping their text) when formatting is not wanted, as for txt output.
-var formattingTags = map[string]bool{
-	"em": true, "i": true, "b": true, "strong": true, "u": true, "kbd": true, "samp": true,
-	"tt": true, "var": true, "sub": true, "sup": true, "mark": true,
-}
-
-// unwrapFormatting replaces formatting elements by their children, like
-// lxml's strip_tags, so that text and tails come out as in trafilatura's
-// tree. It modifies the tree (the extraction result, owned by us).
-func unwrapFormatting(n *html.Node) {
-	for c := n.FirstChild; c != nil; {
-		next := c.NextSibling
-		if c.Type == html.ElementNode {
-			unwrapFormatting(c)
-			if formattingTags[c.Data] {
-				for gc := c.FirstChild; gc != nil; {
-					gnext := gc.NextSibling
-					c.RemoveChild(gc)
-					n.InsertBefore(gc, c)
-					gc = gnext
-				}
-				n.RemoveChild(c)
-			}
-		}
-		c = next
-	}
-	mergeText(n)
-}
-
-// mergeText joins adjacent text children and drops empty ones, so that
-// "text" and "tail" are single strings as in lxml.
-func mergeText(n *html.Node) {
-	for c := n.FirstChild; c != nil; {
-		next := c.NextSibling
-		if c.Type == html.TextNode {
-			for next != nil && next.Type == html.TextNode {
-				c.Data += next.Data
-				after := next.NextSibling
-				n.RemoveChild(next)
-				next = after
-			}
-			if c.Data == "" {
-				n.RemoveChild(c)
-			}
-		}
-		c = next
-	}
-}
-
-// hasText: lxml's element.text is not None (text before the first child).
-func hasText(n *html.Node) bool {
-	return n.FirstChild != nil && n.FirstChild.Type == html.TextNode && n.FirstChild.Data != ""
-}
-
-// hasTail: lxml's element.tail is not None (text right after the element).
-func hasTail(n *html.Node) bool {
-	return n.NextSibling != nil && n.NextSibling.Type == html.TextNode && n.NextSibling.Data != ""
-}
-
-// sanitize is trafilatura's sanitize(): split into lines like Python's
-// str.splitlines, drop non-printable characters, collapse white space, drop
-// empty lines.
+// sanitize is trafilatura's sanitize(): per line (Python's splitlines),
+// "&#13;", "&#10;" and "&nbsp;" turned into their characters, characters
+// that are neither printable nor white space dropped, white space
+// collapsed; empty lines dropped.
 func sanitize(s string) string {
 	var out strings.Builder
-	lines := strings.FieldsFunc(s, isLineBreak)
-	for _, line := range lines {
-		line = strings.Map(dropControl, line)
-		f := strings.FieldsFunc(line, isPySpace)
-		if len(f) == 0 {
+	out.Grow(len(s))
+	for line := range pySplitLines(s) {
+		if strings.Contains(line, "&#13;") || strings.Contains(line, "&#10;") || strings.Contains(line, "&nbsp;") {
+			line = strings.NewReplacer("&#13;", "\r", "&#10;", "\n", "&nbsp;", "\u00a0").Replace(line)
+		}
+		line = trim(strings.Map(func(r rune) rune {
+			if keepChar(r) {
+				return r
+			}
+			return -1
+		}, line))
+		if line == "" {
 			continue
 		}
 		if out.Len() > 0 {
 			out.WriteByte('\n')
 		}
-		for i, w := range f {
-			if i > 0 {
-				out.WriteByte(' ')
-			}
-			out.WriteString(w)
-		}
+		out.WriteString(line)
 	}
 	return out.String()
-}
-
-// isLineBreak: the separators of Python's str.splitlines.
-func isLineBreak(r rune) bool {
-	switch r {
-	case '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
-		return true
-	}
-	return false
-}
-
-// isPySpace: Python's str.isspace.
-func isPySpace(r rune) bool {
-	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
-}
-
-// dropControl removes what trafilatura's remove_control_characters drops:
-// characters that are neither printable nor white space (control, format,
-// private-use, surrogate and unassigned code points).
-func dropControl(r rune) rune {
-	if isPySpace(r) {
-		return r
-	}
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) || !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z) {
-		return -1
-	}
-	return r
 }

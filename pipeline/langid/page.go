@@ -11,8 +11,8 @@ import (
 
 // PageFilter is the language gate that runs before extraction: it drops a
 // page when no stretch of its text reads as a wanted language, so that the
-// extractor (more than 90% of the pipeline's time) is never run on pages
-// the language filter is bound to drop anyway.
+// extractor (the pipeline's costliest step) is never run on pages the
+// language filter is bound to drop anyway.
 //
 // Why it cannot drop a page that FineWeb keeps (in practice, not by proof):
 // a kept document has P(en) > 0.65 on its extracted text and at least 50

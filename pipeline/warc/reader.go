@@ -501,3 +501,53 @@ func ReadRecordAt(ctx context.Context, ra io.ReaderAt, offset int64, opts Option
 	}
 	return rec, nil
 }
+
+// Offset is the file offset of the next unread byte of the input; after
+// Next returned io.EOF it is the input's size. With the offsets of the
+// records it gives each record's length: from its offset to the next
+// record's (or to Offset at the end), which is what a record index lists.
+func (r *Reader) Offset() int64 { return r.pos() }
+
+// ErrNotOneRecord reports bytes that do not hold exactly one record starting
+// at their first byte (ReadEntry).
+var ErrNotOneRecord = errors.New("not exactly one record")
+
+// ReadEntry decodes the bytes of one record index entry: the n bytes that
+// r yields must hold exactly one record, starting at their first byte and
+// ending (up to the next record's start) at their last, as the Reader
+// yields it while streaming the whole file — so a record read back this way
+// is the record a miner's run saw, decoded by the same code. Anything else
+// (no record at the first byte, a second record inside the bytes, fewer
+// bytes than n) is an error wrapping ErrNotOneRecord, naming what was found;
+// a record the file itself makes corrupt or truncated is returned with its
+// Skip set, as streaming returns it.
+func ReadEntry(ctx context.Context, r io.Reader, n int64, opts Options) (*Record, error) {
+	b, err := io.ReadAll(io.LimitReader(r, n))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) != n {
+		return nil, fmt.Errorf("%w: %d of %d bytes", ErrNotOneRecord, len(b), n)
+	}
+	rd := NewReader(bytes.NewReader(b), opts)
+	rec, err := rd.Next(ctx)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("%w: no record in %d bytes", ErrNotOneRecord, n)
+	case err != nil:
+		return nil, err
+	case rec.Offset != 0:
+		return nil, fmt.Errorf("%w: the first record starts at byte %d, not 0", ErrNotOneRecord, rec.Offset)
+	}
+	next, err := rd.Next(ctx)
+	switch {
+	case err == nil && next.Offset < 0:
+		return nil, fmt.Errorf("%w: a second record follows in the same gzip member", ErrNotOneRecord)
+	case err == nil:
+		return nil, fmt.Errorf("%w: a second record starts at byte %d of %d", ErrNotOneRecord, next.Offset, n)
+	case !errors.Is(err, io.EOF):
+		return nil, err
+	}
+	rec.Index = -1
+	return rec, nil
+}

@@ -165,6 +165,7 @@ var sentinels = map[string]error{
 	"throttled":           taskserver.ErrThrottled,
 	"undecided_limit":     taskserver.ErrUndecidedLimit,
 	"not_submission":      taskserver.ErrNotSubmission,
+	"chain_unavailable":   taskserver.ErrChainUnavailable,
 }
 
 // Is matches the taskserver sentinel of e's code.

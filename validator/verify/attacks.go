@@ -19,15 +19,11 @@ type Production struct {
 	// can carry than honest text: a token is at least one byte, honest
 	// English text has about 0.23 tokens per byte.
 	JunkDensity float64
-	// Commitments is how many commitments a miner can make per tempo (the
-	// chain's rate limit), i.e. how many seeds it could try if it could
-	// see the seed before committing to a submission.
-	Commitments int
 }
 
 // DefaultProduction are the defaults.
 func DefaultProduction() Production {
-	return Production{Draws: 16, Coverage: CoverageParams{}.withDefaults(), JunkDensity: 1 / 0.23, Commitments: 28}
+	return Production{Draws: 16, Coverage: CoverageParams{}.withDefaults(), JunkDensity: 1 / 0.23}
 }
 
 // Attack is one row of the attack table (docs/mechanism.md): what a
@@ -68,19 +64,37 @@ var Attacks = []Attack{
 		"rejected", "TestAttackRangeOverreach"},
 	{"seed grinding: commit many strings, complete the lease with the one whose seed suits", "seed from the block after the recorded completion (once per lease)", maxPadding,
 		"one seed per lease: as padding", "TestSeedFromCompletion"},
-	{"seed grinding while the task server's head lags ≥ SeedDelay blocks (residual)", "(operational: refuse completions on a stale head)", grindingResidual,
-		"max over g of (1 − (1 − P(pass))^commitments) × 1/(1 − g_tokens)", "—"},
-	{"drop a share d of the kept documents (skip records), best d", "coverage: re-run records until 100 are kept, allow AllowedMisses", maxDropping,
-		"max over d of P(Bin(100, d) ≤ AllowedMisses(100)) × (1 − d)²/(1 − d)", "TestAttackCoverageDrop"},
+	{"seed grinding through a lagging task-server head (complete after the seed block exists)", "the completion is stamped with the chain head read at completion, never a cached one; no head, no completion", maxPadding,
+		"one seed per lease: as padding", "TestCompletionStampsFreshHead"},
+	{"leave out a share d of what the reference keeps (skip records, claim them dropped in the record index), best d", "coverage: byte draws until 21 land on records the reference keeps, each drawn record re-run; one false claim rejects", maxDropping,
+		"max over d of (1 − d)^21 (P(pass)) × (1 − d) tokens / (1 − d) work", "TestAttackCoverageDrop"},
+	{"leave out d = 20 % of what the reference keeps (issue 13's example)", "as above", func(p Production) float64 { return dropping(p, 0.2) },
+		"(1 − d)^21", "TestAttackCoverageDrop, TestCoverageDropAcrossSeeds"},
 	{"process half the task (d = 50 %)", "as above", func(p Production) float64 { return dropping(p, 0.5) },
-		"P(pass) × (1 − d)", "TestAttackCoverageDrop"},
+		"(1 − d)^21", "TestAttackCoverageDrop"},
 	{"forge MinHash signature files (another task's rows or texts)", "every row's signature recomputed and compared", never,
 		"rejected", "TestAttackForgedSignatures"},
+
+	// Issue 19: the record index. Every field of every entry is a claim.
+	{"skip bytes, overlap entries, or misstate a record's length (the index does not tile the task's bytes)", "offsets and lengths must be contiguous from the task's first byte to its last (a range's planned bounds, else the WARC's size by HEAD); a range lists exactly its record count", never,
+		"rejected", "TestIndexLies/skip, TestIndexLies/overlap, TestIndexLies/length"},
+	{"merge records into one entry (hide a share d of the kept bytes inside neighbours), best d", "records are drawn by their bytes, so a merged entry is drawn as often as the records in it; its bytes are then not one record", maxDropping,
+		"max over d of (1 − d)^21", "TestIndexLies/merge"},
+	{"split a record into two entries (claim its first part a truncated record)", "a truncated record only ends a file; the parts are not one record each", never,
+		"rejected", "TestIndexLies/split"},
+	{"claim a record the reference keeps a near-duplicate (no real duplicate), best d", "the drawn duplicate's links must reach a kept document, each link a shared MinHash band", maxDropping,
+		"max over d of (1 − d)^21", "TestIndexLies/dup"},
+	{"claim a wrong reason for records the reference drops too (share f = 1 % of the bytes; no gain)", "the drawn record's step and reason must be the reference's", func(p Production) float64 { return dropping(p, 0.01) },
+		"≤ (1 − f)^21 × 1", "TestIndexLies/reason"},
+	{"list a record kept that no document cites, or cite a record listed dropped", "the kept entries are exactly the cited records", never,
+		"rejected", "TestIndexLies/kept"},
+	{"bloat the index with tiny fake entries", "entries of at least 128 bytes, the index within 64 KiB + 1/16 of the task's bytes", never,
+		"rejected", "TestIndexChecks"},
 
 	// The adversarial suite's cheats, each rejected on every draw.
 	{"commit another miner's string first (front-running)", "lease check: the committer must have completed a lease with it", never, "rejected", "TestAdversaries/FrontRun"},
 	{"re-commit another miner's commitment", "seen-commitment table, first committer wins", never, "rejected", "TestAdversaries/CopyExact"},
-	{"republish an accepted dataset for a task over the same records", "MinHash bands against accepted submissions", never, "rejected", "TestAdversaries/CopyRepub"},
+	{"republish an accepted dataset for a task over the same records", "MinHash bands against the crawl's accepted documents of the last 7 days (the uniqueness index): credit × (1 − overlap)", never, "credited 0 (every document overlaps)", "TestAdversaries/CopyRepub, TestParallelEvaluationDeterministic"},
 	{"fabricate every text", "provenance", never, "rejected", "TestAdversaries/Fabricate"},
 	{"submit another task's output", "manifest inputs, record WARCs", never, "rejected", "TestAdversaries/OtherTask"},
 	{"drop most documents", "coverage", never, "rejected", "TestAdversaries/Drop"},
@@ -160,36 +174,18 @@ func maxPadding(p Production) float64 {
 	return grid(func(g float64) float64 { return padding(p, g) })
 }
 
-// grindingResidual: a miner that can see the seed before its lease's
-// completion is recorded tries Commitments seeds and submits the first
-// that passes.
-func grindingResidual(p Production) float64 {
-	return grid(func(g float64) float64 {
-		pass, credit := passProvenance(p, g)
-		return (1 - math.Pow(1-pass, float64(p.Commitments))) * credit / (1 - tokenShare(p, g))
-	})
-}
-
-// dropping is the expected reward per unit of work of a miner that skips a
-// share d of its task's records: it passes coverage with P(Bin(n, d) ≤
-// allowed) and is then credited (1 − d) of the tokens times the coverage
-// rate (1 − d), for (1 − d) of the work.
+// dropping is the expected reward per unit of work of a miner that leaves
+// out a share d of the bytes of what the reference keeps (skipping their
+// records, which it must then claim dropped, merged or duplicates): it
+// passes when none of the Target draws on kept records lands on them,
+// (1 − d)^Target, and is then credited the (1 − d) of the tokens it has,
+// for (1 − d) of the work.
 func dropping(p Production, d float64) float64 {
-	return droppingWith(p.Coverage.Target, AllowedMisses(p.Coverage.Target, p.Coverage.Drop, p.Coverage.Miss), d)
-}
-
-func droppingWith(n, a int, d float64) float64 {
-	var pass float64
-	for k := 0; k <= a; k++ {
-		pass += binomPMF(n, k, d)
-	}
-	return pass * (1 - d)
+	return math.Pow(1-d, float64(p.Coverage.Target))
 }
 
 func maxDropping(p Production) float64 {
-	n := p.Coverage.Target
-	a := AllowedMisses(n, p.Coverage.Drop, p.Coverage.Miss)
-	return grid(func(d float64) float64 { return droppingWith(n, a, d) })
+	return grid(func(d float64) float64 { return dropping(p, d) })
 }
 
 // AttackTable renders Attacks as the markdown table of docs/mechanism.md.
@@ -211,9 +207,9 @@ func PowerTable(p Production) string {
 		pass, _ := passProvenance(p, g)
 		fmt.Fprintf(&b, "| %.0f %% | %.4f |\n", 100*g, 1-pass)
 	}
-	b.WriteString("\n| kept records in the coverage sample n | misses allowed a(n) | P(a 20 % dropper is rejected) |\n|---|---|---|\n")
-	for _, n := range []int{5, 10, 21, 40, 64, 100} {
-		fmt.Fprintf(&b, "| %d | %d | %.4f |\n", n, AllowedMisses(n, p.Coverage.Drop, p.Coverage.Miss), CatchProbability(n, p.Coverage.Drop, p.Coverage.Miss))
+	b.WriteString("\n| share d of the kept bytes left out | P(coverage rejects) = 1 − (1 − d)^21 |\n|---|---|\n")
+	for _, d := range []float64{0.01, 0.05, 0.10, 0.20, 0.30} {
+		fmt.Fprintf(&b, "| %.0f %% | %.4f |\n", 100*d, CatchProbability(p.Coverage.Target, d))
 	}
 	return b.String()
 }

@@ -1,342 +1,276 @@
 package verify
 
 import (
-	"container/heap"
 	"context"
-	"errors"
+	"crypto/sha256"
 	"fmt"
-	"io"
+	"math"
 	"math/big"
-	"net/http"
-	"os"
-	"slices"
-	"strings"
-
-	"github.com/datarefine/refine/pipeline"
-	"github.com/datarefine/refine/pipeline/warc"
-	"github.com/datarefine/refine/taskserver"
+	"math/rand/v2"
 )
 
 // CoverageParams shape the coverage check (docs/mechanism.md, "Coverage").
 type CoverageParams struct {
-	// Target is how many records the reference pipeline keeps that are
-	// sought per submission (default 100): records of the task are re-run
-	// in a seeded order until Target of them are kept, or the task's
-	// records (or MaxRecords) are exhausted.
-	Target int
-	// MaxRecords bounds the records re-run (default 4,000: enough for the
-	// target at a keep rate of 2.5 %).
-	MaxRecords int
-	// Drop and Miss set the rule: a submission missing more of the kept
-	// records than a miner dropping a share Drop of them would miss with
-	// probability Miss is rejected (defaults 0.2 and 0.01): such a miner is
-	// caught with probability at least 1 − Miss whenever the sample holds
-	// at least 21 kept records. See AllowedMisses.
+	// Drop and Miss set the power: a miner that leaves out a share Drop of
+	// what the reference keeps (by the records' bytes) is caught with
+	// probability at least 1 − Miss (defaults 0.2 and 0.01).
 	Drop, Miss float64
+	// Target is how many byte draws landing on records the reference
+	// keeps are sought (default CoverageTarget(Drop, Miss): 21).
+	Target int
+	// MaxRecords bounds the distinct records re-run (default 1,000) and
+	// MaxDraws the byte draws (default 4 × MaxRecords).
+	MaxRecords, MaxDraws int
+	// MaxHops bounds the duplicate links followed from a drawn duplicate
+	// to the document kept in its place (default 16).
+	MaxHops int
+	// MaxMissing is the share of the draws on records the reference keeps
+	// that may find the record missing (claimed dropped, or a broken
+	// duplicate link) without rejecting (default 0: an honest index has no
+	// false claim). The attack table is computed at 0. MaxMismatch is the
+	// same for drawn kept records that are not their documents (Evaluate
+	// sets it to the validator's MaxMismatch). The sample stops as soon as
+	// either is exceeded over Target draws: a liar costs no more.
+	MaxMissing, MaxMismatch float64
 }
 
 func (p CoverageParams) withDefaults() CoverageParams {
-	if p.Target <= 0 {
-		p.Target = 100
-	}
-	if p.MaxRecords <= 0 {
-		p.MaxRecords = 4000
-	}
 	if p.Drop <= 0 {
 		p.Drop = 0.2
 	}
 	if p.Miss <= 0 {
 		p.Miss = 0.01
 	}
+	if p.Target <= 0 {
+		p.Target = CoverageTarget(p.Drop, p.Miss)
+	}
+	if p.MaxRecords <= 0 {
+		p.MaxRecords = 1000
+	}
+	if p.MaxDraws <= 0 {
+		p.MaxDraws = 4 * p.MaxRecords
+	}
+	if p.MaxHops <= 0 {
+		p.MaxHops = 16
+	}
 	return p
 }
 
-// AllowedMisses is how many of n sampled records the reference keeps may be
-// missing from a submission: the largest a such that a miner who drops each
-// kept record with probability drop misses at most a of n with probability
-// at most miss, i.e. P(Binomial(n, drop) ≤ a) ≤ miss; 0 when even a = 0
-// does not qualify (n small). Computed exactly in rationals (binary
-// fractions of the float64 parameters), so every validator allows the same.
-func AllowedMisses(n int, drop, miss float64) int {
-	switch {
-	case n <= 0 || drop <= 0:
-		return 0
-	case drop >= 1: // such a miner misses all n
-		return n - 1
+// WithDefaults fills the zero fields.
+func (p CoverageParams) WithDefaults() CoverageParams { return p.withDefaults() }
+
+// CoverageTarget is the number n of draws on records the reference keeps
+// that catches, with probability at least 1 − miss, a miner that left out
+// a share drop of them: the smallest n with (1 − drop)^n ≤ miss, computed
+// exactly in rationals (binary fractions of the float64 parameters), so
+// every validator seeks the same. 0.8^21 = 0.0092: 21 at the defaults.
+func CoverageTarget(drop, miss float64) int {
+	if drop <= 0 || drop >= 1 || miss <= 0 || miss >= 1 {
+		return 1
 	}
-	p := new(big.Rat).SetFloat64(drop)
-	q := new(big.Rat).Sub(big.NewRat(1, 1), p)
+	q := new(big.Rat).Sub(big.NewRat(1, 1), new(big.Rat).SetFloat64(drop))
 	limit := new(big.Rat).SetFloat64(miss)
-	cdf := new(big.Rat)
-	term := new(big.Rat).SetInt64(1)
-	// term_k = C(n,k) p^k q^(n−k), built from q^n upwards.
-	for range n {
-		term.Mul(term, q)
-	}
-	allowed := 0
-	for k := 0; k <= n; k++ {
-		if k > 0 {
-			// term_k = term_{k−1} × (n−k+1)/k × p/q
-			term.Mul(term, big.NewRat(int64(n-k+1), int64(k)))
-			term.Mul(term, p)
-			term.Quo(term, q)
+	p := big.NewRat(1, 1)
+	for n := 1; ; n++ {
+		p.Mul(p, q)
+		if p.Cmp(limit) <= 0 {
+			return n
 		}
-		cdf.Add(cdf, term)
-		if cdf.Cmp(limit) > 0 {
-			break
-		}
-		allowed = k
 	}
-	return allowed
 }
 
-// CatchProbability is the probability that a miner dropping each kept
-// record with probability drop is rejected when the sample holds n kept
-// records: P(Binomial(n, drop) > AllowedMisses(n)).
-func CatchProbability(n int, drop, miss float64) float64 {
-	a := AllowedMisses(n, drop, miss)
-	var cdf float64
-	for k := 0; k <= a; k++ {
-		cdf += binomPMF(n, k, drop)
-	}
-	return 1 - cdf
-}
+// CatchProbability is the probability that the coverage sample catches a
+// miner that left out a share d of the bytes of the records the reference
+// keeps, when the sample holds n draws on such records: 1 − (1 − d)^n.
+func CatchProbability(n int, d float64) float64 { return 1 - math.Pow(1-d, float64(n)) }
 
-// binomPMF is P(Binomial(n, p) = k) in floating point (for reports).
-func binomPMF(n, k int, p float64) float64 {
-	lc := lgamma(n+1) - lgamma(k+1) - lgamma(n-k+1)
-	return expf(lc + float64(k)*logf(p) + float64(n-k)*logf(1-p))
-}
-
-// candidate is a usable record of the task in the coverage order.
-type candidate struct {
-	prio   uint64
-	warc   string
-	index  int64
-	offset int64
-}
-
-type maxHeap []candidate
-
-func (h maxHeap) Len() int           { return len(h) }
-func (h maxHeap) Less(i, j int) bool { return h[i].prio > h[j].prio }
-func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *maxHeap) Push(x any)        { *h = append(*h, x.(candidate)) }
-func (h *maxHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// CheckCoverage re-runs the reference pipeline on records of the task, in
-// the order of a seeded hash of (WARC name, record index) — an order no
-// miner can predict and that depends on no stream or index layout — until
-// Target of them are kept (or MaxRecords re-run, or the task exhausted),
-// and counts how many of the kept ones are in the submission: by id, or by
-// a shared MinHash band with a submitted document (the miner's
-// deduplication legitimately keeps one document of a near-duplicate
-// cluster). The rule is Coverage.Allowed.
+// CheckCoverage checks the record index's claims on the records a seeded
+// sample draws. Byte positions are drawn uniformly over the bytes the
+// index covers (a ChaCha8 stream from the seed), each drawing the record
+// that holds it, whose bytes are fetched alone and re-run by the reference
+// pipeline — until Target draws landed on records the reference keeps, or
+// every record was re-run, or MaxDraws (MaxRecords distinct records) were
+// made. Drawing bytes, not entries, means a miner cannot make a record
+// less likely to be drawn by how it lists it: merged into a neighbour it
+// is drawn as often as its bytes are, and then the entry's bytes are not
+// one record.
 //
-// The task's records are listed once (the WARC, or a range's bytes, read
-// from a local copy or downloaded once into workDir) and re-read by offset.
-func CheckCoverage(ctx context.Context, ref *Reference, task taskserver.Task, sub *Submission, seed [32]byte, params CoverageParams, workDir string) (Coverage, error) {
+// A drawn record's claim must be what the reference makes of it:
+//
+//   - kept: the reference keeps it, as the document citing it (id, URL,
+//     text modulo PII, token count); else provenance;
+//   - dropped by a step: the reference drops it by that step, for that
+//     reason; else index — or, when the reference keeps it, coverage: a
+//     record the reference keeps is missing;
+//   - a near-duplicate: the reference keeps it, and the Dup links lead,
+//     each step a MinHash band of the texts before PII formatting shared,
+//     to a kept document within MaxHops; else coverage;
+//
+// The pipeline is deterministic on every machine (extraction is bounded by a
+// work budget, not a time limit), so no outcome depends on the miner's
+// machine.
+//
+// An honest miner's claims are all true (the pipeline is deterministic and
+// its decoder the miner's own), so a single false claim rejects: the
+// kinds above are counted (Coverage.Mismatched, Absent) and rejected by
+// Evaluate at the default zero tolerance (MaxMismatch, MaxMissing), the
+// others fail here. A miner that left out a share d of the kept bytes
+// passes with probability (1 − d)^Target: 0.0092 at d = 20 %.
+func CheckCoverage(ctx context.Context, sub *Submission, seed [32]byte, params CoverageParams) (Coverage, error) {
 	params = params.withDefaults()
-	var c Coverage
-	h := &maxHeap{}
-	var spans []*span
-	defer func() {
-		for _, s := range spans {
-			s.close()
-		}
-	}()
-	byName := map[string]*span{}
-	for _, name := range task.WARCs {
-		s, err := ref.openSpan(ctx, task, name, workDir)
-		if err != nil {
-			return c, fmt.Errorf("coverage: %w", err)
-		}
-		spans = append(spans, s)
-		byName[name] = s
-		if err := s.list(ctx, task, seed, params.MaxRecords, h); err != nil {
-			return c, fmt.Errorf("coverage: %w", err)
-		}
+	ix, rs := sub.Index, sub.reruns
+	c := Coverage{Entries: ix.Len()}
+	docOf := make(map[int]int, len(sub.refs))
+	for k, r := range sub.refs {
+		docOf[r.Entry] = k
 	}
-	cands := []candidate(*h)
-	slices.SortFunc(cands, func(a, b candidate) int {
-		switch {
-		case a.prio < b.prio:
-			return -1
-		case a.prio > b.prio:
-			return 1
-		}
-		return 0
-	})
-	var ids map[string]bool
-	var bands map[[2]uint64]bool
-	if sub != nil {
-		ids = make(map[string]bool, len(sub.Docs))
-		bands = map[[2]uint64]bool{}
-		for _, d := range sub.Docs {
-			ids[d.ID] = true
-			for b, v := range d.Bands {
-				bands[[2]uint64{uint64(b), v}] = true
-			}
-		}
-	}
-	cfg := ref.Signer().Config()
-	for _, cand := range cands {
-		if c.ReferenceKept >= params.Target {
-			break
-		}
+	j := &judge{sub: sub, rs: rs, ix: ix, docOf: docOf, params: params}
+	rng := rand.New(rand.NewChaCha8(sha256.Sum256(append([]byte("refine/validator/coverage/v2\x00"), seed[:]...))))
+	for ix.Total > 0 && c.ReferenceKept < params.Target && c.Draws < params.MaxDraws &&
+		len(rs.done) < ix.Len() && c.Sampled < params.MaxRecords &&
+		float64(c.Absent) <= params.MaxMissing*float64(params.Target) && float64(c.Mismatched) <= params.MaxMismatch*float64(params.Target) {
 		if err := ctx.Err(); err != nil {
 			return c, err
 		}
-		doc, err := byName[cand.warc].record(ctx, cand)
+		i := ix.find(int64(rng.Uint64N(uint64(ix.Total))))
+		c.Draws++
+		if _, ok := rs.done[i]; !ok {
+			c.Sampled++
+		}
+		v, err := j.check(ctx, i)
 		if err != nil {
-			return c, fmt.Errorf("coverage: %w", err)
+			c.WARCBytes = rs.bytes
+			return c, err
 		}
-		c.Sampled++
-		if kept, _, _ := ref.Run(doc); !kept {
-			continue
+		if v.claimedKept {
+			c.KeptClaims++
 		}
-		c.ReferenceKept++
-		found := ids[doc.ID]
-		if !found {
-			for b, v := range Bands(ref.Signer().Sign(ref.NewPII().Replace(doc.Text)), cfg) {
-				if bands[[2]uint64{uint64(b), v}] {
-					found = true
-					break
-				}
-			}
+		if v.refKept {
+			c.ReferenceKept++
 		}
-		if found {
+		switch {
+		case v.problem != "" && v.claimedKept:
+			c.Mismatched++
+			c.Notes = note(c.Notes, "%s", v.problem)
+		case v.problem != "":
+			c.Absent++
+			c.Notes = note(c.Notes, "%s", v.problem)
+		case v.refKept:
 			c.Found++
-		} else {
-			c.Missing = note(c.Missing, "%s (%s#%d)", doc.ID, cand.warc, cand.index)
 		}
 	}
-	c.Allowed = AllowedMisses(c.ReferenceKept, params.Drop, params.Miss)
+	c.WARCBytes = rs.bytes
 	return c, nil
 }
 
-// span is the part of one WARC a task covers, readable by offset.
-type span struct {
-	name       string
-	ra         io.ReaderAt
-	shift      int64 // file offset of ra's byte 0
-	size       int64 // bytes of ra in the span
-	indexBase  int64 // record index of ra's first record (-1: count from the file's start)
-	close      func()
-	start, end int64 // record index bounds when indexBase < 0 (end 0: none)
+// verdict is what a drawn record's check found: whether the index claims
+// it kept and the reference keeps it, and a problem — a kept record that
+// is not its document (claimedKept), or one the reference keeps that the
+// submission lacks. Other false claims are *Failures.
+type verdict struct {
+	claimedKept, refKept bool
+	problem              string
 }
 
-// openSpan makes the task's part of one WARC readable by offset: a local
-// file is read in place; a remote one is downloaded once (its byte range
-// only, for a byte-bounded range) into a temporary file under workDir.
-func (r *Reference) openSpan(ctx context.Context, task taskserver.Task, name, workDir string) (*span, error) {
-	s := &span{name: name, indexBase: -1, start: task.RecordStart, end: task.RecordEnd, close: func() {}}
-	var from, to int64 // byte range to read; to 0: the end
-	if len(task.WARCs) == 1 && (task.ByteStart > 0 || task.ByteEnd > 0) {
-		from, to = task.ByteStart, task.ByteEnd
-		s.indexBase = task.RecordStart
-	}
-	loc := r.opts.Resolve(name)
-	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
-		f, err := os.Open(loc)
-		if err != nil {
-			return nil, fmt.Errorf("open WARC %s: %w", name, err)
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		if to == 0 || to > st.Size() {
-			to = st.Size()
-		}
-		s.ra, s.shift, s.size, s.close = io.NewSectionReader(f, from, max(0, to-from)), from, max(0, to-from), func() { f.Close() }
-		return s, nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
+// judge checks drawn records' claims.
+type judge struct {
+	sub    *Submission
+	rs     *reruns
+	ix     *Index
+	docOf  map[int]int // kept entry → document
+	params CoverageParams
+}
+
+func (j *judge) where(i int) string {
+	e := j.ix.Entry(i)
+	return fmt.Sprintf("%s@%d", j.sub.task.WARCs[e.WARC], e.Offset)
+}
+
+// check judges entry i's claim against the reference. A false claim
+// other than a kept record that differs or a missing one is a *Failure;
+// other errors are the validator's side.
+func (j *judge) check(ctx context.Context, i int) (verdict, error) {
+	e := j.ix.Entry(i)
+	r, err := j.rs.get(ctx, i)
 	if err != nil {
-		return nil, err
+		return verdict{}, err
 	}
-	req.Header.Set("Accept-Encoding", "identity")
-	want := http.StatusOK
-	if from > 0 || to > 0 {
-		want = http.StatusPartialContent
-		if to > 0 {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", from, to-1))
+	v := verdict{claimedKept: e.Kept, refKept: r.kept}
+	switch {
+	case e.Kept:
+		v.problem = j.sameDocument(i, r)
+	case e.Step == stepDedup:
+		if !r.kept {
+			return v, Fail(CodeIndex, "entry %d (%s) is claimed a near-duplicate; the reference drops it (%s)", i, j.where(i), r.outcome())
+		}
+		v.problem, err = j.duplicate(ctx, i, r)
+	case r.kept:
+		v.problem = fmt.Sprintf("entry %d (%s), which the reference keeps, is claimed dropped by %s", i, j.where(i), claim(e))
+	case r.step != e.Step || r.reason != e.Reason:
+		return v, Fail(CodeIndex, "entry %d (%s) is claimed dropped by %s; the reference drops it by %s", i, j.where(i), claim(e), r.outcome())
+	}
+	return v, err
+}
+
+// sameDocument says how kept entry i's record differs from the document
+// that cites it ("" when the reference keeps it as that document).
+func (j *judge) sameDocument(i int, r *rerun) string {
+	d := j.sub.Docs[j.docOf[i]]
+	switch {
+	case !r.kept:
+		return fmt.Sprintf("entry %d (%s) is document %s; the reference drops it (%s)", i, j.where(i), d.ID, r.outcome())
+	case r.id != d.ID || r.url != d.URL:
+		return fmt.Sprintf("entry %d (%s) is record %s (%s); its document is %s (%s)", i, j.where(i), r.id, r.url, d.ID, d.URL)
+	case r.foldedHash != d.FoldedHash:
+		return fmt.Sprintf("document %s: text differs from the reference's", d.ID)
+	case r.tokens != d.Claimed:
+		return fmt.Sprintf("document %s: %d tokens, the reference %d", d.ID, d.Claimed, r.tokens)
+	}
+	return ""
+}
+
+// duplicate follows a drawn near-duplicate's Dup links to a kept document:
+// every step must be a record the reference keeps whose text (before PII
+// formatting, as the miner's deduplication compared) shares a MinHash band
+// with the previous one's. It returns why the record is missing ("" when
+// the links hold); a link to a record the reference drops is a *Failure.
+func (j *judge) duplicate(ctx context.Context, i int, r *rerun) (string, error) {
+	cur, bands := i, r.bands
+	for range j.params.MaxHops {
+		next := int(j.ix.dups[cur])
+		e := j.ix.Entry(next)
+		var nb []uint64
+		if d, ok := j.docOf[next]; ok && !j.sub.Docs[d].PIIReplaced {
+			// Its published text is the text the miner compared.
+			nb = j.sub.Docs[d].Bands
 		} else {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from))
+			rn, err := j.rs.get(ctx, next)
+			if err != nil {
+				return "", err
+			}
+			if !rn.kept {
+				return "", Fail(CodeIndex, "entry %d (%s), on the duplicate path of entry %d, is one the reference drops (%s)", next, j.where(next), i, rn.outcome())
+			}
+			nb = rn.bands
 		}
+		if !shareBand(bands, nb) {
+			return fmt.Sprintf("entry %d (%s), which the reference keeps, is claimed a near-duplicate through entry %d, whose text shares no MinHash band with entry %d's", i, j.where(i), next, cur), nil
+		}
+		if e.Kept {
+			return "", nil
+		}
+		cur, bands = next, nb
 	}
-	resp, err := r.opts.HTTPClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("fetch %s: HTTP status %s (want %d)", name, resp.Status, want)
-	}
-	f, err := os.CreateTemp(workDir, "warc-*")
-	if err != nil {
-		return nil, err
-	}
-	cleanup := func() { f.Close(); os.Remove(f.Name()) }
-	n, err := io.Copy(f, resp.Body)
-	if err != nil {
-		cleanup()
-		return nil, fmt.Errorf("fetch %s: %w", name, err)
-	}
-	s.ra, s.shift, s.size, s.close = f, from, n, cleanup
-	return s, nil
+	return fmt.Sprintf("entry %d (%s), which the reference keeps, is claimed a near-duplicate; no kept document within %d links", i, j.where(i), j.params.MaxHops), nil
 }
 
-// list streams the span and keeps its usable records with the smallest
-// priorities (at most max) in h.
-func (s *span) list(ctx context.Context, task taskserver.Task, seed [32]byte, max int, h *maxHeap) error {
-	rd := warc.NewReader(io.NewSectionReader(s.ra, 0, s.size), warc.Options{Name: s.name})
-	for {
-		rec, err := rd.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		index := rec.Index
-		if s.indexBase >= 0 {
-			index += s.indexBase
-		} else {
-			if s.end > 0 && index >= s.end {
-				return nil
-			}
-			if index < s.start {
-				continue
-			}
-		}
-		if rec.Skip != "" || rec.Offset < 0 {
-			continue
-		}
-		p := priority(seed, s.name, index)
-		if h.Len() == max && p >= (*h)[0].prio {
-			continue
-		}
-		heap.Push(h, candidate{prio: p, warc: s.name, index: index, offset: s.shift + rec.Offset})
-		if h.Len() > max {
-			heap.Pop(h)
+// shareBand reports whether two documents' MinHash bands share a value at
+// the same band.
+func shareBand(a, b []uint64) bool {
+	for k := range min(len(a), len(b)) {
+		if a[k] == b[k] {
+			return true
 		}
 	}
-}
-
-// record reads one listed record back.
-func (s *span) record(ctx context.Context, c candidate) (*pipeline.Document, error) {
-	rec, err := warc.ReadRecordAt(ctx, s.ra, c.offset-s.shift, warc.Options{Name: s.name})
-	if err != nil {
-		return nil, err
-	}
-	return &pipeline.Document{ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: s.name,
-		Offset: c.offset, Index: c.index, HTML: rec.HTML, Skip: rec.Skip}, nil
+	return false
 }

@@ -5,42 +5,21 @@ import (
 	"testing"
 )
 
-// TestAllowedMisses: the coverage rule's allowance against the exact
-// binomial tail, computed here independently in floating point.
-func TestAllowedMisses(t *testing.T) {
-	cdf := func(n, a int, p float64) float64 {
-		var s float64
-		for k := 0; k <= a; k++ {
-			s += math.Exp(lchoose(n, k) + float64(k)*math.Log(p) + float64(n-k)*math.Log(1-p))
+// TestCoverageTarget: the number of draws on kept records sought is the
+// smallest n with (1 − d)^n ≤ miss, checked here in floating point.
+func TestCoverageTarget(t *testing.T) {
+	for _, tc := range []struct {
+		drop, miss float64
+		want       int
+	}{{0.2, 0.01, 21}, {0.1, 0.01, 44}, {0.2, 0.001, 31}, {0.5, 0.01, 7}} {
+		n := CoverageTarget(tc.drop, tc.miss)
+		if n != tc.want || math.Pow(1-tc.drop, float64(n)) > tc.miss || math.Pow(1-tc.drop, float64(n-1)) <= tc.miss {
+			t.Errorf("drop %.2f miss %.3f: %d, want %d", tc.drop, tc.miss, n, tc.want)
 		}
-		return s
 	}
-	for _, n := range []int{1, 5, 20, 21, 30, 40, 64, 100, 128, 250} {
-		a := AllowedMisses(n, 0.2, 0.01)
-		if c := cdf(n, a, 0.2); n >= 21 && c > 0.01 {
-			t.Errorf("n=%d: allows %d misses, a 20%% dropper passes with %.4f", n, a, c)
-		}
-		if c := cdf(n, a+1, 0.2); c <= 0.01 {
-			t.Errorf("n=%d: allows %d misses, %d would do (%.4f)", n, a, a+1, c)
-		}
-		if n >= 21 && CatchProbability(n, 0.2, 0.01) < 0.99 {
-			t.Errorf("n=%d: catch probability %.4f", n, CatchProbability(n, 0.2, 0.01))
-		}
-		t.Logf("n=%3d: %2d misses allowed, a 20%% dropper caught with %.4f", n, a, CatchProbability(n, 0.2, 0.01))
+	if p := CatchProbability(21, 0.2); p < 0.99 || p > 0.991 {
+		t.Errorf("catch probability at 21 draws, 20 %%: %.4f", p)
 	}
-	if got := AllowedMisses(100, 0.2, 0.01); got != 10 {
-		t.Errorf("n=100: %d allowed, want 10", got)
-	}
-	if AllowedMisses(7, 1, 0.01) != 6 || AllowedMisses(7, 0, 0.01) != 0 || AllowedMisses(0, 0.2, 0.01) != 0 {
-		t.Error("edge cases")
-	}
-}
-
-func lchoose(n, k int) float64 {
-	a, _ := math.Lgamma(float64(n + 1))
-	b, _ := math.Lgamma(float64(k + 1))
-	c, _ := math.Lgamma(float64(n - k + 1))
-	return a - b - c
 }
 
 // TestWeightedDraws: rows are drawn in proportion to their lengths, the

@@ -6,11 +6,14 @@ import (
 
 // CheckProvenance re-derives the drawn documents of a submission (its
 // Draws: rows drawn in proportion to their size): each is read back from its
-// cited WARC record, run through the reference pipeline, and must be kept
-// with the same id, URL, token count and text (modulo PII replacements).
-// Checked and Matched count draws, so the match rate estimates the share of
-// the submission's text that is derived from its records. It returns a
-// validator error (not a Failure) only when the context ends.
+// cited WARC record (its entry of the record index, fetched alone), run
+// through the reference pipeline, and must be kept with the same id, URL,
+// token count and text (modulo PII replacements). Checked and Matched count
+// draws, so the match rate estimates the share of the submission's text
+// that is derived from its records. It returns a validator error (not a
+// Failure) when a record cannot be read on the validator's side or the
+// context ends; a record whose bytes are not one record is the miner's
+// (CodeIndex).
 //
 // It also collects the two sides of the relative quality score: the text of
 // every drawn document as submitted, and the reference pipeline's output
@@ -37,31 +40,22 @@ func CheckProvenance(ctx context.Context, ref *Reference, sub *Submission) (Prov
 		p.Checked += n
 		minerText := FoldPII(row.Text)
 		p.MinerTexts = append(p.MinerTexts, minerText)
-		doc, err := ref.Record(ctx, warc, offset)
+		r, err := sub.reruns.get(ctx, sub.refs[i].Entry)
 		if err != nil {
-			if ctx.Err() != nil {
-				return p, ctx.Err()
-			}
-			p.Mismatches = note(p.Mismatches, "%s: cited record unreadable: %v", row.ID, err)
-			continue
+			return p, err
 		}
-		kept, step, reason := ref.Run(doc)
-		var refText string
-		if kept {
-			refText = ref.Folded(doc.Text)
-			p.ReferenceTexts = append(p.ReferenceTexts, refText)
-		}
-		if doc.ID != row.ID || doc.URL != row.URL {
-			p.Mismatches = note(p.Mismatches, "%s: record at %s@%d is %s (%s)", row.ID, warc, offset, doc.ID, doc.URL)
-			continue
+		if r.kept {
+			p.ReferenceTexts = append(p.ReferenceTexts, r.folded)
 		}
 		switch {
-		case !kept:
-			p.Mismatches = note(p.Mismatches, "%s: reference drops it (%s/%s)", row.ID, step, reason)
-		case refText != minerText:
+		case r.id != row.ID || r.url != row.URL:
+			p.Mismatches = note(p.Mismatches, "%s: record at %s@%d is %s (%s)", row.ID, warc, offset, r.id, r.url)
+		case !r.kept:
+			p.Mismatches = note(p.Mismatches, "%s: reference drops it (%s)", row.ID, r.outcome())
+		case r.folded != minerText:
 			p.Mismatches = note(p.Mismatches, "%s: text differs from the reference", row.ID)
-		case doc.TokenCount != row.TokenCount:
-			p.Mismatches = note(p.Mismatches, "%s: %d tokens, reference %d", row.ID, row.TokenCount, doc.TokenCount)
+		case r.tokens != row.TokenCount:
+			p.Mismatches = note(p.Mismatches, "%s: %d tokens, reference %d", row.ID, row.TokenCount, r.tokens)
 		default:
 			p.Matched += n
 		}

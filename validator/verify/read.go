@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,15 +20,23 @@ import (
 // Doc is what the validator keeps of one submitted document.
 type Doc struct {
 	ID     string
+	URL    string
 	WARC   string
 	Offset int64
-	// Tokens is the GPT-2 token count the validator measured on the text.
-	Tokens int64
+	// Tokens is the GPT-2 token count the validator measured on the text;
+	// Claimed the row's token_count.
+	Tokens, Claimed int64
 	// Bands are the document's MinHash band hashes (nil when the text is
 	// too short for a signature), recomputed from the text.
 	Bands []uint64
-	// TextHash identifies the exact text.
+	// TextHash identifies the exact text (internal duplicates).
 	TextHash uint64
+	// FoldedHash is the sha256 of the text with PII replacements folded
+	// (FoldPII): what a record the coverage sample draws must re-derive;
+	// PIIReplaced says the folding changed the text (so the published text
+	// is not the one the miner's deduplication compared).
+	FoldedHash  [32]byte
+	PIIReplaced bool
 }
 
 // Submission is a submission's documents, read in the order of
@@ -54,17 +63,26 @@ type Submission struct {
 	// band repeats an earlier document of the submission (ReadAll).
 	InternalDuplicates int
 
+	// Index is the submission's record index, checked whole.
+	Index *Index
+
 	dir     string
 	task    taskserver.Task
 	opts    ReadOptions
 	refs    []ref
 	lengths []int32 // text bytes per row
 	reader  *dataset.Reader
+	reruns  *reruns // the reference's re-runs of index entries, each once
 }
 
 // ReadOptions configure reading a submission.
 type ReadOptions struct {
-	Signer *dedup.Signer // required: recomputes MinHash signatures
+	// Reference is required: its signer recomputes MinHash signatures, its
+	// steps are what the record index may name, and it re-runs records.
+	Reference *Reference
+	// Spans are the bytes of each of the task's WARCs that the task covers
+	// (TaskSpans); required: the record index must tile them.
+	Spans []Span
 	// Budget bounds the work (default: a budget for a 1 GiB task).
 	Budget Budget
 	// Seed and Draws choose the provenance draws.
@@ -82,12 +100,20 @@ func OpenSubmission(ctx context.Context, dir string, m *dataset.Manifest, task t
 	if opts.Budget == (Budget{}) {
 		opts.Budget = TaskBudget(task, 1<<30, BudgetParams{})
 	}
+	if opts.Reference == nil || len(opts.Spans) != len(task.WARCs) {
+		return nil, fmt.Errorf("read submission: no reference pipeline or no spans for the task's %d WARCs", len(task.WARCs))
+	}
 	refs, err := readRecords(ctx, dir, m, task, opts.Budget.Rows)
 	if err != nil {
 		return nil, err
 	}
-	s := &Submission{Manifest: m, Sampled: map[int]dataset.Doc{}, dir: dir, task: task, opts: opts, refs: refs,
-		lengths: make([]int32, 0, len(refs)), reader: dataset.NewReader(opts.Budget.ReadLimits())}
+	ix, err := readIndex(ctx, dir, m, task, opts.Spans, refs, opts.Reference.stepOrder(), opts.Budget)
+	if err != nil {
+		return nil, err
+	}
+	s := &Submission{Manifest: m, Sampled: map[int]dataset.Doc{}, Index: ix, dir: dir, task: task, opts: opts, refs: refs,
+		lengths: make([]int32, 0, len(refs)), reader: dataset.NewReader(opts.Budget.ReadLimits()),
+		reruns: newReruns(opts.Reference, task.WARCs, ix)}
 	shardDocs := make([]int64, len(m.Shards))
 	shardToks := make([]int64, len(m.Shards))
 	var claimed int64
@@ -193,7 +219,8 @@ func (s *Submission) ReadAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := s.opts.Signer.Config()
+	signer := s.opts.Reference.Signer()
+	cfg := signer.Config()
 	sigHash := make([]uint64, 0, len(s.refs)) // 0: no signature
 	s.Docs = make([]Doc, 0, len(s.refs))
 	s.MeasuredTokens = 0
@@ -202,11 +229,13 @@ func (s *Submission) ReadAll(ctx context.Context) error {
 		if n != d.TokenCount && FoldPII(d.Text) == d.Text {
 			return Fail(CodeCounts, "document %s claims %d tokens, its text has %d", d.ID, d.TokenCount, n)
 		}
-		sig := s.opts.Signer.Sign(d.Text)
+		sig := signer.Sign(d.Text)
 		h := fnv.New64a()
 		io.WriteString(h, d.Text)
-		s.Docs = append(s.Docs, Doc{ID: d.ID, WARC: s.task.WARCs[s.refs[i].WARC], Offset: s.refs[i].Offset,
-			Tokens: n, Bands: Bands(sig, cfg), TextHash: h.Sum64()})
+		folded := FoldPII(d.Text)
+		s.Docs = append(s.Docs, Doc{ID: d.ID, URL: d.URL, WARC: s.task.WARCs[s.refs[i].WARC], Offset: s.refs[i].Offset,
+			Tokens: n, Claimed: d.TokenCount, Bands: Bands(sig, cfg), TextHash: h.Sum64(),
+			FoldedHash: sha256.Sum256([]byte(folded)), PIIReplaced: folded != d.Text})
 		sigHash = append(sigHash, hashSignature(sig))
 		s.MeasuredTokens += n
 		return nil
@@ -265,8 +294,8 @@ func (s *Submission) checkSigFile(path string, ours []uint64, refs []ref) error 
 		return err
 	}
 	defer f.Close()
-	if f.Config != s.opts.Signer.Config() {
-		return fmt.Errorf("made with %+v, want %+v", f.Config, s.opts.Signer.Config())
+	if cfg := s.opts.Reference.Signer().Config(); f.Config != cfg {
+		return fmt.Errorf("made with %+v, want %+v", f.Config, cfg)
 	}
 	if f.Rows != int64(len(ours)) {
 		return fmt.Errorf("covers %d rows, the shard has %d", f.Rows, len(ours))

@@ -19,6 +19,7 @@ type ref struct {
 	ID     string
 	WARC   int // index in the task's WARCs
 	Offset int64
+	Entry  int // its record's entry in the record index (readIndex)
 }
 
 // readRecords reads records.jsonl, the cheapest whole-submission check, before

@@ -2,21 +2,19 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/pipeline/input"
 	"github.com/datarefine/refine/pipeline/pii"
-	"github.com/datarefine/refine/pipeline/warc"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/retry"
 )
@@ -31,9 +29,6 @@ type ReferenceOptions struct {
 	// crawl-data/…/x.warc.gz) to where the validator reads it: a local path
 	// or an http(s) URL. Default: the name itself.
 	Resolve func(name string) string
-	// MaxRecordBytes bounds the bytes read from an http(s) WARC at a cited
-	// offset (one range request; default 16 MiB).
-	MaxRecordBytes int64
 	// HTTPClient for remote WARCs (default: retrying, retry.CommonCrawl).
 	HTTPClient *http.Client
 }
@@ -43,6 +38,7 @@ type Reference struct {
 	opts    ReferenceOptions
 	steps   *process.Steps
 	filters []pipeline.Filter
+	fetched atomic.Int64 // WARC bytes read by Entry
 }
 
 // NewReference loads the pipeline's steps.
@@ -52,9 +48,6 @@ func NewReference(opts ReferenceOptions) (*Reference, error) {
 	}
 	if opts.Resolve == nil {
 		opts.Resolve = func(s string) string { return s }
-	}
-	if opts.MaxRecordBytes <= 0 {
-		opts.MaxRecordBytes = 16 << 20
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = retry.NewClient(retry.CommonCrawl)
@@ -77,88 +70,6 @@ func (r *Reference) Signer() *dedup.Signer { return r.steps.Signer }
 func (r *Reference) Run(d *pipeline.Document) (kept bool, step, reason string) {
 	res := pipeline.Process(r.filters, r.steps.Annotators, d)
 	return res.Kept(), res.Step, res.Reason
-}
-
-// firstRange is the size of the first range request for a remote record:
-// Common Crawl's records are smaller (payloads are truncated at 1 MiB and
-// gzipped); a record that does not fit is fetched again with
-// MaxRecordBytes.
-const firstRange = 1 << 20
-
-// Record reads the record at offset of the named WARC: from a local file,
-// or with an HTTP range request whose body is read only as far as the
-// record goes.
-func (r *Reference) Record(ctx context.Context, name string, offset int64) (*pipeline.Document, error) {
-	loc := r.opts.Resolve(name)
-	var rec *warc.Record
-	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
-		var err error
-		for _, n := range []int64{min(firstRange, r.opts.MaxRecordBytes), r.opts.MaxRecordBytes} {
-			if rec, err = r.remoteRecord(ctx, name, loc, offset, n); err != nil || rec.Skip != warc.SkipTruncated {
-				break
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		f, err := os.Open(loc)
-		if err != nil {
-			return nil, fmt.Errorf("open WARC %s: %w", name, err)
-		}
-		defer f.Close()
-		if rec, err = warc.ReadRecordAt(ctx, f, offset, warc.Options{Name: name}); err != nil {
-			return nil, err
-		}
-	}
-	return &pipeline.Document{ID: rec.ID, URL: rec.URL, Date: rec.Date, FilePath: name,
-		Offset: rec.Offset, Index: -1, HTML: rec.HTML, Skip: rec.Skip}, nil
-}
-
-// remoteRecord reads the record at offset of a remote WARC with one range
-// request of n bytes.
-func (r *Reference) remoteRecord(ctx context.Context, name, url string, offset, n int64) (*warc.Record, error) {
-	body, err := r.rangeGet(ctx, url, offset, n)
-	if err != nil {
-		return nil, err
-	}
-	defer body.Close()
-	rec, err := warc.NewReader(io.LimitReader(body, n), warc.Options{Name: name}).Next(ctx)
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: no record at offset %d", name, offset)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if rec.Offset >= 0 {
-		rec.Offset += offset
-	}
-	return rec, nil
-}
-
-// rangeGet requests n bytes from offset of a remote WARC and returns the
-// response body.
-func (r *Reference) rangeGet(ctx context.Context, url string, offset, n int64) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+n-1))
-	req.Header.Set("Accept-Encoding", "identity")
-	resp, err := r.opts.HTTPClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s at %d: %w", url, offset, err)
-	}
-	if resp.StatusCode != http.StatusPartialContent {
-		resp.Body.Close()
-		return nil, fmt.Errorf("fetch %s at %d: HTTP status %s (want 206)", url, offset, resp.Status)
-	}
-	return resp.Body, nil
-}
-
-// Open streams a task's WARC by name.
-func (r *Reference) Open(ctx context.Context, name string) (*warc.Reader, error) {
-	return warc.Open(ctx, r.opts.Resolve(name), warc.Options{Name: name})
 }
 
 // NewPII returns a fresh PII formatter with the pipeline's settings.

@@ -16,6 +16,7 @@ import (
 	"github.com/datarefine/refine/internal/testdata"
 	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/tokens"
+	"github.com/datarefine/refine/pipeline/warc"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/taskserver"
 )
@@ -27,6 +28,21 @@ func testReference(t *testing.T, resolve func(string) string) (*Reference, strin
 func testReferenceTB(tb testing.TB) (*Reference, string) { return testReferenceWith(tb, nil) }
 
 func taskFor(warcs ...string) taskserver.Task { return taskserver.Task{ID: 1, WARCs: warcs} }
+
+// localSpans are the spans of a task of local WARCs (their files' sizes).
+func localSpans(t testing.TB, task taskserver.Task) []Span {
+	t.Helper()
+	sizes := make([]int64, len(task.WARCs))
+	for i, w := range task.WARCs {
+		st, err := os.Stat(w)
+		if err != nil {
+			sizes[i] = 0
+			continue
+		}
+		sizes[i] = st.Size()
+	}
+	return TaskSpans(task, sizes)
+}
 
 func testReferenceWith(t testing.TB, resolve func(string) string) (*Reference, string) {
 	t.Helper()
@@ -66,6 +82,19 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 	if err := dataset.ReadAll(out, m, func(_ int, _ int64, d dataset.Doc) error { docs = append(docs, d); return nil }); err != nil {
 		t.Fatal(err)
 	}
+	// Each kept record's length, from the record index.
+	lengths := map[int64]int64{}
+	ixf, err := os.Open(filepath.Join(out, dataset.IndexName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dataset.ReadIndex(context.Background(), ixf, 1<<20, func(_ int64, e dataset.IndexEntry) error {
+		lengths[e.Offset] = e.Length
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ixf.Close()
 	f, err := os.Open(filepath.Join(out, dataset.RecordsName))
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +108,7 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, ref := range map[string]*Reference{"file": local, "http": remote} {
-			doc, err := ref.Record(context.Background(), r.WARC, r.Offset)
+			doc, err := ref.Entry(context.Background(), r.WARC, r.Offset, lengths[r.Offset])
 			if err != nil {
 				t.Fatalf("%s: record %s: %v", name, r.ID, err)
 			}
@@ -104,7 +133,6 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 	// The same folder read as a submission: accepted for its task (every
 	// row's tokens and signature match, the signature files included),
 	// refused for another task's WARC and over a budget.
-	sig := local.Signer()
 	bpe, err := tokens.GPT2BPE()
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +156,8 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 		{"text budget", []string{warc}, Budget{Rows: 1000, TextBytes: 100, PageBytes: 1 << 30}, CodeTooLarge},
 		{"row budget", []string{warc}, Budget{Rows: 1, TextBytes: 1 << 30, PageBytes: 1 << 30}, CodeTooLarge},
 	} {
-		sub, err := OpenSubmission(context.Background(), out, m, taskFor(tc.task...), ReadOptions{Signer: sig, Budget: tc.budget, Draws: 16})
+		task := taskFor(tc.task...)
+		sub, err := OpenSubmission(context.Background(), out, m, task, ReadOptions{Reference: local, Spans: localSpans(t, task), Budget: tc.budget, Draws: 16})
 		if err == nil {
 			err = sub.ReadAll(context.Background())
 		}
@@ -185,8 +214,8 @@ func (p panicky) Filter(d *pipeline.Document) (bool, string) {
 // on the validator's side.
 func TestReferencePanicLikeRunner(t *testing.T) {
 	ref, _ := testReference(t, nil)
-	warc := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
-	rd, err := ref.Open(context.Background(), warc)
+	warcPath := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	rd, err := warc.Open(context.Background(), warcPath, warc.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,8 +41,9 @@ const (
 	CodeProvenance     Code = "provenance"           // kept documents not derived from their records
 	CodeCoverage       Code = "coverage"             // records the reference keeps are missing
 	CodeDuplicates     Code = "duplicates"           // padded with (near-)duplicates
-	CodeCopy           Code = "copy"                 // overlaps an earlier accepted submission
+	CodeCopy           Code = "copy"                 // another hotkey's commitment string
 	CodeSignatures     Code = "signatures"           // a MinHash signature file differs from the texts' signatures
+	CodeIndex          Code = "index"                // the record index does not tile the task's WARCs or lies about a record
 	CodeInternal       Code = "internal"             // a check panicked (treated as the miner's input)
 	CodeValidatorError Code = "validator_error"      // the validator itself failed (not scored, retried)
 )
@@ -103,14 +104,16 @@ type Verdict struct {
 }
 
 // Limits are an evaluation's thresholds (Params): at most MaxMismatch of
-// the drawn documents may fail provenance, MaxInternalDup of the documents
-// duplicate another of the submission, MaxOverlap share a MinHash band
-// with earlier accepted submissions.
+// the drawn documents (and of the drawn records the index lists kept) may
+// fail provenance, MaxInternalDup of the documents duplicate another of the
+// submission, MaxMissing of the coverage draws on records the reference
+// keeps find them missing. Overlap with earlier accepted work has no
+// threshold: it discounts the credit and never rejects.
 type Limits struct {
 	ProvenanceSamples int     `json:"provenance_samples"`
 	MaxMismatch       float64 `json:"max_mismatch"`
 	MaxInternalDup    float64 `json:"max_internal_duplicates"`
-	MaxOverlap        float64 `json:"max_overlap"`
+	MaxMissing        float64 `json:"coverage_max_missing"`
 }
 
 // Provenance is the outcome of re-deriving sampled documents.
@@ -127,19 +130,28 @@ type Provenance struct {
 	ReferenceTexts []string `json:"-"`
 }
 
-// Coverage is the outcome of re-running sampled records of the task.
+// Coverage is the outcome of checking the record index: the whole index's
+// counts, and the sample of records drawn and re-run (CheckCoverage).
 type Coverage struct {
-	Sampled       int      `json:"sampled"`        // records of the task re-run
-	ReferenceKept int      `json:"reference_kept"` // of those, kept by the reference pipeline
-	Found         int      `json:"found"`          // of those, present in the submission
-	Allowed       int      `json:"allowed_misses"` // kept records that may be missing (AllowedMisses)
-	Missing       []string `json:"missing,omitempty"`
+	Entries       int `json:"entries"`        // records the index lists
+	Draws         int `json:"draws"`          // byte positions drawn
+	Sampled       int `json:"sampled"`        // distinct records they drew
+	ReferenceKept int `json:"reference_kept"` // draws on records the reference keeps
+	Found         int `json:"found"`          // of those, present (kept, or a verified duplicate)
+	Absent        int `json:"absent"`         // of those, missing: claimed dropped, or a broken duplicate link
+	// KeptClaims counts the draws on records the index lists kept, and
+	// Mismatched those whose record is not their document.
+	KeptClaims int `json:"kept_claims"`
+	Mismatched int `json:"mismatched"`
+	// WARCBytes is the WARC bytes read to check the submission (coverage
+	// and provenance draws).
+	WARCBytes int64    `json:"warc_bytes"`
+	Notes     []string `json:"notes,omitempty"` // the first few problems
 }
 
-// Passed reports whether no more kept records are missing than allowed.
-func (c Coverage) Passed() bool { return c.ReferenceKept-c.Found <= c.Allowed }
-
-// Rate is Found/ReferenceKept, 1 when the reference kept nothing.
+// Rate is Found/ReferenceKept, 1 when no draw landed on a record the
+// reference keeps: below 1 only where missing records are tolerated
+// (MaxMissing), which the credit then discounts.
 func (c Coverage) Rate() float64 {
 	if c.ReferenceKept == 0 {
 		return 1
