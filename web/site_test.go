@@ -142,7 +142,7 @@ func TestSite(t *testing.T) {
 			t.Errorf("split verdicts not side by side:\n%s", between(page, `<table id="checks"`, "</table>"))
 		}
 		_, page = c.get(fmt.Sprintf("/submissions/%d", f.completedLease.ID))
-		if !strings.Contains(page, "Accepted") || !strings.Contains(page, "20 of 20 drawn documents re-derived") || !strings.Contains(page, "30 of 30 records the reference keeps are present") ||
+		if !strings.Contains(page, "Accepted") || !strings.Contains(page, "20 of 20 drawn documents re-derived") || !strings.Contains(page, "21 of 21 draws on records the reference keeps found them") ||
 			!strings.Contains(page, `id="revision-link"`) {
 			t.Errorf("accepted submission page:\n%s", between(page, "<main>", "</main>"))
 		}
