@@ -31,6 +31,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -369,7 +370,9 @@ func errorStatus(err error) (int, string) {
 		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, "not_found"
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, new(*url.Error)):
+		// The API failed, or could not be reached (the site reads it over
+		// HTTP; its own database errors are no *url.Error).
 		return http.StatusBadGateway, "upstream"
 	}
 	return http.StatusInternalServerError, "internal"
