@@ -52,22 +52,79 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if file == "" || file == ":memory:" {
 			return nil, errors.New("sqlite: need a file path")
 		}
-		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
-		if d.W, err = sql.Open("sqlite", "file:"+file+q); err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
+		if d.W, err = OpenSQLite(file, SQLite{Immediate: true, ForeignKeys: true}); err != nil {
+			return nil, err
 		}
-		d.W.SetMaxOpenConns(1)
-		if d.R, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"); err != nil {
+		if d.R, err = OpenSQLite(file, SQLite{ReadOnly: true, MaxOpen: 4}); err != nil {
 			d.W.Close()
-			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
+			return nil, err
 		}
-		d.R.SetMaxOpenConns(4)
 	}
 	if err := d.W.PingContext(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return d, nil
+}
+
+// SQLite is how a pool of connections to a SQLite file is opened. Every
+// connection is WAL (readers do not block the writer) with synchronous
+// NORMAL (a crash of the process loses nothing committed; a power loss may
+// lose the last transactions, never the file).
+type SQLite struct {
+	// BusyTimeout is how long a statement waits for a lock another
+	// connection holds before it fails with SQLITE_BUSY (default 10 s).
+	BusyTimeout time.Duration
+	// Immediate begins every transaction with BEGIN IMMEDIATE: it takes
+	// the write lock at once, so a transaction that reads and then writes
+	// never fails midway because another writer came first.
+	Immediate bool
+	// ForeignKeys enforces foreign key constraints.
+	ForeignKeys bool
+	// ReadOnly refuses writes (query_only): a pool of readers beside the
+	// one writer.
+	ReadOnly bool
+	// MaxOpen bounds the pool (default 1: one writer serialises the
+	// writes without SQLITE_BUSY).
+	MaxOpen int
+}
+
+// OpenSQLite opens a pool on the SQLite file path (created if needed), or
+// on a private in-memory database for ":memory:", which exists per
+// connection and so gets one. It is the one place the SQLite connection
+// settings are written; Open uses it for the task server's and the
+// website's databases, the devchain and the validator for their state.
+func OpenSQLite(path string, o SQLite) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: need a file path")
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.MaxOpen <= 0 || path == ":memory:" {
+		o.MaxOpen = 1
+	}
+	var q []string
+	if !o.ReadOnly && path != ":memory:" {
+		// Set by the writer; a reader finds the file in WAL already.
+		q = append(q, "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)")
+	}
+	q = append(q, fmt.Sprintf("_pragma=busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	if o.ForeignKeys {
+		q = append(q, "_pragma=foreign_keys(ON)")
+	}
+	if o.ReadOnly {
+		q = append(q, "_pragma=query_only(1)")
+	}
+	if o.Immediate {
+		q = append(q, "_txlock=immediate")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+strings.Join(q, "&"))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(o.MaxOpen)
+	return db, nil
 }
 
 // Close closes the handles.
