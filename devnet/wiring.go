@@ -100,7 +100,7 @@ func (n *network) website(ctx context.Context, api *taskserver.API) (http.Handle
 		OwnerHotkey: n.owner.SS58(), Fallback: api, RefreshEvery: 2 * time.Second, HistoryEvery: uint64(n.opts.Tempo),
 		// The miners publish to a local store: no Hub page to link.
 		RevisionURL: func(repo, revision string) string { return "" },
-		Logger: n.opts.Log.With("role", "web"),
+		Logger:      n.opts.Log.With("role", "web"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("website: %w", err)
