@@ -27,6 +27,7 @@ import (
 	"github.com/datarefine/refine/pipeline/input"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/store/local"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -696,7 +697,7 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	var vol taskserver.Volume
+	var vol taskapi.Volume
 	for _, c := range crawls {
 		vol.Add(c.Volume)
 	}

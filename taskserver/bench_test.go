@@ -20,6 +20,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
@@ -152,7 +153,7 @@ func loadgen() error {
 						break
 					}
 					failures.Add(1)
-					if errors.Is(err, taskserver.ErrNoTask) {
+					if errors.Is(err, taskapi.ErrNoTask) {
 						return
 					}
 				}

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/datarefine/refine/internal/testdata"
-	"github.com/datarefine/refine/pipeline/warc"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline/warc"
+	"github.com/datarefine/refine/taskapi"
 
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
@@ -236,7 +238,7 @@ func TestParseCommitment(t *testing.T) {
 		"1:repo@rev:x:89abcdef", "1:repo@rev:0:89abcdef", "1:repo@rev:-3:89abcdef", "1:repo@rev:42:89ab", "1:repo@rev:42:89ABCDEF",
 		"1:repo@rev:42:zzzzzzzz", "1:" + strings.Repeat("r", 120) + "@rev:42:89abcdef",
 	} {
-		if _, err := taskserver.ParseCommitment(bad); !errors.Is(err, taskserver.ErrBadCommitment) {
+		if _, err := taskserver.ParseCommitment(bad); !errors.Is(err, taskapi.ErrBadCommitment) {
 			t.Errorf("ParseCommitment(%q) = %v, want ErrBadCommitment", bad, err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/store"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/validator/score"
 	"github.com/datarefine/refine/validator/verify"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,9 +21,9 @@ import (
 // reports whose weights are public. *taskserver/client.Client satisfies it
 // (its calls are Epistula-signed with the validator's hotkey).
 type TaskServer interface {
-	Task(ctx context.Context, id int64) (taskserver.TaskResponse, error)
-	Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error)
-	Report(ctx context.Context, body taskserver.ScoreBody) (taskserver.ReportResponse, error)
+	Task(ctx context.Context, id int64) (taskapi.TaskResponse, error)
+	Submissions(ctx context.Context, after int64, limit int) ([]taskapi.Completion, error)
+	Report(ctx context.Context, body taskapi.ScoreBody) (taskapi.ReportResponse, error)
 	ReleaseScores(ctx context.Context, through int64) (int, error)
 }
 

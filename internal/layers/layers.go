@@ -83,8 +83,8 @@ var Table = []Layer{
 	}},
 	{Name: "test support", Peers: AnyPeer, Packages: []string{
 		// Conformance suites, fakes and test data, imported by tests.
-		"chain/chaintest", "store/storetest", "store/hub/hubtest",
-		"taskserver/storetest", "taskserver/internal/dbtest",
+		"chain/chaintest", "store/storetest", "store/hub/hubtest", "sqldb/sqldbtest",
+		"taskserver/storetest", "taskserver/internal/dbtest", "web/internal/e2etest",
 		"internal/attack", "internal/attack/replace", "internal/testdata",
 		"internal/testpages", "internal/layers", "bench/golden",
 	}},

@@ -12,7 +12,7 @@ import (
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // MaxManifestBytes bounds the manifest a validator parses.
@@ -22,7 +22,7 @@ const MaxManifestBytes = 4 << 20
 // (sha256 prefix), the committing hotkey and the leased task: the manifest
 // must name the task (its decimal id) and the hotkey, and its inputs must be
 // exactly the task's WARCs. It returns the manifest and its full sha256.
-func CheckManifest(dir string, c submission.Commitment, hotkey string, task taskserver.Task) (*dataset.Manifest, string, error) {
+func CheckManifest(dir string, c submission.Commitment, hotkey string, task taskapi.Task) (*dataset.Manifest, string, error) {
 	p := filepath.Join(dir, filepath.FromSlash(dataset.SubmissionManifestPath(c.TaskID)))
 	st, err := os.Stat(p)
 	if err != nil {
