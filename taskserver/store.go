@@ -27,8 +27,9 @@ import (
 //     with too many undecided submissions gets no new lease;
 //   - every transition is recorded as an Event with its time and block.
 //
-// The conformance suite in taskserver/storetest checks every rule; each
-// implementation runs it.
+// The errors its methods name (ErrNotFound, ErrNoTask, ...) and the types
+// they return are package taskapi's. The conformance suite in
+// taskserver/storetest checks every rule; each implementation runs it.
 type Store interface {
 	// AddTasks inserts tasks that are not there yet (by crawl, WARCs and
 	// record range) and returns how many were new; re-import is a no-op.
@@ -154,7 +155,7 @@ type LeaseRequest struct {
 	// MaxUndecided refuses a lease (ErrUndecidedLimit) while the hotkey
 	// has this many submissions awaiting a decision (0: no limit).
 	MaxUndecided int
-	// Throttle refuses a lease (*ThrottledError) to a hotkey whose latest
+	// Throttle refuses a lease (*taskapi.ThrottledError) to a hotkey whose latest
 	// decided submissions were rejected.
 	Throttle Throttle
 }
