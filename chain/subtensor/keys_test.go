@@ -3,12 +3,12 @@ package subtensor
 import (
 	"testing"
 
-	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/wallet"
 )
 
-func chainKey(t *testing.T, name string) *chain.URISigner {
+func chainKey(t *testing.T, name string) *wallet.Keypair {
 	t.Helper()
-	k, err := chain.SignerFromURI("//" + name)
+	k, err := wallet.FromURI("//" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/wallet"
 )
 
 const (
@@ -28,7 +29,7 @@ func acct(t *testing.T, h string) string {
 	}
 	var a [32]byte
 	copy(a[:], b)
-	return ss58(a)
+	return wallet.EncodeSS58(a)
 }
 
 func TestEndpoint(t *testing.T) {
