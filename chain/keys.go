@@ -10,9 +10,6 @@ import (
 	"github.com/datarefine/refine/wallet"
 )
 
-// SS58Prefix is Bittensor's address format (the generic Substrate one).
-const SS58Prefix = wallet.SS58Prefix
-
 // Keys, addresses and signatures are package wallet's (the project's one
 // sr25519/SS58 implementation); a *wallet.Keypair is a Signer. The two
 // functions below only put the chain's sentinel errors on its answers.

@@ -606,7 +606,7 @@ func retryWhileTooEarly(ctx context.Context, wait bool, poll time.Duration, reve
 		}
 		if first == nil {
 			first = &e
-		} else if e.CommitExpired(first.TxEpoch) {
+		} else if e.TxEpoch > first.TxEpoch+e.RevealPeriod {
 			return fmt.Errorf("%w: the commit expired (epoch %d is past epoch %d + the reveal period %d)",
 				err, e.TxEpoch, first.TxEpoch, e.RevealPeriod)
 		}
