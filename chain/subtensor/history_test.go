@@ -11,7 +11,6 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/internal/testdata"
-	"github.com/datarefine/refine/scale"
 )
 
 // Two real finney blocks (spec 393) whose System.Events, block hashes and
@@ -45,7 +44,7 @@ func registration(t *testing.T, block uint32, data string) string {
 	}
 	b := binary.LittleEndian.AppendUint64(nil, 0)
 	b = binary.LittleEndian.AppendUint32(b, block)
-	return hexOf(concat(b, scale.AppendCompact(nil, 1), f))
+	return hexOf(concat(b, appendCompact(nil, 1), f))
 }
 
 // historyNode replays the recorded blocks. What was not recorded is

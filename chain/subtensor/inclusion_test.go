@@ -12,8 +12,6 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/chaintest"
-	"github.com/datarefine/refine/scale"
-	"github.com/datarefine/refine/wallet"
 	"golang.org/x/crypto/blake2b"
 )
 
@@ -201,7 +199,7 @@ func (n *inclusionNode) build(k int, xt *builtXt) {
 		}
 		n.hashes = append(n.hashes, numberHash(num))
 		n.xts = append(n.xts, xts)
-		n.events = append(n.events, concat(scale.AppendCompact(nil, uint64(len(recs))), concat(recs...)))
+		n.events = append(n.events, concat(appendCompact(nil, uint64(len(recs))), concat(recs...)))
 		n.state = append(n.state, state)
 		n.head = num
 	}
@@ -224,10 +222,10 @@ func (n *inclusionNode) submit(p []any, notify func(string, any)) (any, *rpcErro
 	var genesis, birth [32]byte
 	hash32(n.hashes[0], &genesis)
 	hash32(n.hashes[n.head], &birth)
-	if string(px.era) != string(mortalEra(64, n.head)) || px.nonce != n.nonces[wallet.EncodeSS58(px.signer)] {
+	if string(px.era) != string(mortalEra(64, n.head)) || px.nonce != n.nonces[ss58(px.signer)] {
 		n.t.Errorf("era %x nonce %d at head %d", px.era, px.nonce, n.head)
 	}
-	if err := chain.Verify(wallet.EncodeSS58(px.signer), payloadFor(px, 343, 1, genesis, birth), px.sig); err != nil {
+	if err := chain.Verify(ss58(px.signer), payloadFor(px, 343, 1, genesis, birth), px.sig); err != nil {
 		return nil, &rpcError{Code: 1010, Message: "Invalid Transaction", Data: json.RawMessage(`"Transaction has a bad signature"`)}
 	}
 	reveal, _ := n.m.callIndex("SubtensorModule", "reveal_weights")
@@ -258,7 +256,7 @@ func (n *inclusionNode) submit(p []any, notify func(string, any)) (any, *rpcErro
 		n.t.Errorf("unexpected call %x", ci)
 		return nil, &rpcError{Code: 1010, Message: "Invalid Transaction", Data: json.RawMessage(`"Custom error: 255"`)}
 	}
-	n.nonces[wallet.EncodeSS58(px.signer)]++
+	n.nonces[ss58(px.signer)]++
 	n.build(1, &builtXt{hex: p[0].(string), events: evs, set: set})
 	included := n.hashes[n.head]
 	n.build(1, nil) // the author is a block further when the watcher hears

@@ -12,7 +12,6 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/internal/testdata"
-	"github.com/datarefine/refine/wallet"
 )
 
 const (
@@ -29,7 +28,7 @@ func acct(t *testing.T, h string) string {
 	}
 	var a [32]byte
 	copy(a[:], b)
-	return wallet.EncodeSS58(a)
+	return ss58(a)
 }
 
 func TestEndpoint(t *testing.T) {

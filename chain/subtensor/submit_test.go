@@ -13,8 +13,6 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/internal/testdata"
-	"github.com/datarefine/refine/scale"
-	"github.com/datarefine/refine/wallet"
 )
 
 const (
@@ -26,7 +24,7 @@ const (
 // dispatchInfo encodes spec 343's DispatchInfo { weight: { ref_time,
 // proof_size } (compact), class, pays_fee }.
 func dispatchInfo() []byte {
-	return concat(scale.AppendCompact(nil, 164051000), scale.AppendCompact(nil, 3593), []byte{0, 0})
+	return concat(appendCompact(nil, 164051000), appendCompact(nil, 3593), []byte{0, 0})
 }
 
 func eventRecord(phase []byte, pallet, variant byte, fields []byte) []byte {
@@ -99,7 +97,7 @@ func newFakeChain(t *testing.T) *fakeChain {
 		if string(px.era) != string(mortalEra(64, mgBlock)) || px.nonce != 5 {
 			t.Errorf("era %x nonce %d", px.era, px.nonce)
 		}
-		if err := chain.Verify(wallet.EncodeSS58(px.signer), payloadFor(px, 343, 1, genesis, birth), px.sig); err != nil {
+		if err := chain.Verify(ss58(px.signer), payloadFor(px, 343, 1, genesis, birth), px.sig); err != nil {
 			return nil, &rpcError{Code: 1010, Message: "Invalid Transaction", Data: json.RawMessage(`"Transaction has a bad signature"`)}
 		}
 		f.submitted = append(f.submitted, px)
