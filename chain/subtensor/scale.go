@@ -9,9 +9,8 @@ import (
 
 // The few SCALE shapes the client reads and writes, hand-written so that the
 // decoders state exactly the layouts they expect (runtime API results are
-// not described by the V14 metadata that state_getMetadata returns).
-
-var errShort = scale.ErrShort
+// not described by the V14 metadata that state_getMetadata returns). The
+// compact integer rule is package scale's.
 
 func appendU16s(b []byte, vs []uint16) []byte {
 	b = scale.AppendCompact(b, uint64(len(vs)))
@@ -42,7 +41,7 @@ func (d *decoder) take(n int) []byte {
 		return nil
 	}
 	if n < 0 || len(d.b)-d.off < n {
-		d.fail(errShort)
+		d.fail(scale.ErrShort)
 		return nil
 	}
 	p := d.b[d.off : d.off+n]
