@@ -64,8 +64,8 @@ func CompactSize(first byte) int {
 // DecodeCompact reads the compact integer at the start of b and returns
 // its value and the number of bytes it took. A big integer wider than 8
 // bytes is an error: nothing this project reads as a number needs more.
-// Like the decoders that used it before, it does not insist on the
-// shortest form.
+// It accepts a value in a longer form than the shortest (parity-scale-codec
+// refuses that), as the subtensor client's decoders always have.
 func DecodeCompact(b []byte) (uint64, int, error) {
 	if len(b) == 0 {
 		return 0, 0, ErrShort
