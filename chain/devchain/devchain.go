@@ -347,7 +347,7 @@ func (c *Chain) TriggerEpoch(ctx context.Context, netuid uint16) error {
 		return err
 	}
 	now := c.head.Number
-	next := s.LastEpochBlock + uint64(s.HP.Tempo)
+	next := chain.NextAutoEpochBlock(s.HP.Tempo, s.LastEpochBlock)
 	switch {
 	case s.HP.CommitRevealEnabled:
 		return fmt.Errorf("trigger epoch on subnet %d: %w: blocked by commit-reveal", netuid, chain.ErrInvalidArgument)
