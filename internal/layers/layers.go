@@ -45,7 +45,7 @@ var Table = []Layer{
 	{Name: "foundations", Peers: AnyPeer, Packages: []string{
 		// Small libraries that know nothing of the layers above.
 		"internal/buildinfo", "retry", "wallet", "epistula", "clientip", "sqldb",
-		"acceptance", "chain/yuma", "lm", "lm/eval", "assets", "assets/sample",
+		"acceptance", "chain/yuma", "scale", "lm", "lm/eval", "assets", "assets/sample",
 	}},
 	{Name: "contracts", Peers: AnyPeer, Packages: []string{
 		// The interfaces and shared types the rest is written against: the
