@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -288,8 +289,8 @@ func (s *Site) submissionDetail(ctx context.Context, leaseID int64) (SubmissionD
 		return SubmissionDetail{}, fmt.Errorf("lease %d has no submission: %w", leaseID, errNotFound)
 	}
 	d := SubmissionDetail{Lease: l}
-	if c, err := taskserver.ParseCommitment(l.Commitment); err == nil {
-		d.Repo, d.Revision, d.ManifestPrefix = c.Repo, c.Revision, c.ManifestPrefix
+	if c, err := submission.Parse(l.Commitment); err == nil {
+		d.Repo, d.Revision, d.ManifestPrefix = c.Repo, c.Revision, c.ManifestHash
 		if u := s.opts.RevisionURL(c.Repo, c.Revision); u != "" {
 			d.RevisionURL = u
 			if strings.Contains(u, "/tree/") {
