@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/dedup"
@@ -20,9 +19,9 @@ import (
 
 // ReferenceOptions configures the reference pipeline a validator re-runs.
 type ReferenceOptions struct {
-	// Steps are the pipeline's step options (AssetsDir is required). An
-	// ExtractTimeout of 0 becomes 30 s: a validator re-runs few records and
-	// must not drop one the miner extracted in time on a faster machine.
+	// Steps are the pipeline's step options (AssetsDir is required).
+	// Extraction is bounded by a work budget, not a time limit, so a
+	// validator's re-run drops exactly the records the miner's did.
 	Steps process.StepOptions
 	// Resolve maps a task's WARC name (as recorded in records.jsonl, e.g.
 	// crawl-data/…/x.warc.gz) to where the validator reads it: a local path
@@ -43,9 +42,6 @@ type Reference struct {
 
 // NewReference loads the pipeline's steps.
 func NewReference(opts ReferenceOptions) (*Reference, error) {
-	if opts.Steps.ExtractTimeout <= 0 {
-		opts.Steps.ExtractTimeout = 30 * time.Second
-	}
 	if opts.Resolve == nil {
 		opts.Resolve = MirrorResolver("", "")
 	}
