@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/taskserver"
@@ -353,9 +354,12 @@ func TestLeaseLifecycle(t *testing.T) {
 		if strings.Contains(evs[3].Detail, "0.75") {
 			t.Fatalf("the scored event shows the score before its release: %+v", evs[3])
 		}
-		acc, err := pub.AllAccepted(ctx)
+		acc, share, err := pub.AllAccepted(ctx)
 		if err != nil || len(acc) != 1 || acc[0].TaskID != 1 || acc[0].Commitment != commitment(1) || acc[0].CommitBlock != 129 || acc[0].Hotkey != key(t, "m1").SS58() {
 			t.Fatalf("accepted = %+v, %v", acc, err)
+		}
+		if share != acceptance.DefaultShare {
+			t.Fatalf("accepted with share %v, want the default %v", share, acceptance.DefaultShare)
 		}
 		ms, err := pub.Miners(ctx, time.Hour)
 		if err != nil || len(ms) != 1 || ms[0].Completed != 1 || ms[0].Leases != 2 {

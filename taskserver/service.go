@@ -201,6 +201,11 @@ func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
 	}
 }
 
+// AcceptanceShare is the share of the acceptance rule the service decides
+// submissions with (stated with the accepted submissions, so a dataset
+// build records the rule they were accepted by).
+func (s *Service) AcceptanceShare() float64 { return s.opts.Acceptance.EffectiveShare() }
+
 // Report records validator's report on a submission and decides it with
 // the acceptance rule over the reporting validators' current stakes.
 func (s *Service) Report(ctx context.Context, validator string, r Report) (Report, Lease, error) {
