@@ -32,7 +32,9 @@ func TestCheckManifest(t *testing.T) {
 		{"commitment for another task", func(_ *dataset.Manifest, c *submission.Commitment, _ *string) { c.TaskID = 8 }, CodeWrongTask},
 		{"another hotkey", func(_ *dataset.Manifest, _ *submission.Commitment, hk *string) { *hk = "5Other" }, CodeWrongHotkey},
 		{"a WARC missing", func(m *dataset.Manifest, _ *submission.Commitment, _ *string) { m.Inputs = m.Inputs[:1] }, CodeWrongTask},
-		{"another WARC", func(m *dataset.Manifest, _ *submission.Commitment, _ *string) { m.Inputs[1].Path = "crawl-data/c.warc.gz" }, CodeWrongTask},
+		{"another WARC", func(m *dataset.Manifest, _ *submission.Commitment, _ *string) {
+			m.Inputs[1].Path = "crawl-data/c.warc.gz"
+		}, CodeWrongTask},
 		{"WARCs swapped", func(m *dataset.Manifest, _ *submission.Commitment, _ *string) {
 			m.Inputs[0], m.Inputs[1] = m.Inputs[1], m.Inputs[0]
 		}, CodeWrongTask},
