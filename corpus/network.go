@@ -96,11 +96,8 @@ func (n *Network) Fetch(ctx context.Context, s Submission, dst string) (*Fetched
 		return nil, err
 	}
 	m := f.Manifest
-	if s.Hotkey != "" && m.Hotkey != s.Hotkey {
-		return nil, fmt.Errorf("%w: manifest names hotkey %q, the commitment was made by %s", ErrBadSubmission, m.Hotkey, s.Hotkey)
-	}
-	if m.Task != "" && m.Task != strconv.FormatInt(c.TaskID, 10) {
-		return nil, fmt.Errorf("%w: manifest names task %q, the commitment task %d", ErrBadSubmission, m.Task, c.TaskID)
+	if err := submission.CheckOwner(m, c, s.Hotkey); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSubmission, err)
 	}
 	out := &Fetched{Root: dst, Hotkey: m.Hotkey, Task: strconv.FormatInt(c.TaskID, 10)}
 	for _, sh := range m.Shards {

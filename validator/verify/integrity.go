@@ -3,7 +3,6 @@ package verify
 import (
 	"encoding/binary"
 	"hash/fnv"
-	"strconv"
 
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/pipeline/dedup"
@@ -13,17 +12,22 @@ import (
 
 // CheckManifest checks a submission's manifest, as submission.Fetch read
 // it, against the commitment, the committing hotkey and the leased task:
-// the manifest must name the task (its decimal id) and the hotkey, its
-// inputs must be exactly the task's WARCs, and it must seal a records file.
+// the commitment must be for the leased task, the manifest must name it
+// and the hotkey (submission.CheckOwner), its inputs must be exactly the
+// task's WARCs, and it must seal a records file.
 // Fetch has already checked the manifest's sha256 prefix against the
 // commitment and every sealed file's size and sha256 while it streamed, so
 // nothing is read or hashed again here.
 func CheckManifest(m *dataset.Manifest, c submission.Commitment, hotkey string, task taskserver.Task) error {
-	if m.Task != strconv.FormatInt(task.ID, 10) || c.TaskID != task.ID {
-		return Fail(CodeWrongTask, "manifest names task %q, commitment %d, leased task %d", m.Task, c.TaskID, task.ID)
+	if c.TaskID != task.ID {
+		return Fail(CodeWrongTask, "commitment names task %d, leased task %d", c.TaskID, task.ID)
 	}
-	if m.Hotkey != hotkey {
-		return Fail(CodeWrongHotkey, "manifest names hotkey %q, committed by %s", m.Hotkey, hotkey)
+	if err := submission.CheckOwner(m, c, hotkey); err != nil {
+		f, _ := submission.AsFault(err)
+		if f.Kind == submission.WrongHotkey {
+			return Fail(CodeWrongHotkey, "%v", f.Err)
+		}
+		return Fail(CodeWrongTask, "%v", f.Err)
 	}
 	if len(m.Inputs) != len(task.WARCs) {
 		return Fail(CodeWrongTask, "manifest has %d inputs, task has %d WARCs", len(m.Inputs), len(task.WARCs))
