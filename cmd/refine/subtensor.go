@@ -24,6 +24,15 @@ func dialChain(ctx context.Context, spec string) (chain.Client, func() error, er
 	return c, c.Close, nil
 }
 
+// dialLedger returns the emission ledger of the chain a --chain flag names:
+// the devchain keeps one, subtensor does not (nil).
+func dialLedger(spec string) chain.Ledger {
+	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+		return devchain.NewClient(devchain.ClientOptions{URL: spec})
+	}
+	return nil
+}
+
 // subtensorClient connects to a subtensor network (--network).
 func subtensorClient(ctx context.Context, network string) (chain.Client, error) {
 	c, err := subtensor.New(ctx, subtensor.Options{Network: network})
