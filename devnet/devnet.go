@@ -108,7 +108,7 @@ type Summary struct {
 	// Documents and Tokens are the accepted output: the documents and
 	// GPT-2 tokens (FineWeb's token_count) of the accepted submissions as
 	// their manifests state and the validators checked them
-	// (taskserver.Volume, the website's "Tokens accepted");
+	// (taskapi.Volume, the website's "Tokens accepted");
 	// Accepted is how many submissions that is. PublishedDocuments and
 	// PublishedTokens are what the miners published in all their
 	// completed submissions, accepted or not.

@@ -151,10 +151,13 @@ type ScoresResponse struct {
 }
 
 // AcceptedResponse is a page of accepted submissions by lease id; Next is
-// the lease id to pass as after for the next page.
+// the lease id to pass as after for the next page. AcceptanceShare is the
+// share of the acceptance rule this server decides with (package
+// acceptance), which a dataset build records.
 type AcceptedResponse struct {
-	Submissions []AcceptedSubmission `json:"submissions"`
-	Next        int64                `json:"next"`
+	Submissions     []AcceptedSubmission `json:"submissions"`
+	Next            int64                `json:"next"`
+	AcceptanceShare float64              `json:"acceptance_share"`
 }
 
 // Bucket is one point of a time series.

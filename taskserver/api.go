@@ -837,7 +837,7 @@ func (a *API) scores(w http.ResponseWriter, r *http.Request) {
 func (a *API) accepted(w http.ResponseWriter, r *http.Request) {
 	subs, next, ok := readPage(a, w, r, a.svc.Store().Accepted, func(s taskapi.AcceptedSubmission) int64 { return s.LeaseID })
 	if ok {
-		writeJSON(w, http.StatusOK, taskapi.AcceptedResponse{Submissions: subs, Next: next})
+		writeJSON(w, http.StatusOK, taskapi.AcceptedResponse{Submissions: subs, Next: next, AcceptanceShare: a.svc.AcceptanceShare()})
 	}
 }
 
