@@ -27,6 +27,7 @@ import (
 	"github.com/datarefine/refine/pipeline/input"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/store/local"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -107,7 +108,7 @@ type Summary struct {
 	// Documents and Tokens are the accepted output: the documents and
 	// GPT-2 tokens (FineWeb's token_count) of the accepted submissions as
 	// their manifests state and the validators checked them
-	// (taskserver.Volume, the website's "Tokens accepted");
+	// (taskapi.Volume, the website's "Tokens accepted");
 	// Accepted is how many submissions that is. PublishedDocuments and
 	// PublishedTokens are what the miners published in all their
 	// completed submissions, accepted or not.
@@ -696,7 +697,7 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	var vol taskserver.Volume
+	var vol taskapi.Volume
 	for _, c := range crawls {
 		vol.Add(c.Volume)
 	}

@@ -31,7 +31,7 @@ import (
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // Tasks is what the miner needs from the task server (its Go client
@@ -40,10 +40,10 @@ type Tasks interface {
 	// Ping checks that the task server answers (at start: a miner that
 	// cannot reach it says so instead of waiting).
 	Ping(ctx context.Context) error
-	Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error)
-	Heartbeat(ctx context.Context, leaseID int64) (taskserver.Lease, error)
-	Complete(ctx context.Context, leaseID int64, commitment string, commitBlock uint64) (taskserver.Lease, error)
-	Release(ctx context.Context, leaseID int64) (taskserver.Lease, error)
+	Lease(ctx context.Context) (taskapi.Lease, taskapi.Task, error)
+	Heartbeat(ctx context.Context, leaseID int64) (taskapi.Lease, error)
+	Complete(ctx context.Context, leaseID int64, commitment string, commitBlock uint64) (taskapi.Lease, error)
+	Release(ctx context.Context, leaseID int64) (taskapi.Lease, error)
 }
 
 // Options configures a miner.
@@ -263,7 +263,7 @@ func Permanent(err error) bool {
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
-	case errors.Is(err, chain.ErrNotRegistered), errors.Is(err, taskserver.ErrNotRegistered), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, chain.ErrNotRegistered), errors.Is(err, taskapi.ErrNotRegistered), errors.Is(err, store.ErrNotFound):
 		return true
 	case errors.As(err, &t):
 		return !t.Temporary()
@@ -325,12 +325,12 @@ func (m *Miner) worker(ctx context.Context, w int) error {
 		case err != nil && ctx.Err() != nil:
 			m.untake()
 			return nil
-		case errors.Is(err, taskserver.ErrNoTask):
+		case errors.Is(err, taskapi.ErrNoTask):
 			m.untake()
 			m.setStatus(w, "idle: no task")
 			sleep(ctx, m.opts.IdleWait)
 			continue
-		case errors.Is(err, taskserver.ErrUndecidedLimit), errors.Is(err, taskserver.ErrThrottled), errors.Is(err, taskserver.ErrLeaseLimit):
+		case errors.Is(err, taskapi.ErrUndecidedLimit), errors.Is(err, taskapi.ErrThrottled), errors.Is(err, taskapi.ErrLeaseLimit):
 			// Not a failure: the task server waits for validators to
 			// decide on this hotkey's submissions (or throttles it after
 			// rejections). Ask again after the idle wait.
@@ -374,7 +374,7 @@ func (m *Miner) worker(ctx context.Context, w int) error {
 }
 
 // release gives a lease back even when ctx is cancelled (Ctrl-C).
-func (m *Miner) release(lease taskserver.Lease) {
+func (m *Miner) release(lease taskapi.Lease) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := m.opts.Tasks.Release(ctx, lease.ID); err != nil {
@@ -385,7 +385,7 @@ func (m *Miner) release(lease taskserver.Lease) {
 }
 
 // runTask processes one leased task to a completed lease.
-func (m *Miner) runTask(ctx context.Context, w int, lease taskserver.Lease, task taskserver.Task) (err error) {
+func (m *Miner) runTask(ctx context.Context, w int, lease taskapi.Lease, task taskapi.Task) (err error) {
 	log := m.opts.Log.With("worker", w, "task", task.ID, "lease", lease.ID)
 	log.Info("leased", "warcs", task.WARCs, "deadline", lease.Deadline)
 	start := time.Now()
@@ -405,7 +405,7 @@ func (m *Miner) runTask(ctx context.Context, w int, lease taskserver.Lease, task
 				return
 			case <-t.C:
 				if _, err := m.opts.Tasks.Heartbeat(tctx, lease.ID); err != nil {
-					if errors.Is(err, taskserver.ErrLeaseNotLive) || errors.Is(err, taskserver.ErrNotHolder) || errors.Is(err, taskserver.ErrNotFound) {
+					if errors.Is(err, taskapi.ErrLeaseNotLive) || errors.Is(err, taskapi.ErrNotHolder) || errors.Is(err, taskapi.ErrNotFound) {
 						cancel(fmt.Errorf("lease lost: %w", err))
 						return
 					}

@@ -19,6 +19,7 @@ import (
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
 	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 	"github.com/datarefine/refine/wallet"
@@ -52,7 +53,7 @@ func (s *storeTasks) stamp(ctx context.Context) taskserver.Stamp {
 	return taskserver.Stamp{Time: time.Now(), Block: b.Number}
 }
 
-func (s *storeTasks) Lease(ctx context.Context) (taskserver.Lease, taskserver.Task, error) {
+func (s *storeTasks) Lease(ctx context.Context) (taskapi.Lease, taskapi.Task, error) {
 	l, t, err := s.db.Lease(ctx, taskserver.LeaseRequest{Hotkey: s.hotkey, At: s.stamp(ctx), Duration: time.Hour, TTL: s.heartbeatTTL(), MaxLive: 4})
 	if err == nil {
 		s.leases++
@@ -62,15 +63,15 @@ func (s *storeTasks) Lease(ctx context.Context) (taskserver.Lease, taskserver.Ta
 	}
 	return l, t, err
 }
-func (s *storeTasks) Heartbeat(ctx context.Context, id int64) (taskserver.Lease, error) {
+func (s *storeTasks) Heartbeat(ctx context.Context, id int64) (taskapi.Lease, error) {
 	return s.db.Heartbeat(ctx, id, s.hotkey, s.heartbeatTTL(), s.stamp(ctx))
 }
-func (s *storeTasks) Complete(ctx context.Context, id int64, c string, block uint64) (taskserver.Lease, error) {
+func (s *storeTasks) Complete(ctx context.Context, id int64, c string, block uint64) (taskapi.Lease, error) {
 	return s.db.Complete(ctx, id, s.hotkey, c, block, s.stamp(ctx))
 }
-func (s *storeTasks) Release(ctx context.Context, id int64) (taskserver.Lease, error) {
+func (s *storeTasks) Release(ctx context.Context, id int64) (taskapi.Lease, error) {
 	if s.dead {
-		return taskserver.Lease{}, errors.New("killed: the process is gone")
+		return taskapi.Lease{}, errors.New("killed: the process is gone")
 	}
 	return s.db.Release(ctx, id, s.hotkey, s.stamp(ctx))
 }
@@ -154,7 +155,7 @@ func TestMinerCompletesTasks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if task.State != taskserver.TaskSubmitted || len(leases) != 1 || leases[0].State != taskserver.LeaseCompleted {
+		if task.State != taskapi.TaskSubmitted || len(leases) != 1 || leases[0].State != taskapi.LeaseCompleted {
 			t.Fatalf("task %d: %s with leases %+v", id, task.State, leases)
 		}
 		l := leases[0]
@@ -204,7 +205,7 @@ func TestMinerReleasesOnCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.State != taskserver.TaskPending || len(leases) != 1 || leases[0].State != taskserver.LeaseReleased {
+	if task.State != taskapi.TaskPending || len(leases) != 1 || leases[0].State != taskapi.LeaseReleased {
 		t.Fatalf("after cancel: task %s, leases %+v", task.State, leases)
 	}
 }
@@ -235,7 +236,7 @@ func TestKilledMinerLeaseExpires(t *testing.T) {
 	m1.opts.Workers = 1
 	m1.Run(kctx)
 	_, leases, err := f.db.Task(ctx, 1)
-	if err != nil || len(leases) != 1 || leases[0].State != taskserver.LeaseLive {
+	if err != nil || len(leases) != 1 || leases[0].State != taskapi.LeaseLive {
 		t.Fatalf("after the kill, task 1 should hold miner 1's live lease: %+v %v", leases, err)
 	}
 
@@ -260,9 +261,9 @@ func TestKilledMinerLeaseExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.State != taskserver.TaskSubmitted || len(leases) != 2 ||
-		leases[0].Hotkey != f.hotkey.SS58() || leases[0].State != taskserver.LeaseExpired ||
-		leases[1].Hotkey != other.SS58() || leases[1].State != taskserver.LeaseCompleted {
+	if task.State != taskapi.TaskSubmitted || len(leases) != 2 ||
+		leases[0].Hotkey != f.hotkey.SS58() || leases[0].State != taskapi.LeaseExpired ||
+		leases[1].Hotkey != other.SS58() || leases[1].State != taskapi.LeaseCompleted {
 		t.Fatalf("task 1: %s, leases %+v", task.State, leases)
 	}
 }
@@ -310,7 +311,7 @@ func TestPermanentErrorStopsMiner(t *testing.T) {
 		t.Fatalf("%d leases taken, want 1", tasks.leases)
 	}
 	task, leases, _ := f.db.Task(ctx, 1)
-	if task.State != taskserver.TaskPending || leases[0].State != taskserver.LeaseReleased {
+	if task.State != taskapi.TaskPending || leases[0].State != taskapi.LeaseReleased {
 		t.Fatalf("task %s, leases %+v", task.State, leases)
 	}
 }

@@ -171,7 +171,7 @@ func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.C
 	case input.JSONL:
 		return input.OpenJSONL(in.Path)
 	case input.Parquet:
-		src, err := input.OpenParquet(in.Path)
+		src, err := dataset.OpenSource(in.Path)
 		return src, io.NopCloser(nil), err
 	}
 	return nil, nil, fmt.Errorf("input %s: unknown kind", in.Path)

@@ -21,6 +21,7 @@ import (
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/clientip"
 	"github.com/datarefine/refine/epistula"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -244,9 +245,9 @@ func (a *API) allow(ctx context.Context, hotkey string) error {
 	role, _ := ctx.Value(roleKey{}).(Role)
 	err := a.svc.Roster().Authorize(hotkey, role)
 	switch {
-	case errors.Is(err, ErrNotRegistered):
+	case errors.Is(err, taskapi.ErrNotRegistered):
 		return &epistula.Error{Status: http.StatusForbidden, Code: "not_registered", Message: err.Error()}
-	case errors.Is(err, ErrNoPermit):
+	case errors.Is(err, taskapi.ErrNoPermit):
 		return &epistula.Error{Status: http.StatusForbidden, Code: "no_validator_permit", Message: err.Error()}
 	}
 	return err
@@ -350,16 +351,8 @@ func (a *API) instrument(next http.Handler) http.Handler {
 
 // ---- JSON helpers ----
 
-// ErrorBody is the one error envelope of the API.
-type ErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var b ErrorBody
+	var b taskapi.ErrorBody
 	b.Error.Code, b.Error.Message = code, msg
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", "Epistula")
@@ -377,27 +370,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // ErrorCode maps a service error to its HTTP status and API code.
 func ErrorCode(err error) (int, string) {
 	switch {
-	case errors.Is(err, ErrNoTask):
+	case errors.Is(err, taskapi.ErrNoTask):
 		return http.StatusNotFound, "no_task"
-	case errors.Is(err, ErrLeaseLimit):
+	case errors.Is(err, taskapi.ErrLeaseLimit):
 		return http.StatusTooManyRequests, "lease_limit"
-	case errors.Is(err, ErrThrottled):
+	case errors.Is(err, taskapi.ErrThrottled):
 		return http.StatusTooManyRequests, "throttled"
-	case errors.Is(err, ErrUndecidedLimit):
+	case errors.Is(err, taskapi.ErrUndecidedLimit):
 		return http.StatusTooManyRequests, "undecided_limit"
-	case errors.Is(err, ErrNotSubmission):
+	case errors.Is(err, taskapi.ErrNotSubmission):
 		return http.StatusNotFound, "not_submission"
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, taskapi.ErrNotFound):
 		return http.StatusNotFound, "not_found"
-	case errors.Is(err, ErrNotHolder):
+	case errors.Is(err, taskapi.ErrNotHolder):
 		return http.StatusForbidden, "not_holder"
-	case errors.Is(err, ErrLeaseNotLive):
+	case errors.Is(err, taskapi.ErrLeaseNotLive):
 		return http.StatusConflict, "lease_not_live"
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, taskapi.ErrConflict):
 		return http.StatusConflict, "conflict"
-	case errors.Is(err, ErrBadCommitment):
+	case errors.Is(err, taskapi.ErrBadCommitment):
 		return http.StatusBadRequest, "bad_commitment"
-	case errors.Is(err, ErrChainUnavailable):
+	case errors.Is(err, taskapi.ErrChainUnavailable):
 		return http.StatusServiceUnavailable, "chain_unavailable"
 	}
 	return http.StatusInternalServerError, "internal"
@@ -411,7 +404,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, code := ErrorCode(err)
 	msg := err.Error()
-	var te *ThrottledError
+	var te *taskapi.ThrottledError
 	if errors.As(err, &te) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(te.Until).Seconds())+1))
 	}
@@ -458,31 +451,6 @@ func signer(r *http.Request) string {
 
 // ---- miner endpoints ----
 
-// LeaseResponse is the answer to /v1/lease.
-type LeaseResponse struct {
-	Lease Lease `json:"lease"`
-	Task  Task  `json:"task"`
-	// HeartbeatTTLSeconds is how long the lease lives without a heartbeat.
-	HeartbeatTTLSeconds float64 `json:"heartbeat_ttl_s"`
-}
-
-// LeaseBody is the body of heartbeat and release.
-type LeaseBody struct {
-	LeaseID int64 `json:"lease_id"`
-}
-
-// CompleteBody is the body of complete.
-type CompleteBody struct {
-	LeaseID     int64  `json:"lease_id"`
-	Commitment  string `json:"commitment"`
-	CommitBlock uint64 `json:"commit_block,omitempty"`
-}
-
-// LeaseResult wraps one lease.
-type LeaseResult struct {
-	Lease Lease `json:"lease"`
-}
-
 func (a *API) lease(w http.ResponseWriter, r *http.Request) {
 	var body struct{}
 	if !decode(w, r, &body) {
@@ -494,7 +462,7 @@ func (a *API) lease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.transitions.WithLabelValues("leased").Inc()
-	writeJSON(w, http.StatusCreated, LeaseResponse{Lease: l, Task: t, HeartbeatTTLSeconds: a.svc.Config().HeartbeatTTL.Seconds()})
+	writeJSON(w, http.StatusCreated, taskapi.LeaseResponse{Lease: l, Task: t, HeartbeatTTLSeconds: a.svc.Config().HeartbeatTTL.Seconds()})
 }
 
 func leaseID(w http.ResponseWriter, id int64) bool {
@@ -506,7 +474,7 @@ func leaseID(w http.ResponseWriter, id int64) bool {
 }
 
 func (a *API) heartbeat(w http.ResponseWriter, r *http.Request) {
-	var body LeaseBody
+	var body taskapi.LeaseBody
 	if !decode(w, r, &body) || !leaseID(w, body.LeaseID) {
 		return
 	}
@@ -516,11 +484,11 @@ func (a *API) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.transitions.WithLabelValues("heartbeat").Inc()
-	writeJSON(w, http.StatusOK, LeaseResult{l})
+	writeJSON(w, http.StatusOK, taskapi.LeaseResult{Lease: l})
 }
 
 func (a *API) complete(w http.ResponseWriter, r *http.Request) {
-	var body CompleteBody
+	var body taskapi.CompleteBody
 	if !decode(w, r, &body) || !leaseID(w, body.LeaseID) {
 		return
 	}
@@ -530,11 +498,11 @@ func (a *API) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.transitions.WithLabelValues("completed").Inc()
-	writeJSON(w, http.StatusOK, LeaseResult{l})
+	writeJSON(w, http.StatusOK, taskapi.LeaseResult{Lease: l})
 }
 
 func (a *API) release(w http.ResponseWriter, r *http.Request) {
-	var body LeaseBody
+	var body taskapi.LeaseBody
 	if !decode(w, r, &body) || !leaseID(w, body.LeaseID) {
 		return
 	}
@@ -544,61 +512,10 @@ func (a *API) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.transitions.WithLabelValues("released").Inc()
-	writeJSON(w, http.StatusOK, LeaseResult{l})
+	writeJSON(w, http.StatusOK, taskapi.LeaseResult{Lease: l})
 }
 
 // ---- validator endpoints ----
-
-// TaskResponse is a task with its lease history.
-type TaskResponse struct {
-	Task   Task    `json:"task"`
-	Leases []Lease `json:"leases"`
-}
-
-// LeasesResponse lists leases.
-type LeasesResponse struct {
-	Leases []Lease `json:"leases"`
-}
-
-// ScoreBody is a validator's report on one submission: the completed
-// lease it names, with the lease's task, hotkey and commitment.
-type ScoreBody struct {
-	LeaseID    int64           `json:"lease_id"`
-	Hotkey     string          `json:"hotkey"`
-	TaskID     int64           `json:"task_id"`
-	Commitment string          `json:"commitment"`
-	Accepted   bool            `json:"accepted"`
-	Score      float64         `json:"score"`
-	Detail     json.RawMessage `json:"detail,omitempty"`
-	// WeightsRound is the validator's count of weight settings before the
-	// one this score feeds (see ReleaseBody).
-	WeightsRound int64 `json:"weights_round"`
-}
-
-// ReportResponse is the stored report and the submission's state after it.
-type ReportResponse struct {
-	Report Report `json:"report"`
-	Lease  Lease  `json:"lease"`
-}
-
-// ReleaseBody publishes the caller's reports that fed weight settings up
-// to round Through, once those weights are public (revealed, or set
-// without commit-reveal).
-type ReleaseBody struct {
-	Through int64 `json:"through"`
-}
-
-// ReleaseResponse says how many reports were published.
-type ReleaseResponse struct {
-	Released int `json:"released"`
-}
-
-// SubmissionsResponse is a page of submissions in completion order; Next
-// is the Seq to pass as after for the next page.
-type SubmissionsResponse struct {
-	Submissions []Completion `json:"submissions"`
-	Next        int64        `json:"next"`
-}
 
 func (a *API) task(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "task id")
@@ -610,7 +527,7 @@ func (a *API) task(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TaskResponse{Task: t, Leases: nonNil(ls)})
+	writeJSON(w, http.StatusOK, taskapi.TaskResponse{Task: t, Leases: nonNil(ls)})
 }
 
 func (a *API) hotkeyLeases(w http.ResponseWriter, r *http.Request) {
@@ -623,11 +540,11 @@ func (a *API) hotkeyLeases(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, LeasesResponse{Leases: nonNil(ls)})
+	writeJSON(w, http.StatusOK, taskapi.LeasesResponse{Leases: nonNil(ls)})
 }
 
 func (a *API) reportScore(w http.ResponseWriter, r *http.Request) {
-	var body ScoreBody
+	var body taskapi.ScoreBody
 	if !decode(w, r, &body) {
 		return
 	}
@@ -651,7 +568,7 @@ func (a *API) reportScore(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "detail_too_large", fmt.Sprintf("detail is %d bytes; limit %d", len(d), a.opts.MaxReportDetailBytes))
 		return
 	}
-	rp, l, err := a.svc.Report(r.Context(), signer(r), Report{
+	rp, l, err := a.svc.Report(r.Context(), signer(r), taskapi.Report{
 		LeaseID: body.LeaseID, Hotkey: body.Hotkey, TaskID: body.TaskID, Commitment: body.Commitment,
 		Accepted: body.Accepted, Score: body.Score, Detail: string(d), WeightsRound: body.WeightsRound,
 	})
@@ -659,11 +576,11 @@ func (a *API) reportScore(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, ReportResponse{Report: rp, Lease: l})
+	writeJSON(w, http.StatusCreated, taskapi.ReportResponse{Report: rp, Lease: l})
 }
 
 func (a *API) releaseScores(w http.ResponseWriter, r *http.Request) {
-	var body ReleaseBody
+	var body taskapi.ReleaseBody
 	if !decode(w, r, &body) {
 		return
 	}
@@ -676,13 +593,13 @@ func (a *API) releaseScores(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReleaseResponse{Released: n})
+	writeJSON(w, http.StatusOK, taskapi.ReleaseResponse{Released: n})
 }
 
 func (a *API) submissions(w http.ResponseWriter, r *http.Request) {
-	cs, next, ok := readPage(a, w, r, a.svc.Store().Submissions, func(c Completion) int64 { return c.Seq })
+	cs, next, ok := readPage(a, w, r, a.svc.Store().Submissions, func(c taskapi.Completion) int64 { return c.Seq })
 	if ok {
-		writeJSON(w, http.StatusOK, SubmissionsResponse{Submissions: cs, Next: next})
+		writeJSON(w, http.StatusOK, taskapi.SubmissionsResponse{Submissions: cs, Next: next})
 	}
 }
 
@@ -724,35 +641,6 @@ func readPage[T any](a *API, w http.ResponseWriter, r *http.Request, read func(c
 
 // ---- public endpoints ----
 
-// Stats is the overview the website shows.
-type Stats struct {
-	Counts           Counts  `json:"counts"`
-	HeadBlock        uint64  `json:"head_block"`
-	Registered       int     `json:"registered_hotkeys"`
-	ActiveMiners     int     `json:"active_miners"` // leased in the last hour
-	CompletedLastH   int64   `json:"completed_last_hour"`
-	TasksPerMinute   float64 `json:"tasks_per_minute"` // over the last hour
-	LeaseDurationS   float64 `json:"lease_duration_s"`
-	HeartbeatTTLS    float64 `json:"heartbeat_ttl_s"`
-	MaxLeasesPerHkey int     `json:"max_leases_per_hotkey"`
-	// Accepted is the output validators accepted (see Volume), Crawls
-	// each crawl's tasks and accepted output.
-	Accepted Volume        `json:"accepted"`
-	Crawls   []CrawlVolume `json:"crawls"`
-	// CompletedLastDay counts completions in the last 24 hours.
-	CompletedLastDay int64 `json:"completed_last_day"`
-	// MetagraphBlock is the block of the metagraph the chain numbers come
-	// from; Permits the neurons with a validator permit, and
-	// ActiveValidators the validators that reported within ActiveWindow.
-	MetagraphBlock   uint64 `json:"metagraph_block"`
-	Permits          int    `json:"validator_permits"`
-	ActiveValidators int    `json:"active_validators"`
-	// Validators are the registered validators (permit holders that
-	// reported or never leased: on a small subnet miners hold permits
-	// too) and the active ones.
-	Validators int `json:"validators"`
-}
-
 func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, err := a.svc.Store().Counts(ctx)
@@ -790,7 +678,7 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := a.svc.Config()
-	st := Stats{
+	st := taskapi.Stats{
 		Counts: c, HeadBlock: a.svc.Roster().Head(), Registered: a.svc.Roster().Size(),
 		ActiveMiners: len(ms), CompletedLastH: done, TasksPerMinute: float64(done) / 60,
 		LeaseDurationS: cfg.LeaseDuration.Seconds(), HeartbeatTTLS: cfg.HeartbeatTTL.Seconds(), MaxLeasesPerHkey: cfg.MaxLeases,
@@ -820,15 +708,8 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// Identity names the server, so that clients sign for it.
-type Identity struct {
-	// Hotkey is the server's hotkey: signed requests must name it in
-	// Epistula-Signed-For.
-	Hotkey string `json:"hotkey"`
-}
-
 func (a *API) identity(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Identity{Hotkey: a.opts.SignedFor})
+	writeJSON(w, http.StatusOK, taskapi.Identity{Hotkey: a.opts.SignedFor})
 }
 
 func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int) (int, bool) {
@@ -867,11 +748,6 @@ func (a *API) sinceParam(w http.ResponseWriter, r *http.Request, def time.Durati
 	return since, true
 }
 
-// EventsResponse is a page of recent activity.
-type EventsResponse struct {
-	Events []Event `json:"events"`
-}
-
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	limit, ok := intParam(w, r, "limit", 50, 500)
 	if !ok {
@@ -894,16 +770,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, EventsResponse{Events: nonNil(evs)})
-}
-
-// MinersResponse lists miners: every hotkey that leased since a time and
-// every registered neuron without a validator permit, with its activity
-// since then and its standing on chain.
-type MinersResponse struct {
-	Since          time.Time  `json:"since"`
-	MetagraphBlock uint64     `json:"metagraph_block"`
-	Miners         []MinerRow `json:"miners"`
+	writeJSON(w, http.StatusOK, taskapi.EventsResponse{Events: nonNil(evs)})
 }
 
 func (a *API) miners(w http.ResponseWriter, r *http.Request) {
@@ -921,13 +788,7 @@ func (a *API) miners(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	block, _ := a.svc.Roster().Metagraph()
-	writeJSON(w, http.StatusOK, MinersResponse{Since: since.UTC(), MetagraphBlock: block, Miners: nonNil(ms[:min(len(ms), limit)])})
-}
-
-// ThroughputResponse is completions per bucket.
-type ThroughputResponse struct {
-	BucketSeconds float64  `json:"bucket_s"`
-	Buckets       []Bucket `json:"buckets"`
+	writeJSON(w, http.StatusOK, taskapi.MinersResponse{Since: since.UTC(), MetagraphBlock: block, Miners: nonNil(ms[:min(len(ms), limit)])})
 }
 
 // maxBuckets bounds a throughput answer.
@@ -943,12 +804,7 @@ func (a *API) throughput(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ThroughputResponse{BucketSeconds: bucket.Seconds(), Buckets: nonNil(bs)})
-}
-
-// ScoresResponse lists validators' reports.
-type ScoresResponse struct {
-	Scores []Score `json:"scores"`
+	writeJSON(w, http.StatusOK, taskapi.ThroughputResponse{BucketSeconds: bucket.Seconds(), Buckets: nonNil(bs)})
 }
 
 func (a *API) scores(w http.ResponseWriter, r *http.Request) {
@@ -957,7 +813,7 @@ func (a *API) scores(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	sq := ScoreQuery{Hotkey: q.Get("hotkey"), Validator: q.Get("validator"), Limit: limit}
+	sq := taskapi.ScoreQuery{Hotkey: q.Get("hotkey"), Validator: q.Get("validator"), Limit: limit}
 	for name, dst := range map[string]*int64{"lease": &sq.LeaseID, "task": &sq.TaskID} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -973,25 +829,15 @@ func (a *API) scores(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ScoresResponse{Scores: nonNil(ss)})
-}
-
-// AcceptedResponse is a page of accepted submissions by lease id; Next is
-// the lease id to pass as after for the next page. AcceptanceShare is the
-// share of the acceptance rule this server decides with (package
-// acceptance), which a dataset build records.
-type AcceptedResponse struct {
-	Submissions     []AcceptedSubmission `json:"submissions"`
-	Next            int64                `json:"next"`
-	AcceptanceShare float64              `json:"acceptance_share"`
+	writeJSON(w, http.StatusOK, taskapi.ScoresResponse{Scores: nonNil(ss)})
 }
 
 // accepted lists the submissions validators accepted, for the dataset
 // build: public, because the dataset is.
 func (a *API) accepted(w http.ResponseWriter, r *http.Request) {
-	subs, next, ok := readPage(a, w, r, a.svc.Store().Accepted, func(s AcceptedSubmission) int64 { return s.LeaseID })
+	subs, next, ok := readPage(a, w, r, a.svc.Store().Accepted, func(s taskapi.AcceptedSubmission) int64 { return s.LeaseID })
 	if ok {
-		writeJSON(w, http.StatusOK, AcceptedResponse{Submissions: subs, Next: next, AcceptanceShare: a.svc.AcceptanceShare()})
+		writeJSON(w, http.StatusOK, taskapi.AcceptedResponse{Submissions: subs, Next: next, AcceptanceShare: a.svc.AcceptanceShare()})
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/epistula"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
@@ -200,7 +201,7 @@ func (h *harness) snapshot() string {
 	fmt.Fprintf(&b, "%+v events=%d\n", c, len(evs))
 	for id := int64(1); ; id++ {
 		task, leases, err := h.store.Task(ctx, id)
-		if errors.Is(err, taskserver.ErrNotFound) {
+		if errors.Is(err, taskapi.ErrNotFound) {
 			break
 		}
 		if err != nil {
@@ -244,7 +245,7 @@ func (h *harness) send(req *http.Request, body []byte) (int, string) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	var eb taskserver.ErrorBody
+	var eb taskapi.ErrorBody
 	if resp.StatusCode >= 300 {
 		if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
 			h.t.Fatalf("%s %s: %d with body %q, not the error envelope", req.Method, req.URL.Path, resp.StatusCode, data)
@@ -279,7 +280,7 @@ func TestLeaseLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		l := got.Lease
-		if got.Task.ID != 1 || l.TaskID != 1 || l.Hotkey != key(t, "m1").SS58() || l.GrantedBlock != 120 || l.State != taskserver.LeaseLive || got.HeartbeatTTLSeconds != 600 {
+		if got.Task.ID != 1 || l.TaskID != 1 || l.Hotkey != key(t, "m1").SS58() || l.GrantedBlock != 120 || l.State != taskapi.LeaseLive || got.HeartbeatTTLSeconds != 600 {
 			t.Fatalf("lease = %+v", got)
 		}
 		h.advance(5 * time.Minute)
@@ -290,23 +291,23 @@ func TestLeaseLifecycle(t *testing.T) {
 		h.chain.setBlock(130)
 		h.roster.RefreshBlock(ctx)
 		done, err := m1.Complete(ctx, l.ID, commitment(1), 129)
-		if err != nil || done.State != taskserver.LeaseCompleted || done.Commitment != commitment(1) || done.CommitBlock != 129 || done.EndedBlock != 130 {
+		if err != nil || done.State != taskapi.LeaseCompleted || done.Commitment != commitment(1) || done.CommitBlock != 129 || done.EndedBlock != 130 {
 			t.Fatalf("complete = %+v, %v", done, err)
 		}
 		// Complete is idempotent for the same commitment.
 		again, err := m1.Complete(ctx, l.ID, commitment(1), 129)
-		if err != nil || again.State != taskserver.LeaseCompleted || !again.EndedAt.Equal(*done.EndedAt) {
+		if err != nil || again.State != taskapi.LeaseCompleted || !again.EndedAt.Equal(*done.EndedAt) {
 			t.Fatalf("complete again = %+v, %v", again, err)
 		}
-		if _, err := m1.Complete(ctx, l.ID, "r1:user/refined@"+strings.Repeat("f", 40)+":1:0123456789abcdef", 129); !errors.Is(err, taskserver.ErrConflict) {
+		if _, err := m1.Complete(ctx, l.ID, "r1:user/refined@"+strings.Repeat("f", 40)+":1:0123456789abcdef", 129); !errors.Is(err, taskapi.ErrConflict) {
 			t.Fatalf("complete with another commitment: %v", err)
 		}
 
 		// A completion does not end the task: it is submitted, and
 		// validators read it in completion order.
 		tr, err := v1.Task(ctx, 1)
-		if err != nil || tr.Task.State != taskserver.TaskSubmitted || len(tr.Leases) != 1 || tr.Leases[0].GrantedBlock != 120 ||
-			tr.Leases[0].Commitment != commitment(1) || tr.Leases[0].Decision != taskserver.DecisionPending {
+		if err != nil || tr.Task.State != taskapi.TaskSubmitted || len(tr.Leases) != 1 || tr.Leases[0].GrantedBlock != 120 ||
+			tr.Leases[0].Commitment != commitment(1) || tr.Leases[0].Decision != taskapi.DecisionPending {
 			t.Fatalf("task = %+v, %v", tr, err)
 		}
 		ls, err := v1.HotkeyLeases(ctx, key(t, "m1").SS58(), 10)
@@ -322,16 +323,16 @@ func TestLeaseLifecycle(t *testing.T) {
 		}
 		// A validator's acceptance (the only stake reporting) decides it.
 		detail := `{"accepted":true,"documents":12,"tokens":3400,"measured_tokens":3400,"quality":0.5}`
-		rr, err := v1.Report(ctx, taskserver.ScoreBody{LeaseID: l.ID, Hotkey: key(t, "m1").SS58(), TaskID: 1, Commitment: commitment(1),
+		rr, err := v1.Report(ctx, taskapi.ScoreBody{LeaseID: l.ID, Hotkey: key(t, "m1").SS58(), TaskID: 1, Commitment: commitment(1),
 			Accepted: true, Score: 0.75, Detail: json.RawMessage(detail)})
 		if err != nil || rr.Report.Validator != key(t, "v1").SS58() || rr.Report.Block != 130 || rr.Report.Detail != detail ||
-			rr.Lease.Decision != taskserver.DecisionAccepted {
+			rr.Lease.Decision != taskapi.DecisionAccepted {
 			t.Fatalf("report = %+v, %v", rr, err)
 		}
-		if tr, _ := v1.Task(ctx, 1); tr.Task.State != taskserver.TaskDone {
+		if tr, _ := v1.Task(ctx, 1); tr.Task.State != taskapi.TaskDone {
 			t.Fatalf("task after acceptance: %+v", tr.Task)
 		}
-		if _, err := v1.Report(ctx, taskserver.ScoreBody{LeaseID: l.ID, Hotkey: key(t, "m1").SS58(), TaskID: 99, Commitment: commitment(1)}); !errors.Is(err, taskserver.ErrNotSubmission) {
+		if _, err := v1.Report(ctx, taskapi.ScoreBody{LeaseID: l.ID, Hotkey: key(t, "m1").SS58(), TaskID: 99, Commitment: commitment(1)}); !errors.Is(err, taskapi.ErrNotSubmission) {
 			t.Fatalf("report naming another task: %v", err)
 		}
 
@@ -380,11 +381,11 @@ func TestLeaseLifecycle(t *testing.T) {
 		// its verdict, score or counts; only that v1 reported.
 		sub, err := pub.Submission(ctx, l.ID)
 		if err != nil || len(sub.Verdicts) != 0 || len(sub.Unpublished) != 1 || sub.Unpublished[0].Validator != key(t, "v1").SS58() ||
-			sub.Lease.Decision != taskserver.DecisionAccepted || sub.Repo != "user/refined" || sub.Tally.Outcome != "pending" {
+			sub.Lease.Decision != taskapi.DecisionAccepted || sub.Repo != "user/refined" || sub.Tally.Outcome != "pending" {
 			t.Fatalf("submission before release = %+v, %v", sub, err)
 		}
 		st, _ = pub.Stats(ctx)
-		if st.Accepted != (taskserver.Volume{Submissions: 1}) || len(st.Crawls) != 1 || st.Crawls[0].Tasks != 3 || st.Permits != 2 || st.ActiveValidators != 1 {
+		if st.Accepted != (taskapi.Volume{Submissions: 1}) || len(st.Crawls) != 1 || st.Crawls[0].Tasks != 3 || st.Permits != 2 || st.ActiveValidators != 1 {
 			t.Fatalf("stats before release = %+v", st)
 		}
 		vs, err := pub.Validators(ctx, time.Hour)
@@ -405,7 +406,7 @@ func TestLeaseLifecycle(t *testing.T) {
 			t.Fatalf("submission = %+v, %v", sub, err)
 		}
 		st, _ = pub.Stats(ctx)
-		if st.Accepted != (taskserver.Volume{Submissions: 1, Counted: 1, Documents: 12, Tokens: 3400}) || st.Crawls[0].Volume != st.Accepted ||
+		if st.Accepted != (taskapi.Volume{Submissions: 1, Counted: 1, Documents: 12, Tokens: 3400}) || st.Crawls[0].Volume != st.Accepted ||
 			st.Crawls[0].Done != 1 || st.Crawls[0].Tasks != 3 {
 			t.Fatalf("stats = %+v", st)
 		}
@@ -417,19 +418,19 @@ func TestLeaseLifecycle(t *testing.T) {
 		if v := vs.Validators[0]; v.Released != 1 || v.Decided != 1 || v.Agreement != 1 || !v.Active {
 			t.Fatalf("validator = %+v", v)
 		}
-		if vd, err := pub.Validator(ctx, key(t, "v1").SS58()); err != nil || len(vd.Scores) != 1 || vd.Scores[0].Decision != taskserver.DecisionAccepted {
+		if vd, err := pub.Validator(ctx, key(t, "v1").SS58()); err != nil || len(vd.Scores) != 1 || vd.Scores[0].Decision != taskapi.DecisionAccepted {
 			t.Fatalf("validator detail = %+v, %v", vd, err)
 		}
-		if _, err := pub.Validator(ctx, key(t, "m1").SS58()); !errors.Is(err, taskserver.ErrNotFound) {
+		if _, err := pub.Validator(ctx, key(t, "m1").SS58()); !errors.Is(err, taskapi.ErrNotFound) {
 			t.Fatalf("a miner as a validator: %v", err)
 		}
 		if md, err := pub.Miner(ctx, key(t, "m1").SS58()); err != nil || len(md.Leases) != 2 || len(md.Scores) != 1 || md.Miner.Tokens != 3400 {
 			t.Fatalf("miner detail = %+v, %v", md, err)
 		}
-		if th, err := pub.TaskHistory(ctx, 1); err != nil || th.Task.State != taskserver.TaskDone || len(th.Leases) != 1 || len(th.Scores) != 1 {
+		if th, err := pub.TaskHistory(ctx, 1); err != nil || th.Task.State != taskapi.TaskDone || len(th.Leases) != 1 || len(th.Scores) != 1 {
 			t.Fatalf("task history = %+v, %v", th, err)
 		}
-		if _, err := pub.Submission(ctx, l2.Lease.ID); !errors.Is(err, taskserver.ErrNotFound) {
+		if _, err := pub.Submission(ctx, l2.Lease.ID); !errors.Is(err, taskapi.ErrNotFound) {
 			t.Fatalf("a released lease as a submission: %v", err)
 		}
 		decided, err := pub.EventsOf(ctx, 0, 10, []string{"accepted", "rejected"})
@@ -474,15 +475,15 @@ func TestCompleteRefusesWhatValidatorsReject(t *testing.T) {
 			{"repository path escape", "r1:../refined@" + testRev + ":1:" + hash, "repo"},
 		} {
 			_, err := m1.Complete(ctx, id, tc.commitment, 5)
-			if !errors.Is(err, taskserver.ErrBadCommitment) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, taskapi.ErrBadCommitment) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s: Complete(%q) = %v, want bad_commitment naming %q", tc.name, tc.commitment, err, tc.want)
 			}
 		}
 		l, err := h.store.GetLease(ctx, id)
-		if err != nil || l.State != taskserver.LeaseLive || l.Commitment != "" {
+		if err != nil || l.State != taskapi.LeaseLive || l.Commitment != "" {
 			t.Fatalf("after refusals: %+v, %v; want the lease still live", l, err)
 		}
-		if done, err := m1.Complete(ctx, id, commitment(1), 5); err != nil || done.State != taskserver.LeaseCompleted {
+		if done, err := m1.Complete(ctx, id, commitment(1), 5); err != nil || done.State != taskapi.LeaseCompleted {
 			t.Fatalf("canonical commitment: %+v, %v", done, err)
 		}
 	})
@@ -500,13 +501,13 @@ func TestExpiryAndLimits(t *testing.T) {
 		if _, err := m1.Lease(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m1.Lease(ctx); !errors.Is(err, taskserver.ErrLeaseLimit) {
+		if _, err := m1.Lease(ctx); !errors.Is(err, taskapi.ErrLeaseLimit) {
 			t.Fatalf("third lease: %v, want lease_limit", err)
 		}
 		if _, err := m2.Lease(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m2.Lease(ctx); !errors.Is(err, taskserver.ErrNoTask) {
+		if _, err := m2.Lease(ctx); !errors.Is(err, taskapi.ErrNoTask) {
 			t.Fatalf("lease from empty pool: %v, want no_task", err)
 		}
 		// Without heartbeats the leases expire and their tasks return.
@@ -515,10 +516,10 @@ func TestExpiryAndLimits(t *testing.T) {
 		if err != nil || b.Task.ID != a.Task.ID {
 			t.Fatalf("lease after expiry = %+v, %v; want task %d", b, err, a.Task.ID)
 		}
-		if _, err := m1.Heartbeat(ctx, a.Lease.ID); !errors.Is(err, taskserver.ErrLeaseNotLive) {
+		if _, err := m1.Heartbeat(ctx, a.Lease.ID); !errors.Is(err, taskapi.ErrLeaseNotLive) {
 			t.Fatalf("heartbeat of expired lease: %v", err)
 		}
-		if _, err := m1.Complete(ctx, a.Lease.ID, commitment(a.Task.ID), 0); !errors.Is(err, taskserver.ErrLeaseNotLive) {
+		if _, err := m1.Complete(ctx, a.Lease.ID, commitment(a.Task.ID), 0); !errors.Is(err, taskapi.ErrLeaseNotLive) {
 			t.Fatalf("complete of expired lease: %v", err)
 		}
 		if n, err := h.svc.Expire(ctx); err != nil || n != 0 {
@@ -661,7 +662,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatal("rate-limited request changed state")
 	}
 	// Buckets are per hotkey: m2 is not limited by m1's use.
-	if _, err := h.client("m2").Lease(ctx); !errors.Is(err, taskserver.ErrNoTask) {
+	if _, err := h.client("m2").Lease(ctx); !errors.Is(err, taskapi.ErrNoTask) {
 		t.Fatalf("m2: %v, want no_task", err)
 	}
 }
@@ -670,7 +671,7 @@ func TestMetagraphRefresh(t *testing.T) {
 	h := newHarness(t, "sqlite", harnessOptions{tasks: 2})
 	ctx := context.Background()
 	late := h.client("late")
-	if _, err := late.Lease(ctx); !errors.Is(err, taskserver.ErrNotRegistered) {
+	if _, err := late.Lease(ctx); !errors.Is(err, taskapi.ErrNotRegistered) {
 		t.Fatalf("before registration: %v", err)
 	}
 	h.chain.register(key(t, "late").SS58(), false)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/retry"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 )
@@ -36,7 +37,7 @@ func TestAttackTaskBurningRate(t *testing.T) {
 	const grace = 20 * time.Minute
 	burner, v1 := key(t, "m1").SS58(), key(t, "v1").SS58()
 	type sub struct {
-		l  taskserver.Lease
+		l  taskapi.Lease
 		at time.Time
 	}
 	var waiting []sub
@@ -47,7 +48,7 @@ func TestAttackTaskBurningRate(t *testing.T) {
 		for len(waiting) > 0 && h.clock().Sub(waiting[0].at) >= grace {
 			s := waiting[0]
 			waiting = waiting[1:]
-			if _, _, err := h.svc.Report(ctx, v1, taskserver.Report{LeaseID: s.l.ID, TaskID: s.l.TaskID, Hotkey: burner,
+			if _, _, err := h.svc.Report(ctx, v1, taskapi.Report{LeaseID: s.l.ID, TaskID: s.l.TaskID, Hotkey: burner,
 				Commitment: s.l.Commitment, Accepted: false}); err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +62,7 @@ func TestAttackTaskBurningRate(t *testing.T) {
 			}
 			completions++
 			waiting = append(waiting, sub{done, h.clock()})
-		case errors.Is(err, taskserver.ErrThrottled), errors.Is(err, taskserver.ErrUndecidedLimit), errors.Is(err, taskserver.ErrLeaseLimit):
+		case errors.Is(err, taskapi.ErrThrottled), errors.Is(err, taskapi.ErrUndecidedLimit), errors.Is(err, taskapi.ErrLeaseLimit):
 		default:
 			t.Fatal(err)
 		}
@@ -105,15 +106,15 @@ func TestAttackReportFlood(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		real := taskserver.ScoreBody{LeaseID: l.ID, Hotkey: l.Hotkey, TaskID: l.TaskID, Commitment: l.Commitment, Accepted: true, Score: 1}
-		for i, body := range []taskserver.ScoreBody{
+		real := taskapi.ScoreBody{LeaseID: l.ID, Hotkey: l.Hotkey, TaskID: l.TaskID, Commitment: l.Commitment, Accepted: true, Score: 1}
+		for i, body := range []taskapi.ScoreBody{
 			{LeaseID: l.ID, Hotkey: l.Hotkey, TaskID: 2, Commitment: l.Commitment},                             // another task
 			{LeaseID: l.ID, Hotkey: key(t, "m2").SS58(), TaskID: l.TaskID, Commitment: l.Commitment},           // another hotkey
 			{LeaseID: l.ID, Hotkey: l.Hotkey, TaskID: l.TaskID, Commitment: commitment(l.TaskID) + "0"},        // another string
 			{LeaseID: l.ID + 1, Hotkey: l.Hotkey, TaskID: l.TaskID, Commitment: l.Commitment},                  // no such lease
 			{LeaseID: 9999, Hotkey: key(t, "m2").SS58(), TaskID: 3, Commitment: "r1:x/y@z:3:0123456789abcdef"}, // nothing at all
 		} {
-			if _, err := v1.Report(ctx, body); !errors.Is(err, taskserver.ErrNotSubmission) {
+			if _, err := v1.Report(ctx, body); !errors.Is(err, taskapi.ErrNotSubmission) {
 				t.Fatalf("report %d on no submission: %v", i, err)
 			}
 		}
@@ -226,7 +227,7 @@ func TestPublicReadsBounded(t *testing.T) {
 	h := newHarness(t, "sqlite", harnessOptions{tasks: 1})
 	pub := client.New(client.Options{URL: h.srv.URL})
 	ctx := context.Background()
-	var mr taskserver.MinersResponse
+	var mr taskapi.MinersResponse
 	resp, err := http.Get(h.srv.URL + "/v1/miners?since=1000000h")
 	if err != nil {
 		t.Fatal(err)
@@ -292,10 +293,10 @@ func TestCompletionStampsFreshHead(t *testing.T) {
 		h.chain.mu.Lock()
 		h.chain.down = true
 		h.chain.mu.Unlock()
-		if _, err := m1.Complete(ctx, got.Lease.ID, commitment(got.Task.ID), 149); !errors.Is(err, taskserver.ErrChainUnavailable) {
+		if _, err := m1.Complete(ctx, got.Lease.ID, commitment(got.Task.ID), 149); !errors.Is(err, taskapi.ErrChainUnavailable) {
 			t.Fatalf("complete without a chain head: %v, want chain_unavailable", err)
 		}
-		if l, err := h.store.GetLease(ctx, got.Lease.ID); err != nil || l.State != taskserver.LeaseLive {
+		if l, err := h.store.GetLease(ctx, got.Lease.ID); err != nil || l.State != taskapi.LeaseLive {
 			t.Fatalf("lease after the refused completion: %+v, %v", l, err)
 		}
 		h.chain.mu.Lock()

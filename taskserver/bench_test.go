@@ -21,6 +21,7 @@ import (
 	"unsafe"
 
 	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
@@ -153,7 +154,7 @@ func loadgen() error {
 						break
 					}
 					failures.Add(1)
-					if errors.Is(err, taskserver.ErrNoTask) {
+					if errors.Is(err, taskapi.ErrNoTask) {
 						return
 					}
 				}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -54,7 +55,7 @@ func BenchmarkDatabaseSize(b *testing.B) {
 				if _, err := s.AddTasks(ctx, nt, stamp(0, 0)); err != nil {
 					b.Fatal(err)
 				}
-				var leases []taskserver.Lease
+				var leases []taskapi.Lease
 				for i := range tasks {
 					hk := fmt.Sprintf("5Miner%03dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i%200)
 					l, task, err := s.Lease(ctx, taskserver.LeaseRequest{Hotkey: hk, At: stamp(i, 0), Duration: 6 * time.Hour, TTL: 10 * time.Minute, MaxLive: 4})
@@ -83,7 +84,7 @@ func BenchmarkDatabaseSize(b *testing.B) {
 				for v := range validators {
 					vk := fmt.Sprintf("5Validator%02dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", v)
 					for i, l := range leases {
-						r := taskserver.Report{Validator: vk, LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
+						r := taskapi.Report{Validator: vk, LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
 							Accepted: true, Score: 0.5, Detail: detail, WeightsRound: 1}
 						if _, _, err := s.Report(ctx, r, decide, stamp(i, time.Hour)); err != nil {
 							b.Fatal(err)

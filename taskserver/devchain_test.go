@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
@@ -75,10 +76,10 @@ func TestDevchainAuthorisation(t *testing.T) {
 	if err != nil || len(tr.Leases) != 1 || tr.Leases[0].Hotkey != key(t, "dm").SS58() {
 		t.Fatalf("validator read = %+v, %v", tr, err)
 	}
-	if _, err := cl("dm").Task(ctx, got.Task.ID); !errors.Is(err, taskserver.ErrNoPermit) {
+	if _, err := cl("dm").Task(ctx, got.Task.ID); !errors.Is(err, taskapi.ErrNoPermit) {
 		t.Fatalf("miner read: %v, want no_validator_permit", err)
 	}
-	if _, err := cl("stranger").Lease(ctx); !errors.Is(err, taskserver.ErrNotRegistered) {
+	if _, err := cl("stranger").Lease(ctx); !errors.Is(err, taskapi.ErrNotRegistered) {
 		t.Fatalf("unregistered lease: %v, want not_registered", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // The explorer: the public reads that join the store's read model
@@ -26,47 +27,13 @@ import (
 // be for the explorer to count a neuron as active.
 const ActiveWindow = time.Hour
 
-// ChainInfo is a neuron's standing on chain, from the cached metagraph:
-// proportions in [0, 1], amounts in rao (1 α = 1e9 rao). UID is -1 for a
-// hotkey that is not registered.
-type ChainInfo struct {
-	UID             int     `json:"uid"`
-	Stake           uint64  `json:"stake"`
-	ValidatorPermit bool    `json:"validator_permit"`
-	Incentive       float64 `json:"incentive"`
-	Dividends       float64 `json:"dividends"`
-	ValidatorTrust  float64 `json:"validator_trust"`
-	Consensus       float64 `json:"consensus"`
-	// Emission is the last epoch's emission.
-	Emission uint64 `json:"emission"`
-}
-
-func chainInfo(n chain.Neuron, ok bool) ChainInfo {
+func chainInfo(n chain.Neuron, ok bool) taskapi.ChainInfo {
 	if !ok {
-		return ChainInfo{UID: -1}
+		return taskapi.ChainInfo{UID: -1}
 	}
-	return ChainInfo{UID: int(n.UID), Stake: n.Stake, ValidatorPermit: n.ValidatorPermit, Incentive: chain.Fraction(n.Incentive),
+	return taskapi.ChainInfo{UID: int(n.UID), Stake: n.Stake, ValidatorPermit: n.ValidatorPermit, Incentive: chain.Fraction(n.Incentive),
 		Dividends: chain.Fraction(n.Dividends), ValidatorTrust: chain.Fraction(n.ValidatorTrust),
 		Consensus: chain.Fraction(n.Consensus), Emission: n.Emission}
-}
-
-// MinerRow is a miner's activity and standing.
-type MinerRow struct {
-	MinerActivity
-	ChainInfo
-	// Active: it held or heartbeated a lease within ActiveWindow.
-	Active bool `json:"active"`
-}
-
-// ValidatorRow is a validator's reporting and standing.
-type ValidatorRow struct {
-	ValidatorActivity
-	ChainInfo
-	// Agreement is ValidatorActivity.Agreement: the share of its
-	// published verdicts on decided submissions that were the decision.
-	Agreement float64 `json:"agreement"`
-	// Active: it reported within ActiveWindow.
-	Active bool `json:"active"`
 }
 
 func (a *API) registerExplorer(r chi.Router) {
@@ -93,7 +60,7 @@ func (a *API) validatorSet(ctx context.Context, neurons []chain.Neuron) (map[str
 		if !n.ValidatorPermit {
 			continue
 		}
-		rs, err := a.svc.Store().ScoresOf(ctx, ScoreQuery{Validator: n.Hotkey, Limit: 1})
+		rs, err := a.svc.Store().ScoresOf(ctx, taskapi.ScoreQuery{Validator: n.Hotkey, Limit: 1})
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +81,7 @@ func (a *API) validatorSet(ctx context.Context, neurons []chain.Neuron) (map[str
 
 // minerRows are the miners active since a time and every registered
 // neuron that is no validator (validatorSet), by uid (unregistered last).
-func (a *API) minerRows(ctx context.Context, since time.Time) ([]MinerRow, error) {
+func (a *API) minerRows(ctx context.Context, since time.Time) ([]taskapi.MinerRow, error) {
 	acts, err := a.svc.Store().Miners(ctx, since)
 	if err != nil {
 		return nil, err
@@ -127,24 +94,24 @@ func (a *API) minerRows(ctx context.Context, since time.Time) ([]MinerRow, error
 	byKey := byHotkey(neurons)
 	now := a.svc.Now()
 	seen := map[string]bool{}
-	var rows []MinerRow
+	var rows []taskapi.MinerRow
 	for _, m := range acts {
 		n, ok := byKey[m.Hotkey]
 		seen[m.Hotkey] = true
-		rows = append(rows, MinerRow{MinerActivity: m, ChainInfo: chainInfo(n, ok), Active: now.Sub(m.LastSeen) <= ActiveWindow})
+		rows = append(rows, taskapi.MinerRow{MinerActivity: m, ChainInfo: chainInfo(n, ok), Active: now.Sub(m.LastSeen) <= ActiveWindow})
 	}
 	for _, n := range neurons {
 		if !validators[n.Hotkey] && !seen[n.Hotkey] {
-			rows = append(rows, MinerRow{MinerActivity: MinerActivity{Hotkey: n.Hotkey}, ChainInfo: chainInfo(n, true)})
+			rows = append(rows, taskapi.MinerRow{MinerActivity: taskapi.MinerActivity{Hotkey: n.Hotkey}, ChainInfo: chainInfo(n, true)})
 		}
 	}
-	sortByUID(rows, func(r MinerRow) (int, string) { return r.UID, r.Hotkey })
+	sortByUID(rows, func(r taskapi.MinerRow) (int, string) { return r.UID, r.Hotkey })
 	return rows, nil
 }
 
 // validatorRows are the validators (validatorSet), by uid (unregistered
 // last). Miners are never listed, permit or not.
-func (a *API) validatorRows(ctx context.Context, since time.Time) ([]ValidatorRow, error) {
+func (a *API) validatorRows(ctx context.Context, since time.Time) ([]taskapi.ValidatorRow, error) {
 	acts, err := a.svc.Store().Validators(ctx, since)
 	if err != nil {
 		return nil, err
@@ -162,19 +129,19 @@ func (a *API) validatorRows(ctx context.Context, since time.Time) ([]ValidatorRo
 	byKey := byHotkey(neurons)
 	now := a.svc.Now()
 	seen := map[string]bool{}
-	var rows []ValidatorRow
+	var rows []taskapi.ValidatorRow
 	for _, v := range acts {
 		n, ok := byKey[v.Hotkey]
 		seen[v.Hotkey] = true
-		rows = append(rows, ValidatorRow{ValidatorActivity: v, ChainInfo: chainInfo(n, ok), Agreement: v.Agreement(),
+		rows = append(rows, taskapi.ValidatorRow{ValidatorActivity: v, ChainInfo: chainInfo(n, ok), Agreement: v.Agreement(),
 			Active: !v.LastReport.IsZero() && now.Sub(v.LastReport) <= ActiveWindow})
 	}
 	for _, n := range neurons {
 		if validators[n.Hotkey] && !seen[n.Hotkey] {
-			rows = append(rows, ValidatorRow{ValidatorActivity: ValidatorActivity{Hotkey: n.Hotkey}, ChainInfo: chainInfo(n, true)})
+			rows = append(rows, taskapi.ValidatorRow{ValidatorActivity: taskapi.ValidatorActivity{Hotkey: n.Hotkey}, ChainInfo: chainInfo(n, true)})
 		}
 	}
-	sortByUID(rows, func(r ValidatorRow) (int, string) { return r.UID, r.Hotkey })
+	sortByUID(rows, func(r taskapi.ValidatorRow) (int, string) { return r.UID, r.Hotkey })
 	return rows, nil
 }
 
@@ -200,13 +167,6 @@ func sortByUID[T any](rows []T, key func(T) (int, string)) {
 	})
 }
 
-// ValidatorsResponse lists validators.
-type ValidatorsResponse struct {
-	Since          time.Time      `json:"since"`
-	MetagraphBlock uint64         `json:"metagraph_block"`
-	Validators     []ValidatorRow `json:"validators"`
-}
-
 func (a *API) validators(w http.ResponseWriter, r *http.Request) {
 	since, ok := a.sinceParam(w, r, 7*24*time.Hour)
 	if !ok {
@@ -218,14 +178,7 @@ func (a *API) validators(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	block, _ := a.svc.Roster().Metagraph()
-	writeJSON(w, http.StatusOK, ValidatorsResponse{Since: since.UTC(), MetagraphBlock: block, Validators: nonNil(rows)})
-}
-
-// MinerDetail is one miner: its row, newest leases and published scores.
-type MinerDetail struct {
-	Miner  MinerRow `json:"miner"`
-	Leases []Lease  `json:"leases"`
-	Scores []Score  `json:"scores"`
+	writeJSON(w, http.StatusOK, taskapi.ValidatorsResponse{Since: since.UTC(), MetagraphBlock: block, Validators: nonNil(rows)})
 }
 
 func (a *API) minerDetail(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +194,7 @@ func (a *API) minerDetail(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	d := MinerDetail{Miner: MinerRow{MinerActivity: MinerActivity{Hotkey: hotkey}, ChainInfo: ChainInfo{UID: -1}}}
+	d := taskapi.MinerDetail{Miner: taskapi.MinerRow{MinerActivity: taskapi.MinerActivity{Hotkey: hotkey}, ChainInfo: taskapi.ChainInfo{UID: -1}}}
 	found := false
 	for _, row := range rows {
 		if row.Hotkey == hotkey {
@@ -256,25 +209,12 @@ func (a *API) minerDetail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no miner "+hotkey+": not registered without a validator permit, and no leases")
 		return
 	}
-	if d.Scores, err = a.svc.Store().ScoresOf(ctx, ScoreQuery{Hotkey: hotkey, Limit: limit}); err != nil {
+	if d.Scores, err = a.svc.Store().ScoresOf(ctx, taskapi.ScoreQuery{Hotkey: hotkey, Limit: limit}); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	d.Leases, d.Scores = nonNil(d.Leases), nonNil(d.Scores)
 	writeJSON(w, http.StatusOK, d)
-}
-
-// ScoredSubmission is a published score with the decision on the
-// submission it scored.
-type ScoredSubmission struct {
-	Score
-	Decision Decision `json:"decision,omitempty"`
-}
-
-// ValidatorDetail is one validator: its row and newest published scores.
-type ValidatorDetail struct {
-	Validator ValidatorRow       `json:"validator"`
-	Scores    []ScoredSubmission `json:"scores"`
 }
 
 func (a *API) validatorDetail(w http.ResponseWriter, r *http.Request) {
@@ -289,7 +229,7 @@ func (a *API) validatorDetail(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	d := ValidatorDetail{Scores: []ScoredSubmission{}}
+	d := taskapi.ValidatorDetail{Scores: []taskapi.ScoredSubmission{}}
 	found := false
 	for _, row := range rows {
 		if row.Hotkey == hotkey {
@@ -300,17 +240,17 @@ func (a *API) validatorDetail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no validator "+hotkey+": no validator permit and no reports")
 		return
 	}
-	scores, err := a.svc.Store().ScoresOf(ctx, ScoreQuery{Validator: hotkey, Limit: limit})
+	scores, err := a.svc.Store().ScoresOf(ctx, taskapi.ScoreQuery{Validator: hotkey, Limit: limit})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	for _, sc := range scores {
-		s := ScoredSubmission{Score: sc}
+		s := taskapi.ScoredSubmission{Score: sc}
 		if sc.LeaseID > 0 {
 			if l, err := a.svc.Store().GetLease(ctx, sc.LeaseID); err == nil {
 				s.Decision = l.Decision
-			} else if !errors.Is(err, ErrNotFound) {
+			} else if !errors.Is(err, taskapi.ErrNotFound) {
 				a.fail(w, r, err)
 				return
 			}
@@ -318,14 +258,6 @@ func (a *API) validatorDetail(w http.ResponseWriter, r *http.Request) {
 		d.Scores = append(d.Scores, s)
 	}
 	writeJSON(w, http.StatusOK, d)
-}
-
-// TaskHistory is a task, its leases (oldest first) and the published
-// scores of its submissions.
-type TaskHistory struct {
-	Task   Task    `json:"task"`
-	Leases []Lease `json:"leases"`
-	Scores []Score `json:"scores"`
 }
 
 func (a *API) taskHistory(w http.ResponseWriter, r *http.Request) {
@@ -338,43 +270,12 @@ func (a *API) taskHistory(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	scores, err := a.svc.Store().ScoresOf(r.Context(), ScoreQuery{TaskID: id, Limit: 500})
+	scores, err := a.svc.Store().ScoresOf(r.Context(), taskapi.ScoreQuery{TaskID: id, Limit: 500})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TaskHistory{Task: t, Leases: nonNil(ls), Scores: nonNil(scores)})
-}
-
-// SubmissionView is one submission (a completed lease): its commitment,
-// the decision, every published verdict with its validator's standing,
-// who else reported (verdict not published yet), and the acceptance rule
-// applied to the published verdicts.
-type SubmissionView struct {
-	Lease Lease `json:"lease"`
-	Task  Task  `json:"task"`
-	// Repo, Revision and ManifestPrefix are the commitment's parts.
-	Repo           string `json:"repo"`
-	Revision       string `json:"revision"`
-	ManifestPrefix string `json:"manifest_sha256_prefix"`
-	// Verdicts are the published scores, one per validator.
-	Verdicts []Verdict `json:"verdicts"`
-	// Unpublished are the validators whose reports are not released yet.
-	Unpublished []ReportStatus `json:"unpublished"`
-	// Tally is the acceptance rule (AcceptanceShare) over the published
-	// verdicts with the validators' current stakes; Decision (on the
-	// lease) is the task server's, made as reports arrived.
-	Tally acceptance.Decision `json:"tally"`
-}
-
-// Verdict is one validator's published score on a submission.
-type Verdict struct {
-	Score
-	UID   int    `json:"uid"`
-	Stake uint64 `json:"stake"`
-	// Agrees says whether the verdict is the decision (absent while the
-	// submission is undecided).
-	Agrees *bool `json:"agrees,omitempty"`
+	writeJSON(w, http.StatusOK, taskapi.TaskHistory{Task: t, Leases: nonNil(ls), Scores: nonNil(scores)})
 }
 
 func (a *API) submission(w http.ResponseWriter, r *http.Request) {
@@ -388,11 +289,11 @@ func (a *API) submission(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if l.State != LeaseCompleted || l.Commitment == "" {
+	if l.State != taskapi.LeaseCompleted || l.Commitment == "" {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("lease %d is %s: not a submission", id, l.State))
 		return
 	}
-	v := SubmissionView{Lease: l, Verdicts: []Verdict{}, Unpublished: []ReportStatus{}}
+	v := taskapi.SubmissionView{Lease: l, Verdicts: []taskapi.Verdict{}, Unpublished: []taskapi.ReportStatus{}}
 	if c, err := submission.Parse(l.Commitment); err == nil {
 		v.Repo, v.Revision, v.ManifestPrefix = c.Repo, c.Revision, c.ManifestHash
 	}
@@ -400,7 +301,7 @@ func (a *API) submission(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	scores, err := a.svc.Store().ScoresOf(ctx, ScoreQuery{LeaseID: id, Limit: 1000})
+	scores, err := a.svc.Store().ScoresOf(ctx, taskapi.ScoreQuery{LeaseID: id, Limit: 1000})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -415,15 +316,15 @@ func (a *API) submission(w http.ResponseWriter, r *http.Request) {
 		}
 		published[sc.Validator] = true
 		n, ok := a.svc.Roster().Neuron(sc.Validator)
-		vd := Verdict{Score: sc, UID: -1}
+		vd := taskapi.Verdict{Score: sc, UID: -1}
 		if ok {
 			vd.UID = int(n.UID)
 			if n.ValidatorPermit {
 				vd.Stake = n.Stake
 			}
 		}
-		if l.Decision == DecisionAccepted || l.Decision == DecisionRejected {
-			agrees := sc.Accepted == (l.Decision == DecisionAccepted)
+		if l.Decision == taskapi.DecisionAccepted || l.Decision == taskapi.DecisionRejected {
+			agrees := sc.Accepted == (l.Decision == taskapi.DecisionAccepted)
 			vd.Agrees = &agrees
 		}
 		v.Verdicts = append(v.Verdicts, vd)
@@ -446,12 +347,6 @@ func (a *API) submission(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// VolumeResponse is the accepted output per bucket of decision time.
-type VolumeResponse struct {
-	BucketSeconds float64        `json:"bucket_s"`
-	Buckets       []VolumeBucket `json:"buckets"`
-}
-
 func (a *API) volume(w http.ResponseWriter, r *http.Request) {
 	since, bucket, ok := a.seriesParams(w, r, 24*time.Hour)
 	if !ok {
@@ -462,7 +357,7 @@ func (a *API) volume(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, VolumeResponse{BucketSeconds: bucket.Seconds(), Buckets: nonNil(bs)})
+	writeJSON(w, http.StatusOK, taskapi.VolumeResponse{BucketSeconds: bucket.Seconds(), Buckets: nonNil(bs)})
 }
 
 // seriesParams reads since (default def back, at most MaxReadWindow) and
@@ -488,42 +383,9 @@ func (a *API) seriesParams(w http.ResponseWriter, r *http.Request, def time.Dura
 	return since, bucket, true
 }
 
-// MetagraphResponse is the subnet's neurons as the task server last read
-// them (without weights and bonds).
-type MetagraphResponse struct {
-	Netuid  uint16         `json:"netuid"`
-	Block   uint64         `json:"block"`
-	Neurons []chain.Neuron `json:"neurons"`
-}
-
 func (a *API) metagraph(w http.ResponseWriter, r *http.Request) {
 	block, neurons := a.svc.Roster().Metagraph()
-	writeJSON(w, http.StatusOK, MetagraphResponse{Netuid: a.svc.Roster().Netuid(), Block: block, Neurons: nonNil(neurons)})
-}
-
-// Payout is one hotkey's reward in one epoch (or its total).
-type Payout struct {
-	Block             uint64  `json:"block,omitempty"`
-	Epoch             uint64  `json:"epoch,omitempty"`
-	UID               uint16  `json:"uid"`
-	Hotkey            string  `json:"hotkey"`
-	Incentive         float64 `json:"incentive"`
-	Dividends         float64 `json:"dividends"`
-	ServerEmission    uint64  `json:"server_emission"`
-	ValidatorEmission uint64  `json:"validator_emission"`
-	Total             uint64  `json:"total"` // rao
-}
-
-// PayoutsResponse is the payout ledger: Source "ledger" when the chain
-// keeps every epoch's rewards (the devchain), else "metagraph": the last
-// epoch's emission of every neuron at the metagraph's block (subtensor
-// keeps no history). Entries are newest first, at most limit; Totals sum
-// every entry read, per hotkey, largest first.
-type PayoutsResponse struct {
-	Source  string   `json:"source"`
-	Block   uint64   `json:"block"`
-	Entries []Payout `json:"entries"`
-	Totals  []Payout `json:"totals"`
+	writeJSON(w, http.StatusOK, taskapi.MetagraphResponse{Netuid: a.svc.Roster().Netuid(), Block: block, Neurons: nonNil(neurons)})
 }
 
 func (a *API) payouts(w http.ResponseWriter, r *http.Request) {
@@ -533,7 +395,7 @@ func (a *API) payouts(w http.ResponseWriter, r *http.Request) {
 	}
 	hotkey := r.URL.Query().Get("hotkey")
 	block, neurons := a.svc.Roster().Metagraph()
-	p := PayoutsResponse{Block: block, Entries: []Payout{}, Totals: []Payout{}}
+	p := taskapi.PayoutsResponse{Block: block, Entries: []taskapi.Payout{}, Totals: []taskapi.Payout{}}
 	if a.opts.Ledger != nil {
 		p.Source = "ledger"
 		entries, err := a.opts.Ledger.Emissions(r.Context(), a.svc.Roster().Netuid(), 0, hotkey)
@@ -545,7 +407,7 @@ func (a *API) payouts(w http.ResponseWriter, r *http.Request) {
 			if e.ServerEmission+e.ValidatorEmission == 0 {
 				continue
 			}
-			p.Entries = append(p.Entries, Payout{Block: e.Block, Epoch: e.Epoch, UID: e.UID, Hotkey: e.Hotkey,
+			p.Entries = append(p.Entries, taskapi.Payout{Block: e.Block, Epoch: e.Epoch, UID: e.UID, Hotkey: e.Hotkey,
 				Incentive: chain.Fraction(e.Incentive), Dividends: chain.Fraction(e.Dividends), ServerEmission: e.ServerEmission,
 				ValidatorEmission: e.ValidatorEmission, Total: e.ServerEmission + e.ValidatorEmission})
 		}
@@ -555,7 +417,7 @@ func (a *API) payouts(w http.ResponseWriter, r *http.Request) {
 			if n.Emission == 0 || (hotkey != "" && n.Hotkey != hotkey) {
 				continue
 			}
-			pe := Payout{Block: block, UID: n.UID, Hotkey: n.Hotkey, Incentive: chain.Fraction(n.Incentive), Dividends: chain.Fraction(n.Dividends), Total: n.Emission}
+			pe := taskapi.Payout{Block: block, UID: n.UID, Hotkey: n.Hotkey, Incentive: chain.Fraction(n.Incentive), Dividends: chain.Fraction(n.Dividends), Total: n.Emission}
 			if n.ValidatorPermit {
 				pe.ValidatorEmission = n.Emission
 			} else {
@@ -564,11 +426,11 @@ func (a *API) payouts(w http.ResponseWriter, r *http.Request) {
 			p.Entries = append(p.Entries, pe)
 		}
 	}
-	totals := map[string]*Payout{}
+	totals := map[string]*taskapi.Payout{}
 	for _, e := range p.Entries {
 		t := totals[e.Hotkey]
 		if t == nil {
-			t = &Payout{UID: e.UID, Hotkey: e.Hotkey}
+			t = &taskapi.Payout{UID: e.UID, Hotkey: e.Hotkey}
 			totals[e.Hotkey] = t
 		}
 		t.ServerEmission += e.ServerEmission
@@ -609,7 +471,3 @@ func kindsParam(w http.ResponseWriter, r *http.Request) ([]string, bool) {
 	}
 	return kinds, true
 }
-
-// EventKinds are the kinds of events, for documentation and the site's
-// filter: every transition the store records.
-var EventKinds = []string{"imported", "leased", "heartbeat", "completed", "released", "expired", "scored", "accepted", "rejected", "reopened"}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver/client"
 )
 
@@ -63,7 +63,7 @@ func TestValidatorSet(t *testing.T) {
 		check("before reports", []string{"v1", "v2"}, []string{"m1", "m2", "pm", "pv"})
 
 		for _, v := range []*client.Client{v1, pv} {
-			_, err := v.Report(ctx, taskserver.ScoreBody{LeaseID: l.Lease.ID, Hotkey: key(t, "m1").SS58(), TaskID: l.Task.ID,
+			_, err := v.Report(ctx, taskapi.ScoreBody{LeaseID: l.Lease.ID, Hotkey: key(t, "m1").SS58(), TaskID: l.Task.ID,
 				Commitment: commitment(l.Task.ID), Accepted: true, Score: 0.5})
 			must(t, err)
 		}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/datarefine/refine/chain/devchain"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -187,7 +187,7 @@ func TestKillUnderLoad(t *testing.T) {
 		}
 		for id, commit := range acked {
 			l, err := s.GetLease(bg, id)
-			if err != nil || l.State != taskserver.LeaseCompleted || l.Commitment != commit {
+			if err != nil || l.State != taskapi.LeaseCompleted || l.Commitment != commit {
 				t.Errorf("acknowledged completion of lease %d forgotten: %+v, %v", id, l, err)
 			}
 		}
@@ -205,7 +205,7 @@ func runMiner(ctx context.Context, c *client.Client, acked func(int64, string)) 
 	for ctx.Err() == nil {
 		got, err := c.Lease(ctx)
 		if err != nil {
-			if errors.Is(err, taskserver.ErrNoTask) {
+			if errors.Is(err, taskapi.ErrNoTask) {
 				return
 			}
 			time.Sleep(10 * time.Millisecond) // down, restarting, or at the lease limit

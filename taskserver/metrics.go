@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/datarefine/refine/taskapi"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -33,7 +34,7 @@ func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
 	reg.MustRegister(m.requests, m.latency, m.transitions, m.verifySeconds,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	// Pool gauges are read from the store at scrape time.
-	gauge := func(name, help string, f func(Counts) int64) {
+	gauge := func(name, help string, f func(taskapi.Counts) int64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -44,10 +45,10 @@ func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
 			return float64(f(c))
 		}))
 	}
-	gauge("taskserver_tasks_pending", "Tasks in the pool.", func(c Counts) int64 { return c.Pending })
-	gauge("taskserver_tasks_leased", "Tasks under a live lease.", func(c Counts) int64 { return c.Leased })
-	gauge("taskserver_tasks_submitted", "Tasks completed, awaiting the validators' decision.", func(c Counts) int64 { return c.Submitted })
-	gauge("taskserver_tasks_done", "Tasks whose submission the validators accepted.", func(c Counts) int64 { return c.Done })
+	gauge("taskserver_tasks_pending", "Tasks in the pool.", func(c taskapi.Counts) int64 { return c.Pending })
+	gauge("taskserver_tasks_leased", "Tasks under a live lease.", func(c taskapi.Counts) int64 { return c.Leased })
+	gauge("taskserver_tasks_submitted", "Tasks completed, awaiting the validators' decision.", func(c taskapi.Counts) int64 { return c.Submitted })
+	gauge("taskserver_tasks_done", "Tasks whose submission the validators accepted.", func(c taskapi.Counts) int64 { return c.Done })
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "taskserver_chain_head_block", Help: "Last chain block seen by the task server.",
 	}, func() float64 { return float64(svc.Roster().Head()) }))

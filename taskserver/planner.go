@@ -31,7 +31,7 @@ type PlanOptions struct {
 	// RecordsPerRange records, the last open-ended (default 1: whole
 	// files). Needs WARCsPerTask 1. Cutting ranges reads each WARC up to
 	// the start of its last range: every range gets the byte offsets of
-	// its first record and of the record after it (Task.ByteStart,
+	// its first record and of the record after it (taskapi.Task.ByteStart,
 	// ByteEnd), which validators hold a submission's documents to, and a
 	// WARC with fewer records than the ranges asked for gets fewer ranges.
 	RangesPerWARC   int

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/datarefine/refine/internal/testdata"
-	"github.com/datarefine/refine/pipeline/warc"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/pipeline/warc"
 
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"

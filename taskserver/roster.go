@@ -2,7 +2,6 @@ package taskserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // Chain is the part of chain.Client the task server uses; chain.Client
@@ -143,12 +143,6 @@ func (r *Roster) Neuron(hotkey string) (chain.Neuron, bool) {
 	return n, ok
 }
 
-// Errors of authorisation.
-var (
-	ErrNotRegistered = errors.New("hotkey is not registered on the subnet")
-	ErrNoPermit      = errors.New("hotkey has no validator permit")
-)
-
 // Role is what a route requires of its caller.
 type Role int
 
@@ -161,10 +155,10 @@ const (
 func (r *Roster) Authorize(hotkey string, role Role) error {
 	n, ok := r.Neuron(hotkey)
 	if !ok {
-		return fmt.Errorf("%s: %w", hotkey, ErrNotRegistered)
+		return fmt.Errorf("%s: %w", hotkey, taskapi.ErrNotRegistered)
 	}
 	if role == RoleValidator && !n.ValidatorPermit {
-		return fmt.Errorf("%s (uid %d): %w", hotkey, n.UID, ErrNoPermit)
+		return fmt.Errorf("%s (uid %d): %w", hotkey, n.UID, taskapi.ErrNoPermit)
 	}
 	return nil
 }

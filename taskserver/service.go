@@ -8,6 +8,7 @@ import (
 
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // Options configure a Service.
@@ -118,7 +119,7 @@ func (s *Service) Import(ctx context.Context, tasks []NewTask) (int, error) {
 }
 
 // Lease grants hotkey a task.
-func (s *Service) Lease(ctx context.Context, hotkey string) (Lease, Task, error) {
+func (s *Service) Lease(ctx context.Context, hotkey string) (taskapi.Lease, taskapi.Task, error) {
 	return s.opts.Store.Lease(ctx, LeaseRequest{
 		Hotkey: hotkey, At: s.Stamp(),
 		Duration: s.opts.LeaseDuration, TTL: s.opts.HeartbeatTTL, MaxLive: s.opts.MaxLeases,
@@ -127,28 +128,28 @@ func (s *Service) Lease(ctx context.Context, hotkey string) (Lease, Task, error)
 }
 
 // Heartbeat extends hotkey's lease.
-func (s *Service) Heartbeat(ctx context.Context, hotkey string, leaseID int64) (Lease, error) {
+func (s *Service) Heartbeat(ctx context.Context, hotkey string, leaseID int64) (taskapi.Lease, error) {
 	return s.opts.Store.Heartbeat(ctx, leaseID, hotkey, s.opts.HeartbeatTTL, s.Stamp())
 }
 
 // Complete ends hotkey's lease with the commitment it made on chain, which
 // must name the leased task.
-func (s *Service) Complete(ctx context.Context, hotkey string, leaseID int64, commitment string, commitBlock uint64) (Lease, error) {
+func (s *Service) Complete(ctx context.Context, hotkey string, leaseID int64, commitment string, commitBlock uint64) (taskapi.Lease, error) {
 	// The validators' parser, so the task server never records a
 	// completion every validator would reject as malformed.
 	c, err := submission.Parse(commitment)
 	if err != nil {
-		return Lease{}, fmt.Errorf("%w: %w", ErrBadCommitment, err)
+		return taskapi.Lease{}, fmt.Errorf("%w: %w", taskapi.ErrBadCommitment, err)
 	}
 	l, err := s.opts.Store.GetLease(ctx, leaseID)
 	if err != nil {
 		return l, err
 	}
 	if l.Hotkey != hotkey {
-		return Lease{}, fmt.Errorf("lease %d: %w", leaseID, ErrNotHolder)
+		return taskapi.Lease{}, fmt.Errorf("lease %d: %w", leaseID, taskapi.ErrNotHolder)
 	}
 	if c.TaskID != l.TaskID {
-		return Lease{}, fmt.Errorf("%w: names task %d, lease %d is for task %d", ErrBadCommitment, c.TaskID, leaseID, l.TaskID)
+		return taskapi.Lease{}, fmt.Errorf("%w: names task %d, lease %d is for task %d", taskapi.ErrBadCommitment, c.TaskID, leaseID, l.TaskID)
 	}
 	// The completion's block seeds the validators' samples
 	// (verify.SeedBlock: its hash SeedDelay blocks later). Stamp it with
@@ -156,13 +157,13 @@ func (s *Service) Complete(ctx context.Context, hotkey string, leaseID int64, co
 	// miner could complete after the seed block exists, see its hash and
 	// complete only the commitment whose sample suits it.
 	if err := s.opts.Roster.RefreshBlock(ctx); err != nil {
-		return Lease{}, fmt.Errorf("%w: %v", ErrChainUnavailable, err)
+		return taskapi.Lease{}, fmt.Errorf("%w: %v", taskapi.ErrChainUnavailable, err)
 	}
 	return s.opts.Store.Complete(ctx, leaseID, hotkey, commitment, commitBlock, s.Stamp())
 }
 
 // Release gives hotkey's lease back.
-func (s *Service) Release(ctx context.Context, hotkey string, leaseID int64) (Lease, error) {
+func (s *Service) Release(ctx context.Context, hotkey string, leaseID int64) (taskapi.Lease, error) {
 	return s.opts.Store.Release(ctx, leaseID, hotkey, s.Stamp())
 }
 
@@ -210,7 +211,7 @@ func (s *Service) AcceptanceShare() float64 { return s.opts.Acceptance.Effective
 
 // Report records validator's report on a submission and decides it with
 // the acceptance rule over the reporting validators' current stakes.
-func (s *Service) Report(ctx context.Context, validator string, r Report) (Report, Lease, error) {
+func (s *Service) Report(ctx context.Context, validator string, r taskapi.Report) (taskapi.Report, taskapi.Lease, error) {
 	r.ID, r.Validator = 0, validator
 	return s.opts.Store.Report(ctx, r, s.decider(), s.Stamp())
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // Store keeps tasks, leases, events and scores. Every method is atomic and
@@ -26,8 +27,9 @@ import (
 //     with too many undecided submissions gets no new lease;
 //   - every transition is recorded as an Event with its time and block.
 //
-// The conformance suite in taskserver/storetest checks every rule; each
-// implementation runs it.
+// The errors its methods name (ErrNotFound, ErrNoTask, ...) and the types
+// they return are package taskapi's. The conformance suite in
+// taskserver/storetest checks every rule; each implementation runs it.
 type Store interface {
 	// AddTasks inserts tasks that are not there yet (by crawl, WARCs and
 	// record range) and returns how many were new; re-import is a no-op.
@@ -35,30 +37,30 @@ type Store interface {
 
 	// Lease grants the lowest pending task to req.Hotkey.
 	// ErrLeaseLimit, ErrNoTask.
-	Lease(ctx context.Context, req LeaseRequest) (Lease, Task, error)
+	Lease(ctx context.Context, req LeaseRequest) (taskapi.Lease, taskapi.Task, error)
 	// Heartbeat extends a live lease's expiry (up to its deadline).
 	// ErrNotFound, ErrNotHolder, ErrLeaseNotLive.
-	Heartbeat(ctx context.Context, leaseID int64, hotkey string, ttl time.Duration, at Stamp) (Lease, error)
+	Heartbeat(ctx context.Context, leaseID int64, hotkey string, ttl time.Duration, at Stamp) (taskapi.Lease, error)
 	// Complete ends a live lease with the miner's commitment: the lease is
 	// completed with decision pending, the task submitted. Completing a
 	// completed lease again with the same commitment returns it unchanged.
 	// ErrNotFound, ErrNotHolder, ErrLeaseNotLive, ErrConflict.
-	Complete(ctx context.Context, leaseID int64, hotkey, commitment string, commitBlock uint64, at Stamp) (Lease, error)
+	Complete(ctx context.Context, leaseID int64, hotkey, commitment string, commitBlock uint64, at Stamp) (taskapi.Lease, error)
 	// Release gives a live lease back; the task returns to the pool.
-	Release(ctx context.Context, leaseID int64, hotkey string, at Stamp) (Lease, error)
+	Release(ctx context.Context, leaseID int64, hotkey string, at Stamp) (taskapi.Lease, error)
 	// Expire expires every live lease past its expiry and returns how many.
 	Expire(ctx context.Context, at Stamp) (int, error)
 
 	// GetLease returns one lease. ErrNotFound.
-	GetLease(ctx context.Context, id int64) (Lease, error)
+	GetLease(ctx context.Context, id int64) (taskapi.Lease, error)
 	// Task returns a task and its leases, oldest first. ErrNotFound.
-	Task(ctx context.Context, id int64) (Task, []Lease, error)
+	Task(ctx context.Context, id int64) (taskapi.Task, []taskapi.Lease, error)
 	// Leases returns a hotkey's leases, newest first, at most limit.
-	Leases(ctx context.Context, hotkey string, limit int) ([]Lease, error)
+	Leases(ctx context.Context, hotkey string, limit int) ([]taskapi.Lease, error)
 	// Submissions returns completed leases whose completion Seq is
 	// greater than after, in Seq order, at most limit: every submission,
 	// for validators.
-	Submissions(ctx context.Context, after int64, limit int) ([]Completion, error)
+	Submissions(ctx context.Context, after int64, limit int) ([]taskapi.Completion, error)
 	// Report records a validator's report on a submission (r.LeaseID,
 	// which must be a completed lease of r.TaskID by r.Hotkey with
 	// r.Commitment, else ErrNotSubmission) and re-decides it with decide
@@ -67,7 +69,7 @@ type Store interface {
 	// follows the outcome; the task follows it while the lease is its
 	// latest (accepted: done; rejected: back to the pool; pending:
 	// submitted). It returns the stored report and the lease.
-	Report(ctx context.Context, r Report, decide Decider, at Stamp) (Report, Lease, error)
+	Report(ctx context.Context, r taskapi.Report, decide Decider, at Stamp) (taskapi.Report, taskapi.Lease, error)
 	// ReleaseReports publishes validator's unreleased reports with
 	// WeightsRound ≤ through as Scores, in report order, and returns how
 	// many.
@@ -79,43 +81,43 @@ type Store interface {
 	Reopen(ctx context.Context, cutoff time.Time, at Stamp) (int, error)
 	// Accepted returns accepted submissions with lease id > after, by
 	// lease id, at most limit.
-	Accepted(ctx context.Context, after int64, limit int) ([]AcceptedSubmission, error)
+	Accepted(ctx context.Context, after int64, limit int) ([]taskapi.AcceptedSubmission, error)
 	// AddScore publishes a score directly (imports and fixtures; validators'
 	// reports go through Report and ReleaseReports).
-	AddScore(ctx context.Context, s Score) (Score, error)
+	AddScore(ctx context.Context, s taskapi.Score) (taskapi.Score, error)
 	// Scores returns published scores of a hotkey (all hotkeys when ""),
 	// newest first.
-	Scores(ctx context.Context, hotkey string, limit int) ([]Score, error)
+	Scores(ctx context.Context, hotkey string, limit int) ([]taskapi.Score, error)
 
 	// The public read model (reads.go). Published scores only: nothing
 	// of a report shows before its validator released it.
 	//
 	// ScoresOf returns published scores matching q, newest first.
-	ScoresOf(ctx context.Context, q ScoreQuery) ([]Score, error)
+	ScoresOf(ctx context.Context, q taskapi.ScoreQuery) ([]taskapi.Score, error)
 	// Reporters returns who reported on a submission, oldest first, and
 	// whether each report is published yet.
-	Reporters(ctx context.Context, leaseID int64) ([]ReportStatus, error)
+	Reporters(ctx context.Context, leaseID int64) ([]taskapi.ReportStatus, error)
 	// Volume returns every crawl's task counts and accepted output, by
 	// crawl name.
-	Volume(ctx context.Context) ([]CrawlVolume, error)
+	Volume(ctx context.Context) ([]taskapi.CrawlVolume, error)
 	// VolumeSeries returns the accepted output per bucket of decision
 	// time since a time, oldest first, empty buckets left out.
-	VolumeSeries(ctx context.Context, since time.Time, bucket time.Duration) ([]VolumeBucket, error)
+	VolumeSeries(ctx context.Context, since time.Time, bucket time.Duration) ([]taskapi.VolumeBucket, error)
 	// Validators returns per-validator reporting since a time, by hotkey.
-	Validators(ctx context.Context, since time.Time) ([]ValidatorActivity, error)
+	Validators(ctx context.Context, since time.Time) ([]taskapi.ValidatorActivity, error)
 	// EventsOf is Events of the given kinds only (all when empty).
-	EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]Event, error)
+	EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]taskapi.Event, error)
 
 	// Counts summarises the pool.
-	Counts(ctx context.Context) (Counts, error)
+	Counts(ctx context.Context) (taskapi.Counts, error)
 	// Events returns recent events, newest first, with ID < before (0: any).
-	Events(ctx context.Context, before int64, limit int) ([]Event, error)
+	Events(ctx context.Context, before int64, limit int) ([]taskapi.Event, error)
 	// Miners returns per-hotkey activity of the leases granted since a
 	// time (with their decisions and accepted output) and the mean of the
 	// hotkey's scores published since then, most active first.
-	Miners(ctx context.Context, since time.Time) ([]MinerActivity, error)
+	Miners(ctx context.Context, since time.Time) ([]taskapi.MinerActivity, error)
 	// Completions returns completion counts per bucket since a time.
-	Completions(ctx context.Context, since time.Time, bucket time.Duration) ([]Bucket, error)
+	Completions(ctx context.Context, since time.Time, bucket time.Duration) ([]taskapi.Bucket, error)
 
 	Close() error
 }
@@ -153,7 +155,7 @@ type LeaseRequest struct {
 	// MaxUndecided refuses a lease (ErrUndecidedLimit) while the hotkey
 	// has this many submissions awaiting a decision (0: no limit).
 	MaxUndecided int
-	// Throttle refuses a lease (*ThrottledError) to a hotkey whose latest
+	// Throttle refuses a lease (*taskapi.ThrottledError) to a hotkey whose latest
 	// decided submissions were rejected.
 	Throttle Throttle
 }
@@ -178,10 +180,4 @@ func (t Throttle) Wait(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, t.Max)
-}
-
-// Bucket is one point of a time series.
-type Bucket struct {
-	Start time.Time `json:"start"`
-	Count int64     `json:"count"`
 }

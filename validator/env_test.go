@@ -22,6 +22,7 @@ import (
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
 	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -294,13 +295,13 @@ func (e *env) validatorClient() *client.Client { return e.client("Validator") }
 
 // lease imports one task over warcs (crawl makes it distinct) and leases
 // it to name, which gets it as the only pending task.
-func (e *env) lease(name, crawl string, warcs []string, start, end int64) taskserver.Lease {
+func (e *env) lease(name, crawl string, warcs []string, start, end int64) taskapi.Lease {
 	return e.leaseTask(name, taskserver.NewTask{Crawl: crawl, WARCs: warcs, RecordStart: start, RecordEnd: end})
 }
 
 // leaseTask imports task and leases it to name, which gets it as the only
 // pending task.
-func (e *env) leaseTask(name string, task taskserver.NewTask) taskserver.Lease {
+func (e *env) leaseTask(name string, task taskserver.NewTask) taskapi.Lease {
 	t := e.t
 	if _, err := e.svc.Import(e.ctx, []taskserver.NewTask{task}); err != nil {
 		t.Fatal(err)

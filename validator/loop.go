@@ -13,7 +13,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/validator/score"
 	"github.com/datarefine/refine/validator/verify"
 )
@@ -562,14 +562,14 @@ func (v *Validator) leaseLive(ctx context.Context, c chain.Commitment) (bool, er
 		return false, nil // malformed: judge it now
 	}
 	tr, err := v.opts.Tasks.Task(ctx, cm.TaskID)
-	if errors.Is(err, taskserver.ErrNotFound) {
+	if errors.Is(err, taskapi.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
 	for _, l := range tr.Leases {
-		if l.Hotkey == c.Hotkey && l.State == taskserver.LeaseLive {
+		if l.Hotkey == c.Hotkey && l.State == taskapi.LeaseLive {
 			return true, nil
 		}
 	}
@@ -713,7 +713,7 @@ func (v *Validator) deliver(ctx context.Context) error {
 		switch {
 		case err == nil:
 			v.reportsSince.Store(true)
-		case errors.Is(err, taskserver.ErrNotSubmission):
+		case errors.Is(err, taskapi.ErrNotSubmission):
 			v.opts.Log.Warn("report dropped: the task server knows no such submission", "lease", q.body.LeaseID, "err", err)
 		default:
 			if ctx.Err() != nil {

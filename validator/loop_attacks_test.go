@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator/score"
 )
@@ -52,7 +52,7 @@ func TestAttackTaskBurning(t *testing.T) {
 		burned = append(burned, l.TaskID)
 	}
 	e.honest("Honest", "c-honest", warcB(t), 0, 0)
-	state := func(id int64) taskserver.TaskState {
+	state := func(id int64) taskapi.TaskState {
 		task, _, err := e.tstore.Task(e.ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +60,7 @@ func TestAttackTaskBurning(t *testing.T) {
 		return task.State
 	}
 	for _, id := range burned {
-		if st := state(id); st != taskserver.TaskSubmitted {
+		if st := state(id); st != taskapi.TaskSubmitted {
 			t.Fatalf("burned task %d is %s after the completion, want submitted", id, st)
 		}
 	}
@@ -91,11 +91,11 @@ func TestAttackTaskBurning(t *testing.T) {
 		t.Fatalf("%d burns judged, want 3", burns)
 	}
 	for _, id := range burned {
-		if st := state(id); st != taskserver.TaskPending {
+		if st := state(id); st != taskapi.TaskPending {
 			t.Fatalf("burned task %d is %s after the rejection, want back in the pool", id, st)
 		}
 	}
-	if _, err := e.client("Burner").Lease(e.ctx); !errors.Is(err, taskserver.ErrThrottled) {
+	if _, err := e.client("Burner").Lease(e.ctx); !errors.Is(err, taskapi.ErrThrottled) {
 		t.Fatalf("burner's next lease: %v, want throttled", err)
 	}
 	// An honest miner gets a burned task and is paid for it.

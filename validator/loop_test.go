@@ -11,6 +11,7 @@ import (
 	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store/hub"
 	"github.com/datarefine/refine/store/hub/hubtest"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -35,7 +36,7 @@ func (e *env) acceptedOnce(recs []Record, name string) Record {
 		e.t.Fatalf("%s: records %+v, want one accepted with a score and its lease", name, got)
 	}
 	task, _, err := e.tstore.Task(e.ctx, got[0].TaskID)
-	if err != nil || task.State != taskserver.TaskDone {
+	if err != nil || task.State != taskapi.TaskDone {
 		e.t.Fatalf("%s's task %d: %+v, %v; want done", name, got[0].TaskID, task, err)
 	}
 	return got[0]
@@ -70,7 +71,7 @@ func TestOverwrittenCommitmentsAllEvaluated(t *testing.T) {
 		if !r.Verdict.Accepted || r.Score <= 0 {
 			t.Fatalf("%s", describe(r))
 		}
-		if task, _, _ := e.tstore.Task(e.ctx, r.TaskID); task.State != taskserver.TaskDone {
+		if task, _, _ := e.tstore.Task(e.ctx, r.TaskID); task.State != taskapi.TaskDone {
 			t.Fatalf("task %d is %s", r.TaskID, task.State)
 		}
 	}
@@ -329,7 +330,7 @@ func TestTaskServerRestartLosesNothing(t *testing.T) {
 		t.Fatalf("after the restart: %+v\n%s", recs, e.logs.String())
 	}
 	task, leases, err := ts.store.Task(e.ctx, got.Task.ID)
-	if err != nil || task.State != taskserver.TaskDone || leases[0].Decision != taskserver.DecisionAccepted {
+	if err != nil || task.State != taskapi.TaskDone || leases[0].Decision != taskapi.DecisionAccepted {
 		t.Fatalf("task %+v %+v, %v; want done and accepted", task, leases, err)
 	}
 	if q, err := v.state.outbox(e.ctx); err != nil || len(q) != 0 {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/store"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/validator/score"
 	"github.com/datarefine/refine/validator/verify"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,12 +19,11 @@ import (
 // its lease history, every submission (completed lease) in completion
 // order, a place to send reports on submissions, and the release of the
 // reports whose weights are public. *taskserver/client.Client satisfies it
-// (its calls are Epistula-signed with the validator's hotkey);
-// StoreTaskServer adapts an in-process service.
+// (its calls are Epistula-signed with the validator's hotkey).
 type TaskServer interface {
-	Task(ctx context.Context, id int64) (taskserver.TaskResponse, error)
-	Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error)
-	Report(ctx context.Context, body taskserver.ScoreBody) (taskserver.ReportResponse, error)
+	Task(ctx context.Context, id int64) (taskapi.TaskResponse, error)
+	Submissions(ctx context.Context, after int64, limit int) ([]taskapi.Completion, error)
+	Report(ctx context.Context, body taskapi.ScoreBody) (taskapi.ReportResponse, error)
 	ReleaseScores(ctx context.Context, through int64) (int, error)
 }
 
@@ -42,7 +41,7 @@ type Options struct {
 	// Store is where miners publish datasets (store/local in the devnet,
 	// store/hub in production).
 	Store store.Store
-	// Tasks is the task server (taskserver/client.Client, or StoreTaskServer).
+	// Tasks is the task server (a *taskserver/client.Client).
 	Tasks TaskServer
 
 	// DB is the validator's SQLite state file (seen commitments, verdicts,

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/validator/verify"
 )
 
@@ -92,9 +92,9 @@ type completion struct {
 
 // addCompletions records submissions read from the task server (known
 // ones are ignored).
-func (s *state) addCompletions(ctx context.Context, cs []taskserver.Completion) error {
+func (s *state) addCompletions(ctx context.Context, cs []taskapi.Completion) error {
 	return insertAll(ctx, s, cs, `INSERT OR IGNORE INTO completions (lease_id, seq, task_id, hotkey, data, granted_block, ended_block)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, func(c taskserver.Completion) []any {
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, func(c taskapi.Completion) []any {
 		l := c.Lease
 		return []any{l.ID, c.Seq, l.TaskID, l.Hotkey, l.Commitment, int64(l.GrantedBlock), int64(l.EndedBlock)}
 	})
@@ -267,7 +267,7 @@ func queueReports(ctx context.Context, tx *sql.Tx) error {
 			rows.Close()
 			return err
 		}
-		body, err := json.Marshal(taskserver.ScoreBody{LeaseID: leaseID, Hotkey: hk, TaskID: taskID, Commitment: data,
+		body, err := json.Marshal(taskapi.ScoreBody{LeaseID: leaseID, Hotkey: hk, TaskID: taskID, Commitment: data,
 			Accepted: accepted, Score: sc, Detail: detail, WeightsRound: round})
 		if err != nil {
 			rows.Close()
@@ -310,7 +310,7 @@ func reportDetail(r Report) (json.RawMessage, error) {
 // outboxed is a report waiting to be delivered.
 type outboxed struct {
 	submission int64
-	body       taskserver.ScoreBody
+	body       taskapi.ScoreBody
 }
 
 func (s *state) outbox(ctx context.Context) ([]outboxed, error) {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/validator/verify"
 )
 
@@ -153,7 +153,7 @@ func BenchmarkStateSize(b *testing.B) {
 	before := fileSize(b, path)
 	const n = 2000
 	vd := verify.Verdict{Accepted: true, Documents: 4200, Tokens: 5241600, MeasuredTokens: 5240000,
-		Budget:     verify.TaskBudget(taskserver.Task{ID: 1, WARCs: []string{"w.warc.gz"}}, 1<<30, verify.BudgetParams{}),
+		Budget:     verify.TaskBudget(taskapi.Task{ID: 1, WARCs: []string{"w.warc.gz"}}, 1<<30, verify.BudgetParams{}),
 		Provenance: verify.Provenance{Checked: 16, Matched: 16},
 		Coverage:   verify.Coverage{Entries: 105000, Draws: 130, Sampled: 110, ReferenceKept: 21, Found: 21, KeptClaims: 20, WARCBytes: 7 << 20},
 		Uniqueness: 0.97, Overlap: 120, VerifiedTokens: 5082800, ElapsedBlocks: 150, Quality: 1}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 func (s *Site) routes() chi.Router {
@@ -141,8 +141,8 @@ func decodeBody(r *http.Request, v any) error {
 // Overview is the live part of the overview: the task server's stats and
 // its newest events (no heartbeats).
 type Overview struct {
-	Stats  taskserver.Stats   `json:"stats"`
-	Events []taskserver.Event `json:"events"`
+	Stats  taskapi.Stats   `json:"stats"`
+	Events []taskapi.Event `json:"events"`
 	// Names are the profiles' display names of the events' hotkeys.
 	Names map[string]string `json:"names"`
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -72,7 +73,7 @@ func benchStore(b *testing.B) *sqlstore.Store {
 		accepted := i%17 != 0
 		detail, _ := json.Marshal(map[string]any{"accepted": accepted, "documents": 1000 + i%300, "tokens": 900_000 + i%5000,
 			"measured_tokens": 900_000 + i%5000, "verified_tokens": 850_000 + i%5000, "quality": 0.7 + float64(i%30)/100, "elapsed_blocks": 20})
-		_, _, err = st.Report(ctx, taskserver.Report{Validator: benchHotkey(1000 + i%16), LeaseID: l.ID, Hotkey: hk, TaskID: task.ID, Commitment: commit,
+		_, _, err = st.Report(ctx, taskapi.Report{Validator: benchHotkey(1000 + i%16), LeaseID: l.ID, Hotkey: hk, TaskID: task.ID, Commitment: commit,
 			Accepted: accepted, Score: 0.8 + float64(i%20)/100, Detail: string(detail), WeightsRound: 1}, benchDecide,
 			taskserver.Stamp{Time: at.Add(30 * time.Second), Block: uint64(i + 2)})
 		must(b, err)

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // The charts' data: the API's series, shaped for drawing (buckets filled,
@@ -153,7 +153,7 @@ func humanBucket(b time.Duration) string {
 // validator.
 func (s *Site) minerScoresChart(ctx context.Context, hotkey string, names map[string]string) (Series, error) {
 	out := Series{X: []int64{}, Axis: "time", Step: 60, Y: Axis{Label: "score"}, Series: []SeriesLine{}}
-	scores, err := s.api.ScoresOf(ctx, taskserver.ScoreQuery{Hotkey: hotkey, Limit: 500})
+	scores, err := s.api.ScoresOf(ctx, taskapi.ScoreQuery{Hotkey: hotkey, Limit: 500})
 	if err != nil {
 		return out, err
 	}

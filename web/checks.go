@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // A submission's page explains each validator's verdict as the lines a
@@ -75,7 +75,7 @@ type Check struct {
 
 // VerdictView is one validator's published verdict, explained.
 type VerdictView struct {
-	taskserver.Verdict
+	taskapi.Verdict
 	Accepted bool
 	// Code and Reason say why it rejected (empty when it accepted).
 	Code, Reason   string
@@ -118,7 +118,7 @@ var stages = []stage{
 }
 
 // explain turns a published score into its check lines.
-func explain(v taskserver.Verdict) VerdictView {
+func explain(v taskapi.Verdict) VerdictView {
 	out := VerdictView{Verdict: v, Accepted: v.Accepted, Raw: v.Detail}
 	var d verdict
 	if v.Detail == "" || json.Unmarshal([]byte(v.Detail), &d) != nil {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/validator/verify"
 )
 
@@ -37,7 +37,7 @@ func TestExplainChecks(t *testing.T) {
 			tc.v.Limits = lim
 			b, err := json.Marshal(tc.v)
 			must(t, err)
-			view := explain(taskserver.Verdict{Score: taskserver.Score{Accepted: false, Detail: string(b)}})
+			view := explain(taskapi.Verdict{Score: taskapi.Score{Accepted: false, Detail: string(b)}})
 			seen := false
 			for _, c := range view.Checks {
 				switch {
@@ -60,7 +60,7 @@ func TestExplainChecks(t *testing.T) {
 
 	// Accepted: uniqueness is a score line, never a threshold.
 	b, _ := json.Marshal(verify.Verdict{Accepted: true, Documents: 10, Overlap: 4, Uniqueness: 0.6, Limits: lim})
-	for _, c := range explain(taskserver.Verdict{Score: taskserver.Score{Accepted: true, Detail: string(b)}}).Checks {
+	for _, c := range explain(taskapi.Verdict{Score: taskapi.Score{Accepted: true, Detail: string(b)}}).Checks {
 		if c.Name == "Uniqueness against accepted work" && (c.State != "score" || c.Threshold != "" || !strings.Contains(c.Measured, "4 of 10")) {
 			t.Errorf("uniqueness line %+v", c)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
 	"github.com/datarefine/refine/sqldb/sqldbtest"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -44,9 +45,9 @@ type fixture struct {
 	wantTokens, wantDocs            int64
 	wantAccepted, wantSubmissions   int64
 	wantCrawlTokens, wantCrawlTasks map[string]int64
-	completedLease                  taskserver.Lease // one accepted submission
-	rejectedLease                   taskserver.Lease // one rejected by both validators
-	splitLease                      taskserver.Lease // accepted by one validator, rejected by the other
+	completedLease                  taskapi.Lease // one accepted submission
+	rejectedLease                   taskapi.Lease // one rejected by both validators
+	splitLease                      taskapi.Lease // accepted by one validator, rejected by the other
 }
 
 // clock is the adjustable time of the task server and the site.
@@ -224,7 +225,7 @@ func newFixture(t testing.TB, kind string) *fixture {
 			} else {
 				detail = verdictDetail(false, "provenance", "3 of 20 drawn documents not derived from their records", docs, tokens, 0)
 			}
-			_, l2, err := st.Report(ctx, taskserver.Report{Validator: v.SS58(), LeaseID: l.ID, TaskID: task.ID, Hotkey: m.SS58(), Commitment: commit,
+			_, l2, err := st.Report(ctx, taskapi.Report{Validator: v.SS58(), LeaseID: l.ID, TaskID: task.ID, Hotkey: m.SS58(), Commitment: commit,
 				Accepted: accepted, Score: score, Detail: detail, WeightsRound: int64(i)}, decide,
 				taskserver.Stamp{Time: done.Add(time.Duration(5+vi) * time.Minute), Block: block + 2})
 			must(t, err)
@@ -238,7 +239,7 @@ func newFixture(t testing.TB, kind string) *fixture {
 		default:
 			f.completedLease = l
 		}
-		if l.Decision == taskserver.DecisionAccepted {
+		if l.Decision == taskapi.DecisionAccepted {
 			f.wantTokens += tokens
 			f.wantDocs += docs
 			f.wantAccepted++

@@ -16,7 +16,7 @@ import (
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/sqldb/sqldbtest"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver/client"
 )
 
@@ -197,7 +197,7 @@ func TestSiteOverHTTPOnly(t *testing.T) {
 		must(t, err)
 		num("/tasks/{id}", "task-state", string(th.Task.State))
 		for _, ls := range th.Leases {
-			if ls.State == taskserver.LeaseCompleted && !strings.Contains(bodies["/tasks/{id}"], fmt.Sprintf(`href="/submissions/%d"`, ls.ID)) {
+			if ls.State == taskapi.LeaseCompleted && !strings.Contains(bodies["/tasks/{id}"], fmt.Sprintf(`href="/submissions/%d"`, ls.ID)) {
 				t.Errorf("task page lacks submission %d", ls.ID)
 			}
 		}
@@ -271,7 +271,7 @@ func TestSiteOverHTTPOnly(t *testing.T) {
 			case st != http.StatusBadGateway:
 				t.Errorf("GET %s without the task server: %d, want 502: %.200s", p.path, st, body)
 			case strings.HasPrefix(p.path, "/v1/site/"):
-				var eb taskserver.ErrorBody
+				var eb taskapi.ErrorBody
 				if json.Unmarshal([]byte(body), &eb) != nil || eb.Error.Code != "upstream" || eb.Error.Message == "" {
 					t.Errorf("GET %s: not the error envelope: %s", p.path, body)
 				}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // pageTemplate is the layout with one page's "content" block.
@@ -160,11 +160,11 @@ func (s *Site) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 
 // eventKinds are the events the overview lists: every transition but
 // heartbeats, which would drown the rest.
-var eventKinds = slices.DeleteFunc(slices.Clone(taskserver.EventKinds), func(k string) bool { return k == "heartbeat" })
+var eventKinds = slices.DeleteFunc(slices.Clone(taskapi.EventKinds), func(k string) bool { return k == "heartbeat" })
 
 type overviewPage struct {
-	Stats   taskserver.Stats
-	Events  []taskserver.Event
+	Stats   taskapi.Stats
+	Events  []taskapi.Event
 	Dataset *DatasetSummary
 }
 
@@ -192,7 +192,7 @@ func (s *Site) pageOverview(w http.ResponseWriter, r *http.Request) {
 }
 
 // eventText is the verb of an event by a miner: "<miner> <verb> task N".
-func eventText(e taskserver.Event) string {
+func eventText(e taskapi.Event) string {
 	switch e.Kind {
 	case "completed":
 		return "submitted"
@@ -220,7 +220,7 @@ func (s *Site) pageMiners(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Highest incentive first, as the chain pays; ties by accepted tokens.
-	slices.SortStableFunc(res.Miners, func(a, b taskserver.MinerRow) int {
+	slices.SortStableFunc(res.Miners, func(a, b taskapi.MinerRow) int {
 		if a.Incentive != b.Incentive {
 			return cmpF(b.Incentive, a.Incentive)
 		}
@@ -235,7 +235,7 @@ func (s *Site) pageValidators(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	slices.SortStableFunc(res.Validators, func(a, b taskserver.ValidatorRow) int {
+	slices.SortStableFunc(res.Validators, func(a, b taskapi.ValidatorRow) int {
 		return cmpF(float64(b.Stake), float64(a.Stake))
 	})
 	s.render(w, r, http.StatusOK, "validators", "Validators", "validators", boardPage{res.Since, res.MetagraphBlock, res.Validators}, "")
@@ -252,7 +252,7 @@ func cmpF(a, b float64) int {
 }
 
 type minerPage struct {
-	taskserver.MinerDetail
+	taskapi.MinerDetail
 	Profile Profile
 }
 
@@ -276,7 +276,7 @@ func (s *Site) pageMiner(w http.ResponseWriter, r *http.Request) {
 }
 
 type validatorPage struct {
-	taskserver.ValidatorDetail
+	taskapi.ValidatorDetail
 	Profile Profile
 }
 
@@ -302,7 +302,7 @@ func (s *Site) pageValidator(w http.ResponseWriter, r *http.Request) {
 func (s *Site) pageTask(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
-		var d taskserver.TaskHistory
+		var d taskapi.TaskHistory
 		if d, err = s.api.TaskHistory(s.reads(r), id); err == nil {
 			s.render(w, r, http.StatusOK, "task", fmt.Sprintf("Task %d", id), "", d, "")
 			return
@@ -312,7 +312,7 @@ func (s *Site) pageTask(w http.ResponseWriter, r *http.Request) {
 }
 
 type submissionPage struct {
-	taskserver.SubmissionView
+	taskapi.SubmissionView
 	RevisionURL, ManifestURL string
 	Verdicts                 []VerdictView
 	// Rows are the checks side by side: one cell per verdict (nil where
@@ -613,13 +613,13 @@ func (s *Site) showDashboard(w http.ResponseWriter, r *http.Request, sess Sessio
 	ctx := s.reads(r)
 	if m, err := s.minerPage(ctx, r, sess.Hotkey); err == nil {
 		d.Miner = &m
-	} else if !errors.Is(err, taskserver.ErrNotFound) {
+	} else if !errors.Is(err, taskapi.ErrNotFound) {
 		s.pageFail(w, r, err)
 		return
 	}
 	if v, err := s.validatorPage(ctx, r, sess.Hotkey); err == nil {
 		d.Validator = &v
-	} else if !errors.Is(err, taskserver.ErrNotFound) {
+	} else if !errors.Is(err, taskapi.ErrNotFound) {
 		s.pageFail(w, r, err)
 		return
 	}

@@ -41,7 +41,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/clientip"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver/client"
 )
 
@@ -125,7 +125,7 @@ type Site struct {
 
 	refreshMu sync.Mutex
 	// mg is the latest metagraph the API gave (who is registered).
-	mg atomic.Pointer[taskserver.MetagraphResponse]
+	mg atomic.Pointer[taskapi.MetagraphResponse]
 }
 
 // New opens the site's database and builds the routes. Call Run to keep
@@ -239,7 +239,7 @@ func (s *Site) Refresh(ctx context.Context) error {
 }
 
 // metagraph returns the latest metagraph, reading it on first use.
-func (s *Site) metagraph(ctx context.Context) (*taskserver.MetagraphResponse, error) {
+func (s *Site) metagraph(ctx context.Context) (*taskapi.MetagraphResponse, error) {
 	if mg := s.mg.Load(); mg != nil {
 		return mg, nil
 	}
@@ -253,7 +253,7 @@ func (s *Site) metagraph(ctx context.Context) (*taskserver.MetagraphResponse, er
 
 // recordHistory stores the metagraph's chain numbers when the block moved
 // on by at least HistoryEvery blocks, for the reward and trust charts.
-func (s *Site) recordHistory(ctx context.Context, mg taskserver.MetagraphResponse) error {
+func (s *Site) recordHistory(ctx context.Context, mg taskapi.MetagraphResponse) error {
 	last, err := s.db.lastHistoryBlock(ctx)
 	if err != nil {
 		return err
@@ -341,7 +341,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError answers with the task server's error envelope.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var e taskserver.ErrorBody
+	var e taskapi.ErrorBody
 	e.Error.Code, e.Error.Message = code, msg
 	writeJSON(w, status, e)
 }

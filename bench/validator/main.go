@@ -60,7 +60,7 @@ import (
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/validator"
 	"github.com/datarefine/refine/validator/verify"
 )
@@ -392,10 +392,10 @@ type tasks struct {
 	byteEnd int64
 }
 
-func (t tasks) Task(_ context.Context, id int64) (taskserver.TaskResponse, error) {
-	return taskserver.TaskResponse{
-		Task: taskserver.Task{ID: taskID, Crawl: "BENCH", WARCs: []string{warcName}, ByteEnd: t.byteEnd},
-		Leases: []taskserver.Lease{{ID: 1, TaskID: taskID, Hotkey: hotkey, State: taskserver.LeaseCompleted,
+func (t tasks) Task(_ context.Context, id int64) (taskapi.TaskResponse, error) {
+	return taskapi.TaskResponse{
+		Task: taskapi.Task{ID: taskID, Crawl: "BENCH", WARCs: []string{warcName}, ByteEnd: t.byteEnd},
+		Leases: []taskapi.Lease{{ID: 1, TaskID: taskID, Hotkey: hotkey, State: taskapi.LeaseCompleted,
 			GrantedBlock: 5, EndedBlock: 10, Commitment: t.data}},
 	}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/store/hub/hubtest"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 	"github.com/datarefine/refine/wallet"
@@ -137,7 +138,7 @@ func TestMinerFailsFast(t *testing.T) {
 		t.Fatalf("--max-tasks 1: %d leases taken", n)
 	}
 	task, ls, _ := db.Task(ctx, 1)
-	if task.State != taskserver.TaskPending || ls[0].State != taskserver.LeaseReleased {
+	if task.State != taskapi.TaskPending || ls[0].State != taskapi.LeaseReleased {
 		t.Fatalf("task %s, lease %s: want it back in the pool", task.State, ls[0].State)
 	}
 }

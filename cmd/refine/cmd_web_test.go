@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // TestWebCommandOverHTTP: `refine web --taskserver URL` is a site apart
@@ -57,7 +57,7 @@ func TestWebCommandOverHTTP(t *testing.T) {
 	tsDone := run("taskserver", "--no-web", "--listen", tsAddr, "--db", filepath.Join(dir, "tasks.db"), "--chain", chainURL, "--netuid", "1",
 		"--signed-for", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "--import", listing, "--log-level", "error")
 	tsURL := "http://" + tsAddr
-	var stats taskserver.Stats
+	var stats taskapi.Stats
 	waitJSON(t, tsURL+"/v1/stats", &stats, tsDone)
 	if stats.Counts.Tasks != 7 {
 		t.Fatalf("task server: %d tasks, want 7", stats.Counts.Tasks)
@@ -65,7 +65,7 @@ func TestWebCommandOverHTTP(t *testing.T) {
 
 	webDone := run("web", "--taskserver", tsURL, "--listen", webAddr, "--db", webDB, "--log-level", "error")
 	var ov struct {
-		Stats taskserver.Stats `json:"stats"`
+		Stats taskapi.Stats `json:"stats"`
 	}
 	waitJSON(t, "http://"+webAddr+"/v1/site/overview", &ov, webDone)
 	if ov.Stats.Counts != stats.Counts || ov.Stats.Accepted != stats.Accepted || ov.Stats.Registered != stats.Registered {

@@ -1,7 +1,9 @@
 // Package input turns the paths and URLs given to `refine process` into
 // pipeline sources: WARC files (read and extracted) and already-extracted
 // documents in JSONL(.gz) or parquet (which skip reading and extraction,
-// like datatrove's JsonlReader).
+// like datatrove's JsonlReader). It tells a parquet input by its name and
+// leaves reading it to package dataset (dataset.OpenSource): the pipeline
+// does not depend on the output format.
 package input
 
 import (
@@ -18,7 +20,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/pipeline"
 )
 
@@ -271,43 +272,4 @@ func idString(raw json.RawMessage) string {
 		return s
 	}
 	return string(raw)
-}
-
-// parquetSource reads documents from a parquet file with FineWeb columns.
-type parquetSource struct {
-	docs []dataset.Doc
-	path string
-	i    int
-}
-
-// OpenParquet reads a parquet file's documents (at least text and id).
-func OpenParquet(path string) (pipeline.Source, error) {
-	s := &parquetSource{path: path}
-	err := dataset.ReadShard(path, func(d dataset.Doc) error {
-		s.docs = append(s.docs, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *parquetSource) Next(ctx context.Context) (*pipeline.Document, error) {
-	if s.i >= len(s.docs) {
-		return nil, io.EOF
-	}
-	d := s.docs[s.i]
-	s.docs[s.i] = dataset.Doc{}
-	doc := d.Document()
-	doc.Index = int64(s.i)
-	if doc.FilePath == "" {
-		doc.FilePath = s.path
-	}
-	if doc.ID == "" {
-		doc.ID = fmt.Sprintf("%s:%d", s.path, s.i)
-		doc.Skip = "missing_id"
-	}
-	s.i++
-	return doc, nil
 }

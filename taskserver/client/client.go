@@ -4,7 +4,7 @@
 //
 // API errors come back as *Error, which errors.Is matches against the
 // taskserver sentinels (ErrNoTask, ErrLeaseLimit, ErrNotHolder, ...), so a
-// miner can write errors.Is(err, taskserver.ErrNoTask).
+// miner can write errors.Is(err, taskapi.ErrNoTask).
 package client
 
 import (
@@ -25,7 +25,7 @@ import (
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/internal/buildinfo"
 	"github.com/datarefine/refine/retry"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -153,19 +153,19 @@ func (e *Error) Error() string {
 }
 
 var sentinels = map[string]error{
-	"no_task":             taskserver.ErrNoTask,
-	"lease_limit":         taskserver.ErrLeaseLimit,
-	"not_found":           taskserver.ErrNotFound,
-	"not_holder":          taskserver.ErrNotHolder,
-	"lease_not_live":      taskserver.ErrLeaseNotLive,
-	"conflict":            taskserver.ErrConflict,
-	"bad_commitment":      taskserver.ErrBadCommitment,
-	"not_registered":      taskserver.ErrNotRegistered,
-	"no_validator_permit": taskserver.ErrNoPermit,
-	"throttled":           taskserver.ErrThrottled,
-	"undecided_limit":     taskserver.ErrUndecidedLimit,
-	"not_submission":      taskserver.ErrNotSubmission,
-	"chain_unavailable":   taskserver.ErrChainUnavailable,
+	"no_task":             taskapi.ErrNoTask,
+	"lease_limit":         taskapi.ErrLeaseLimit,
+	"not_found":           taskapi.ErrNotFound,
+	"not_holder":          taskapi.ErrNotHolder,
+	"lease_not_live":      taskapi.ErrLeaseNotLive,
+	"conflict":            taskapi.ErrConflict,
+	"bad_commitment":      taskapi.ErrBadCommitment,
+	"not_registered":      taskapi.ErrNotRegistered,
+	"no_validator_permit": taskapi.ErrNoPermit,
+	"throttled":           taskapi.ErrThrottled,
+	"undecided_limit":     taskapi.ErrUndecidedLimit,
+	"not_submission":      taskapi.ErrNotSubmission,
+	"chain_unavailable":   taskapi.ErrChainUnavailable,
 }
 
 // Is matches the taskserver sentinel of e's code.
@@ -260,7 +260,7 @@ func (c *Client) do(ctx context.Context, method, path string, signed bool, in, o
 		return fmt.Errorf("%s %s: read response: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var eb taskserver.ErrorBody
+		var eb taskapi.ErrorBody
 		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
 			eb.Error.Code, eb.Error.Message = "http_"+strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(data))
 		}
@@ -285,7 +285,7 @@ func leaseLimit(resp *http.Response) bool {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
-	var eb taskserver.ErrorBody
+	var eb taskapi.ErrorBody
 	if json.Unmarshal(b, &eb) != nil {
 		return false
 	}
@@ -322,62 +322,62 @@ func (c *Client) Ping(ctx context.Context) error {
 }
 
 // Lease asks for the next task.
-func (c *Client) Lease(ctx context.Context) (taskserver.LeaseResponse, error) {
-	var out taskserver.LeaseResponse
+func (c *Client) Lease(ctx context.Context) (taskapi.LeaseResponse, error) {
+	var out taskapi.LeaseResponse
 	err := c.do(ctx, http.MethodPost, "/v1/lease", true, struct{}{}, &out)
 	return out, err
 }
 
 // Heartbeat extends a lease.
-func (c *Client) Heartbeat(ctx context.Context, leaseID int64) (taskserver.Lease, error) {
-	var out taskserver.LeaseResult
-	err := c.do(ctx, http.MethodPost, "/v1/heartbeat", true, taskserver.LeaseBody{LeaseID: leaseID}, &out)
+func (c *Client) Heartbeat(ctx context.Context, leaseID int64) (taskapi.Lease, error) {
+	var out taskapi.LeaseResult
+	err := c.do(ctx, http.MethodPost, "/v1/heartbeat", true, taskapi.LeaseBody{LeaseID: leaseID}, &out)
 	return out.Lease, err
 }
 
 // Complete reports a lease done with its chain commitment and the block it
 // landed in (0 if unknown).
-func (c *Client) Complete(ctx context.Context, leaseID int64, commitment string, commitBlock uint64) (taskserver.Lease, error) {
-	var out taskserver.LeaseResult
-	err := c.do(ctx, http.MethodPost, "/v1/complete", true, taskserver.CompleteBody{LeaseID: leaseID, Commitment: commitment, CommitBlock: commitBlock}, &out)
+func (c *Client) Complete(ctx context.Context, leaseID int64, commitment string, commitBlock uint64) (taskapi.Lease, error) {
+	var out taskapi.LeaseResult
+	err := c.do(ctx, http.MethodPost, "/v1/complete", true, taskapi.CompleteBody{LeaseID: leaseID, Commitment: commitment, CommitBlock: commitBlock}, &out)
 	return out.Lease, err
 }
 
 // Release gives a lease back.
-func (c *Client) Release(ctx context.Context, leaseID int64) (taskserver.Lease, error) {
-	var out taskserver.LeaseResult
-	err := c.do(ctx, http.MethodPost, "/v1/release", true, taskserver.LeaseBody{LeaseID: leaseID}, &out)
+func (c *Client) Release(ctx context.Context, leaseID int64) (taskapi.Lease, error) {
+	var out taskapi.LeaseResult
+	err := c.do(ctx, http.MethodPost, "/v1/release", true, taskapi.LeaseBody{LeaseID: leaseID}, &out)
 	return out.Lease, err
 }
 
 // ---- validator ----
 
 // Task returns a task and its lease history.
-func (c *Client) Task(ctx context.Context, id int64) (taskserver.TaskResponse, error) {
-	var out taskserver.TaskResponse
+func (c *Client) Task(ctx context.Context, id int64) (taskapi.TaskResponse, error) {
+	var out taskapi.TaskResponse
 	err := c.do(ctx, http.MethodGet, "/v1/tasks/"+strconv.FormatInt(id, 10), true, nil, &out)
 	return out, err
 }
 
 // HotkeyLeases returns a hotkey's leases, newest first (limit 0: default).
-func (c *Client) HotkeyLeases(ctx context.Context, hotkey string, limit int) ([]taskserver.Lease, error) {
-	var out taskserver.LeasesResponse
+func (c *Client) HotkeyLeases(ctx context.Context, hotkey string, limit int) ([]taskapi.Lease, error) {
+	var out taskapi.LeasesResponse
 	err := c.do(ctx, http.MethodGet, "/v1/hotkeys/"+url.PathEscape(hotkey)+"/leases"+query("limit", limit), true, nil, &out)
 	return out.Leases, err
 }
 
 // Submissions returns submissions (completed leases) whose completion
 // Seq is greater than after, in Seq order (limit 0: the server's default).
-func (c *Client) Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error) {
-	var out taskserver.SubmissionsResponse
+func (c *Client) Submissions(ctx context.Context, after int64, limit int) ([]taskapi.Completion, error) {
+	var out taskapi.SubmissionsResponse
 	err := c.do(ctx, http.MethodGet, "/v1/submissions"+pageQuery(after, limit), true, nil, &out)
 	return out.Submissions, err
 }
 
 // Report sends a validator's report on one submission; body.Detail is the
 // verdict as a JSON object (or empty).
-func (c *Client) Report(ctx context.Context, body taskserver.ScoreBody) (taskserver.ReportResponse, error) {
-	var out taskserver.ReportResponse
+func (c *Client) Report(ctx context.Context, body taskapi.ScoreBody) (taskapi.ReportResponse, error) {
+	var out taskapi.ReportResponse
 	err := c.do(ctx, http.MethodPost, "/v1/scores", true, body, &out)
 	return out, err
 }
@@ -385,16 +385,16 @@ func (c *Client) Report(ctx context.Context, body taskserver.ScoreBody) (taskser
 // ReleaseScores publishes the caller's reports that fed weight settings up
 // to round through, once those weights are public.
 func (c *Client) ReleaseScores(ctx context.Context, through int64) (int, error) {
-	var out taskserver.ReleaseResponse
-	err := c.do(ctx, http.MethodPost, "/v1/scores/release", true, taskserver.ReleaseBody{Through: through}, &out)
+	var out taskapi.ReleaseResponse
+	err := c.do(ctx, http.MethodPost, "/v1/scores/release", true, taskapi.ReleaseBody{Through: through}, &out)
 	return out.Released, err
 }
 
 // ---- public ----
 
 // Identity returns the server's hotkey.
-func (c *Client) Identity(ctx context.Context) (taskserver.Identity, error) {
-	var out taskserver.Identity
+func (c *Client) Identity(ctx context.Context) (taskapi.Identity, error) {
+	var out taskapi.Identity
 	err := c.do(ctx, http.MethodGet, "/v1/identity", false, nil, &out)
 	return out, err
 }
@@ -402,8 +402,8 @@ func (c *Client) Identity(ctx context.Context) (taskserver.Identity, error) {
 // Accepted returns a page of accepted submissions with lease id > after,
 // by lease id (limit 0: the server's default), the cursor of the next page
 // and the server's acceptance share.
-func (c *Client) Accepted(ctx context.Context, after int64, limit int) (taskserver.AcceptedResponse, error) {
-	var out taskserver.AcceptedResponse
+func (c *Client) Accepted(ctx context.Context, after int64, limit int) (taskapi.AcceptedResponse, error) {
+	var out taskapi.AcceptedResponse
 	err := c.do(ctx, http.MethodGet, "/v1/accepted"+pageQuery(after, limit), false, nil, &out)
 	return out, err
 }
@@ -412,8 +412,8 @@ func (c *Client) Accepted(ctx context.Context, after int64, limit int) (taskserv
 // acceptance share the server decided them with (0 when the server does
 // not state one). A share that changes between pages (the server restarted
 // with another rule) is an error: the list would mix two rules.
-func (c *Client) AllAccepted(ctx context.Context) ([]taskserver.AcceptedSubmission, float64, error) {
-	var all []taskserver.AcceptedSubmission
+func (c *Client) AllAccepted(ctx context.Context) ([]taskapi.AcceptedSubmission, float64, error) {
+	var all []taskapi.AcceptedSubmission
 	var after int64
 	var share float64
 	for first := true; ; first = false {
@@ -434,19 +434,19 @@ func (c *Client) AllAccepted(ctx context.Context) ([]taskserver.AcceptedSubmissi
 }
 
 // Stats returns the overview.
-func (c *Client) Stats(ctx context.Context) (taskserver.Stats, error) {
-	var out taskserver.Stats
+func (c *Client) Stats(ctx context.Context) (taskapi.Stats, error) {
+	var out taskapi.Stats
 	err := c.do(ctx, http.MethodGet, "/v1/stats", false, nil, &out)
 	return out, err
 }
 
 // Events returns recent events with id < before (0: newest).
-func (c *Client) Events(ctx context.Context, before int64, limit int) ([]taskserver.Event, error) {
+func (c *Client) Events(ctx context.Context, before int64, limit int) ([]taskapi.Event, error) {
 	return c.EventsOf(ctx, before, limit, nil)
 }
 
 // EventsOf is Events of the given kinds only (all when none).
-func (c *Client) EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]taskserver.Event, error) {
+func (c *Client) EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]taskapi.Event, error) {
 	q := url.Values{}
 	if len(kinds) > 0 {
 		q.Set("kind", strings.Join(kinds, ","))
@@ -461,77 +461,77 @@ func (c *Client) EventsOf(ctx context.Context, before int64, limit int, kinds []
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var out taskserver.EventsResponse
+	var out taskapi.EventsResponse
 	err := c.do(ctx, http.MethodGet, path, false, nil, &out)
 	return out.Events, err
 }
 
 // Miners returns the miners, with their activity over the last window.
-func (c *Client) Miners(ctx context.Context, window time.Duration) ([]taskserver.MinerRow, error) {
+func (c *Client) Miners(ctx context.Context, window time.Duration) ([]taskapi.MinerRow, error) {
 	out, err := c.MinerList(ctx, window)
 	return out.Miners, err
 }
 
 // MinerList is Miners with the answer's window and metagraph block.
-func (c *Client) MinerList(ctx context.Context, window time.Duration) (taskserver.MinersResponse, error) {
-	var out taskserver.MinersResponse
+func (c *Client) MinerList(ctx context.Context, window time.Duration) (taskapi.MinersResponse, error) {
+	var out taskapi.MinersResponse
 	err := c.do(ctx, http.MethodGet, "/v1/miners?since="+url.QueryEscape(window.String())+"&limit=1000", false, nil, &out)
 	return out, err
 }
 
 // Validators returns the validators, with their reporting over the last
 // window.
-func (c *Client) Validators(ctx context.Context, window time.Duration) (taskserver.ValidatorsResponse, error) {
-	var out taskserver.ValidatorsResponse
+func (c *Client) Validators(ctx context.Context, window time.Duration) (taskapi.ValidatorsResponse, error) {
+	var out taskapi.ValidatorsResponse
 	err := c.do(ctx, http.MethodGet, "/v1/validators?since="+url.QueryEscape(window.String()), false, nil, &out)
 	return out, err
 }
 
 // Miner returns one miner's row, newest leases and published scores.
-func (c *Client) Miner(ctx context.Context, hotkey string) (taskserver.MinerDetail, error) {
-	var out taskserver.MinerDetail
+func (c *Client) Miner(ctx context.Context, hotkey string) (taskapi.MinerDetail, error) {
+	var out taskapi.MinerDetail
 	err := c.do(ctx, http.MethodGet, "/v1/miners/"+url.PathEscape(hotkey), false, nil, &out)
 	return out, err
 }
 
 // Validator returns one validator's row and newest published scores.
-func (c *Client) Validator(ctx context.Context, hotkey string) (taskserver.ValidatorDetail, error) {
-	var out taskserver.ValidatorDetail
+func (c *Client) Validator(ctx context.Context, hotkey string) (taskapi.ValidatorDetail, error) {
+	var out taskapi.ValidatorDetail
 	err := c.do(ctx, http.MethodGet, "/v1/validators/"+url.PathEscape(hotkey), false, nil, &out)
 	return out, err
 }
 
 // TaskHistory returns a task, its leases and its published scores.
-func (c *Client) TaskHistory(ctx context.Context, id int64) (taskserver.TaskHistory, error) {
-	var out taskserver.TaskHistory
+func (c *Client) TaskHistory(ctx context.Context, id int64) (taskapi.TaskHistory, error) {
+	var out taskapi.TaskHistory
 	err := c.do(ctx, http.MethodGet, "/v1/tasks/"+strconv.FormatInt(id, 10)+"/history", false, nil, &out)
 	return out, err
 }
 
 // Submission returns one submission (a completed lease) with its verdicts.
-func (c *Client) Submission(ctx context.Context, leaseID int64) (taskserver.SubmissionView, error) {
-	var out taskserver.SubmissionView
+func (c *Client) Submission(ctx context.Context, leaseID int64) (taskapi.SubmissionView, error) {
+	var out taskapi.SubmissionView
 	err := c.do(ctx, http.MethodGet, "/v1/submissions/"+strconv.FormatInt(leaseID, 10), false, nil, &out)
 	return out, err
 }
 
 // Volume returns the accepted output per bucket over the last window.
-func (c *Client) Volume(ctx context.Context, window, bucket time.Duration) (taskserver.VolumeResponse, error) {
-	var out taskserver.VolumeResponse
+func (c *Client) Volume(ctx context.Context, window, bucket time.Duration) (taskapi.VolumeResponse, error) {
+	var out taskapi.VolumeResponse
 	err := c.do(ctx, http.MethodGet, "/v1/volume?since="+url.QueryEscape(window.String())+"&bucket="+url.QueryEscape(bucket.String()), false, nil, &out)
 	return out, err
 }
 
 // Metagraph returns the subnet's neurons as the task server last read them.
-func (c *Client) Metagraph(ctx context.Context) (taskserver.MetagraphResponse, error) {
-	var out taskserver.MetagraphResponse
+func (c *Client) Metagraph(ctx context.Context) (taskapi.MetagraphResponse, error) {
+	var out taskapi.MetagraphResponse
 	err := c.do(ctx, http.MethodGet, "/v1/metagraph", false, nil, &out)
 	return out, err
 }
 
 // Payouts returns the payout ledger (of hotkey, or all when ""), newest
 // first, at most limit entries (0: the server's default).
-func (c *Client) Payouts(ctx context.Context, hotkey string, limit int) (taskserver.PayoutsResponse, error) {
+func (c *Client) Payouts(ctx context.Context, hotkey string, limit int) (taskapi.PayoutsResponse, error) {
 	q := url.Values{}
 	if hotkey != "" {
 		q.Set("hotkey", hotkey)
@@ -543,26 +543,26 @@ func (c *Client) Payouts(ctx context.Context, hotkey string, limit int) (taskser
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var out taskserver.PayoutsResponse
+	var out taskapi.PayoutsResponse
 	err := c.do(ctx, http.MethodGet, path, false, nil, &out)
 	return out, err
 }
 
 // Throughput returns completions per bucket over the last window.
-func (c *Client) Throughput(ctx context.Context, window, bucket time.Duration) ([]taskserver.Bucket, error) {
-	var out taskserver.ThroughputResponse
+func (c *Client) Throughput(ctx context.Context, window, bucket time.Duration) ([]taskapi.Bucket, error) {
+	var out taskapi.ThroughputResponse
 	err := c.do(ctx, http.MethodGet, "/v1/throughput?since="+url.QueryEscape(window.String())+"&bucket="+url.QueryEscape(bucket.String()), false, nil, &out)
 	return out.Buckets, err
 }
 
 // Scores returns score reports on hotkey ("" for all).
-func (c *Client) Scores(ctx context.Context, hotkey string, limit int) ([]taskserver.Score, error) {
-	return c.ScoresOf(ctx, taskserver.ScoreQuery{Hotkey: hotkey, Limit: limit})
+func (c *Client) Scores(ctx context.Context, hotkey string, limit int) ([]taskapi.Score, error) {
+	return c.ScoresOf(ctx, taskapi.ScoreQuery{Hotkey: hotkey, Limit: limit})
 }
 
 // ScoresOf returns the published scores q selects, newest first (Limit 0:
 // the server's default).
-func (c *Client) ScoresOf(ctx context.Context, sq taskserver.ScoreQuery) ([]taskserver.Score, error) {
+func (c *Client) ScoresOf(ctx context.Context, sq taskapi.ScoreQuery) ([]taskapi.Score, error) {
 	q := url.Values{}
 	if sq.Hotkey != "" {
 		q.Set("hotkey", sq.Hotkey)
@@ -584,7 +584,7 @@ func (c *Client) ScoresOf(ctx context.Context, sq taskserver.ScoreQuery) ([]task
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var out taskserver.ScoresResponse
+	var out taskapi.ScoresResponse
 	err := c.do(ctx, http.MethodGet, path, false, nil, &out)
 	return out.Scores, err
 }

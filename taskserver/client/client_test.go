@@ -13,7 +13,7 @@ import (
 
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/retry"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -40,7 +40,7 @@ func TestTransientErrorsAreRetriedAndResigned(t *testing.T) {
 			w.WriteHeader(http.StatusTooManyRequests)
 			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "rate_limited", "message": "slow down"}})
 		default:
-			json.NewEncoder(w).Encode(taskserver.LeaseResult{Lease: taskserver.Lease{ID: 7}})
+			json.NewEncoder(w).Encode(taskapi.LeaseResult{Lease: taskapi.Lease{ID: 7}})
 		}
 	}))
 	defer srv.Close()
@@ -66,11 +66,11 @@ func TestPermanentErrorsAreNot(t *testing.T) {
 		code   string
 		want   error
 	}{
-		{403, "not_registered", taskserver.ErrNotRegistered},
-		{429, "lease_limit", taskserver.ErrLeaseLimit},
-		{429, "throttled", taskserver.ErrThrottled},
-		{429, "undecided_limit", taskserver.ErrUndecidedLimit},
-		{404, "no_task", taskserver.ErrNoTask},
+		{403, "not_registered", taskapi.ErrNotRegistered},
+		{429, "lease_limit", taskapi.ErrLeaseLimit},
+		{429, "throttled", taskapi.ErrThrottled},
+		{429, "undecided_limit", taskapi.ErrUndecidedLimit},
+		{404, "no_task", taskapi.ErrNoTask},
 	} {
 		n := 0
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -20,11 +21,11 @@ import (
 // publishedScore is a score as it is published: its verdict and the counts
 // it states, read once from the detail.
 type publishedScore struct {
-	taskserver.Score
+	taskapi.Score
 	documents, tokens sql.NullInt64
 }
 
-func publish(sc taskserver.Score) publishedScore {
+func publish(sc taskapi.Score) publishedScore {
 	p := publishedScore{Score: sc}
 	if d, t, ok := taskserver.VerdictCounts(sc.Detail); ok {
 		p.documents = sql.NullInt64{Int64: d, Valid: true}
@@ -97,7 +98,7 @@ func backfill5(ctx context.Context, tx *sql.Tx) error {
 		} else {
 			u.accepted = score > 0
 		}
-		p := publish(taskserver.Score{Detail: detail.String})
+		p := publish(taskapi.Score{Detail: detail.String})
 		u.documents, u.tokens = p.documents, p.tokens
 		us = append(us, u)
 	}
@@ -127,8 +128,8 @@ func backfill5(ctx context.Context, tx *sql.Tx) error {
 
 const scoreCols = `id, validator, hotkey, task_id, lease_id, accepted, score, detail, at, block`
 
-func scanScore(r scanner) (taskserver.Score, error) {
-	var sc taskserver.Score
+func scanScore(r scanner) (taskapi.Score, error) {
+	var sc taskapi.Score
 	var detail sql.NullString
 	var lease sql.NullInt64
 	var accepted int
@@ -141,7 +142,7 @@ func scanScore(r scanner) (taskserver.Score, error) {
 }
 
 // ScoresOf implements taskserver.Store.
-func (s *Store) ScoresOf(ctx context.Context, q taskserver.ScoreQuery) ([]taskserver.Score, error) {
+func (s *Store) ScoresOf(ctx context.Context, q taskapi.ScoreQuery) ([]taskapi.Score, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -171,7 +172,7 @@ func (s *Store) ScoresOf(ctx context.Context, q taskserver.ScoreQuery) ([]taskse
 		return nil, err
 	}
 	defer rows.Close()
-	var out []taskserver.Score
+	var out []taskapi.Score
 	for rows.Next() {
 		sc, err := scanScore(rows)
 		if err != nil {
@@ -183,15 +184,15 @@ func (s *Store) ScoresOf(ctx context.Context, q taskserver.ScoreQuery) ([]taskse
 }
 
 // Reporters implements taskserver.Store.
-func (s *Store) Reporters(ctx context.Context, leaseID int64) ([]taskserver.ReportStatus, error) {
+func (s *Store) Reporters(ctx context.Context, leaseID int64) ([]taskapi.ReportStatus, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT validator, released, at, block FROM reports WHERE lease_id = $1 ORDER BY id`, leaseID)
 	if err != nil {
 		return nil, err
 	}
-	var out []taskserver.ReportStatus
+	var out []taskapi.ReportStatus
 	seen := map[string]bool{}
 	for rows.Next() {
-		var r taskserver.ReportStatus
+		var r taskapi.ReportStatus
 		var released int
 		var at, block int64
 		if err := rows.Scan(&r.Validator, &released, &at, &block); err != nil {
@@ -213,7 +214,7 @@ func (s *Store) Reporters(ctx context.Context, leaseID int64) ([]taskserver.Repo
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r taskserver.ReportStatus
+		var r taskapi.ReportStatus
 		var at, block int64
 		if err := rows.Scan(&r.Validator, &at, &block); err != nil {
 			return nil, err
@@ -229,12 +230,12 @@ func (s *Store) Reporters(ctx context.Context, leaseID int64) ([]taskserver.Repo
 }
 
 // Volume implements taskserver.Store.
-func (s *Store) Volume(ctx context.Context) ([]taskserver.CrawlVolume, error) {
-	byCrawl := map[string]*taskserver.CrawlVolume{}
-	get := func(c string) *taskserver.CrawlVolume {
+func (s *Store) Volume(ctx context.Context) ([]taskapi.CrawlVolume, error) {
+	byCrawl := map[string]*taskapi.CrawlVolume{}
+	get := func(c string) *taskapi.CrawlVolume {
 		v := byCrawl[c]
 		if v == nil {
-			v = &taskserver.CrawlVolume{Crawl: c}
+			v = &taskapi.CrawlVolume{Crawl: c}
 			byCrawl[c] = v
 		}
 		return v
@@ -252,14 +253,14 @@ func (s *Store) Volume(ctx context.Context) ([]taskserver.CrawlVolume, error) {
 		}
 		v := get(crawl)
 		v.Tasks += n
-		switch taskserver.TaskState(state) {
-		case taskserver.TaskDone:
+		switch taskapi.TaskState(state) {
+		case taskapi.TaskDone:
 			v.Done += n
-		case taskserver.TaskSubmitted:
+		case taskapi.TaskSubmitted:
 			v.Submitted += n
-		case taskserver.TaskLeased:
+		case taskapi.TaskLeased:
 			v.Leased += n
-		case taskserver.TaskPending:
+		case taskapi.TaskPending:
 			v.Pending += n
 		}
 	}
@@ -275,7 +276,7 @@ func (s *Store) Volume(ctx context.Context) ([]taskserver.CrawlVolume, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var crawl string
-		var vol taskserver.Volume
+		var vol taskapi.Volume
 		if err := rows.Scan(&crawl, &vol.Submissions, &vol.Counted, &vol.Documents, &vol.Tokens); err != nil {
 			return nil, err
 		}
@@ -284,7 +285,7 @@ func (s *Store) Volume(ctx context.Context) ([]taskserver.CrawlVolume, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]taskserver.CrawlVolume, 0, len(byCrawl))
+	out := make([]taskapi.CrawlVolume, 0, len(byCrawl))
 	for _, v := range byCrawl {
 		out = append(out, *v)
 	}
@@ -293,7 +294,7 @@ func (s *Store) Volume(ctx context.Context) ([]taskserver.CrawlVolume, error) {
 }
 
 // VolumeSeries implements taskserver.Store.
-func (s *Store) VolumeSeries(ctx context.Context, since time.Time, bucket time.Duration) ([]taskserver.VolumeBucket, error) {
+func (s *Store) VolumeSeries(ctx context.Context, since time.Time, bucket time.Duration) ([]taskapi.VolumeBucket, error) {
 	b := bucket.Milliseconds()
 	if b <= 0 {
 		return nil, fmt.Errorf("bucket %s: %w", bucket, errors.New("must be positive"))
@@ -304,9 +305,9 @@ func (s *Store) VolumeSeries(ctx context.Context, since time.Time, bucket time.D
 		return nil, err
 	}
 	defer rows.Close()
-	var out []taskserver.VolumeBucket
+	var out []taskapi.VolumeBucket
 	for rows.Next() {
-		var vb taskserver.VolumeBucket
+		var vb taskapi.VolumeBucket
 		var start int64
 		if err := rows.Scan(&start, &vb.Submissions, &vb.Counted, &vb.Documents, &vb.Tokens); err != nil {
 			return nil, err
@@ -318,12 +319,12 @@ func (s *Store) VolumeSeries(ctx context.Context, since time.Time, bucket time.D
 }
 
 // Validators implements taskserver.Store.
-func (s *Store) Validators(ctx context.Context, since time.Time) ([]taskserver.ValidatorActivity, error) {
-	by := map[string]*taskserver.ValidatorActivity{}
-	get := func(hk string) *taskserver.ValidatorActivity {
+func (s *Store) Validators(ctx context.Context, since time.Time) ([]taskapi.ValidatorActivity, error) {
+	by := map[string]*taskapi.ValidatorActivity{}
+	get := func(hk string) *taskapi.ValidatorActivity {
 		v := by[hk]
 		if v == nil {
-			v = &taskserver.ValidatorActivity{Hotkey: hk}
+			v = &taskapi.ValidatorActivity{Hotkey: hk}
 			by[hk] = v
 		}
 		return v
@@ -372,7 +373,7 @@ func (s *Store) Validators(ctx context.Context, since time.Time) ([]taskserver.V
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]taskserver.ValidatorActivity, 0, len(by))
+	out := make([]taskapi.ValidatorActivity, 0, len(by))
 	for _, v := range by {
 		out = append(out, *v)
 	}
@@ -381,7 +382,7 @@ func (s *Store) Validators(ctx context.Context, since time.Time) ([]taskserver.V
 }
 
 // EventsOf implements taskserver.Store.
-func (s *Store) EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]taskserver.Event, error) {
+func (s *Store) EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]taskapi.Event, error) {
 	q := `SELECT id, at, block, kind, task_id, lease_id, hotkey, detail FROM events`
 	args := []any{limit}
 	var where []string
@@ -406,9 +407,9 @@ func (s *Store) EventsOf(ctx context.Context, before int64, limit int, kinds []s
 		return nil, err
 	}
 	defer rows.Close()
-	var out []taskserver.Event
+	var out []taskapi.Event
 	for rows.Next() {
-		var e taskserver.Event
+		var e taskapi.Event
 		var at, block int64
 		var task, lease sql.NullInt64
 		var hotkey, detail sql.NullString

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/datarefine/refine/sqldb"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -317,9 +318,9 @@ func (s *Store) Expire(ctx context.Context, at taskserver.Stamp) (int, error) {
 }
 
 // Lease implements taskserver.Store.
-func (s *Store) Lease(ctx context.Context, req taskserver.LeaseRequest) (taskserver.Lease, taskserver.Task, error) {
-	var lease taskserver.Lease
-	var task taskserver.Task
+func (s *Store) Lease(ctx context.Context, req taskserver.LeaseRequest) (taskapi.Lease, taskapi.Task, error) {
+	var lease taskapi.Lease
+	var task taskapi.Task
 	err := s.tx(ctx, func(tx txn) error {
 		if s.d == postgres {
 			// Serialise one hotkey's lease requests so the live-lease
@@ -336,7 +337,7 @@ func (s *Store) Lease(ctx context.Context, req taskserver.LeaseRequest) (taskser
 			return err
 		}
 		if req.MaxLive > 0 && live >= req.MaxLive {
-			return fmt.Errorf("%w: %d live leases", taskserver.ErrLeaseLimit, live)
+			return fmt.Errorf("%w: %d live leases", taskapi.ErrLeaseLimit, live)
 		}
 		if err := s.standing(ctx, tx, req); err != nil {
 			return err
@@ -347,7 +348,7 @@ func (s *Store) Lease(ctx context.Context, req taskserver.LeaseRequest) (taskser
 		}
 		var id int64
 		if err := tx.QueryRowContext(ctx, q).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-			return taskserver.ErrNoTask
+			return taskapi.ErrNoTask
 		} else if err != nil {
 			return err
 		}
@@ -401,8 +402,8 @@ const leaseCols = `id, task_id, hotkey, state, granted_at, granted_block, deadli
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanLease(r scanner) (taskserver.Lease, error) {
-	var l taskserver.Lease
+func scanLease(r scanner) (taskapi.Lease, error) {
+	var l taskapi.Lease
 	var granted, deadline, expires, hb, gblock int64
 	var ended, eblock, cblock, decided, dblock sql.NullInt64
 	var commitment, decision sql.NullString
@@ -412,12 +413,12 @@ func scanLease(r scanner) (taskserver.Lease, error) {
 	if err != nil {
 		return l, err
 	}
-	l.Decision, l.DecidedBlock = taskserver.Decision(decision.String), uint64(dblock.Int64)
+	l.Decision, l.DecidedBlock = taskapi.Decision(decision.String), uint64(dblock.Int64)
 	if decided.Valid {
 		t := fromMS(decided.Int64)
 		l.DecidedAt = &t
 	}
-	l.State = taskserver.LeaseState(state)
+	l.State = taskapi.LeaseState(state)
 	l.GrantedAt, l.GrantedBlock = fromMS(granted), uint64(gblock)
 	l.Deadline, l.ExpiresAt, l.HeartbeatAt = fromMS(deadline), fromMS(expires), fromMS(hb)
 	if ended.Valid {
@@ -428,27 +429,27 @@ func scanLease(r scanner) (taskserver.Lease, error) {
 	return l, nil
 }
 
-func getLease(ctx context.Context, q querier, id int64) (taskserver.Lease, error) {
+func getLease(ctx context.Context, q querier, id int64) (taskapi.Lease, error) {
 	l, err := scanLease(q.QueryRowContext(ctx, `SELECT `+leaseCols+` FROM leases WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return l, fmt.Errorf("lease %d: %w", id, taskserver.ErrNotFound)
+		return l, fmt.Errorf("lease %d: %w", id, taskapi.ErrNotFound)
 	}
 	return l, err
 }
 
-func getTask(ctx context.Context, q querier, id int64) (taskserver.Task, error) {
-	var t taskserver.Task
+func getTask(ctx context.Context, q querier, id int64) (taskapi.Task, error) {
+	var t taskapi.Task
 	var warcs, state string
 	var created int64
 	err := q.QueryRowContext(ctx, `SELECT id, crawl, warcs, record_start, record_end, byte_start, byte_end, state, created_at FROM tasks WHERE id = $1`, id).
 		Scan(&t.ID, &t.Crawl, &warcs, &t.RecordStart, &t.RecordEnd, &t.ByteStart, &t.ByteEnd, &state, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return t, fmt.Errorf("task %d: %w", id, taskserver.ErrNotFound)
+		return t, fmt.Errorf("task %d: %w", id, taskapi.ErrNotFound)
 	}
 	if err != nil {
 		return t, err
 	}
-	t.State, t.CreatedAt = taskserver.TaskState(state), fromMS(created)
+	t.State, t.CreatedAt = taskapi.TaskState(state), fromMS(created)
 	if err := json.Unmarshal([]byte(warcs), &t.WARCs); err != nil {
 		return t, fmt.Errorf("task %d: warcs: %w", id, err)
 	}
@@ -457,30 +458,30 @@ func getTask(ctx context.Context, q querier, id int64) (taskserver.Task, error) 
 
 // ownLiveLease loads a lease for an action by hotkey, after expiring stale
 // leases, and checks it is the caller's and live.
-func (s *Store) ownLiveLease(ctx context.Context, tx txn, id int64, hotkey string, at taskserver.Stamp) (taskserver.Lease, error) {
+func (s *Store) ownLiveLease(ctx context.Context, tx txn, id int64, hotkey string, at taskserver.Stamp) (taskapi.Lease, error) {
 	if _, err := s.expire(ctx, tx, at); err != nil {
-		return taskserver.Lease{}, err
+		return taskapi.Lease{}, err
 	}
 	l, err := getLease(ctx, tx, id)
 	if err != nil {
 		return l, err
 	}
 	if l.Hotkey != hotkey {
-		return l, fmt.Errorf("lease %d: %w", id, taskserver.ErrNotHolder)
+		return l, fmt.Errorf("lease %d: %w", id, taskapi.ErrNotHolder)
 	}
 	return l, nil
 }
 
 // Heartbeat implements taskserver.Store.
-func (s *Store) Heartbeat(ctx context.Context, id int64, hotkey string, ttl time.Duration, at taskserver.Stamp) (taskserver.Lease, error) {
-	var out taskserver.Lease
+func (s *Store) Heartbeat(ctx context.Context, id int64, hotkey string, ttl time.Duration, at taskserver.Stamp) (taskapi.Lease, error) {
+	var out taskapi.Lease
 	err := s.tx(ctx, func(tx txn) error {
 		l, err := s.ownLiveLease(ctx, tx, id, hotkey, at)
 		if err != nil {
 			return err
 		}
-		if l.State != taskserver.LeaseLive {
-			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskserver.ErrLeaseNotLive)
+		if l.State != taskapi.LeaseLive {
+			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskapi.ErrLeaseNotLive)
 		}
 		expires := at.Time.Add(ttl)
 		if ttl <= 0 || expires.After(l.Deadline) {
@@ -499,23 +500,23 @@ func (s *Store) Heartbeat(ctx context.Context, id int64, hotkey string, ttl time
 }
 
 // Complete implements taskserver.Store.
-func (s *Store) Complete(ctx context.Context, id int64, hotkey, commitment string, commitBlock uint64, at taskserver.Stamp) (taskserver.Lease, error) {
-	var out taskserver.Lease
+func (s *Store) Complete(ctx context.Context, id int64, hotkey, commitment string, commitBlock uint64, at taskserver.Stamp) (taskapi.Lease, error) {
+	var out taskapi.Lease
 	err := s.tx(ctx, func(tx txn) error {
 		l, err := s.ownLiveLease(ctx, tx, id, hotkey, at)
 		if err != nil {
 			return err
 		}
 		switch l.State {
-		case taskserver.LeaseCompleted:
+		case taskapi.LeaseCompleted:
 			if l.Commitment == commitment {
 				out = l
 				return nil
 			}
-			return fmt.Errorf("lease %d: %w", id, taskserver.ErrConflict)
-		case taskserver.LeaseLive:
+			return fmt.Errorf("lease %d: %w", id, taskapi.ErrConflict)
+		case taskapi.LeaseLive:
 		default:
-			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskserver.ErrLeaseNotLive)
+			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskapi.ErrLeaseNotLive)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'completed', ended_at = $1, ended_block = $2, commitment = $3, commit_block = $4, decision = 'pending' WHERE id = $5`,
 			ms(at.Time), int64(at.Block), commitment, int64(commitBlock), id); err != nil {
@@ -535,15 +536,15 @@ func (s *Store) Complete(ctx context.Context, id int64, hotkey, commitment strin
 }
 
 // Release implements taskserver.Store.
-func (s *Store) Release(ctx context.Context, id int64, hotkey string, at taskserver.Stamp) (taskserver.Lease, error) {
-	var out taskserver.Lease
+func (s *Store) Release(ctx context.Context, id int64, hotkey string, at taskserver.Stamp) (taskapi.Lease, error) {
+	var out taskapi.Lease
 	err := s.tx(ctx, func(tx txn) error {
 		l, err := s.ownLiveLease(ctx, tx, id, hotkey, at)
 		if err != nil {
 			return err
 		}
-		if l.State != taskserver.LeaseLive {
-			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskserver.ErrLeaseNotLive)
+		if l.State != taskapi.LeaseLive {
+			return fmt.Errorf("lease %d is %s: %w", id, l.State, taskapi.ErrLeaseNotLive)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE leases SET state = 'released', ended_at = $1, ended_block = $2 WHERE id = $3`, ms(at.Time), int64(at.Block), id); err != nil {
 			return err
@@ -561,12 +562,12 @@ func (s *Store) Release(ctx context.Context, id int64, hotkey string, at taskser
 }
 
 // GetLease implements taskserver.Store.
-func (s *Store) GetLease(ctx context.Context, id int64) (taskserver.Lease, error) {
+func (s *Store) GetLease(ctx context.Context, id int64) (taskapi.Lease, error) {
 	return getLease(ctx, s.r, id)
 }
 
 // Task implements taskserver.Store.
-func (s *Store) Task(ctx context.Context, id int64) (taskserver.Task, []taskserver.Lease, error) {
+func (s *Store) Task(ctx context.Context, id int64) (taskapi.Task, []taskapi.Lease, error) {
 	t, err := getTask(ctx, s.r, id)
 	if err != nil {
 		return t, nil, err
@@ -575,13 +576,13 @@ func (s *Store) Task(ctx context.Context, id int64) (taskserver.Task, []taskserv
 	return t, ls, err
 }
 
-func (s *Store) leases(ctx context.Context, q string, args ...any) ([]taskserver.Lease, error) {
+func (s *Store) leases(ctx context.Context, q string, args ...any) ([]taskapi.Lease, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []taskserver.Lease
+	var out []taskapi.Lease
 	for rows.Next() {
 		l, err := scanLease(rows)
 		if err != nil {
@@ -593,12 +594,12 @@ func (s *Store) leases(ctx context.Context, q string, args ...any) ([]taskserver
 }
 
 // Leases implements taskserver.Store.
-func (s *Store) Leases(ctx context.Context, hotkey string, limit int) ([]taskserver.Lease, error) {
+func (s *Store) Leases(ctx context.Context, hotkey string, limit int) ([]taskapi.Lease, error) {
 	return s.leases(ctx, `SELECT `+leaseCols+` FROM leases WHERE hotkey = $1 ORDER BY id DESC LIMIT $2`, hotkey, limit)
 }
 
 // AddScore implements taskserver.Store.
-func (s *Store) AddScore(ctx context.Context, sc taskserver.Score) (taskserver.Score, error) {
+func (s *Store) AddScore(ctx context.Context, sc taskapi.Score) (taskapi.Score, error) {
 	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if sc.ID, err = insertScore(ctx, tx, publish(sc)); err != nil {
@@ -611,13 +612,13 @@ func (s *Store) AddScore(ctx context.Context, sc taskserver.Score) (taskserver.S
 }
 
 // Scores implements taskserver.Store.
-func (s *Store) Scores(ctx context.Context, hotkey string, limit int) ([]taskserver.Score, error) {
-	return s.ScoresOf(ctx, taskserver.ScoreQuery{Hotkey: hotkey, Limit: limit})
+func (s *Store) Scores(ctx context.Context, hotkey string, limit int) ([]taskapi.Score, error) {
+	return s.ScoresOf(ctx, taskapi.ScoreQuery{Hotkey: hotkey, Limit: limit})
 }
 
 // Counts implements taskserver.Store.
-func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
-	var c taskserver.Counts
+func (s *Store) Counts(ctx context.Context) (taskapi.Counts, error) {
+	var c taskapi.Counts
 	rows, err := s.r.QueryContext(ctx, `SELECT state, count(*) FROM tasks GROUP BY state`)
 	if err != nil {
 		return c, err
@@ -630,14 +631,14 @@ func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
 			return c, err
 		}
 		c.Tasks += n
-		switch taskserver.TaskState(st) {
-		case taskserver.TaskPending:
+		switch taskapi.TaskState(st) {
+		case taskapi.TaskPending:
 			c.Pending = n
-		case taskserver.TaskLeased:
+		case taskapi.TaskLeased:
 			c.Leased = n
-		case taskserver.TaskSubmitted:
+		case taskapi.TaskSubmitted:
 			c.Submitted = n
-		case taskserver.TaskDone:
+		case taskapi.TaskDone:
 			c.Done = n
 		}
 	}
@@ -650,7 +651,7 @@ func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
 }
 
 // Events implements taskserver.Store.
-func (s *Store) Events(ctx context.Context, before int64, limit int) ([]taskserver.Event, error) {
+func (s *Store) Events(ctx context.Context, before int64, limit int) ([]taskapi.Event, error) {
 	return s.EventsOf(ctx, before, limit, nil)
 }
 
@@ -659,7 +660,7 @@ func (s *Store) Events(ctx context.Context, before int64, limit int) ([]taskserv
 // activity, not the table: SQLite, without statistics, would rather scan
 // the whole table in hotkey order to save the grouping's sort, so it is
 // told which index to use.
-func (s *Store) Miners(ctx context.Context, since time.Time) ([]taskserver.MinerActivity, error) {
+func (s *Store) Miners(ctx context.Context, since time.Time) ([]taskapi.MinerActivity, error) {
 	from := "leases"
 	if s.d == sqlite {
 		from = "leases INDEXED BY leases_granted"
@@ -679,10 +680,10 @@ func (s *Store) Miners(ctx context.Context, since time.Time) ([]taskserver.Miner
 	if err != nil {
 		return nil, err
 	}
-	var out []taskserver.MinerActivity
+	var out []taskapi.MinerActivity
 	idx := map[string]int{}
 	for rows.Next() {
-		var m taskserver.MinerActivity
+		var m taskapi.MinerActivity
 		var last int64
 		var avg sql.NullFloat64
 		if err := rows.Scan(&m.Hotkey, &m.Leases, &m.Completed, &m.Expired, &m.Live, &last, &avg,
@@ -718,7 +719,7 @@ func (s *Store) Miners(ctx context.Context, since time.Time) ([]taskserver.Miner
 }
 
 // Completions implements taskserver.Store.
-func (s *Store) Completions(ctx context.Context, since time.Time, bucket time.Duration) ([]taskserver.Bucket, error) {
+func (s *Store) Completions(ctx context.Context, since time.Time, bucket time.Duration) ([]taskapi.Bucket, error) {
 	b := bucket.Milliseconds()
 	if b <= 0 {
 		return nil, fmt.Errorf("bucket %s: %w", bucket, errors.New("must be positive"))
@@ -729,13 +730,13 @@ func (s *Store) Completions(ctx context.Context, since time.Time, bucket time.Du
 		return nil, err
 	}
 	defer rows.Close()
-	var out []taskserver.Bucket
+	var out []taskapi.Bucket
 	for rows.Next() {
 		var start, n int64
 		if err := rows.Scan(&start, &n); err != nil {
 			return nil, err
 		}
-		out = append(out, taskserver.Bucket{Start: fromMS(start), Count: n})
+		out = append(out, taskapi.Bucket{Start: fromMS(start), Count: n})
 	}
 	return out, rows.Err()
 }

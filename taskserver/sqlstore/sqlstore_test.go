@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -128,12 +129,12 @@ func TestMigration5Backfill(t *testing.T) {
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
-			sc, err := s.ScoresOf(ctx, taskserver.ScoreQuery{LeaseID: l.ID, Limit: 10})
+			sc, err := s.ScoresOf(ctx, taskapi.ScoreQuery{LeaseID: l.ID, Limit: 10})
 			if err != nil || len(sc) != 2 || !sc[0].Accepted || !sc[1].Accepted || sc[1].LeaseID != l.ID {
 				t.Fatalf("backfilled scores = %+v, %v", sc, err)
 			}
 			vol, err := s.Volume(ctx)
-			if err != nil || len(vol) != 1 || vol[0].Volume != (taskserver.Volume{Submissions: 1, Counted: 1, Documents: 9, Tokens: 90}) {
+			if err != nil || len(vol) != 1 || vol[0].Volume != (taskapi.Volume{Submissions: 1, Counted: 1, Documents: 9, Tokens: 90}) {
 				t.Fatalf("volume = %+v, %v", vol, err)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -20,7 +21,7 @@ func (s *Store) standing(ctx context.Context, tx txn, req taskserver.LeaseReques
 			return err
 		}
 		if n >= req.MaxUndecided {
-			return fmt.Errorf("%w: %d submissions await validators' decision", taskserver.ErrUndecidedLimit, n)
+			return fmt.Errorf("%w: %d submissions await validators' decision", taskapi.ErrUndecidedLimit, n)
 		}
 	}
 	if req.Throttle.After <= 0 {
@@ -42,10 +43,10 @@ func (s *Store) standing(ctx context.Context, tx txn, req taskserver.LeaseReques
 		if err := rows.Scan(&d, &at); err != nil {
 			return err
 		}
-		if taskserver.Decision(d) == taskserver.DecisionAccepted {
+		if taskapi.Decision(d) == taskapi.DecisionAccepted {
 			break
 		}
-		if taskserver.Decision(d) == taskserver.DecisionRejected {
+		if taskapi.Decision(d) == taskapi.DecisionRejected {
 			if n == 0 {
 				last = at
 			}
@@ -58,23 +59,23 @@ func (s *Store) standing(ctx context.Context, tx txn, req taskserver.LeaseReques
 	if wait := req.Throttle.Wait(n); wait > 0 {
 		until := fromMS(last).Add(wait)
 		if req.At.Time.Before(until) {
-			return &taskserver.ThrottledError{Rejections: n, Until: until}
+			return &taskapi.ThrottledError{Rejections: n, Until: until}
 		}
 	}
 	return nil
 }
 
 // Submissions implements taskserver.Store.
-func (s *Store) Submissions(ctx context.Context, after int64, limit int) ([]taskserver.Completion, error) {
+func (s *Store) Submissions(ctx context.Context, after int64, limit int) ([]taskapi.Completion, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT e.id, `+prefixed("l.", leaseCols)+` FROM events e JOIN leases l ON l.id = e.lease_id
 		WHERE e.kind = 'completed' AND e.id > $1 ORDER BY e.id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []taskserver.Completion
+	var out []taskapi.Completion
 	for rows.Next() {
-		var c taskserver.Completion
+		var c taskapi.Completion
 		var seq int64
 		l, err := scanLease(prependScanner{rows, &seq})
 		if err != nil {
@@ -117,8 +118,8 @@ func prefixed(prefix, cols string) string {
 
 const reportCols = `id, validator, lease_id, task_id, hotkey, commitment, accepted, score, detail, weights_round, released, at, block`
 
-func scanReport(r scanner) (taskserver.Report, error) {
-	var rp taskserver.Report
+func scanReport(r scanner) (taskapi.Report, error) {
+	var rp taskapi.Report
 	var accepted, released int
 	var detail sql.NullString
 	var at, block int64
@@ -137,9 +138,9 @@ func boolInt(b bool) int {
 }
 
 // Report implements taskserver.Store.
-func (s *Store) Report(ctx context.Context, r taskserver.Report, decide taskserver.Decider, at taskserver.Stamp) (taskserver.Report, taskserver.Lease, error) {
-	var out taskserver.Report
-	var lease taskserver.Lease
+func (s *Store) Report(ctx context.Context, r taskapi.Report, decide taskserver.Decider, at taskserver.Stamp) (taskapi.Report, taskapi.Lease, error) {
+	var out taskapi.Report
+	var lease taskapi.Lease
 	err := s.tx(ctx, func(tx txn) error {
 		q := `SELECT ` + leaseCols + ` FROM leases WHERE id = $1`
 		if s.d == postgres {
@@ -149,13 +150,13 @@ func (s *Store) Report(ctx context.Context, r taskserver.Report, decide taskserv
 		}
 		l, err := scanLease(tx.QueryRowContext(ctx, q, r.LeaseID))
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("lease %d: %w", r.LeaseID, taskserver.ErrNotSubmission)
+			return fmt.Errorf("lease %d: %w", r.LeaseID, taskapi.ErrNotSubmission)
 		}
 		if err != nil {
 			return err
 		}
-		if l.State != taskserver.LeaseCompleted || l.TaskID != r.TaskID || l.Hotkey != r.Hotkey || l.Commitment != r.Commitment {
-			return fmt.Errorf("lease %d is not a submission of task %d by %s with commitment %q: %w", r.LeaseID, r.TaskID, r.Hotkey, r.Commitment, taskserver.ErrNotSubmission)
+		if l.State != taskapi.LeaseCompleted || l.TaskID != r.TaskID || l.Hotkey != r.Hotkey || l.Commitment != r.Commitment {
+			return fmt.Errorf("lease %d is not a submission of task %d by %s with commitment %q: %w", r.LeaseID, r.TaskID, r.Hotkey, r.Commitment, taskapi.ErrNotSubmission)
 		}
 		// One report per validator and submission: a retried report gets
 		// the first one back and decides nothing anew.
@@ -189,7 +190,7 @@ func (s *Store) Report(ctx context.Context, r taskserver.Report, decide taskserv
 }
 
 // decide re-decides lease l from all its reports and moves its task.
-func (s *Store) decide(ctx context.Context, tx txn, l taskserver.Lease, decide taskserver.Decider, at taskserver.Stamp) (taskserver.Lease, error) {
+func (s *Store) decide(ctx context.Context, tx txn, l taskapi.Lease, decide taskserver.Decider, at taskserver.Stamp) (taskapi.Lease, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT validator, accepted FROM reports WHERE lease_id = $1 ORDER BY id`, l.ID)
 	if err != nil {
 		return l, err
@@ -216,12 +217,12 @@ func (s *Store) decide(ctx context.Context, tx txn, l taskserver.Lease, decide t
 	d := l.Decision
 	switch outcome {
 	case acceptance.Accepted:
-		d = taskserver.DecisionAccepted
+		d = taskapi.DecisionAccepted
 	case acceptance.Rejected:
-		d = taskserver.DecisionRejected
+		d = taskapi.DecisionRejected
 	case acceptance.Pending:
-		if d != taskserver.DecisionUnverified {
-			d = taskserver.DecisionPending
+		if d != taskapi.DecisionUnverified {
+			d = taskapi.DecisionPending
 		}
 	default:
 		return l, fmt.Errorf("decide lease %d: unknown outcome %q", l.ID, outcome)
@@ -231,7 +232,7 @@ func (s *Store) decide(ctx context.Context, tx txn, l taskserver.Lease, decide t
 			string(d), ms(at.Time), int64(at.Block), l.ID); err != nil {
 			return l, err
 		}
-		if d == taskserver.DecisionAccepted || d == taskserver.DecisionRejected {
+		if d == taskapi.DecisionAccepted || d == taskapi.DecisionRejected {
 			if err := event(ctx, tx, at, string(d), l.TaskID, l.ID, l.Hotkey, ""); err != nil {
 				return l, err
 			}
@@ -243,18 +244,18 @@ func (s *Store) decide(ctx context.Context, tx txn, l taskserver.Lease, decide t
 		return l, err
 	}
 	if latest == l.ID {
-		state := taskserver.TaskSubmitted
+		state := taskapi.TaskSubmitted
 		switch d {
-		case taskserver.DecisionAccepted:
-			state = taskserver.TaskDone
-		case taskserver.DecisionRejected, taskserver.DecisionUnverified:
-			state = taskserver.TaskPending
+		case taskapi.DecisionAccepted:
+			state = taskapi.TaskDone
+		case taskapi.DecisionRejected, taskapi.DecisionUnverified:
+			state = taskapi.TaskPending
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = $1 WHERE id = $2 AND state <> $1`, string(state), l.TaskID)
 		if err != nil {
 			return l, err
 		}
-		if n, _ := res.RowsAffected(); n > 0 && state == taskserver.TaskPending {
+		if n, _ := res.RowsAffected(); n > 0 && state == taskapi.TaskPending {
 			if err := event(ctx, tx, at, "reopened", l.TaskID, l.ID, l.Hotkey, "submission "+string(d)); err != nil {
 				return l, err
 			}
@@ -272,7 +273,7 @@ func (s *Store) ReleaseReports(ctx context.Context, validator string, through in
 		if err != nil {
 			return err
 		}
-		var rs []taskserver.Report
+		var rs []taskapi.Report
 		for rows.Next() {
 			r, err := scanReport(rows)
 			if err != nil {
@@ -286,7 +287,7 @@ func (s *Store) ReleaseReports(ctx context.Context, validator string, through in
 			return err
 		}
 		for _, r := range rs {
-			if _, err := insertScore(ctx, tx, publish(taskserver.Score{Validator: r.Validator, Hotkey: r.Hotkey, TaskID: r.TaskID,
+			if _, err := insertScore(ctx, tx, publish(taskapi.Score{Validator: r.Validator, Hotkey: r.Hotkey, TaskID: r.TaskID,
 				LeaseID: r.LeaseID, Accepted: r.Accepted, Score: r.Score, Detail: r.Detail, At: r.At, Block: r.Block})); err != nil {
 				return err
 			}
@@ -347,16 +348,16 @@ func (s *Store) Reopen(ctx context.Context, cutoff time.Time, at taskserver.Stam
 }
 
 // Accepted implements taskserver.Store.
-func (s *Store) Accepted(ctx context.Context, after int64, limit int) ([]taskserver.AcceptedSubmission, error) {
+func (s *Store) Accepted(ctx context.Context, after int64, limit int) ([]taskapi.AcceptedSubmission, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, task_id, hotkey, commitment, commit_block, decided_at, decided_block FROM leases
 		WHERE decision = 'accepted' AND id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []taskserver.AcceptedSubmission
+	var out []taskapi.AcceptedSubmission
 	for rows.Next() {
-		var a taskserver.AcceptedSubmission
+		var a taskapi.AcceptedSubmission
 		var cblock, decided, dblock sql.NullInt64
 		if err := rows.Scan(&a.LeaseID, &a.TaskID, &a.Hotkey, &a.Commitment, &cblock, &decided, &dblock); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -15,13 +16,13 @@ func verdict(accepted bool, docs, tokens int64) string {
 	return fmt.Sprintf(`{"accepted":%v,"documents":%d,"tokens":%d,"measured_tokens":%d,"quality":0.9}`, accepted, docs, tokens, tokens)
 }
 
-func reportV(t *testing.T, s taskserver.Store, validator string, l taskserver.Lease, accepted bool, detail string, round int64, d time.Duration, block uint64) taskserver.Lease {
+func reportV(t *testing.T, s taskserver.Store, validator string, l taskapi.Lease, accepted bool, detail string, round int64, d time.Duration, block uint64) taskapi.Lease {
 	t.Helper()
 	score := 0.0
 	if accepted {
 		score = 1.5
 	}
-	r := taskserver.Report{Validator: validator, LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
+	r := taskapi.Report{Validator: validator, LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
 		Accepted: accepted, Score: score, Detail: detail, WeightsRound: round}
 	_, got, err := s.Report(context.Background(), r, decide, at(d, block))
 	if err != nil {
@@ -60,8 +61,8 @@ func testReadModel(t *testing.T, s taskserver.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []taskserver.CrawlVolume{
-		{Crawl: "CC-A", Tasks: 3, Done: 2, Leased: 1, Volume: taskserver.Volume{Submissions: 2}},
+	want := []taskapi.CrawlVolume{
+		{Crawl: "CC-A", Tasks: 3, Done: 2, Leased: 1, Volume: taskapi.Volume{Submissions: 2}},
 		{Crawl: "CC-B", Tasks: 2, Pending: 2},
 	}
 	if fmt.Sprint(vol) != fmt.Sprint(want) {
@@ -79,7 +80,7 @@ func testReadModel(t *testing.T, s taskserver.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want[0].Volume = taskserver.Volume{Submissions: 2, Counted: 1, Documents: 10, Tokens: 1000}
+	want[0].Volume = taskapi.Volume{Submissions: 2, Counted: 1, Documents: 10, Tokens: 1000}
 	if fmt.Sprint(vol) != fmt.Sprint(want) {
 		t.Fatalf("volume after partial release:\n got %+v\nwant %+v", vol, want)
 	}
@@ -87,7 +88,7 @@ func testReadModel(t *testing.T, s taskserver.Store) {
 		t.Fatalf("release v1 round 2 = %d, %v", n, err)
 	}
 	vol, _ = s.Volume(ctx)
-	want[0].Volume = taskserver.Volume{Submissions: 2, Counted: 2, Documents: 13, Tokens: 1300}
+	want[0].Volume = taskapi.Volume{Submissions: 2, Counted: 2, Documents: 13, Tokens: 1300}
 	if fmt.Sprint(vol) != fmt.Sprint(want) {
 		t.Fatalf("volume after release:\n got %+v\nwant %+v", vol, want)
 	}
@@ -120,7 +121,7 @@ func testReadModel(t *testing.T, s taskserver.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byKey := map[string]taskserver.MinerActivity{}
+	byKey := map[string]taskapi.MinerActivity{}
 	for _, m := range ms {
 		byKey[m.Hotkey] = m
 	}
@@ -132,14 +133,14 @@ func testReadModel(t *testing.T, s taskserver.Store) {
 	}
 
 	// Scores name their submission and verdict, and can be selected by it.
-	sc, err := s.ScoresOf(ctx, taskserver.ScoreQuery{LeaseID: b.ID, Limit: 10})
+	sc, err := s.ScoresOf(ctx, taskapi.ScoreQuery{LeaseID: b.ID, Limit: 10})
 	if err != nil || len(sc) != 2 || sc[0].Validator != "v2" || !sc[0].Accepted || sc[1].Accepted || sc[1].LeaseID != b.ID {
 		t.Fatalf("scores of b = %+v, %v", sc, err)
 	}
-	if sc, _ := s.ScoresOf(ctx, taskserver.ScoreQuery{Validator: "v2", Limit: 10}); len(sc) != 2 {
+	if sc, _ := s.ScoresOf(ctx, taskapi.ScoreQuery{Validator: "v2", Limit: 10}); len(sc) != 2 {
 		t.Fatalf("scores by v2 = %+v", sc)
 	}
-	if sc, _ := s.ScoresOf(ctx, taskserver.ScoreQuery{Hotkey: "m1", Validator: "v1", Limit: 1}); len(sc) != 1 || sc[0].LeaseID != c.ID {
+	if sc, _ := s.ScoresOf(ctx, taskapi.ScoreQuery{Hotkey: "m1", Validator: "v1", Limit: 1}); len(sc) != 1 || sc[0].LeaseID != c.ID {
 		t.Fatalf("newest score of m1 by v1 = %+v", sc)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -80,7 +81,7 @@ func req(hotkey string, d time.Duration, block uint64) taskserver.LeaseRequest {
 	return taskserver.LeaseRequest{Hotkey: hotkey, At: at(d, block), Duration: time.Hour, TTL: 10 * time.Minute, MaxLive: 4}
 }
 
-func mustLease(t *testing.T, s taskserver.Store, r taskserver.LeaseRequest) (taskserver.Lease, taskserver.Task) {
+func mustLease(t *testing.T, s taskserver.Store, r taskserver.LeaseRequest) (taskapi.Lease, taskapi.Task) {
 	t.Helper()
 	l, task, err := s.Lease(context.Background(), r)
 	if err != nil {
@@ -96,7 +97,7 @@ func wantErr(t *testing.T, what string, err, want error) {
 	}
 }
 
-func counts(t *testing.T, s taskserver.Store) taskserver.Counts {
+func counts(t *testing.T, s taskserver.Store) taskapi.Counts {
 	t.Helper()
 	c, err := s.Counts(context.Background())
 	if err != nil {
@@ -130,7 +131,7 @@ func testAddTasks(t *testing.T, s taskserver.Store) {
 	if err != nil || len(leases) != 0 {
 		t.Fatalf("Task(5) = %v, %v", leases, err)
 	}
-	if task.Crawl != "C" || len(task.WARCs) != 2 || task.WARCs[1] != "d.warc.gz" || task.State != taskserver.TaskPending || !task.CreatedAt.Equal(T0) {
+	if task.Crawl != "C" || len(task.WARCs) != 2 || task.WARCs[1] != "d.warc.gz" || task.State != taskapi.TaskPending || !task.CreatedAt.Equal(T0) {
 		t.Fatalf("Task(5) = %+v", task)
 	}
 	// A range's byte bounds come back as planned.
@@ -141,7 +142,7 @@ func testAddTasks(t *testing.T, s taskserver.Store) {
 		}
 	}
 	_, _, err = s.Task(ctx, 99)
-	wantErr(t, "Task(99)", err, taskserver.ErrNotFound)
+	wantErr(t, "Task(99)", err, taskapi.ErrNotFound)
 }
 
 func testLeaseOnce(t *testing.T, s taskserver.Store) {
@@ -149,11 +150,11 @@ func testLeaseOnce(t *testing.T, s taskserver.Store) {
 	seen := map[int64]bool{}
 	for i := 0; i < 3; i++ {
 		l, task := mustLease(t, s, req(fmt.Sprintf("hk%d", i), time.Duration(i)*time.Second, uint64(10+i)))
-		if seen[task.ID] || l.TaskID != task.ID || task.State != taskserver.TaskLeased {
+		if seen[task.ID] || l.TaskID != task.ID || task.State != taskapi.TaskLeased {
 			t.Fatalf("lease %d: %+v of %+v", i, l, task)
 		}
 		seen[task.ID] = true
-		if l.State != taskserver.LeaseLive || l.GrantedBlock != uint64(10+i) || !l.GrantedAt.Equal(T0.Add(time.Duration(i)*time.Second)) {
+		if l.State != taskapi.LeaseLive || l.GrantedBlock != uint64(10+i) || !l.GrantedAt.Equal(T0.Add(time.Duration(i)*time.Second)) {
 			t.Fatalf("lease %d: %+v", i, l)
 		}
 		if !l.Deadline.Equal(l.GrantedAt.Add(time.Hour)) || !l.ExpiresAt.Equal(l.GrantedAt.Add(10*time.Minute)) {
@@ -164,7 +165,7 @@ func testLeaseOnce(t *testing.T, s taskserver.Store) {
 		t.Fatalf("tasks leased = %v, want 1..3 (lowest first)", seen)
 	}
 	_, _, err := s.Lease(context.Background(), req("hk9", 5*time.Second, 20))
-	wantErr(t, "lease from empty pool", err, taskserver.ErrNoTask)
+	wantErr(t, "lease from empty pool", err, taskapi.ErrNoTask)
 	if c := counts(t, s); c.Leased != 3 || c.LiveLeases != 3 || c.Pending != 0 || c.Miners != 3 {
 		t.Fatalf("counts = %+v", c)
 	}
@@ -186,7 +187,7 @@ func testConcurrentLeases(t *testing.T, s taskserver.Store) {
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case errors.Is(err, taskserver.ErrNoTask):
+			case errors.Is(err, taskapi.ErrNoTask):
 				noTask++
 			case err != nil:
 				t.Errorf("%s: %v", hk, err)
@@ -210,7 +211,7 @@ func testLeaseLimit(t *testing.T, s taskserver.Store) {
 	mustLease(t, s, r)
 	l2, _ := mustLease(t, s, r)
 	_, _, err := s.Lease(context.Background(), r)
-	wantErr(t, "third lease", err, taskserver.ErrLeaseLimit)
+	wantErr(t, "third lease", err, taskapi.ErrLeaseLimit)
 	// Another hotkey is not limited by hk's leases.
 	mustLease(t, s, req("other", 0, 1))
 	// Ending a lease frees a slot.
@@ -237,7 +238,7 @@ func testConcurrentLeaseLimit(t *testing.T, s taskserver.Store) {
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, taskserver.ErrLeaseLimit):
+			case errors.Is(err, taskapi.ErrLeaseLimit):
 				limited++
 			default:
 				t.Error(err)
@@ -256,21 +257,21 @@ func testExpiry(t *testing.T, s taskserver.Store) {
 	l1, _ := mustLease(t, s, req("slow", 0, 1))
 	// Before expiry the task is taken.
 	_, _, err := s.Lease(ctx, req("fast", 9*time.Minute, 5))
-	wantErr(t, "lease before expiry", err, taskserver.ErrNoTask)
+	wantErr(t, "lease before expiry", err, taskapi.ErrNoTask)
 	// After it, the next lease request expires l1 and gets the task.
 	l2, task := mustLease(t, s, req("fast", 11*time.Minute, 7))
 	if task.ID != l1.TaskID || l2.ID == l1.ID {
 		t.Fatalf("after expiry got %+v", l2)
 	}
 	old, err := s.GetLease(ctx, l1.ID)
-	if err != nil || old.State != taskserver.LeaseExpired || old.EndedBlock != 7 || old.EndedAt == nil || !old.EndedAt.Equal(T0.Add(11*time.Minute)) {
+	if err != nil || old.State != taskapi.LeaseExpired || old.EndedBlock != 7 || old.EndedAt == nil || !old.EndedAt.Equal(T0.Add(11*time.Minute)) {
 		t.Fatalf("expired lease = %+v, %v", old, err)
 	}
 	// The expired holder can neither heartbeat nor complete.
 	_, err = s.Heartbeat(ctx, l1.ID, "slow", 10*time.Minute, at(12*time.Minute, 8))
-	wantErr(t, "heartbeat of expired lease", err, taskserver.ErrLeaseNotLive)
+	wantErr(t, "heartbeat of expired lease", err, taskapi.ErrLeaseNotLive)
 	_, err = s.Complete(ctx, l1.ID, "slow", "1:r@v:1:ab", 0, at(12*time.Minute, 8))
-	wantErr(t, "complete of expired lease", err, taskserver.ErrLeaseNotLive)
+	wantErr(t, "complete of expired lease", err, taskapi.ErrLeaseNotLive)
 	// Expire on its own: l2 expires at 21 min.
 	if n, err := s.Expire(ctx, at(20*time.Minute, 9)); err != nil || n != 0 {
 		t.Fatalf("Expire early = %d, %v", n, err)
@@ -296,7 +297,7 @@ func testHeartbeat(t *testing.T, s taskserver.Store) {
 		t.Fatalf("Heartbeat = %+v, %v", hb, err)
 	}
 	// The lease survives past its first expiry thanks to the heartbeat.
-	if _, _, err := s.Lease(ctx, req("other", 15*time.Minute, 4)); !errors.Is(err, taskserver.ErrNoTask) {
+	if _, _, err := s.Lease(ctx, req("other", 15*time.Minute, 4)); !errors.Is(err, taskapi.ErrNoTask) {
 		t.Fatalf("lease at 15 min: %v, want ErrNoTask", err)
 	}
 	// Expiry never passes the deadline (1 h).
@@ -310,12 +311,12 @@ func testHeartbeat(t *testing.T, s taskserver.Store) {
 		t.Fatalf("Heartbeat near deadline = %+v, %v", hb, err)
 	}
 	_, err = s.Heartbeat(ctx, l.ID, "thief", 10*time.Minute, at(56*time.Minute, 5))
-	wantErr(t, "heartbeat by another hotkey", err, taskserver.ErrNotHolder)
+	wantErr(t, "heartbeat by another hotkey", err, taskapi.ErrNotHolder)
 	_, err = s.Heartbeat(ctx, 999, "hk", 10*time.Minute, at(56*time.Minute, 5))
-	wantErr(t, "heartbeat of unknown lease", err, taskserver.ErrNotFound)
+	wantErr(t, "heartbeat of unknown lease", err, taskapi.ErrNotFound)
 	// Past the deadline the lease is gone whatever the heartbeats.
 	_, err = s.Heartbeat(ctx, l.ID, "hk", 10*time.Minute, at(61*time.Minute, 6))
-	wantErr(t, "heartbeat after deadline", err, taskserver.ErrLeaseNotLive)
+	wantErr(t, "heartbeat after deadline", err, taskapi.ErrLeaseNotLive)
 }
 
 func testComplete(t *testing.T, s taskserver.Store) {
@@ -324,13 +325,13 @@ func testComplete(t *testing.T, s taskserver.Store) {
 	l, task := mustLease(t, s, req("hk", 0, 1))
 	const c1 = "1:user/repo@abc123:1:deadbeef"
 	_, err := s.Complete(ctx, l.ID, "thief", c1, 3, at(time.Minute, 4))
-	wantErr(t, "complete by another hotkey", err, taskserver.ErrNotHolder)
-	if got, _ := s.GetLease(ctx, l.ID); got.State != taskserver.LeaseLive {
+	wantErr(t, "complete by another hotkey", err, taskapi.ErrNotHolder)
+	if got, _ := s.GetLease(ctx, l.ID); got.State != taskapi.LeaseLive {
 		t.Fatalf("lease after rejected complete = %+v", got)
 	}
 	done, err := s.Complete(ctx, l.ID, "hk", c1, 3, at(time.Minute, 4))
-	if err != nil || done.State != taskserver.LeaseCompleted || done.Commitment != c1 || done.CommitBlock != 3 || done.EndedBlock != 4 ||
-		done.Decision != taskserver.DecisionPending {
+	if err != nil || done.State != taskapi.LeaseCompleted || done.Commitment != c1 || done.CommitBlock != 3 || done.EndedBlock != 4 ||
+		done.Decision != taskapi.DecisionPending {
 		t.Fatalf("Complete = %+v, %v", done, err)
 	}
 	again, err := s.Complete(ctx, l.ID, "hk", c1, 3, at(2*time.Minute, 5))
@@ -338,15 +339,15 @@ func testComplete(t *testing.T, s taskserver.Store) {
 		t.Fatalf("Complete again = %+v, %v; want %+v", again, err, done)
 	}
 	_, err = s.Complete(ctx, l.ID, "hk", "1:user/repo@other:1:deadbeef", 3, at(2*time.Minute, 5))
-	wantErr(t, "complete with another commitment", err, taskserver.ErrConflict)
+	wantErr(t, "complete with another commitment", err, taskapi.ErrConflict)
 	_, err = s.Complete(ctx, l.ID, "thief", c1, 3, at(2*time.Minute, 5))
-	wantErr(t, "complete of a completed lease by another", err, taskserver.ErrNotHolder)
+	wantErr(t, "complete of a completed lease by another", err, taskapi.ErrNotHolder)
 	_, err = s.Release(ctx, l.ID, "hk", at(2*time.Minute, 5))
-	wantErr(t, "release of a completed lease", err, taskserver.ErrLeaseNotLive)
+	wantErr(t, "release of a completed lease", err, taskapi.ErrLeaseNotLive)
 	// A completion does not end the task: it is submitted, awaiting the
 	// validators' decision.
 	got, leases, err := s.Task(ctx, task.ID)
-	if err != nil || got.State != taskserver.TaskSubmitted || len(leases) != 1 {
+	if err != nil || got.State != taskapi.TaskSubmitted || len(leases) != 1 {
 		t.Fatalf("task after complete = %+v %+v, %v", got, leases, err)
 	}
 	// A submitted task is not leased again while it awaits the decision.
@@ -355,7 +356,7 @@ func testComplete(t *testing.T, s taskserver.Store) {
 		t.Fatal("submitted task leased again")
 	}
 	_, _, err = s.Lease(ctx, req("hk2", 3*time.Hour+time.Minute, 7))
-	wantErr(t, "lease with only submitted tasks", err, taskserver.ErrNoTask)
+	wantErr(t, "lease with only submitted tasks", err, taskapi.ErrNoTask)
 	if c := counts(t, s); c.Submitted != 1 || c.Done != 0 || c.Leased != 1 || c.Pending != 0 {
 		t.Fatalf("counts = %+v", c)
 	}
@@ -374,15 +375,15 @@ func testRelease(t *testing.T, s taskserver.Store) {
 	addTasks(t, s, 1)
 	l, task := mustLease(t, s, req("hk", 0, 1))
 	_, err := s.Release(ctx, l.ID, "thief", at(time.Second, 2))
-	wantErr(t, "release by another hotkey", err, taskserver.ErrNotHolder)
+	wantErr(t, "release by another hotkey", err, taskapi.ErrNotHolder)
 	rel, err := s.Release(ctx, l.ID, "hk", at(time.Second, 2))
-	if err != nil || rel.State != taskserver.LeaseReleased || rel.EndedBlock != 2 {
+	if err != nil || rel.State != taskapi.LeaseReleased || rel.EndedBlock != 2 {
 		t.Fatalf("Release = %+v, %v", rel, err)
 	}
 	_, err = s.Release(ctx, l.ID, "hk", at(time.Second, 2))
-	wantErr(t, "release twice", err, taskserver.ErrLeaseNotLive)
+	wantErr(t, "release twice", err, taskapi.ErrLeaseNotLive)
 	_, err = s.Complete(ctx, l.ID, "hk", "1:r@v:1:ab", 0, at(2*time.Second, 3))
-	wantErr(t, "complete after release", err, taskserver.ErrLeaseNotLive)
+	wantErr(t, "complete after release", err, taskapi.ErrLeaseNotLive)
 	_, again := mustLease(t, s, req("other", 2*time.Second, 3))
 	if again.ID != task.ID {
 		t.Fatalf("released task not back in the pool: got %d", again.ID)
@@ -469,7 +470,7 @@ func testQueries(t *testing.T, s taskserver.Store) {
 		t.Fatalf("Leases(nobody) = %+v, %v", none, err)
 	}
 	_, err = s.GetLease(ctx, 999)
-	wantErr(t, "GetLease(999)", err, taskserver.ErrNotFound)
+	wantErr(t, "GetLease(999)", err, taskapi.ErrNotFound)
 	ms, err := s.Miners(ctx, T0)
 	if err != nil || len(ms) != 2 || ms[0].Hotkey != "a" || ms[0].Leases != 2 || ms[0].Live != 1 || ms[1].Live != 1 {
 		t.Fatalf("Miners = %+v, %v", ms, err)
@@ -485,7 +486,7 @@ func testQueries(t *testing.T, s taskserver.Store) {
 func testScores(t *testing.T, s taskserver.Store) {
 	ctx := context.Background()
 	addTasks(t, s, 2)
-	for i, sc := range []taskserver.Score{
+	for i, sc := range []taskapi.Score{
 		{Validator: "v1", Hotkey: "m1", TaskID: 1, Score: 0.5, Detail: `{"q":1}`, At: T0, Block: 5},
 		{Validator: "v2", Hotkey: "m1", TaskID: 1, Score: 0.25, At: T0.Add(time.Second), Block: 6},
 		{Validator: "v1", Hotkey: "m2", TaskID: 2, Score: 1, At: T0.Add(2 * time.Second), Block: 7},

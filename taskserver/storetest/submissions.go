@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/taskapi"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -26,7 +27,7 @@ func decide(votes []acceptance.Vote) (acceptance.Outcome, error) {
 
 // submit leases the lowest pending task to hotkey and completes it; it
 // returns the completed lease.
-func submit(t *testing.T, s taskserver.Store, hotkey string, d time.Duration, block uint64) taskserver.Lease {
+func submit(t *testing.T, s taskserver.Store, hotkey string, d time.Duration, block uint64) taskapi.Lease {
 	t.Helper()
 	l, task := mustLease(t, s, req(hotkey, d, block))
 	c := fmt.Sprintf("r1:%s/r@%040x:%d:%016x", hotkey, block, task.ID, block)
@@ -37,9 +38,9 @@ func submit(t *testing.T, s taskserver.Store, hotkey string, d time.Duration, bl
 	return done
 }
 
-func report(t *testing.T, s taskserver.Store, validator string, l taskserver.Lease, accepted bool, d time.Duration, block uint64) taskserver.Lease {
+func report(t *testing.T, s taskserver.Store, validator string, l taskapi.Lease, accepted bool, d time.Duration, block uint64) taskapi.Lease {
 	t.Helper()
-	r := taskserver.Report{Validator: validator, LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
+	r := taskapi.Report{Validator: validator, LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
 		Accepted: accepted, Score: 0.5, Detail: `{"accepted":true}`, WeightsRound: 1}
 	_, got, err := s.Report(context.Background(), r, decide, at(d, block))
 	if err != nil {
@@ -48,7 +49,7 @@ func report(t *testing.T, s taskserver.Store, validator string, l taskserver.Lea
 	return got
 }
 
-func taskState(t *testing.T, s taskserver.Store, id int64) taskserver.TaskState {
+func taskState(t *testing.T, s taskserver.Store, id int64) taskapi.TaskState {
 	t.Helper()
 	task, _, err := s.Task(context.Background(), id)
 	if err != nil {
@@ -74,7 +75,7 @@ func testSubmissions(t *testing.T, s taskserver.Store) {
 	if err != nil || len(all) != 2 || all[0].Lease.ID != b.ID || all[1].Lease.ID != a.ID || all[0].Seq >= all[1].Seq {
 		t.Fatalf("Submissions = %+v, %v", all, err)
 	}
-	if all[1].Lease.Commitment != "r1:a/r@v:1:0123456789abcdef" || all[1].Lease.EndedBlock != 4 || all[1].Lease.Decision != taskserver.DecisionPending {
+	if all[1].Lease.Commitment != "r1:a/r@v:1:0123456789abcdef" || all[1].Lease.EndedBlock != 4 || all[1].Lease.Decision != taskapi.DecisionPending {
 		t.Fatalf("submission = %+v", all[1].Lease)
 	}
 	page, err := s.Submissions(ctx, all[0].Seq, 10)
@@ -92,20 +93,20 @@ func testReportsDecide(t *testing.T, s taskserver.Store) {
 	l := submit(t, s, "m", 0, 1)
 	// A validator without stake decides nothing.
 	got := report(t, s, "gone", l, true, time.Minute, 5)
-	if got.Decision != taskserver.DecisionPending || taskState(t, s, l.TaskID) != taskserver.TaskSubmitted {
+	if got.Decision != taskapi.DecisionPending || taskState(t, s, l.TaskID) != taskapi.TaskSubmitted {
 		t.Fatalf("after a zero-stake report: %+v, task %s", got, taskState(t, s, l.TaskID))
 	}
 	// Small validators accepting are outvoted by a larger one rejecting.
 	report(t, s, "v2", l, true, 2*time.Minute, 6)
-	if st := taskState(t, s, l.TaskID); st != taskserver.TaskDone {
+	if st := taskState(t, s, l.TaskID); st != taskapi.TaskDone {
 		t.Fatalf("after v2 accepts (the only stake): task %s", st)
 	}
 	got = report(t, s, "v1", l, false, 3*time.Minute, 7)
-	if got.Decision != taskserver.DecisionRejected || got.DecidedBlock != 7 || got.DecidedAt == nil || !got.DecidedAt.Equal(T0.Add(3*time.Minute)) {
+	if got.Decision != taskapi.DecisionRejected || got.DecidedBlock != 7 || got.DecidedAt == nil || !got.DecidedAt.Equal(T0.Add(3*time.Minute)) {
 		t.Fatalf("after v1 rejects: %+v", got)
 	}
 	// Rejected: the task is back in the pool and leased to the next miner.
-	if st := taskState(t, s, l.TaskID); st != taskserver.TaskPending {
+	if st := taskState(t, s, l.TaskID); st != taskapi.TaskPending {
 		t.Fatalf("rejected submission's task is %s", st)
 	}
 	_, again := mustLease(t, s, req("honest", 4*time.Minute, 8))
@@ -132,7 +133,7 @@ func testOneReportPerValidator(t *testing.T, s taskserver.Store) {
 	ctx := context.Background()
 	addTasks(t, s, 1)
 	l := submit(t, s, "m", 0, 1)
-	r := taskserver.Report{Validator: "v1", LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment, Accepted: true, Score: 1}
+	r := taskapi.Report{Validator: "v1", LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment, Accepted: true, Score: 1}
 	first, _, err := s.Report(ctx, r, decide, at(time.Minute, 5))
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func testOneReportPerValidator(t *testing.T, s taskserver.Store) {
 	// The same validator again, changing its mind: the first report stands.
 	r.Accepted, r.Score = false, 0
 	second, lease, err := s.Report(ctx, r, decide, at(2*time.Minute, 6))
-	if err != nil || second.ID != first.ID || !second.Accepted || second.Score != 1 || lease.Decision != taskserver.DecisionAccepted {
+	if err != nil || second.ID != first.ID || !second.Accepted || second.Score != 1 || lease.Decision != taskapi.DecisionAccepted {
 		t.Fatalf("second report = %+v, lease %+v, %v", second, lease, err)
 	}
 	evs, _ := s.Events(ctx, 0, 100)
@@ -160,20 +161,20 @@ func testReportsNeedSubmission(t *testing.T, s taskserver.Store) {
 	addTasks(t, s, 2)
 	l := submit(t, s, "m", 0, 1)
 	live, _ := mustLease(t, s, req("m", time.Minute, 2))
-	base := taskserver.Report{Validator: "v1", LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment, Accepted: true}
-	for name, mut := range map[string]func(r *taskserver.Report){
-		"unknown lease":      func(r *taskserver.Report) { r.LeaseID = 999 },
-		"live lease":         func(r *taskserver.Report) { r.LeaseID, r.TaskID, r.Commitment = live.ID, live.TaskID, "" },
-		"another task":       func(r *taskserver.Report) { r.TaskID = l.TaskID + 1 },
-		"another hotkey":     func(r *taskserver.Report) { r.Hotkey = "x" },
-		"another commitment": func(r *taskserver.Report) { r.Commitment = "r1:x/r@v:1:0123456789abcdef" },
+	base := taskapi.Report{Validator: "v1", LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment, Accepted: true}
+	for name, mut := range map[string]func(r *taskapi.Report){
+		"unknown lease":      func(r *taskapi.Report) { r.LeaseID = 999 },
+		"live lease":         func(r *taskapi.Report) { r.LeaseID, r.TaskID, r.Commitment = live.ID, live.TaskID, "" },
+		"another task":       func(r *taskapi.Report) { r.TaskID = l.TaskID + 1 },
+		"another hotkey":     func(r *taskapi.Report) { r.Hotkey = "x" },
+		"another commitment": func(r *taskapi.Report) { r.Commitment = "r1:x/r@v:1:0123456789abcdef" },
 	} {
 		r := base
 		mut(&r)
 		_, _, err := s.Report(ctx, r, decide, at(2*time.Minute, 3))
-		wantErr(t, name, err, taskserver.ErrNotSubmission)
+		wantErr(t, name, err, taskapi.ErrNotSubmission)
 	}
-	if st := taskState(t, s, l.TaskID); st != taskserver.TaskSubmitted {
+	if st := taskState(t, s, l.TaskID); st != taskapi.TaskSubmitted {
 		t.Fatalf("rejected reports moved the task to %s", st)
 	}
 	if rs, _ := s.Scores(ctx, "", 10); len(rs) != 0 {
@@ -187,11 +188,11 @@ func testDecisionFollowsReports(t *testing.T, s taskserver.Store) {
 	addTasks(t, s, 1)
 	l := submit(t, s, "m", 0, 1)
 	report(t, s, "v2", l, true, time.Minute, 5)
-	if st := taskState(t, s, l.TaskID); st != taskserver.TaskDone {
+	if st := taskState(t, s, l.TaskID); st != taskapi.TaskDone {
 		t.Fatalf("task %s", st)
 	}
 	got := report(t, s, "v1", l, false, 2*time.Minute, 6)
-	if got.Decision != taskserver.DecisionRejected || taskState(t, s, l.TaskID) != taskserver.TaskPending {
+	if got.Decision != taskapi.DecisionRejected || taskState(t, s, l.TaskID) != taskapi.TaskPending {
 		t.Fatalf("after the stake rejects: %+v, task %s", got, taskState(t, s, l.TaskID))
 	}
 	acc, err := s.Accepted(context.Background(), 0, 10)
@@ -208,10 +209,10 @@ func testLatestSubmission(t *testing.T, s taskserver.Store) {
 	report(t, s, "v1", old, false, time.Minute, 5)
 	newer, _ := mustLease(t, s, req("h", 2*time.Minute, 6))
 	got := report(t, s, "v2", old, true, 3*time.Minute, 7)
-	if got.Decision != taskserver.DecisionRejected {
+	if got.Decision != taskapi.DecisionRejected {
 		t.Fatalf("old submission: %+v", got)
 	}
-	if st := taskState(t, s, old.TaskID); st != taskserver.TaskLeased {
+	if st := taskState(t, s, old.TaskID); st != taskapi.TaskLeased {
 		t.Fatalf("task %s, want leased by lease %d", st, newer.ID)
 	}
 }
@@ -222,8 +223,8 @@ func testRelease2(t *testing.T, s taskserver.Store) {
 	a := submit(t, s, "m", 0, 1)
 	b := submit(t, s, "m", time.Minute, 3)
 	c := submit(t, s, "m", 2*time.Minute, 5)
-	for i, l := range []taskserver.Lease{a, b, c} {
-		r := taskserver.Report{Validator: "v1", LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
+	for i, l := range []taskapi.Lease{a, b, c} {
+		r := taskapi.Report{Validator: "v1", LeaseID: l.ID, TaskID: l.TaskID, Hotkey: l.Hotkey, Commitment: l.Commitment,
 			Accepted: true, Score: float64(i + 1), Detail: fmt.Sprintf(`{"n":%d}`, i), WeightsRound: int64(i)}
 		if _, _, err := s.Report(ctx, r, decide, at(3*time.Minute, 10)); err != nil {
 			t.Fatal(err)
@@ -260,22 +261,22 @@ func testReopen(t *testing.T, s taskserver.Store) {
 		t.Fatalf("Reopen before any cutoff = %d, %v", n, err)
 	}
 	n, err := s.Reopen(ctx, T0.Add(5*time.Minute), at(time.Hour, 20))
-	if err != nil || n != 1 || taskState(t, s, a.TaskID) != taskserver.TaskPending || taskState(t, s, b.TaskID) != taskserver.TaskSubmitted {
+	if err != nil || n != 1 || taskState(t, s, a.TaskID) != taskapi.TaskPending || taskState(t, s, b.TaskID) != taskapi.TaskSubmitted {
 		t.Fatalf("Reopen = %d, %v; tasks %s %s", n, err, taskState(t, s, a.TaskID), taskState(t, s, b.TaskID))
 	}
 	got, _ := s.GetLease(ctx, a.ID)
-	if got.Decision != taskserver.DecisionUnverified {
+	if got.Decision != taskapi.DecisionUnverified {
 		t.Fatalf("reopened lease: %+v", got)
 	}
 	// A late acceptance still counts while nobody leased the task again.
 	got = report(t, s, "v1", got, true, 2*time.Hour, 21)
-	if got.Decision != taskserver.DecisionAccepted || taskState(t, s, a.TaskID) != taskserver.TaskDone {
+	if got.Decision != taskapi.DecisionAccepted || taskState(t, s, a.TaskID) != taskapi.TaskDone {
 		t.Fatalf("late acceptance: %+v, task %s", got, taskState(t, s, a.TaskID))
 	}
 	// An unverified submission does not count toward the undecided limit.
 	r := req("m", 3*time.Hour, 30)
 	r.MaxUndecided = 1
-	if _, _, err := s.Lease(ctx, r); !errors.Is(err, taskserver.ErrUndecidedLimit) {
+	if _, _, err := s.Lease(ctx, r); !errors.Is(err, taskapi.ErrUndecidedLimit) {
 		t.Fatalf("lease with b undecided: %v", err)
 	}
 }
@@ -297,8 +298,8 @@ func testThrottle(t *testing.T, s taskserver.Store) {
 	report(t, s, "v1", a, false, 10*time.Minute, 5)
 	report(t, s, "v1", b, false, 11*time.Minute, 6)
 	err := lease("burner", 11*time.Minute+30*time.Second)
-	var te *taskserver.ThrottledError
-	if !errors.As(err, &te) || !errors.Is(err, taskserver.ErrThrottled) || te.Rejections != 2 || !te.Until.Equal(T0.Add(12*time.Minute)) {
+	var te *taskapi.ThrottledError
+	if !errors.As(err, &te) || !errors.Is(err, taskapi.ErrThrottled) || te.Rejections != 2 || !te.Until.Equal(T0.Add(12*time.Minute)) {
 		t.Fatalf("lease after 2 rejections: %v", err)
 	}
 	// Another hotkey is not affected.
@@ -332,7 +333,7 @@ func testUndecidedLimit(t *testing.T, s taskserver.Store) {
 	r := req("m", 2*time.Minute, 3)
 	r.MaxUndecided = 2
 	_, _, err := s.Lease(context.Background(), r)
-	wantErr(t, "lease with 2 undecided submissions", err, taskserver.ErrUndecidedLimit)
+	wantErr(t, "lease with 2 undecided submissions", err, taskapi.ErrUndecidedLimit)
 	report(t, s, "v1", a, true, 3*time.Minute, 4)
 	r.At = at(3*time.Minute, 4)
 	if _, _, err := s.Lease(context.Background(), r); err != nil {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/store"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // BudgetParams turn a task's size into the work its submission may cost
@@ -70,7 +70,7 @@ type Budget struct {
 
 // TaskBudget is the budget of a submission for task, whose records span
 // spanBytes compressed bytes.
-func TaskBudget(task taskserver.Task, spanBytes int64, p BudgetParams) Budget {
+func TaskBudget(task taskapi.Task, spanBytes int64, p BudgetParams) Budget {
 	p = p.withDefaults()
 	b := Budget{SpanBytes: spanBytes}
 	b.Rows = max(1, spanBytes/p.RecordBytes)
@@ -105,7 +105,7 @@ func (b Budget) FetchLimits(l store.Limits) store.Limits {
 // or an HTTP HEAD's Content-Length), -1 for a range whose planned byte
 // bounds end before the file's end (it needs none). A failure is the
 // validator's side.
-func (r *Reference) WARCSizes(ctx context.Context, task taskserver.Task) ([]int64, error) {
+func (r *Reference) WARCSizes(ctx context.Context, task taskapi.Task) ([]int64, error) {
 	sizes := make([]int64, len(task.WARCs))
 	for i, name := range task.WARCs {
 		if len(task.WARCs) == 1 && task.ByteEnd > 0 {

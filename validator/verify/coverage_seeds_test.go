@@ -14,7 +14,7 @@ import (
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/testdata"
 	"github.com/datarefine/refine/pipeline/warc"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // goldenRecord is one record of the golden WARC: its bytes and what the
@@ -83,7 +83,7 @@ func goldenRecords(t testing.TB) []goldenRecord {
 // record is fetched.
 func goldenSubmission(t *testing.T, reference *Reference, claims, truth []goldenRecord) (*Submission, func()) {
 	t.Helper()
-	task := taskserver.Task{ID: 1, WARCs: []string{"golden.warc.gz"}}
+	task := taskapi.Task{ID: 1, WARCs: []string{"golden.warc.gz"}}
 	var entries []dataset.IndexEntry
 	var refs []ref
 	var docs []Doc

@@ -11,13 +11,13 @@ import (
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // Tasks is what an evaluation needs from the task server: a task with its
 // lease history.
 type Tasks interface {
-	Task(ctx context.Context, id int64) (taskserver.TaskResponse, error)
+	Task(ctx context.Context, id int64) (taskapi.TaskResponse, error)
 }
 
 // Blocks is what an evaluation needs from the chain: block hashes (the
@@ -226,7 +226,7 @@ func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 		return vd, nil, 0, "", err
 	}
 	tr, err := e.Tasks.Task(ctx, cm.TaskID)
-	if errors.Is(err, taskserver.ErrNotFound) {
+	if errors.Is(err, taskapi.ErrNotFound) {
 		return vd, nil, 0, "", Fail(CodeNoTask, "task %d unknown to the task server", cm.TaskID)
 	}
 	if err != nil {
@@ -365,7 +365,7 @@ func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 // SeedBlock is the block whose hash seeds a submission's samples: delay
 // blocks after the block the task server recorded the lease's completion in
 // (after the commitment's block for a lease recorded without one).
-func SeedBlock(lease taskserver.Lease, commitBlock, delay uint64) uint64 {
+func SeedBlock(lease taskapi.Lease, commitBlock, delay uint64) uint64 {
 	if lease.EndedBlock > 0 {
 		return lease.EndedBlock + delay
 	}

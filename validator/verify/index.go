@@ -10,7 +10,7 @@ import (
 
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/pipeline/warc"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // The record index (dataset.IndexEntry) is read whole and checked before
@@ -42,7 +42,7 @@ type Span struct {
 
 // TaskSpans are the bytes of each of the task's WARCs that the task
 // covers, given the WARCs' sizes (-1 where not measured).
-func TaskSpans(task taskserver.Task, sizes []int64) []Span {
+func TaskSpans(task taskapi.Task, sizes []int64) []Span {
 	out := make([]Span, len(task.WARCs))
 	for i := range task.WARCs {
 		s := Span{Start: 0, End: sizes[i], Size: sizes[i]}
@@ -152,7 +152,7 @@ func (r *Reference) stepOrder() stepOrder {
 // the task (spans, record count), the document references (refs: the kept
 // entries are exactly the cited records, in order) and the reference's
 // steps. The budget bounds its size and entries.
-func readIndex(ctx context.Context, dir string, m *dataset.Manifest, task taskserver.Task, spans []Span, refs []ref, order stepOrder, budget Budget) (*Index, error) {
+func readIndex(ctx context.Context, dir string, m *dataset.Manifest, task taskapi.Task, spans []Span, refs []ref, order stepOrder, budget Budget) (*Index, error) {
 	if m.RecordIndex == nil {
 		return nil, Fail(CodeIndex, "the manifest seals no record index")
 	}

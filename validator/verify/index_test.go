@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // writeTestIndex writes entries as a record index in dir and returns the
@@ -45,11 +45,11 @@ func TestIndexChecks(t *testing.T) {
 			{Offset: 1650, Length: 350, Kept: true},
 		}
 	}
-	whole := taskserver.Task{ID: 1, WARCs: []string{"w.warc.gz"}}
-	rangeTask := taskserver.Task{ID: 1, WARCs: []string{"w.warc.gz"}, RecordStart: 10, RecordEnd: 16, ByteStart: 0, ByteEnd: 2000}
+	whole := taskapi.Task{ID: 1, WARCs: []string{"w.warc.gz"}}
+	rangeTask := taskapi.Task{ID: 1, WARCs: []string{"w.warc.gz"}, RecordStart: 10, RecordEnd: 16, ByteStart: 0, ByteEnd: 2000}
 	for _, tc := range []struct {
 		name   string
-		task   taskserver.Task
+		task   taskapi.Task
 		size   int64
 		edit   func([]dataset.IndexEntry) []dataset.IndexEntry
 		refs   []int64 // documents' offsets (default: the kept entries')
@@ -171,7 +171,7 @@ func TestIndexChecks(t *testing.T) {
 // TestIndexNone: a submission without a record index is refused.
 func TestIndexNone(t *testing.T) {
 	ref, _ := testReference(t, nil)
-	task := taskserver.Task{ID: 1, WARCs: []string{"w.warc.gz"}}
+	task := taskapi.Task{ID: 1, WARCs: []string{"w.warc.gz"}}
 	_, err := readIndex(context.Background(), t.TempDir(), &dataset.Manifest{}, task, TaskSpans(task, []int64{10}), nil, ref.stepOrder(), TaskBudget(task, 10, BudgetParams{}))
 	if f, ok := AsFailure(err); !ok || f.Code != CodeIndex {
 		t.Fatalf("no index: %v", err)

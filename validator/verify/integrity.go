@@ -7,7 +7,7 @@ import (
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // CheckManifest checks a submission's manifest, as submission.Fetch read
@@ -18,7 +18,7 @@ import (
 // Fetch has already checked the manifest's sha256 prefix against the
 // commitment and every sealed file's size and sha256 while it streamed, so
 // nothing is read or hashed again here.
-func CheckManifest(m *dataset.Manifest, c submission.Commitment, hotkey string, task taskserver.Task) error {
+func CheckManifest(m *dataset.Manifest, c submission.Commitment, hotkey string, task taskapi.Task) error {
 	if c.TaskID != task.ID {
 		return Fail(CodeWrongTask, "commitment names task %d, leased task %d", c.TaskID, task.ID)
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/submission"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // TestCheckManifest: a fetched manifest must name the leased task and the
@@ -13,7 +13,7 @@ import (
 // each lie is rejected with its code. (The manifest's hash and the sealed
 // files' hashes are submission.Fetch's to check, once, while streaming.)
 func TestCheckManifest(t *testing.T) {
-	task := taskserver.Task{ID: 7, WARCs: []string{"crawl-data/a.warc.gz", "crawl-data/b.warc.gz"}}
+	task := taskapi.Task{ID: 7, WARCs: []string{"crawl-data/a.warc.gz", "crawl-data/b.warc.gz"}}
 	c := submission.Commitment{Repo: "m/r", Revision: "0123456789abcdef0123456789abcdef01234567", TaskID: 7, ManifestHash: "0123456789abcdef"}
 	good := func() *dataset.Manifest {
 		return &dataset.Manifest{Task: "7", Hotkey: "5Miner", Inputs: []dataset.Input{{Path: task.WARCs[0]}, {Path: task.WARCs[1]}},

@@ -1,7 +1,7 @@
 package verify
 
 import (
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // CheckLease applies the lease rules to a commitment of hotkey for task,
@@ -16,19 +16,19 @@ import (
 // leasing later), and no later than graceBlocks after the block the lease
 // was completed in (the completion is recorded after the chain inclusion,
 // so a later commitment was made after the deadline or for another lease).
-func CheckLease(hotkey, data string, commitBlock uint64, leases []taskserver.Lease, graceBlocks uint64) (taskserver.Lease, error) {
-	var mine []taskserver.Lease
+func CheckLease(hotkey, data string, commitBlock uint64, leases []taskapi.Lease, graceBlocks uint64) (taskapi.Lease, error) {
+	var mine []taskapi.Lease
 	for _, l := range leases {
 		if l.Hotkey == hotkey {
 			mine = append(mine, l)
 		}
 	}
 	if len(mine) == 0 {
-		return taskserver.Lease{}, Fail(CodeNotLeased, "hotkey never leased this task")
+		return taskapi.Lease{}, Fail(CodeNotLeased, "hotkey never leased this task")
 	}
-	var done *taskserver.Lease
+	var done *taskapi.Lease
 	for i := range mine {
-		if mine[i].State == taskserver.LeaseCompleted && mine[i].Commitment == data {
+		if mine[i].State == taskapi.LeaseCompleted && mine[i].Commitment == data {
 			done = &mine[i]
 			break
 		}
@@ -36,21 +36,21 @@ func CheckLease(hotkey, data string, commitBlock uint64, leases []taskserver.Lea
 	if done == nil {
 		last := mine[len(mine)-1]
 		switch last.State {
-		case taskserver.LeaseExpired:
-			return taskserver.Lease{}, Fail(CodeAfterDeadline, "lease %d expired before completion", last.ID)
-		case taskserver.LeaseLive:
-			return taskserver.Lease{}, Fail(CodeNotLeased, "lease %d is still live: not completed with this commitment", last.ID)
+		case taskapi.LeaseExpired:
+			return taskapi.Lease{}, Fail(CodeAfterDeadline, "lease %d expired before completion", last.ID)
+		case taskapi.LeaseLive:
+			return taskapi.Lease{}, Fail(CodeNotLeased, "lease %d is still live: not completed with this commitment", last.ID)
 		}
-		return taskserver.Lease{}, Fail(CodeNotLeased, "no lease of this hotkey was completed with this commitment")
+		return taskapi.Lease{}, Fail(CodeNotLeased, "no lease of this hotkey was completed with this commitment")
 	}
 	if commitBlock < done.GrantedBlock {
-		return taskserver.Lease{}, Fail(CodeBeforeLease, "committed in block %d, lease %d granted in block %d", commitBlock, done.ID, done.GrantedBlock)
+		return taskapi.Lease{}, Fail(CodeBeforeLease, "committed in block %d, lease %d granted in block %d", commitBlock, done.ID, done.GrantedBlock)
 	}
 	if done.EndedBlock > 0 && commitBlock > done.EndedBlock+graceBlocks {
-		return taskserver.Lease{}, Fail(CodeAfterDeadline, "committed in block %d, lease %d completed in block %d (grace %d)", commitBlock, done.ID, done.EndedBlock, graceBlocks)
+		return taskapi.Lease{}, Fail(CodeAfterDeadline, "committed in block %d, lease %d completed in block %d (grace %d)", commitBlock, done.ID, done.EndedBlock, graceBlocks)
 	}
 	if done.EndedAt != nil && !done.Deadline.IsZero() && done.EndedAt.After(done.Deadline) {
-		return taskserver.Lease{}, Fail(CodeAfterDeadline, "lease %d completed after its deadline", done.ID)
+		return taskapi.Lease{}, Fail(CodeAfterDeadline, "lease %d completed after its deadline", done.ID)
 	}
 	return *done, nil
 }

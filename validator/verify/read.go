@@ -14,7 +14,7 @@ import (
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/pipeline/tokens"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // Doc is what the validator keeps of one submitted document.
@@ -67,7 +67,7 @@ type Submission struct {
 	Index *Index
 
 	dir     string
-	task    taskserver.Task
+	task    taskapi.Task
 	opts    ReadOptions
 	refs    []ref
 	lengths []int32 // text bytes per row
@@ -96,7 +96,7 @@ type ReadOptions struct {
 // line's, a non-empty UTF-8 text, a positive token_count that is possible
 // for the text, and the per-shard and total counts equal to the manifest.
 // Then it draws the provenance rows and reads them.
-func OpenSubmission(ctx context.Context, dir string, m *dataset.Manifest, task taskserver.Task, opts ReadOptions) (*Submission, error) {
+func OpenSubmission(ctx context.Context, dir string, m *dataset.Manifest, task taskapi.Task, opts ReadOptions) (*Submission, error) {
 	if opts.Budget == (Budget{}) {
 		opts.Budget = TaskBudget(task, 1<<30, BudgetParams{})
 	}

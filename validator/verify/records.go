@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // maxRecordLine bounds one records.jsonl line (an id, a WARC name, numbers).
@@ -29,7 +29,7 @@ type ref struct {
 // increasing, as the pipeline writes them (one document per record, in
 // input order). So no two documents cite one record, and a submission holds
 // at most as many documents as its task has records.
-func readRecords(ctx context.Context, dir string, m *dataset.Manifest, task taskserver.Task, rows int64) ([]ref, error) {
+func readRecords(ctx context.Context, dir string, m *dataset.Manifest, task taskapi.Task, rows int64) ([]ref, error) {
 	if m.Documents < 0 || m.Documents > rows {
 		return nil, Fail(CodeTooLarge, "manifest claims %d documents, the task allows %d", m.Documents, rows)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/datarefine/refine/pipeline/tokens"
 	"github.com/datarefine/refine/pipeline/warc"
 	"github.com/datarefine/refine/process"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 func testReference(t *testing.T, resolve func(string) (string, error)) (*Reference, string) {
@@ -27,10 +27,10 @@ func testReference(t *testing.T, resolve func(string) (string, error)) (*Referen
 
 func testReferenceTB(tb testing.TB) (*Reference, string) { return testReferenceWith(tb, nil) }
 
-func taskFor(warcs ...string) taskserver.Task { return taskserver.Task{ID: 1, WARCs: warcs} }
+func taskFor(warcs ...string) taskapi.Task { return taskapi.Task{ID: 1, WARCs: warcs} }
 
 // localSpans are the spans of a task of local WARCs (their files' sizes).
-func localSpans(t testing.TB, task taskserver.Task) []Span {
+func localSpans(t testing.TB, task taskapi.Task) []Span {
 	t.Helper()
 	sizes := make([]int64, len(task.WARCs))
 	for i, w := range task.WARCs {

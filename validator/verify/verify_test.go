@@ -7,33 +7,33 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/pipeline/dedup"
-	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskapi"
 )
 
 func TestCheckLease(t *testing.T) {
 	const hk, other, data = "5Miner", "5Other", "r1:x@y:1:z"
 	ended := time.Unix(1000, 0)
-	done := taskserver.Lease{ID: 1, Hotkey: hk, State: taskserver.LeaseCompleted, GrantedBlock: 100, EndedBlock: 150,
+	done := taskapi.Lease{ID: 1, Hotkey: hk, State: taskapi.LeaseCompleted, GrantedBlock: 100, EndedBlock: 150,
 		Commitment: data, Deadline: ended.Add(time.Hour), EndedAt: &ended}
 	lateEnd := ended.Add(2 * time.Hour)
 	tests := []struct {
 		name   string
-		leases []taskserver.Lease
+		leases []taskapi.Lease
 		block  uint64
 		want   Code // "" accepted
 	}{
-		{"ok", []taskserver.Lease{done}, 120, ""},
-		{"at grant", []taskserver.Lease{done}, 100, ""},
-		{"within grace", []taskserver.Lease{done}, 160, ""},
+		{"ok", []taskapi.Lease{done}, 120, ""},
+		{"at grant", []taskapi.Lease{done}, 100, ""},
+		{"within grace", []taskapi.Lease{done}, 160, ""},
 		{"never leased", nil, 120, CodeNotLeased},
-		{"another hotkey's lease", []taskserver.Lease{{ID: 1, Hotkey: other, State: taskserver.LeaseCompleted, Commitment: data}}, 120, CodeNotLeased},
-		{"before lease", []taskserver.Lease{done}, 99, CodeBeforeLease},
-		{"after completion and grace", []taskserver.Lease{done}, 161, CodeAfterDeadline},
-		{"expired", []taskserver.Lease{{ID: 2, Hotkey: hk, State: taskserver.LeaseExpired, GrantedBlock: 100}}, 120, CodeAfterDeadline},
-		{"still live", []taskserver.Lease{{ID: 2, Hotkey: hk, State: taskserver.LeaseLive, GrantedBlock: 100}}, 120, CodeNotLeased},
-		{"completed with another commitment", []taskserver.Lease{func() taskserver.Lease { l := done; l.Commitment = "r1:other"; return l }()}, 120, CodeNotLeased},
-		{"completed past deadline", []taskserver.Lease{func() taskserver.Lease { l := done; l.EndedAt = &lateEnd; return l }()}, 120, CodeAfterDeadline},
-		{"second lease counts", []taskserver.Lease{{ID: 0, Hotkey: hk, State: taskserver.LeaseExpired, GrantedBlock: 10}, done}, 120, ""},
+		{"another hotkey's lease", []taskapi.Lease{{ID: 1, Hotkey: other, State: taskapi.LeaseCompleted, Commitment: data}}, 120, CodeNotLeased},
+		{"before lease", []taskapi.Lease{done}, 99, CodeBeforeLease},
+		{"after completion and grace", []taskapi.Lease{done}, 161, CodeAfterDeadline},
+		{"expired", []taskapi.Lease{{ID: 2, Hotkey: hk, State: taskapi.LeaseExpired, GrantedBlock: 100}}, 120, CodeAfterDeadline},
+		{"still live", []taskapi.Lease{{ID: 2, Hotkey: hk, State: taskapi.LeaseLive, GrantedBlock: 100}}, 120, CodeNotLeased},
+		{"completed with another commitment", []taskapi.Lease{func() taskapi.Lease { l := done; l.Commitment = "r1:other"; return l }()}, 120, CodeNotLeased},
+		{"completed past deadline", []taskapi.Lease{func() taskapi.Lease { l := done; l.EndedAt = &lateEnd; return l }()}, 120, CodeAfterDeadline},
+		{"second lease counts", []taskapi.Lease{{ID: 0, Hotkey: hk, State: taskapi.LeaseExpired, GrantedBlock: 10}, done}, 120, ""},
 	}
 	for _, tc := range tests {
 		l, err := CheckLease(hk, data, tc.block, tc.leases, 10)

@@ -1,12 +1,11 @@
-// Package taskserver hands out the subnet's work: it cuts a crawl into tasks
-// (WARC files, or record ranges of them), leases tasks to registered miners
-// over an Epistula-signed HTTP API, records every transition with its time
-// and chain block, and tells validators and the website who did what.
-//
-// The rules live in Service; storage is behind the Store interface
-// (taskserver/sqlstore implements it on SQLite and PostgreSQL); the HTTP API
-// is in api.go and documented in openapi.yaml.
-package taskserver
+// Package taskapi is the task server's API as data: tasks, leases and their
+// states, completions, reports and scores, the explorer's views, the bodies
+// of the API's requests and responses, and the errors the API maps to its
+// codes (taskserver/openapi.yaml documents the wire form). The server
+// (taskserver), its Go client (taskserver/client) and the neurons share it,
+// so a miner, a validator or the website needs neither the server's router
+// nor its metrics.
+package taskapi
 
 import (
 	"errors"
@@ -242,3 +241,9 @@ func (e *ThrottledError) Error() string {
 
 // Is matches ErrThrottled.
 func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// Errors of authorisation.
+var (
+	ErrNotRegistered = errors.New("hotkey is not registered on the subnet")
+	ErrNoPermit      = errors.New("hotkey has no validator permit")
+)
