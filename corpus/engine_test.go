@@ -128,8 +128,7 @@ func naiveRemovals(corpus [][]string, s *dedup.Signer) []string {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(x int) int {
+	find := func(x int) int {
 		for parent[x] != x {
 			x = parent[x]
 		}

@@ -76,13 +76,12 @@ func (s *storeTasks) Release(ctx context.Context, id int64) (taskserver.Lease, e
 }
 
 type fixture struct {
-	chain   *devchain.Chain
-	db      *sqlstore.Store
-	store   *local.Store
-	hotkey  *wallet.Keypair
-	assets  string
-	mirror  string
-	taskIDs []int64
+	chain  *devchain.Chain
+	db     *sqlstore.Store
+	store  *local.Store
+	hotkey *wallet.Keypair
+	assets string
+	mirror string
 }
 
 func newFixture(t *testing.T) *fixture {

@@ -57,7 +57,6 @@ type Steps struct {
 	Tokens     *tokens.Counter
 	Signer     *dedup.Signer
 	Assets     []dataset.Asset
-	piiOpts    pii.Options
 	Annotators []pipeline.Formatter
 }
 
@@ -164,9 +163,10 @@ func (s *Steps) StepNames() []string {
 	return append(names, "dedup")
 }
 
-// NewPII returns a PII formatter for one run: its replacement cycle carries
-// across the run's documents in output order, as datatrove's does.
-func (s *Steps) NewPII() *pii.Formatter { return pii.New(s.piiOpts) }
+// NewPII returns a PII formatter for one run with FineWeb's settings (the
+// zero pii.Options): its replacement cycle carries across the run's
+// documents in output order, as datatrove's does.
+func (s *Steps) NewPII() *pii.Formatter { return pii.New(pii.Options{}) }
 
 // Open opens one input as a pipeline source.
 func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.Closer, error) {

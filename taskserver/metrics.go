@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 type metrics struct {
@@ -31,7 +32,7 @@ func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
 		}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.transitions, m.verifySeconds,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Pool gauges are read from the store at scrape time.
 	gauge := func(name, help string, f func(Counts) int64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {

@@ -69,7 +69,7 @@ func TestMinerFailsFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	// run starts `refine miner` with a clean Hugging Face environment.
-	run := func(env []string, args ...string) (error, string) {
+	run := func(env []string, args ...string) (string, error) {
 		t.Helper()
 		home := t.TempDir()
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -83,7 +83,7 @@ func TestMinerFailsFast(t *testing.T) {
 		if time.Since(start) > 30*time.Second {
 			t.Errorf("refine miner %v took %s to fail", args, time.Since(start))
 		}
-		return err, out.String()
+		return out.String(), err
 	}
 	exitCode := func(err error) int {
 		var ee *exec.ExitError
@@ -112,7 +112,7 @@ func TestMinerFailsFast(t *testing.T) {
 			[]string{"--taskserver", closedURL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local},
 			[]string{"task server: " + closedURL + " unreachable", "connection refused"}},
 	} {
-		err, out := run(tc.env, tc.args...)
+		out, err := run(tc.env, tc.args...)
 		if exitCode(err) != 1 {
 			t.Errorf("%s: exit %v, want 1; output:\n%s", tc.name, err, out)
 		}
@@ -128,7 +128,7 @@ func TestMinerFailsFast(t *testing.T) {
 
 	// --max-tasks 1 is one attempt: the task fails (its WARC is nowhere),
 	// the lease is released, and the miner stops, saying so, exit 1.
-	err, out := run(nil, "--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local,
+	out, err := run(nil, "--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local,
 		"--warc-mirror", t.TempDir(), "--warc-base-url", "", "--max-tasks", "1")
 	if exitCode(err) != 1 || !strings.Contains(out, "1 of 1 tasks failed") {
 		t.Fatalf("--max-tasks 1 with a failing task: exit %v; output:\n%s", err, out)

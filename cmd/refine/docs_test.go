@@ -563,7 +563,7 @@ func TestDocMatchers(t *testing.T) {
 
 var (
 	linkRE    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
-	headingRE = regexp.MustCompile("(?m)^#{1,6}\\s+(.+?)\\s*$")
+	headingRE = regexp.MustCompile(`(?m)^#{1,6}\s+(.+?)\s*$`)
 )
 
 // anchor is GitHub's anchor of a heading: lower case, punctuation other than
