@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 func TestImportAndPath(t *testing.T) {
-	src := testdata.Path(t, "filters_dedup", "datatrove_assets")
+	src := shareddata.Path(t, "filters_dedup", "datatrove_assets")
 	dir := t.TempDir()
 	if _, _, err := Path(dir, Known[0].Name); !errors.Is(err, ErrMissing) ||
 		!strings.Contains(err.Error(), "refine assets fetch") || !strings.Contains(err.Error(), "refine assets import") {
@@ -60,7 +60,7 @@ func TestImportRejectsWrongFile(t *testing.T) {
 // TestFetch serves the real files from a local HTTP server standing in for
 // their public homes and checks that Fetch verifies what it downloads.
 func TestFetch(t *testing.T) {
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	files := map[string]string{} // URL path -> local file
 	saved, savedEval := Known, Eval
 	defer func() { Known, Eval = saved, savedEval }()
@@ -154,7 +154,7 @@ func TestBuiltin(t *testing.T) {
 // TestImportSharedLayout imports both kinds of assets from the layout of
 // the shared data folder (the word lists under filters_dedup/).
 func TestImportSharedLayout(t *testing.T) {
-	src := testdata.Dir(t)
+	src := shareddata.Dir(t)
 	dir := t.TempDir()
 	if err := Import(src, dir, ""); err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func TestImportSharedLayout(t *testing.T) {
 // TestImportEval imports the evaluation data from the layout of the shared
 // data folder and checks every registered file against its pinned hash.
 func TestImportEval(t *testing.T) {
-	src := testdata.Dir(t) // skips (or fails under CI) without the shared data
+	src := shareddata.Dir(t) // skips (or fails under CI) without the shared data
 	dir := t.TempDir()
 	if _, _, err := Path(dir, EvalReference); !errors.Is(err, ErrMissing) {
 		t.Fatalf("missing reference: %v", err)

@@ -21,7 +21,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/devnet"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/miner"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/process"
@@ -145,7 +145,7 @@ func TestBuildFromDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a whole devnet")
 	}
-	data := testdata.Dir(t)
+	data := shareddata.Dir(t)
 	assetDir := t.TempDir()
 	if err := assets.Import(filepath.Join(data, "filters_dedup", "datatrove_assets"), assetDir, ""); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -132,7 +132,7 @@ func TestChainWalletKeys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("Argon2i (512 MiB) skipped in -short")
 	}
-	dir := filepath.Dir(testdata.Path(t, "chain", "wallet", "generated_wallet", "coldkey"))
+	dir := filepath.Dir(shareddata.Path(t, "chain", "wallet", "generated_wallet", "coldkey"))
 	btcli := walletOptions{Path: filepath.Dir(dir), Name: "generated_wallet", Hotkey: "default"}
 	btcliCold, err := wallet.LoadColdkeyPub(btcli.Path, btcli.Name)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/words"
 )
 
@@ -230,7 +230,7 @@ func TestDedupVia(t *testing.T) {
 // two MIT licences (rails, react) differ only in their copyright lines and
 // must end up as one; the PyTorch licence is unrelated and stays.
 func TestCS336FuzzyDuplicates(t *testing.T) {
-	dir := testdata.Path(t, "filters_dedup", "cs336_a4_fixtures", "documents_with_fuzzy_duplicates")
+	dir := shareddata.Path(t, "filters_dedup", "cs336_a4_fixtures", "documents_with_fuzzy_duplicates")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
