@@ -129,7 +129,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	case o.TaskServer != "" && len(o.Inputs) > 0:
 		return errors.New("dataset build: give --taskserver or --input, not both")
 	case o.TaskServer != "":
-		src, err := openStore(o.SourceStore, log)
+		src, err := openStore("--source-store", o.SourceStore, log)
 		if err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 		if o.Repo == "" {
 			return errors.New("dataset build: --store needs --repo owner/name")
 		}
-		st, err := openStore(o.Store, log)
+		st, err := openStore("--store", o.Store, log)
 		if err != nil {
 			return err
 		}

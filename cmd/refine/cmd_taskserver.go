@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/chain/dial"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 	"github.com/datarefine/refine/wallet"
@@ -78,7 +79,7 @@ func (p planFlags) options() taskserver.PlanOptions {
 func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8090", "HTTP address of the API")
 	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "database: a SQLite file, or postgres://user@host/db")
-	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local)")
+	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "the chain: "+dial.Usage)
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")
 	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58), required: signed requests must name it in Epistula-Signed-For")
 	fs.BoolVar(&o.NoWeb, "no-web", false, "serve only the API, not the website")
@@ -170,7 +171,7 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 		return err
 	}
 	defer store.Close()
-	c, closeChain, err := dialChain(ctx, o.Chain)
+	c, closeChain, err := dialChain(ctx, "--chain", o.Chain)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
+	"github.com/datarefine/refine/store/backend"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/validator"
 	"github.com/datarefine/refine/validator/verify"
@@ -48,9 +49,9 @@ type validatorOptions struct {
 func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
-	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8090 (required)")
 	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
-	fs.StringVar(&o.Store, "store", "hub", "where miners publish: hub (Hugging Face) or local:DIR")
+	fs.StringVar(&o.Store, "store", "hub", "where miners publish: "+backend.Usage+" (hub: Hugging Face)")
 	fs.StringVar(&o.DB, "db", dataPath("validator.db"), "SQLite state file (verdicts, EMAs, accepted signatures)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for fetched submissions (default: a temp folder)")
 	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
@@ -102,16 +103,18 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("hotkey: %w", err)
 	}
-	ch, err := o.Net.Client(ctx)
+	ch, closeChain, err := o.Net.Dial(ctx)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o.Store, log)
+	defer closeChain()
+	st, err := openStore("--store", o.Store, log)
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	if err := serveMetrics(ctx, o.Metrics, reg); err != nil {
+	metrics, err := listenMetrics(o.Metrics)
+	if err != nil {
 		return err
 	}
 	quality, err := validatorQuality(ctx, o.EvalRef, o.Assets, log)
@@ -140,7 +143,7 @@ func runValidator(ctx context.Context, o validatorOptions, stderr io.Writer) err
 	}
 	defer v.Close()
 	log.Info("validator starting", "hotkey", key.SS58(), "netuid", o.Net.Netuid, "taskserver", o.TaskServer, "db", o.DB)
-	return v.Run(ctx)
+	return runGroup(ctx, v.Run, serveMetrics(metrics, reg))
 }
 
 // validatorQuality picks the quality scorer: the small model on the given

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/datarefine/refine/chain/dial"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 	"github.com/datarefine/refine/web"
@@ -36,7 +37,7 @@ func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "HTTP address of the website")
 	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "the task server's database (read only; it must exist, as 'refine taskserver' writes it): a SQLite file, or postgres://user@host/db")
 	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the site's own tables (default: web.db next to a SQLite --db, else in the data folder)")
-	fs.StringVar(&o.Chain, "chain", "", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local); empty: no chain numbers")
+	fs.StringVar(&o.Chain, "chain", "", "the chain: "+dial.Usage+"; empty: no chain numbers")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet id")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide board posts")
 	fs.BoolVar(&o.Secure, "secure-cookies", false, "mark cookies Secure (set when a TLS proxy fronts the site)")
@@ -88,7 +89,7 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	// Without --chain the site shows the task server's data only.
 	var c web.Chain
 	if o.Chain != "" {
-		cc, closeChain, err := dialChain(ctx, o.Chain)
+		cc, closeChain, err := dialChain(ctx, "--chain", o.Chain)
 		if err != nil {
 			return err
 		}
