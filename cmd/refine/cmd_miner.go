@@ -19,6 +19,7 @@ import (
 	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/backend"
+	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 )
 
@@ -41,6 +42,7 @@ type minerOptions struct {
 }
 
 func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
+	d := miner.DefaultOptions()
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
 	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8090 (required)")
@@ -48,9 +50,9 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: "+backend.Usage+" (hub: Hugging Face, token from HF_TOKEN or 'hf auth login')")
 	fs.StringVar(&o.Repo, "repo", "", "dataset repository to publish to, owner/name (required)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
-	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
+	fs.StringVar(&o.WARCBaseURL, "warc-base-url", taskserver.CommonCrawlBase, "base URL for WARC paths not in the mirror")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for work in progress (default: a temp folder)")
-	fs.IntVar(&o.Workers, "workers", 1, "tasks processed at once")
+	fs.IntVar(&o.Workers, "workers", d.Workers, "tasks processed at once")
 	fs.IntVar(&o.PipelineWorkers, "pipeline-workers", 0, "pipeline workers per task (default: number of CPUs)")
 	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
 	fs.IntVar(&o.MaxTasks, "max-tasks", 0, "stop after this many attempted tasks, failed ones included (0: run until interrupted)")
