@@ -22,7 +22,7 @@ type EngineOptions struct {
 	// takes 4 bytes per shard row and 128 MiB are reserved; 90% of the rest
 	// goes to sort buffers, and the input is spilled to TempDir in sorted
 	// runs whatever its size. Callers should also set the GC limit
-	// (debug.SetMemoryLimit) a little under Memory, as refine dedup does.
+	// a little under Memory (SetGCLimit), as refine dedup does.
 	Memory int64
 	// TempDir receives the spill files (removed when done). Required.
 	TempDir string

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -153,9 +152,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 		}
 		opts.Store, opts.Repo = st, o.Repo
 	}
-	// The buffers are sized to the bound; the GC limit keeps garbage from
-	// adding to it (as refine dedup).
-	debug.SetMemoryLimit(int64(mem) - min(64<<20, int64(mem)/8))
+	corpus.SetGCLimit(int64(mem))
 
 	rank, world := o.Rank, o.World
 	if rank < 0 {
