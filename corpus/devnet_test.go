@@ -309,7 +309,7 @@ func TestBuildFromDevnet(t *testing.T) {
 		}
 	}
 	removed := map[string]bool{}
-	_, err = Deduplicate(context.Background(), inputs, EngineOptions{Memory: 256 << 20, TempDir: t.TempDir(), Signer: testOptionsSigner(t), Texts: ParquetTexts{}},
+	_, err = Deduplicate(context.Background(), inputs, EngineOptions{Memory: 256 << 20, TempDir: t.TempDir(), MinHasher: testOptionsMinHasher(t), Texts: ParquetTexts{}},
 		func(r Removal) error { removed[r.ID] = true; return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -431,10 +431,10 @@ func readLinesGlob[T any](t *testing.T, glob string) []T {
 	return out
 }
 
-func testOptionsSigner(t *testing.T) *dedup.Signer {
+func testOptionsMinHasher(t *testing.T) *dedup.MinHasher {
 	o := DefaultOptions("x")
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	return o.Signer
+	return o.MinHasher
 }

@@ -55,7 +55,7 @@ type Steps struct {
 	Gate       *langid.PageFilter // nil when turned off
 	Quality    []pipeline.Filter
 	Tokens     *tokens.Counter
-	Signer     *dedup.Signer
+	MinHasher  *dedup.MinHasher
 	Assets     []dataset.Asset
 	Annotators []pipeline.Formatter
 }
@@ -122,10 +122,10 @@ func NewSteps(o StepOptions) (*Steps, error) {
 	if s.Tokens, err = tokens.NewCounter(); err != nil {
 		return nil, err
 	}
-	if s.Signer, err = dedup.NewSigner(dedup.SignerOptions{Words: words.Words}); err != nil {
+	if s.MinHasher, err = dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words}); err != nil {
 		return nil, err
 	}
-	s.Annotators = []pipeline.Formatter{s.Tokens, signAnnotator{s.Signer}}
+	s.Annotators = []pipeline.Formatter{s.Tokens, signAnnotator{s.MinHasher}}
 	return s, nil
 }
 
@@ -258,7 +258,7 @@ func RecordDocument(rec *warc.Record, name string) *pipeline.Document {
 
 // signAnnotator computes a kept document's MinHash signature in the
 // parallel stage, so the ordered dedup stage only compares.
-type signAnnotator struct{ s *dedup.Signer }
+type signAnnotator struct{ s *dedup.MinHasher }
 
 func (signAnnotator) Name() string { return "minhash" }
 func (a signAnnotator) Format(d *pipeline.Document) {

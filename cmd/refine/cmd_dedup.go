@@ -89,12 +89,12 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		}
 		datasets = append(datasets, ds)
 	}
-	signer, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	signer, err := dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 	if err != nil {
 		return err
 	}
 	corpus.SetGCLimit(int64(mem))
-	opts := corpus.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, Signer: signer,
+	opts := corpus.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, MinHasher: signer,
 		TrustSignatures: o.TrustSignatures, NoRecompute: o.NoRecompute, Texts: corpus.ParquetTexts{}}
 	bar := newDedupBar(stderr, !o.NoProgress)
 	if bar != nil {

@@ -89,7 +89,7 @@ func TestSimplifyGolden(t *testing.T) {
 
 func TestSignatureGolden(t *testing.T) {
 	rows := loadGolden(t)
-	signer, err := NewSigner(SignerOptions{Words: words.Words})
+	signer, err := NewMinHasher(MinHasherOptions{Words: words.Words})
 	if err != nil {
 		t.Fatal(err)
 	}
