@@ -40,7 +40,7 @@ func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ExtractTimeout, "extract-timeout", 0, "ignored: extraction has a deterministic work budget instead of a time limit (docs/pipeline.md)")
 	fs.MarkDeprecated("extract-timeout", "extraction has a deterministic work budget instead of a time limit; the option is ignored")
 	fs.BoolVar(&o.NoGate, "no-language-gate", false, "extract every page, as datatrove does, instead of skipping pages with no English window of text (slower; see docs/pipeline.md)")
-	fs.Int64Var(&o.ShardSize, "shard-size", 256<<20, "rotate parquet shards after this many bytes of text")
+	fs.Int64Var(&o.ShardSize, "shard-size", dataset.DefaultMaxShardBytes, "rotate parquet shards after this many bytes of text")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "no progress bar, even on a terminal")
 	o.Log.AddFlags(fs)
 }
