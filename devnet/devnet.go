@@ -193,6 +193,13 @@ type network struct {
 	validatorRuns []*validator.Validator
 }
 
+// DefaultOptions are the devnet's defaults.
+func DefaultOptions() Options {
+	var o Options
+	o.defaults()
+	return o
+}
+
 func (o *Options) defaults() {
 	if o.Miners <= 0 {
 		o.Miners = 3

@@ -37,11 +37,12 @@ type chainOptions struct {
 }
 
 func (o *chainOptions) AddFlags(fs *pflag.FlagSet) {
-	hp := devchain.DefaultHyperparameters()
+	d := devchain.DefaultOptions()
+	hp := *d.Hyperparameters
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:9944", "HTTP address (loopback by default; the API has no TLS)")
 	fs.StringVar(&o.DB, "db", dataPath("chain.db"), "SQLite database (\":memory:\" for a throwaway chain)")
 	fs.DurationVar(&o.BlockTime, "block-time", 12*time.Second, "time between blocks (e.g. 12s, 250ms)")
-	fs.StringVar(&o.Seed, "seed", "refine-devchain", "seed of the genesis hash (block hashes are deterministic)")
+	fs.StringVar(&o.Seed, "seed", d.Seed, "seed of the genesis hash (block hashes are deterministic)")
 	fs.UintSliceVar(&o.Netuids, "netuid", []uint{1}, "subnets to create on first start")
 	// Subnet settings apply when a subnet is created (first start of a database).
 	fs.Uint16Var(&o.Tempo, "tempo", hp.Tempo, "blocks between epochs")
@@ -50,7 +51,7 @@ func (o *chainOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint16Var(&o.MinWeights, "min-allowed-weights", hp.MinAllowedWeights, "fewest weights a validator may set")
 	fs.Uint16Var(&o.MaxRegsPerBlock, "max-regs-per-block", hp.MaxRegistrationsPerBlock, "registrations per subnet per block")
 	fs.Uint16Var(&o.Immunity, "immunity-period", hp.ImmunityPeriod, "blocks a new uid cannot be replaced")
-	fs.Uint64Var(&o.EmissionPerBlock, "emission-per-block", 1_000_000_000, "rao each subnet emits per block")
+	fs.Uint64Var(&o.EmissionPerBlock, "emission-per-block", d.EmissionPerBlock, "rao each subnet emits per block")
 	o.Log.AddFlags(fs)
 }
 
