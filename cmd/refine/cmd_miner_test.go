@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -56,6 +57,11 @@ func TestMinerFailsFast(t *testing.T) {
 	closed := httptest.NewServer(nil)
 	closedURL := closed.URL
 	closed.Close()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
 
 	leases := func() int {
 		_, ls, err := db.Task(ctx, 1)
@@ -111,6 +117,14 @@ func TestMinerFailsFast(t *testing.T) {
 		{"unreachable task server", nil,
 			[]string{"--taskserver", closedURL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local},
 			[]string{"task server: " + closedURL + " unreachable", "connection refused"}},
+		// A metrics address that cannot be listened on stops the miner
+		// before it starts, rather than being lost in a goroutine.
+		{"metrics address taken", nil,
+			[]string{"--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local, "--metrics", busy.Addr().String()},
+			[]string{"--metrics", "address already in use"}},
+		{"--chain and --network", nil,
+			[]string{"--network", "finney", "--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local},
+			[]string{"give --chain or --network (the same flag), not both"}},
 	} {
 		out, err := run(tc.env, tc.args...)
 		if exitCode(err) != 1 {
