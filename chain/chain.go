@@ -165,6 +165,29 @@ type Client interface {
 	RevealWeights(ctx context.Context, hotkey Signer, netuid uint16, uids, weights, salt []uint16, versionKey uint64) error
 }
 
+// Ledger is a chain that keeps every epoch's rewards of every uid: the
+// devchain does (its emission ledger); subtensor keeps only the last
+// epoch's (Neuron.Emission), so readers of a subtensor record metagraph
+// snapshots instead. Callers that have one pass it explicitly.
+type Ledger interface {
+	// Emissions returns the ledger of a subnet from block fromBlock on
+	// (of one hotkey, or all when ""), oldest first.
+	Emissions(ctx context.Context, netuid uint16, fromBlock uint64, hotkey string) ([]LedgerEntry, error)
+}
+
+// LedgerEntry is one uid's reward in one epoch.
+type LedgerEntry struct {
+	Netuid            uint16 `json:"netuid"`
+	Block             uint64 `json:"block"`
+	Epoch             uint64 `json:"epoch"`
+	UID               uint16 `json:"uid"`
+	Hotkey            string `json:"hotkey"`
+	Incentive         uint16 `json:"incentive"`
+	Dividends         uint16 `json:"dividends"`
+	ServerEmission    uint64 `json:"server_emission"`
+	ValidatorEmission uint64 `json:"validator_emission"`
+}
+
 // Staker adds stake from a coldkey to a hotkey (add_stake).
 type Staker interface {
 	AddStake(ctx context.Context, coldkey Signer, netuid uint16, hotkey string, amount uint64) error

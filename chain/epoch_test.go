@@ -3,6 +3,7 @@ package chain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -45,11 +46,62 @@ func TestEpochStateHelpers(t *testing.T) {
 		t.Error("tempo 0 has a next epoch")
 	}
 	for _, tc := range []struct {
-		commit       uint64
-		due, expired bool
-	}{{4, false, true}, {5, true, false}, {6, false, false}, {7, false, false}} {
-		if e.RevealDue(tc.commit) != tc.due || e.CommitExpired(tc.commit) != tc.expired {
-			t.Errorf("commit epoch %d at tx epoch 7, period 2: due %v expired %v", tc.commit, e.RevealDue(tc.commit), e.CommitExpired(tc.commit))
+		commit              uint64
+		early, due, expired bool
+	}{{4, false, false, true}, {5, false, true, false}, {6, true, false, false}, {7, true, false, false}} {
+		if e.RevealTooEarly(tc.commit) != tc.early || e.RevealDue(tc.commit) != tc.due || e.CommitExpired(tc.commit) != tc.expired {
+			t.Errorf("commit epoch %d at tx epoch 7, period 2: early %v due %v expired %v",
+				tc.commit, e.RevealTooEarly(tc.commit), e.RevealDue(tc.commit), e.CommitExpired(tc.commit))
+		}
+	}
+}
+
+// TestLegacyEpochRule checks the pre-scheduler rule against subtensor's
+// definition (run_coinbase.rs and weights.rs at 7e52a408, spec 403).
+func TestLegacyEpochRule(t *testing.T) {
+	// The table in blocks_until_next_epoch's doc comment: blocks until the
+	// first epoch, counted from block 0.
+	for _, tc := range []struct {
+		tempo, netuid uint16
+		want          uint64
+	}{{1, 0, 0}, {1, 1, 1}, {2, 0, 1}, {2, 1, 0}, {100, 0, 99}, {100, 1, 98}} {
+		if got := LegacyBlocksUntilNextEpoch(tc.netuid, tc.tempo, 0); got != tc.want {
+			t.Errorf("tempo %d netuid %d: %d blocks until the first epoch, want %d", tc.tempo, tc.netuid, got, tc.want)
+		}
+	}
+	if LegacyBlocksUntilNextEpoch(1, 0, 12345) != math.MaxUint64 {
+		t.Error("tempo 0 runs an epoch")
+	}
+	// Walking the blocks: an epoch every tempo + 1 blocks, where (block +
+	// netuid + 1) mod (tempo + 1) == tempo; the count down falls by one a
+	// block and restarts at tempo after an epoch; the index steps up in the
+	// block after each epoch and only then.
+	for _, netuid := range []uint16{0, 1, 3, 23, 300} {
+		for _, tempo := range []uint16{1, 2, 10, 99, 360} {
+			epochs, lastEpoch := 0, uint64(0)
+			for b := uint64(0); b < 5*(uint64(tempo)+1); b++ {
+				until := LegacyBlocksUntilNextEpoch(netuid, tempo, b)
+				runs := (b+uint64(netuid)+1)%(uint64(tempo)+1) == uint64(tempo)
+				if (until == 0) != runs || until > uint64(tempo) {
+					t.Fatalf("netuid %d tempo %d block %d: %d blocks until the next epoch", netuid, tempo, b, until)
+				}
+				if next := LegacyBlocksUntilNextEpoch(netuid, tempo, b+1); (until == 0 && next != uint64(tempo)) || (until > 0 && next != until-1) {
+					t.Fatalf("netuid %d tempo %d block %d: count down %d then %d", netuid, tempo, b, until, next)
+				}
+				step := LegacyEpochIndex(netuid, tempo, b+1) - LegacyEpochIndex(netuid, tempo, b)
+				if (step == 1) != runs || step > 1 {
+					t.Fatalf("netuid %d tempo %d block %d: index steps by %d (epoch here: %v)", netuid, tempo, b, step, runs)
+				}
+				if runs {
+					if epochs > 0 && b-lastEpoch != uint64(tempo)+1 {
+						t.Fatalf("netuid %d tempo %d: epochs at %d and %d", netuid, tempo, lastEpoch, b)
+					}
+					epochs, lastEpoch = epochs+1, b
+				}
+			}
+			if epochs < 4 {
+				t.Fatalf("netuid %d tempo %d: %d epochs in 5 periods", netuid, tempo, epochs)
+			}
 		}
 	}
 }

@@ -105,7 +105,7 @@ func RevealWhenOpen(ctx context.Context, wait bool, poll time.Duration, reveal f
 		}
 		if first == nil {
 			first = &e
-		} else if e.TxEpoch > first.TxEpoch+e.RevealPeriod {
+		} else if e.CommitExpired(first.TxEpoch) {
 			return fmt.Errorf("%w: the commit expired (epoch %d is past epoch %d + the reveal period %d)",
 				err, e.TxEpoch, first.TxEpoch, e.RevealPeriod)
 		}

@@ -104,12 +104,20 @@ type Summary struct {
 	Input     string `json:"input"`
 	Tasks     int64  `json:"tasks"`
 	TasksDone int64  `json:"tasks_done"`
-	// Documents and Tokens are what the miners published in their
-	// completed submissions.
-	Documents  int64           `json:"documents"`
-	Tokens     int64           `json:"tokens"`
-	Miners     []NeuronSummary `json:"miners"`
-	Validators []NeuronSummary `json:"validators"`
+	// Documents and Tokens are the accepted output: the documents and
+	// GPT-2 tokens (FineWeb's token_count) of the accepted submissions as
+	// their manifests state and the validators checked them
+	// (taskserver.Volume, the website's "Tokens accepted");
+	// Accepted is how many submissions that is. PublishedDocuments and
+	// PublishedTokens are what the miners published in all their
+	// completed submissions, accepted or not.
+	Documents          int64           `json:"documents"`
+	Tokens             int64           `json:"tokens"`
+	Accepted           int64           `json:"accepted_submissions"`
+	PublishedDocuments int64           `json:"published_documents"`
+	PublishedTokens    int64           `json:"published_tokens"`
+	Miners             []NeuronSummary `json:"miners"`
+	Validators         []NeuronSummary `json:"validators"`
 	// Done: the work UntilDone waits for was done. Ended says why the run
 	// ended: "done", "duration" (Duration passed), "interrupted" (ctx
 	// ended) or "error".
@@ -191,6 +199,9 @@ type network struct {
 	weightsAt uint64
 	// validatorRuns are the running validators.
 	validatorRuns []*validator.Validator
+	// stopSite stops the website's background loop, waits for it and
+	// closes the site's database.
+	stopSite func()
 }
 
 // DefaultOptions are the devnet's defaults.
@@ -309,6 +320,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		return finish(nil), err
 	}
 	defer n.tasks.Close()
+	if n.stopSite != nil {
+		defer n.stopSite()
+	}
 	if opts.Ready != nil {
 		opts.Ready(n.url)
 	}
@@ -562,7 +576,7 @@ func (n *network) startTaskServer(ctx context.Context) error {
 	// server's hotkey is the subnet owner's; clients learn it from
 	// /v1/identity and sign for it.
 	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: n.svc, SignedFor: n.owner.SS58(), Rate: -1, ClientRate: -1, PublicRate: -1,
-		Logger: n.opts.Log.With("role", "api")})
+		Ledger: n.chain, Logger: n.opts.Log.With("role", "api")})
 	if err != nil {
 		return err
 	}
@@ -604,7 +618,7 @@ func (n *network) watch(ctx context.Context, deadline <-chan time.Time, errc <-c
 			continue
 		}
 		if n.opts.Status != nil {
-			n.opts.Status(fmt.Sprintf("block %d | tasks %d/%d done | %d docs, %d tokens | %s", s.Blocks, s.TasksDone, s.Tasks, s.Documents, s.Tokens, n.url))
+			n.opts.Status(fmt.Sprintf("block %d | tasks %d/%d done | accepted %d docs, %d tokens | %s", s.Blocks, s.TasksDone, s.Tasks, s.Documents, s.Tokens, n.url))
 		}
 		if n.opts.UntilDone && n.done(ctx, s) {
 			return "done", nil
@@ -690,6 +704,15 @@ func (n *network) summary(ctx context.Context) (*Summary, error) {
 			s.Agreement[sc.TaskID] = row
 		}
 	}
-	s.Documents, s.Tokens = n.refined(ctx)
+	s.PublishedDocuments, s.PublishedTokens = n.refined(ctx)
+	crawls, err := n.tasks.Volume(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var vol taskserver.Volume
+	for _, c := range crawls {
+		vol.Add(c.Volume)
+	}
+	s.Documents, s.Tokens, s.Accepted = vol.Documents, vol.Tokens, vol.Submissions
 	return s, nil
 }

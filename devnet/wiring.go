@@ -92,17 +92,27 @@ func (n *network) done(ctx context.Context, s *Summary) bool {
 }
 
 // website serves the site, with the task server's API for every request
-// the site does not route (its API lives under /v1/site).
+// the site does not route (its API lives under /v1/site). The site reads
+// the API through its handler, as a remote site reads it over HTTP.
 func (n *network) website(ctx context.Context, api *taskserver.API) (http.Handler, error) {
 	site, err := web.New(ctx, web.Options{
-		Store: n.tasks, Chain: n.chain, Netuid: Netuid, DB: filepath.Join(n.opts.Dir, "web.db"),
+		API: client.New(client.Options{Handler: api}), DB: filepath.Join(n.opts.Dir, "web.db"),
 		OwnerHotkey: n.owner.SS58(), Fallback: api, RefreshEvery: 2 * time.Second, HistoryEvery: uint64(n.opts.Tempo),
-		Logger: n.opts.Log.With("role", "web"),
+		// The miners publish to a local store: no Hub page to link.
+		RevisionURL: func(repo, revision string) string { return "" },
+		Logger:      n.opts.Log.With("role", "web"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("website: %w", err)
 	}
-	go site.Run(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); site.Run(ctx) }()
+	n.stopSite = func() {
+		cancel()
+		<-done
+		site.Close()
+	}
 	return site, nil
 }
 

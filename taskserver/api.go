@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/clientip"
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/wallet"
@@ -64,6 +65,10 @@ type APIOptions struct {
 	// with one report per validator and submission, reports cannot grow
 	// the database beyond that times validators times submissions.
 	MaxReportDetailBytes int
+	// Ledger, when the chain keeps every epoch's rewards (the devchain),
+	// answers /v1/payouts; without it the payouts are the metagraph's last
+	// epoch.
+	Ledger chain.Ledger
 	// MaxSkew is the accepted clock skew of signed requests (default 8 s).
 	MaxSkew time.Duration
 	// Registry receives the metrics (default: a new registry).
@@ -204,6 +209,7 @@ func (a *API) routes() (chi.Router, error) {
 			r.With(a.cached).Get("/throughput", a.throughput)
 			r.With(a.cached).Get("/scores", a.scores)
 			r.With(a.cached).Get("/accepted", a.accepted)
+			a.registerExplorer(r)
 		})
 		// Miners: signed, registered on the subnet.
 		r.Group(func(r chi.Router) {
@@ -603,9 +609,8 @@ type SubmissionsResponse struct {
 }
 
 func (a *API) task(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "task id must be a positive integer")
+	id, ok := pathID(w, r, "task id")
+	if !ok {
 		return
 	}
 	t, ls, err := a.svc.Store().Task(r.Context(), id)
@@ -689,6 +694,16 @@ func (a *API) submissions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// pathID reads the route's {id}, a positive integer naming what.
+func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", what+" must be a positive integer")
+		return 0, false
+	}
+	return id, true
+}
+
 // readPage serves a page of a list paged by a cursor (?after=&limit=):
 // the items after the cursor, and the cursor of the next page.
 func readPage[T any](a *API, w http.ResponseWriter, r *http.Request, read func(context.Context, int64, int) ([]T, error), cursor func(T) int64) ([]T, int64, bool) {
@@ -728,6 +743,22 @@ type Stats struct {
 	LeaseDurationS   float64 `json:"lease_duration_s"`
 	HeartbeatTTLS    float64 `json:"heartbeat_ttl_s"`
 	MaxLeasesPerHkey int     `json:"max_leases_per_hotkey"`
+	// Accepted is the output validators accepted (see Volume), Crawls
+	// each crawl's tasks and accepted output.
+	Accepted Volume        `json:"accepted"`
+	Crawls   []CrawlVolume `json:"crawls"`
+	// CompletedLastDay counts completions in the last 24 hours.
+	CompletedLastDay int64 `json:"completed_last_day"`
+	// MetagraphBlock is the block of the metagraph the chain numbers come
+	// from; Permits the neurons with a validator permit, and
+	// ActiveValidators the validators that reported within ActiveWindow.
+	MetagraphBlock   uint64 `json:"metagraph_block"`
+	Permits          int    `json:"validator_permits"`
+	ActiveValidators int    `json:"active_validators"`
+	// Validators are the registered validators (permit holders that
+	// reported or never leased: on a small subnet miners hold permits
+	// too) and the active ones.
+	Validators int `json:"validators"`
 }
 
 func (a *API) stats(w http.ResponseWriter, r *http.Request) {
@@ -744,21 +775,57 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	bs, err := a.svc.Store().Completions(ctx, since, time.Hour)
+	bs, err := a.svc.Store().Completions(ctx, now.Add(-24*time.Hour), time.Hour)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	var done int64
+	var done, day int64
 	for _, b := range bs {
-		done += b.Count
+		day += b.Count
+		if !b.Start.Before(since.Truncate(time.Hour)) {
+			done += b.Count
+		}
+	}
+	crawls, err := a.svc.Store().Volume(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	vs, err := a.svc.Store().Validators(ctx, since)
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	cfg := a.svc.Config()
-	writeJSON(w, http.StatusOK, Stats{
+	st := Stats{
 		Counts: c, HeadBlock: a.svc.Roster().Head(), Registered: a.svc.Roster().Size(),
 		ActiveMiners: len(ms), CompletedLastH: done, TasksPerMinute: float64(done) / 60,
 		LeaseDurationS: cfg.LeaseDuration.Seconds(), HeartbeatTTLS: cfg.HeartbeatTTL.Seconds(), MaxLeasesPerHkey: cfg.MaxLeases,
-	})
+		Crawls: nonNil(crawls), CompletedLastDay: day, ActiveValidators: len(vs),
+	}
+	for _, cv := range crawls {
+		st.Accepted.Add(cv.Volume)
+	}
+	var neurons []chain.Neuron
+	st.MetagraphBlock, neurons = a.svc.Roster().Metagraph()
+	for _, n := range neurons {
+		if n.ValidatorPermit {
+			st.Permits++
+		}
+	}
+	validators, err := a.validatorSet(ctx, neurons)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// A hotkey that reported in the last hour is active, so counted, even
+	// if it has left the metagraph since: active never exceeds the total.
+	for _, v := range vs {
+		validators[v.Hotkey] = true
+	}
+	st.Validators = len(validators)
+	writeJSON(w, http.StatusOK, st)
 }
 
 // Identity names the server, so that clients sign for it.
@@ -826,7 +893,11 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	evs, err := a.svc.Store().Events(r.Context(), before, limit)
+	kinds, ok := kindsParam(w, r)
+	if !ok {
+		return
+	}
+	evs, err := a.svc.Store().EventsOf(r.Context(), before, limit, kinds)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -834,10 +905,13 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, EventsResponse{Events: nonNil(evs)})
 }
 
-// MinersResponse lists per-miner activity.
+// MinersResponse lists miners: every hotkey that leased since a time and
+// every registered neuron without a validator permit, with its activity
+// since then and its standing on chain.
 type MinersResponse struct {
-	Since  time.Time       `json:"since"`
-	Miners []MinerActivity `json:"miners"`
+	Since          time.Time  `json:"since"`
+	MetagraphBlock uint64     `json:"metagraph_block"`
+	Miners         []MinerRow `json:"miners"`
 }
 
 func (a *API) miners(w http.ResponseWriter, r *http.Request) {
@@ -849,12 +923,13 @@ func (a *API) miners(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ms, err := a.svc.Store().Miners(r.Context(), since)
+	ms, err := a.minerRows(r.Context(), since)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, MinersResponse{Since: since.UTC(), Miners: nonNil(ms[:min(len(ms), limit)])})
+	block, _ := a.svc.Roster().Metagraph()
+	writeJSON(w, http.StatusOK, MinersResponse{Since: since.UTC(), MetagraphBlock: block, Miners: nonNil(ms[:min(len(ms), limit)])})
 }
 
 // ThroughputResponse is completions per bucket.
@@ -867,21 +942,8 @@ type ThroughputResponse struct {
 const maxBuckets = 1000
 
 func (a *API) throughput(w http.ResponseWriter, r *http.Request) {
-	since, ok := a.sinceParam(w, r, 24*time.Hour)
+	since, bucket, ok := a.seriesParams(w, r, 24*time.Hour)
 	if !ok {
-		return
-	}
-	bucket := time.Hour
-	if v := r.URL.Query().Get("bucket"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			writeError(w, http.StatusBadRequest, "bad_request", "bucket must be a duration of at least 1s")
-			return
-		}
-		bucket = d
-	}
-	if span := a.svc.Now().Sub(since); span/bucket > maxBuckets {
-		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("at most %d buckets: bucket must be at least %s for since %s", maxBuckets, (span/maxBuckets).Round(time.Second)+time.Second, span.Round(time.Second)))
 		return
 	}
 	bs, err := a.svc.Store().Completions(r.Context(), since, bucket)
@@ -902,7 +964,19 @@ func (a *API) scores(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ss, err := a.svc.Store().Scores(r.Context(), r.URL.Query().Get("hotkey"), limit)
+	q := r.URL.Query()
+	sq := ScoreQuery{Hotkey: q.Get("hotkey"), Validator: q.Get("validator"), Limit: limit}
+	for name, dst := range map[string]*int64{"lease": &sq.LeaseID, "task": &sq.TaskID} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				writeError(w, http.StatusBadRequest, "bad_request", name+" must be a positive integer")
+				return
+			}
+			*dst = n
+		}
+	}
+	ss, err := a.svc.Store().ScoresOf(r.Context(), sq)
 	if err != nil {
 		a.fail(w, r, err)
 		return

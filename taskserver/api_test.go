@@ -317,9 +317,10 @@ func TestLeaseLifecycle(t *testing.T) {
 			t.Fatalf("submissions after the last = %+v, %v", more, err)
 		}
 		// A validator's acceptance (the only stake reporting) decides it.
+		detail := `{"accepted":true,"documents":12,"tokens":3400,"measured_tokens":3400,"quality":0.5}`
 		rr, err := v1.Report(ctx, taskserver.ScoreBody{LeaseID: l.ID, Hotkey: key(t, "m1").SS58(), TaskID: 1, Commitment: commitment(1),
-			Accepted: true, Score: 0.75, Detail: json.RawMessage(`{"quality":0.5}`)})
-		if err != nil || rr.Report.Validator != key(t, "v1").SS58() || rr.Report.Block != 130 || rr.Report.Detail != `{"quality":0.5}` ||
+			Accepted: true, Score: 0.75, Detail: json.RawMessage(detail)})
+		if err != nil || rr.Report.Validator != key(t, "v1").SS58() || rr.Report.Block != 130 || rr.Report.Detail != detail ||
 			rr.Lease.Decision != taskserver.DecisionAccepted {
 			t.Fatalf("report = %+v, %v", rr, err)
 		}
@@ -354,8 +355,10 @@ func TestLeaseLifecycle(t *testing.T) {
 		if err != nil || len(acc) != 1 || acc[0].TaskID != 1 || acc[0].Commitment != commitment(1) || acc[0].CommitBlock != 129 || acc[0].Hotkey != key(t, "m1").SS58() {
 			t.Fatalf("accepted = %+v, %v", acc, err)
 		}
+		// Every miner, registered or active; the validators are not miners.
 		ms, err := pub.Miners(ctx, time.Hour)
-		if err != nil || len(ms) != 1 || ms[0].Completed != 1 || ms[0].Leases != 2 {
+		if err != nil || len(ms) != 2 || ms[0].Hotkey != key(t, "m1").SS58() || ms[0].UID != 0 || ms[0].Completed != 1 || ms[0].Leases != 2 ||
+			ms[0].Accepted != 1 || !ms[0].Active || ms[1].Hotkey != key(t, "m2").SS58() || ms[1].Leases != 0 || ms[1].UID != 1 {
 			t.Fatalf("miners = %+v, %v", ms, err)
 		}
 		bs, err := pub.Throughput(ctx, time.Hour, time.Minute)
@@ -366,12 +369,72 @@ func TestLeaseLifecycle(t *testing.T) {
 		if ss, err := pub.Scores(ctx, key(t, "m1").SS58(), 0); err != nil || len(ss) != 0 {
 			t.Fatalf("scores before release = %+v, %v", ss, err)
 		}
+		// Nothing of the report shows anywhere before its release: not
+		// its verdict, score or counts; only that v1 reported.
+		sub, err := pub.Submission(ctx, l.ID)
+		if err != nil || len(sub.Verdicts) != 0 || len(sub.Unpublished) != 1 || sub.Unpublished[0].Validator != key(t, "v1").SS58() ||
+			sub.Lease.Decision != taskserver.DecisionAccepted || sub.Repo != "user/refined" || sub.Tally.Outcome != "pending" {
+			t.Fatalf("submission before release = %+v, %v", sub, err)
+		}
+		st, _ = pub.Stats(ctx)
+		if st.Accepted != (taskserver.Volume{Submissions: 1}) || len(st.Crawls) != 1 || st.Crawls[0].Tasks != 3 || st.Permits != 2 || st.ActiveValidators != 1 {
+			t.Fatalf("stats before release = %+v", st)
+		}
+		vs, err := pub.Validators(ctx, time.Hour)
+		if err != nil || len(vs.Validators) != 2 || vs.Validators[0].Hotkey != key(t, "v1").SS58() || vs.Validators[0].Reports != 1 ||
+			vs.Validators[0].Released != 0 || vs.Validators[1].Reports != 0 || !vs.Validators[1].ValidatorPermit {
+			t.Fatalf("validators before release = %+v, %v", vs, err)
+		}
 		if n, err := v1.ReleaseScores(ctx, 0); err != nil || n != 1 {
 			t.Fatalf("release = %d, %v", n, err)
 		}
 		ss, err := pub.Scores(ctx, key(t, "m1").SS58(), 0)
-		if err != nil || len(ss) != 1 || ss[0].Score != 0.75 || ss[0].Detail != `{"quality":0.5}` {
+		if err != nil || len(ss) != 1 || ss[0].Score != 0.75 || ss[0].Detail != detail || ss[0].LeaseID != l.ID || !ss[0].Accepted {
 			t.Fatalf("scores = %+v, %v", ss, err)
+		}
+		sub, err = pub.Submission(ctx, l.ID)
+		if err != nil || len(sub.Verdicts) != 1 || len(sub.Unpublished) != 0 || sub.Verdicts[0].Agrees == nil || !*sub.Verdicts[0].Agrees ||
+			sub.Verdicts[0].UID != 2 || sub.Tally.Outcome != "accepted" || sub.Task.ID != 1 {
+			t.Fatalf("submission = %+v, %v", sub, err)
+		}
+		st, _ = pub.Stats(ctx)
+		if st.Accepted != (taskserver.Volume{Submissions: 1, Counted: 1, Documents: 12, Tokens: 3400}) || st.Crawls[0].Volume != st.Accepted ||
+			st.Crawls[0].Done != 1 || st.Crawls[0].Tasks != 3 {
+			t.Fatalf("stats = %+v", st)
+		}
+		vol, err := pub.Volume(ctx, time.Hour, time.Hour)
+		if err != nil || len(vol.Buckets) != 1 || vol.Buckets[0].Volume != st.Accepted {
+			t.Fatalf("volume = %+v, %v", vol, err)
+		}
+		vs, _ = pub.Validators(ctx, time.Hour)
+		if v := vs.Validators[0]; v.Released != 1 || v.Decided != 1 || v.Agreement != 1 || !v.Active {
+			t.Fatalf("validator = %+v", v)
+		}
+		if vd, err := pub.Validator(ctx, key(t, "v1").SS58()); err != nil || len(vd.Scores) != 1 || vd.Scores[0].Decision != taskserver.DecisionAccepted {
+			t.Fatalf("validator detail = %+v, %v", vd, err)
+		}
+		if _, err := pub.Validator(ctx, key(t, "m1").SS58()); !errors.Is(err, taskserver.ErrNotFound) {
+			t.Fatalf("a miner as a validator: %v", err)
+		}
+		if md, err := pub.Miner(ctx, key(t, "m1").SS58()); err != nil || len(md.Leases) != 2 || len(md.Scores) != 1 || md.Miner.Tokens != 3400 {
+			t.Fatalf("miner detail = %+v, %v", md, err)
+		}
+		if th, err := pub.TaskHistory(ctx, 1); err != nil || th.Task.State != taskserver.TaskDone || len(th.Leases) != 1 || len(th.Scores) != 1 {
+			t.Fatalf("task history = %+v, %v", th, err)
+		}
+		if _, err := pub.Submission(ctx, l2.Lease.ID); !errors.Is(err, taskserver.ErrNotFound) {
+			t.Fatalf("a released lease as a submission: %v", err)
+		}
+		decided, err := pub.EventsOf(ctx, 0, 10, []string{"accepted", "rejected"})
+		if err != nil || len(decided) != 1 || decided[0].Kind != "accepted" {
+			t.Fatalf("decision events = %+v, %v", decided, err)
+		}
+		mg, err := pub.Metagraph(ctx)
+		if err != nil || len(mg.Neurons) != 4 || mg.Netuid != 1 {
+			t.Fatalf("metagraph = %+v, %v", mg, err)
+		}
+		if p, err := pub.Payouts(ctx, "", 0); err != nil || p.Source != "metagraph" {
+			t.Fatalf("payouts = %+v, %v", p, err)
 		}
 	})
 }

@@ -35,7 +35,7 @@ const (
 func readStore(b *testing.B) (*sqlstore.Store, time.Time) {
 	b.Helper()
 	ctx := context.Background()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("refine-taskserver-reads-v1-%d-%d.db", readTasks, readLeases))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("refine-taskserver-reads-v2-%d-%d.db", readTasks, readLeases))
 	// The newest lease is one minute before the recorded end time, so the
 	// "last hour" and "last day" windows hold the same data on every run.
 	endFile := path + ".end"
@@ -82,6 +82,18 @@ func readStore(b *testing.B) (*sqlstore.Store, time.Time) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Every submission is decided and carries one published score (of 16
+	// validators), as the explorer's reads expect: most accepted, with
+	// their counts.
+	decide, err := tx.Prepare(`UPDATE leases SET decision = $1, decided_at = $2, decided_block = $3, documents = $4, tokens = $5 WHERE id = $6`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	insScore, err := tx.Prepare(`INSERT INTO scores(validator, hotkey, task_id, lease_id, accepted, score, detail, documents, tokens, at, block)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`)
+	if err != nil {
+		b.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	step := (7*24*time.Hour - time.Minute) / readLeases
 	for i := 0; i < readLeases; i++ {
@@ -115,8 +127,23 @@ func readStore(b *testing.B) (*sqlstore.Store, time.Time) {
 		if _, err := insEvent.Exec(ended, eblock, state, taskID, id, hk, commitment); err != nil {
 			b.Fatal(err)
 		}
+		if state == "completed" {
+			accepted := rng.IntN(20) != 0
+			decision, docs, tokens := "rejected", any(nil), any(nil)
+			if accepted {
+				decision, docs, tokens = "accepted", int64(1000+i%300), int64(900_000+i%5000)
+			}
+			at := granted.Add(25 * time.Minute).UnixMilli()
+			if _, err := decide.Exec(decision, at, blk+110, docs, tokens, id); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := insScore.Exec(fmt.Sprintf("5ReadValidator%02dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i%16), hk, taskID, id, accepted, 0.8,
+				`{"quality":0.8}`, docs, tokens, at, blk+110); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
-	if _, err := tx.Exec(`UPDATE tasks SET state = 'done' WHERE id IN (SELECT task_id FROM leases WHERE state = 'completed')`); err != nil {
+	if _, err := tx.Exec(`UPDATE tasks SET state = 'done' WHERE id IN (SELECT task_id FROM leases WHERE decision = 'accepted')`); err != nil {
 		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -156,7 +183,8 @@ func BenchmarkPublicReads(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, path := range []string{"/v1/stats", "/v1/miners", "/v1/throughput", "/v1/events", "/v1/scores", "/v1/accepted"} {
+		for _, path := range []string{"/v1/stats", "/v1/miners", "/v1/throughput", "/v1/events", "/v1/scores", "/v1/accepted",
+			"/v1/validators", "/v1/volume", "/v1/metagraph", "/v1/events?kind=completed,accepted,rejected"} {
 			b.Run(mode.name+"/"+strings.TrimPrefix(path, "/v1/"), func(b *testing.B) {
 				lat := make([]time.Duration, 0, b.N)
 				size := 0

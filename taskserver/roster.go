@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -30,6 +31,8 @@ type Roster struct {
 	neurons   map[string]chain.Neuron
 	head      uint64
 	refreshed time.Time
+	// mgBlock is the block the metagraph was read at.
+	mgBlock uint64
 }
 
 // NewRoster returns an empty roster of netuid on c; call Refresh before use.
@@ -55,7 +58,7 @@ func (r *Roster) Refresh(ctx context.Context) error {
 		neurons[n.Hotkey] = n
 	}
 	r.mu.Lock()
-	r.neurons, r.refreshed = neurons, time.Now()
+	r.neurons, r.refreshed, r.mgBlock = neurons, time.Now(), mg.Block
 	if b.Number > r.head {
 		r.head = b.Number
 	}
@@ -113,6 +116,23 @@ func (r *Roster) Size() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.neurons)
+}
+
+// Netuid is the roster's subnet.
+func (r *Roster) Netuid() uint16 { return r.netuid }
+
+// Metagraph returns the cached neurons by uid, without weights and bonds,
+// and the block they were read at.
+func (r *Roster) Metagraph() (block uint64, neurons []chain.Neuron) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	neurons = make([]chain.Neuron, 0, len(r.neurons))
+	for _, n := range r.neurons {
+		n.Weights, n.Bonds = nil, nil
+		neurons = append(neurons, n)
+	}
+	sort.Slice(neurons, func(i, j int) bool { return neurons[i].UID < neurons[j].UID })
+	return r.mgBlock, neurons
 }
 
 // Neuron returns hotkey's neuron, if registered.

@@ -97,16 +97,18 @@ func (s *Service) Store() Store { return s.opts.Store }
 // Roster is the service's metagraph cache.
 func (s *Service) Roster() *Roster { return s.opts.Roster }
 
-// Config is the lease configuration the API reports to miners.
+// Config is the lease configuration the API reports to miners, and the
+// acceptance rule it decides submissions with.
 type Config struct {
 	LeaseDuration time.Duration
 	HeartbeatTTL  time.Duration
 	MaxLeases     int
+	Acceptance    acceptance.Rule
 }
 
 // Config returns the lease configuration.
 func (s *Service) Config() Config {
-	return Config{s.opts.LeaseDuration, s.opts.HeartbeatTTL, s.opts.MaxLeases}
+	return Config{s.opts.LeaseDuration, s.opts.HeartbeatTTL, s.opts.MaxLeases, s.opts.Acceptance}
 }
 
 // Now is the service's clock.

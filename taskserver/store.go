@@ -87,11 +87,32 @@ type Store interface {
 	// newest first.
 	Scores(ctx context.Context, hotkey string, limit int) ([]Score, error)
 
+	// The public read model (reads.go). Published scores only: nothing
+	// of a report shows before its validator released it.
+	//
+	// ScoresOf returns published scores matching q, newest first.
+	ScoresOf(ctx context.Context, q ScoreQuery) ([]Score, error)
+	// Reporters returns who reported on a submission, oldest first, and
+	// whether each report is published yet.
+	Reporters(ctx context.Context, leaseID int64) ([]ReportStatus, error)
+	// Volume returns every crawl's task counts and accepted output, by
+	// crawl name.
+	Volume(ctx context.Context) ([]CrawlVolume, error)
+	// VolumeSeries returns the accepted output per bucket of decision
+	// time since a time, oldest first, empty buckets left out.
+	VolumeSeries(ctx context.Context, since time.Time, bucket time.Duration) ([]VolumeBucket, error)
+	// Validators returns per-validator reporting since a time, by hotkey.
+	Validators(ctx context.Context, since time.Time) ([]ValidatorActivity, error)
+	// EventsOf is Events of the given kinds only (all when empty).
+	EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]Event, error)
+
 	// Counts summarises the pool.
 	Counts(ctx context.Context) (Counts, error)
 	// Events returns recent events, newest first, with ID < before (0: any).
 	Events(ctx context.Context, before int64, limit int) ([]Event, error)
-	// Miners returns per-hotkey activity since a time, most active first.
+	// Miners returns per-hotkey activity of the leases granted since a
+	// time (with their decisions and accepted output) and the mean of the
+	// hotkey's scores published since then, most active first.
 	Miners(ctx context.Context, since time.Time) ([]MinerActivity, error)
 	// Completions returns completion counts per bucket since a time.
 	Completions(ctx context.Context, since time.Time, bucket time.Duration) ([]Bucket, error)

@@ -114,14 +114,19 @@ type Event struct {
 // Report), so that nobody can copy a validator's weights before
 // commit-reveal shows them.
 type Score struct {
-	ID        int64     `json:"id"`
-	Validator string    `json:"validator"`
-	Hotkey    string    `json:"hotkey"`
-	TaskID    int64     `json:"task_id"`
-	Score     float64   `json:"score"`
-	Detail    string    `json:"detail,omitempty"` // JSON breakdown, opaque here
-	At        time.Time `json:"at"`
-	Block     uint64    `json:"block"`
+	ID        int64  `json:"id"`
+	Validator string `json:"validator"`
+	Hotkey    string `json:"hotkey"`
+	TaskID    int64  `json:"task_id"`
+	// LeaseID is the submission (completed lease) scored; 0 for scores
+	// published before scores named their lease.
+	LeaseID int64 `json:"lease_id,omitempty"`
+	// Accepted is the validator's verdict.
+	Accepted bool      `json:"accepted"`
+	Score    float64   `json:"score"`
+	Detail   string    `json:"detail,omitempty"` // JSON breakdown, opaque here
+	At       time.Time `json:"at"`
+	Block    uint64    `json:"block"`
 }
 
 // Report is a validator's signed report on one submission (a completed
@@ -188,6 +193,17 @@ type MinerActivity struct {
 	Live       int64     `json:"live"`
 	LastSeen   time.Time `json:"last_seen"`
 	AvgSeconds float64   `json:"avg_seconds"` // mean lease-to-completion time
+	// The validators' decisions on its submissions (completed leases):
+	// accepted, rejected, and still pending.
+	Accepted int64 `json:"accepted"`
+	Rejected int64 `json:"rejected"`
+	Pending  int64 `json:"pending"`
+	// Documents and Tokens are its accepted output (see Volume).
+	Documents int64 `json:"documents"`
+	Tokens    int64 `json:"tokens"`
+	// Score is the mean of its published scores, Scores how many.
+	Score  float64 `json:"score"`
+	Scores int64   `json:"scores"`
 }
 
 // Errors of the lease rules; the API maps each to a status and code.

@@ -26,6 +26,7 @@ import (
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 	"github.com/datarefine/refine/validator/verify"
+	"github.com/datarefine/refine/wallet"
 )
 
 // The tests run a whole subnet in-process: a devchain, the real task server
@@ -200,7 +201,7 @@ func (s *syncBuffer) String() string {
 
 func key(t testing.TB, name string) chain.Signer {
 	t.Helper()
-	k, err := chain.SignerFromURI("//" + name)
+	k, err := wallet.FromURI("//" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/datarefine/refine/sqldb"
 	"github.com/datarefine/refine/validator/verify"
-	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
 // state is the validator's SQLite database. Everything a restart must not
@@ -109,17 +109,12 @@ CREATE TABLE IF NOT EXISTS weight_commits (
 `
 
 func openState(ctx context.Context, path string) (*state, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	if path == ":memory:" {
-		dsn = "file::memory:?_txlock=immediate"
-	}
-	db, err := sql.Open("sqlite", dsn)
+	// One writer connection (sqldb's default): SQLite serialises writers
+	// anyway, and an in-memory database exists per connection.
+	db, err := sqldb.OpenSQLite(path, sqldb.SQLite{Immediate: true})
 	if err != nil {
-		return nil, fmt.Errorf("open validator state %s: %w", path, err)
+		return nil, fmt.Errorf("open validator state: %w", err)
 	}
-	// One connection: SQLite serialises writers anyway, and an in-memory
-	// database exists per connection.
-	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, schema+uniquenessSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create validator state %s: %w", path, err)
@@ -130,12 +125,11 @@ func openState(ctx context.Context, path string) (*state, error) {
 	}
 	s := &state{db: db}
 	if path != ":memory:" {
-		rd, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+		rd, err := sqldb.OpenSQLite(path, sqldb.SQLite{ReadOnly: true, MaxOpen: 8})
 		if err != nil {
 			db.Close()
-			return nil, fmt.Errorf("open validator state %s: %w", path, err)
+			return nil, fmt.Errorf("open validator state: %w", err)
 		}
-		rd.SetMaxOpenConns(8)
 		s.read = rd
 	}
 	// Columns added after the first release; a state file from before

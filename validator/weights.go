@@ -100,9 +100,9 @@ const (
 // period on; only past c + period + 1 is it surely expired.
 func revealPlan(e chain.EpochState, c uint64) revealAction {
 	switch {
-	case e.TxEpoch < c+e.RevealPeriod:
+	case e.RevealTooEarly(c):
 		return revealWait
-	case e.TxEpoch > c+e.RevealPeriod+1:
+	case e.CommitExpired(c + 1):
 		return revealDrop
 	}
 	return revealTry

@@ -6,15 +6,28 @@ import (
 	"fmt"
 
 	"github.com/decred/base58"
-	subkey "github.com/vedhavyas/go-subkey/v2"
 	"golang.org/x/crypto/blake2b"
 )
 
 // ErrBadAddress is wrapped by every SS58 decoding error.
 var ErrBadAddress = errors.New("invalid SS58 address")
 
-// EncodeSS58 returns the SS58 address (prefix 42) of a public key.
-func EncodeSS58(pub [32]byte) string { return subkey.SS58Encode(pub[:], SS58Prefix) }
+// ss58Checksum is SS58's 2-byte checksum of prefix || account: the first
+// bytes of blake2b-512("SS58PRE" || prefix || account) (sp-core's
+// ss58hash).
+func ss58Checksum(body []byte) []byte {
+	h := blake2b.Sum512(append([]byte("SS58PRE"), body...))
+	return h[:2]
+}
+
+// EncodeSS58 returns the SS58 address (prefix 42) of a public key: base58
+// of the one-byte prefix, the 32-byte account and the checksum.
+func EncodeSS58(pub [32]byte) string {
+	raw := make([]byte, 0, 35)
+	raw = append(raw, SS58Prefix)
+	raw = append(raw, pub[:]...)
+	return base58.Encode(append(raw, ss58Checksum(raw)...))
+}
 
 // DecodeSS58 parses an SS58 address of a 32-byte account with prefix 42 and
 // checks its 2-byte blake2b checksum. Addresses of other networks are
@@ -32,8 +45,7 @@ func DecodeSS58(addr string) ([32]byte, error) {
 	if raw[0] != SS58Prefix {
 		return pub, fmt.Errorf("%w %q: network prefix %d, want %d", ErrBadAddress, addr, raw[0], SS58Prefix)
 	}
-	h := blake2b.Sum512(append([]byte("SS58PRE"), raw[:33]...))
-	if !bytes.Equal(h[:2], raw[33:]) {
+	if !bytes.Equal(ss58Checksum(raw[:33]), raw[33:]) {
 		return pub, fmt.Errorf("%w %q: checksum mismatch", ErrBadAddress, addr)
 	}
 	copy(pub[:], raw[1:33])

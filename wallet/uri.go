@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	schnorrkel "github.com/ChainSafe/go-schnorrkel"
+	"github.com/datarefine/refine/scale"
 	"golang.org/x/crypto/blake2b"
 )
 
@@ -61,11 +62,7 @@ func FromURI(uri string) (*Keypair, error) {
 	}
 	var js []junction
 	for _, part := range junctionRE.FindAllStringSubmatch(path, -1) {
-		j, err := parseJunction(part[1])
-		if err != nil {
-			return nil, err
-		}
-		js = append(js, j)
+		js = append(js, parseJunction(part[1]))
 	}
 	if len(js) > 0 || password != "" {
 		// The phrase alone no longer regenerates this key.
@@ -77,7 +74,7 @@ func FromURI(uri string) (*Keypair, error) {
 // parseJunction turns "/name" (hard) or "name" (soft) into its chain code:
 // SCALE of the junction (u64 LE if it is a number, else a compact-length
 // prefixed string), zero-padded to 32 bytes or blake2b-256 hashed if longer.
-func parseJunction(code string) (junction, error) {
+func parseJunction(code string) junction {
 	var j junction
 	if strings.HasPrefix(code, "/") {
 		j.hard = true
@@ -88,31 +85,14 @@ func parseJunction(code string) (junction, error) {
 	if n, err := strconv.ParseUint(strings.TrimPrefix(code, "+"), 10, 64); err == nil && code != "+" {
 		enc = binary.LittleEndian.AppendUint64(nil, n)
 	} else {
-		l, err := compactLen(len(code))
-		if err != nil {
-			return j, err
-		}
-		enc = append(l, code...)
+		enc = append(scale.AppendCompact(nil, uint64(len(code))), code...)
 	}
 	if len(enc) > 32 {
 		h := blake2b.Sum256(enc)
 		enc = h[:]
 	}
 	copy(j.chainCode[:], enc)
-	return j, nil
-}
-
-// compactLen is SCALE's compact encoding of a length.
-func compactLen(n int) ([]byte, error) {
-	switch {
-	case n < 1<<6:
-		return []byte{byte(n << 2)}, nil
-	case n < 1<<14:
-		return binary.LittleEndian.AppendUint16(nil, uint16(n<<2|1)), nil
-	case n < 1<<30:
-		return binary.LittleEndian.AppendUint32(nil, uint32(n<<2|2)), nil
-	}
-	return nil, fmt.Errorf("wallet: derivation junction too long")
+	return j
 }
 
 // derive applies junctions the way sp-core's sr25519 Pair::derive does: a

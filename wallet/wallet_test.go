@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	subkey "github.com/vedhavyas/go-subkey/v2"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/datarefine/refine/internal/shareddata"
@@ -291,10 +290,11 @@ func TestSS58(t *testing.T) {
 	if last == 'A' {
 		repl = 'B'
 	}
-	p := alice.PublicKey()
 	cases := map[string]string{
-		"checksum":  addr[:len(addr)-1] + string(repl),
-		"prefix 0":  subkey.SS58Encode(p[:], 0),
+		"checksum": addr[:len(addr)-1] + string(repl),
+		// //Alice's key in Polkadot's format (prefix 0, as subkey and
+		// polkadot.js print it): a valid address of another network.
+		"prefix 0":  "15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5",
 		"base58":    "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0", // '0' is not base58
 		"too short": addr[:20],
 		"empty":     "",
@@ -306,6 +306,9 @@ func TestSS58(t *testing.T) {
 	}
 	if !strings.Contains(func() string { _, e := DecodeSS58(cases["checksum"]); return e.Error() }(), "checksum") {
 		t.Error("checksum error does not say so")
+	}
+	if _, e := DecodeSS58(cases["prefix 0"]); e == nil || !strings.Contains(e.Error(), "network prefix 0") {
+		t.Errorf("another network's address: %v, want a network prefix error", e)
 	}
 }
 

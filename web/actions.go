@@ -28,12 +28,16 @@ var repoRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0
 // client cannot flood the site.
 func (s *Site) mayWrite(ctx context.Context, sess Session, client string) error {
 	if !sess.Owner {
-		snap, err := s.current(ctx)
+		mg, err := s.metagraph(ctx)
 		if err != nil {
 			return err
 		}
-		if _, ok := snap.neurons[sess.Hotkey]; !ok {
-			return fmt.Errorf("%w: %s is not registered on subnet %d; only registered hotkeys may post or keep a profile", errForbid, sess.Hotkey, s.opts.Netuid)
+		registered := false
+		for _, n := range mg.Neurons {
+			registered = registered || n.Hotkey == sess.Hotkey
+		}
+		if !registered {
+			return fmt.Errorf("%w: %s is not registered on subnet %d; only registered hotkeys may post or keep a profile", errForbid, sess.Hotkey, mg.Netuid)
 		}
 	}
 	if !s.writeLim.allow(client, s.opts.Now()) {

@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/datarefine/refine/taskserver"
 )
 
 func (s *Site) routes() chi.Router {
@@ -22,6 +25,7 @@ func (s *Site) routes() chi.Router {
 	r.Get("/tasks/{id}", s.pageTask)
 	r.Get("/submissions/{id}", s.pageSubmission)
 	r.Get("/payouts", s.pagePayouts)
+	r.Get("/dataset", s.pageDataset)
 	r.Get("/board", s.pageBoard)
 	r.Post("/board", s.formNewThread)
 	r.Get("/board/{id}", s.pageThread)
@@ -34,26 +38,31 @@ func (s *Site) routes() chi.Router {
 	r.Get("/dashboard", s.pageDashboard)
 	r.Post("/dashboard/profile", s.formProfile)
 	r.Get("/static/*", s.serveStatic)
+	r.Get("/favicon.ico", s.serveFavicon)
 
-	// The public JSON API the pages use.
+	// The site's JSON: live numbers and charts (shaped from the task
+	// server's public API, which has every other read), and the site's
+	// own state: profiles, sign-in, the board.
 	r.Route("/v1/site", func(r chi.Router) {
 		r.Get("/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/yaml")
 			w.Write(OpenAPI)
 		})
 		r.Get("/overview", s.apiOverview)
-		r.Get("/leaderboard/miners", s.apiMinerBoard)
-		r.Get("/leaderboard/validators", s.apiValidatorBoard)
-		r.Get("/charts/tokens", s.apiChartTokens)
-		r.Get("/charts/completions", s.apiChartCompletions)
-		r.Get("/charts/miners/{hotkey}/scores", s.apiChartMinerScores)
-		r.Get("/charts/miners/{hotkey}/rewards", s.apiChartMinerRewards)
-		r.Get("/charts/validators/{hotkey}/trust", s.apiChartValidator)
-		r.Get("/miners/{hotkey}", s.apiMiner)
-		r.Get("/validators/{hotkey}", s.apiValidator)
-		r.Get("/tasks/{id}", s.apiTask)
-		r.Get("/submissions/{id}", s.apiSubmission)
-		r.Get("/payouts", s.apiPayouts)
+		r.Get("/charts/tokens", s.chart(func(r *http.Request) (Series, error) { return s.tokensChart(s.reads(r)) }))
+		r.Get("/charts/completions", s.chart(func(r *http.Request) (Series, error) { return s.completionsChart(s.reads(r)) }))
+		r.Get("/charts/miners/{hotkey}/scores", s.chart(func(r *http.Request) (Series, error) {
+			names, err := s.db.displayNames(r.Context())
+			if err != nil {
+				return Series{}, err
+			}
+			return s.minerScoresChart(s.reads(r), chi.URLParam(r, "hotkey"), names)
+		}))
+		r.Get("/charts/miners/{hotkey}/rewards", s.chart(func(r *http.Request) (Series, error) { return s.rewardsChart(s.reads(r), chi.URLParam(r, "hotkey")) }))
+		r.Get("/charts/miners/{hotkey}/incentive", s.chart(func(r *http.Request) (Series, error) { return s.incentiveChart(r.Context(), chi.URLParam(r, "hotkey")) }))
+		r.Get("/charts/validators/{hotkey}/trust", s.chart(func(r *http.Request) (Series, error) { return s.trustChart(r.Context(), chi.URLParam(r, "hotkey")) }))
+		r.Get("/charts/dataset", s.chart(s.datasetChart))
+		r.Get("/dataset/samples", s.apiDatasetSamples)
 		r.Get("/profiles/{hotkey}", s.apiProfile)
 		r.Put("/profiles/{hotkey}", s.apiPutProfile)
 		r.Post("/auth/challenge", s.apiChallenge)
@@ -68,10 +77,17 @@ func (s *Site) routes() chi.Router {
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path)
 		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" not allowed on "+r.URL.Path)
+		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.Fallback != nil {
 			s.opts.Fallback.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			writeError(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+" (the task server's API is not served here)")
 			return
 		}
 		s.pageError(w, r, http.StatusNotFound, "Page not found")
@@ -89,6 +105,19 @@ func (s *Site) routes() chi.Router {
 func (s *Site) serveStatic(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	s.static.ServeHTTP(w, r)
+}
+
+// serveFavicon answers browsers that ask for /favicon.ico regardless of
+// the page's icon link.
+func (s *Site) serveFavicon(w http.ResponseWriter, r *http.Request) {
+	b, err := assets.ReadFile("static/favicon.svg")
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(b)
 }
 
 func pathID(r *http.Request) (int64, error) {
@@ -109,119 +138,53 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
+// Overview is the live part of the overview: the task server's stats and
+// its newest events (no heartbeats).
+type Overview struct {
+	Stats  taskserver.Stats   `json:"stats"`
+	Events []taskserver.Event `json:"events"`
+	// Names are the profiles' display names of the events' hotkeys.
+	Names map[string]string `json:"names"`
+}
+
 func (s *Site) apiOverview(w http.ResponseWriter, r *http.Request) {
-	snap, err := s.current(r.Context())
+	ctx := s.reads(r)
+	st, err := s.api.Stats(ctx)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, snap.overview)
-}
-
-// boardParams reads ?sort=&order=asc|desc&limit=.
-func boardParams(r *http.Request, def string) (key string, desc bool, limit int, err error) {
-	q := r.URL.Query()
-	key = q.Get("sort")
-	if key == "" {
-		key = def
+	evs, err := s.api.EventsOf(ctx, 0, 25, eventKinds)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
 	}
-	desc = q.Get("order") != "asc"
-	limit = 1000
-	if l := q.Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit <= 0 {
-			return "", false, 0, fmt.Errorf("%w: limit %q", errInvalid, l)
+	names, err := s.db.displayNames(r.Context())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	o := Overview{Stats: st, Events: nonNil(evs), Names: map[string]string{}}
+	for _, e := range evs {
+		for _, hk := range []string{e.Hotkey, e.Detail} {
+			if n := names[hk]; n != "" {
+				o.Names[hk] = n
+			}
 		}
 	}
-	return key, desc, limit, nil
+	writeJSON(w, http.StatusOK, o)
 }
 
-func (s *Site) minerBoard(r *http.Request) ([]MinerRow, string, bool, error) {
-	key, desc, limit, err := boardParams(r, "score")
-	if err != nil {
-		return nil, "", false, err
-	}
-	snap, err := s.current(r.Context())
-	if err != nil {
-		return nil, "", false, err
-	}
-	rows := append([]MinerRow(nil), snap.miners...)
-	if !sortMiners(rows, key, desc) {
-		return nil, "", false, fmt.Errorf("%w: sort %q", errInvalid, key)
-	}
-	return rows[:min(len(rows), limit)], key, desc, nil
-}
-
-func (s *Site) validatorBoard(r *http.Request) ([]ValidatorRow, string, bool, error) {
-	key, desc, limit, err := boardParams(r, "stake")
-	if err != nil {
-		return nil, "", false, err
-	}
-	snap, err := s.current(r.Context())
-	if err != nil {
-		return nil, "", false, err
-	}
-	rows := append([]ValidatorRow(nil), snap.validators...)
-	if !sortValidators(rows, key, desc) {
-		return nil, "", false, fmt.Errorf("%w: sort %q", errInvalid, key)
-	}
-	return rows[:min(len(rows), limit)], key, desc, nil
-}
-
-func (s *Site) apiMinerBoard(w http.ResponseWriter, r *http.Request) {
-	s.cachedJSON(w, r, "json miners", func() (any, error) {
-		rows, _, _, err := s.minerBoard(r)
-		return map[string]any{"miners": nonNil(rows)}, err
-	})
-}
-
-func (s *Site) apiValidatorBoard(w http.ResponseWriter, r *http.Request) {
-	s.cachedJSON(w, r, "json validators", func() (any, error) {
-		rows, _, _, err := s.validatorBoard(r)
-		return map[string]any{"validators": nonNil(rows)}, err
-	})
-}
-
-// viewKey names a view of the snapshot by its query; views with a limit
-// (unbounded in number) are not cached.
-func viewKey(r *http.Request, name string) (string, bool) {
-	q := r.URL.Query()
-	key := q.Get("sort")
-	_, m := minerSorts[key]
-	_, v := validatorSorts[key]
-	if q.Has("limit") || !(key == "" || m || v) {
-		return "", false
-	}
-	// The key is normalised, so that junk in the query cannot grow the cache.
-	return name + "|" + key + "|" + strconv.FormatBool(q.Get("order") != "asc"), true
-}
-
-// cachedJSON answers with v's JSON, computed once per snapshot and view.
-func (s *Site) cachedJSON(w http.ResponseWriter, r *http.Request, name string, v func() (any, error)) {
-	snap, err := s.current(r.Context())
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	encode := func() ([]byte, error) {
-		x, err := v()
+// chart answers with a chart's data.
+func (s *Site) chart(f func(r *http.Request) (Series, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sr, err := f(r)
 		if err != nil {
-			return nil, err
+			s.apiFail(w, r, err)
+			return
 		}
-		return json.Marshal(x)
+		writeJSON(w, http.StatusOK, sr)
 	}
-	var b []byte
-	if key, ok := viewKey(r, name); ok {
-		b, err = snap.cached(key, encode)
-	} else {
-		b, err = encode()
-	}
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(append(b, '\n'))
 }
 
 func nonNil[T any](v []T) []T {
@@ -229,110 +192,6 @@ func nonNil[T any](v []T) []T {
 		return []T{}
 	}
 	return v
-}
-
-func (s *Site) apiChartTokens(w http.ResponseWriter, r *http.Request) {
-	snap, err := s.current(r.Context())
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, snap.tokensDay)
-}
-
-func (s *Site) apiChartCompletions(w http.ResponseWriter, r *http.Request) {
-	snap, err := s.current(r.Context())
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, snap.completions)
-}
-
-func (s *Site) apiChartMinerScores(w http.ResponseWriter, r *http.Request) {
-	scores, _, err := s.minerHistory(r.Context(), chi.URLParam(r, "hotkey"))
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, scores)
-}
-
-func (s *Site) apiChartMinerRewards(w http.ResponseWriter, r *http.Request) {
-	rw, err := s.rewards(r.Context(), chi.URLParam(r, "hotkey"))
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rw)
-}
-
-func (s *Site) apiChartValidator(w http.ResponseWriter, r *http.Request) {
-	h, err := s.validatorHistory(r.Context(), chi.URLParam(r, "hotkey"))
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h)
-}
-
-func (s *Site) apiMiner(w http.ResponseWriter, r *http.Request) {
-	d, err := s.minerDetail(r.Context(), chi.URLParam(r, "hotkey"))
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
-}
-
-func (s *Site) apiValidator(w http.ResponseWriter, r *http.Request) {
-	d, err := s.validatorDetail(r.Context(), chi.URLParam(r, "hotkey"))
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
-}
-
-func (s *Site) apiTask(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err == nil {
-		var d TaskDetail
-		if d, err = s.taskDetail(r.Context(), id); err == nil {
-			writeJSON(w, http.StatusOK, d)
-			return
-		}
-	}
-	s.apiFail(w, r, err)
-}
-
-func (s *Site) apiSubmission(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err == nil {
-		var d SubmissionDetail
-		if d, err = s.submissionDetail(r.Context(), id); err == nil {
-			writeJSON(w, http.StatusOK, d)
-			return
-		}
-	}
-	s.apiFail(w, r, err)
-}
-
-func (s *Site) apiPayouts(w http.ResponseWriter, r *http.Request) {
-	limit := 500
-	if l := r.URL.Query().Get("limit"); l != "" {
-		var err error
-		if limit, err = strconv.Atoi(l); err != nil || limit <= 0 {
-			s.apiFail(w, r, fmt.Errorf("%w: limit %q", errInvalid, l))
-			return
-		}
-	}
-	p, err := s.payouts(r.Context(), r.URL.Query().Get("hotkey"), limit)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
 }
 
 func (s *Site) apiProfile(w http.ResponseWriter, r *http.Request) {

@@ -77,11 +77,15 @@ func (s *Site) newChallenge(ctx context.Context, hotkey, host string) (Challenge
 		return Challenge{}, errHotkey
 	}
 	now := s.opts.Now().UTC()
+	var netuid uint16
+	if mg, err := s.metagraph(ctx); err == nil {
+		netuid = mg.Netuid
+	}
 	c := Challenge{Hotkey: hotkey, Nonce: randomID(16), ExpiresAt: now.Add(s.opts.ChallengeTTL).Truncate(time.Second)}
 	c.Message = fmt.Sprintf("Sign in to %s (Data Refine subnet %d website)\nhotkey: %s\nnonce: %s\nexpires: %s",
-		host, s.opts.Netuid, hotkey, c.Nonce, c.ExpiresAt.Format(time.RFC3339))
+		host, netuid, hotkey, c.Nonce, c.ExpiresAt.Format(time.RFC3339))
 	c.Command = "refine wallet sign -q " + shellQuote(c.Message)
-	if err := s.db.addChallenge(ctx, c.Nonce, hotkey, c.Message, c.ExpiresAt); err != nil {
+	if err := s.db.addChallenge(ctx, c.Nonce, hotkey, c.Message, c.ExpiresAt, now); err != nil {
 		return Challenge{}, err
 	}
 	return c, nil

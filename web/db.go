@@ -6,95 +6,95 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"github.com/datarefine/refine/sqldb"
 )
 
-// db holds the website's own state: the session signing key, sign-in
-// challenges, revoked sessions, profiles, posts and the metagraph history
-// the charts draw. It never touches the task server's tables.
+// db holds the website's own state: the session signing keys, sign-in
+// challenges, sessions, profiles, posts and the metagraph history the
+// charts draw. It lives in the same database backend as the task server
+// (SQLite or PostgreSQL: the task server's own database when the site is
+// mounted in the task server process), in tables of its own (web_*), so
+// that several site replicas can share one PostgreSQL database. It never
+// touches the task server's tables.
 type db struct {
-	w, r *sql.DB
+	*sqldb.DB
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS challenges (
-	nonce TEXT PRIMARY KEY, hotkey TEXT NOT NULL, message TEXT NOT NULL,
-	expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS sessions (
-	id TEXT PRIMARY KEY, hotkey TEXT NOT NULL, created_at INTEGER NOT NULL,
-	expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS profiles (
-	hotkey TEXT PRIMARY KEY, display_name TEXT NOT NULL DEFAULT '', dataset_repo TEXT NOT NULL DEFAULT '',
-	contact TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS posts (
-	id INTEGER PRIMARY KEY AUTOINCREMENT, thread_id INTEGER, author TEXT NOT NULL,
-	title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL, created_at INTEGER NOT NULL,
-	hidden INTEGER NOT NULL DEFAULT 0, hidden_by TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS posts_thread ON posts(thread_id, id);
-CREATE INDEX IF NOT EXISTS posts_author ON posts(author, created_at);
-CREATE TABLE IF NOT EXISTS neuron_history (
-	block INTEGER NOT NULL, at INTEGER NOT NULL, hotkey TEXT NOT NULL, uid INTEGER NOT NULL,
-	stake INTEGER NOT NULL, incentive INTEGER NOT NULL, dividends INTEGER NOT NULL,
-	validator_trust INTEGER NOT NULL, emission INTEGER NOT NULL, PRIMARY KEY (hotkey, block));
-CREATE INDEX IF NOT EXISTS neuron_history_block ON neuron_history(block);
-`
+// migrationLock is the PostgreSQL advisory lock the site's migrations take
+// (the task server's is another).
+const migrationLock = 7305424
 
-func openDB(ctx context.Context, path string) (*db, error) {
-	if path == "" || path == ":memory:" {
-		return nil, errors.New("web database: need a file path")
+func webMigrations(d *sqldb.DB) []sqldb.Migration {
+	return []sqldb.Migration{
+		{SQL: `CREATE TABLE web_settings (name TEXT PRIMARY KEY, value ` + d.Blob() + ` NOT NULL);
+		CREATE TABLE web_challenges (
+			nonce TEXT PRIMARY KEY, hotkey TEXT NOT NULL, message TEXT NOT NULL,
+			expires_at BIGINT NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+		CREATE INDEX web_challenges_expiry ON web_challenges(expires_at);
+		CREATE TABLE web_sessions (
+			id TEXT PRIMARY KEY, hotkey TEXT NOT NULL, created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+		CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
+		CREATE TABLE web_profiles (
+			hotkey TEXT PRIMARY KEY, display_name TEXT NOT NULL DEFAULT '', dataset_repo TEXT NOT NULL DEFAULT '',
+			contact TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL);
+		CREATE TABLE web_posts (
+			id ` + d.ID() + `, thread_id BIGINT, author TEXT NOT NULL,
+			title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL, created_at BIGINT NOT NULL,
+			hidden INTEGER NOT NULL DEFAULT 0, hidden_by TEXT NOT NULL DEFAULT '');
+		CREATE INDEX web_posts_thread ON web_posts(thread_id, id);
+		CREATE INDEX web_posts_author ON web_posts(author, created_at);
+		CREATE TABLE web_neuron_history (
+			block BIGINT NOT NULL, at BIGINT NOT NULL, hotkey TEXT NOT NULL, uid INTEGER NOT NULL,
+			stake BIGINT NOT NULL, incentive INTEGER NOT NULL, dividends INTEGER NOT NULL,
+			validator_trust INTEGER NOT NULL, emission BIGINT NOT NULL, PRIMARY KEY (hotkey, block));
+		CREATE INDEX web_neuron_history_block ON web_neuron_history(block)`},
 	}
-	q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	w, err := sql.Open("sqlite", "file:"+path+q)
-	if err != nil {
-		return nil, fmt.Errorf("open web database %s: %w", path, err)
-	}
-	// One writer connection serialises writes without SQLITE_BUSY.
-	w.SetMaxOpenConns(1)
-	if _, err := w.ExecContext(ctx, schema); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("create web tables in %s: %w", path, err)
-	}
-	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open web database %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(4)
-	return &db{w: w, r: r}, nil
 }
 
-func (d *db) Close() error {
-	return errors.Join(d.w.Close(), d.r.Close())
+// openDB opens the site's database (a SQLite file or a postgres:// DSN)
+// and creates its tables.
+func openDB(ctx context.Context, dsn string) (*db, error) {
+	if dsn == "" {
+		return nil, errors.New("web database: need a SQLite file or a postgres:// DSN")
+	}
+	d, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("web database: %w", err)
+	}
+	if err := d.Migrate(ctx, "web_schema_migrations", migrationLock, webMigrations(d)); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("web database: %w", err)
+	}
+	return &db{d}, nil
 }
 
 // secret returns the named random key, creating it on first use, so that
-// sessions survive restarts and replicas sharing the file agree.
+// sessions survive restarts and replicas sharing the database agree.
 func (d *db) secret(ctx context.Context, name string) ([]byte, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate %s: %w", name, err)
 	}
-	if _, err := d.w.ExecContext(ctx, `INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, name, key); err != nil {
+	if _, err := d.W.ExecContext(ctx, `INSERT INTO web_settings(name, value) VALUES ($1, $2) ON CONFLICT(name) DO NOTHING`, name, key); err != nil {
 		return nil, fmt.Errorf("store %s: %w", name, err)
 	}
 	var out []byte
-	if err := d.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&out); err != nil {
+	if err := d.W.QueryRowContext(ctx, `SELECT value FROM web_settings WHERE name = $1`, name).Scan(&out); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return out, nil
 }
 
-func (d *db) addChallenge(ctx context.Context, nonce, hotkey, msg string, expires time.Time) error {
+func (d *db) addChallenge(ctx context.Context, nonce, hotkey, msg string, expires, now time.Time) error {
 	// Expired challenges are dropped on the way, so the table stays small.
-	if _, err := d.w.ExecContext(ctx, `DELETE FROM challenges WHERE expires_at < ?`, time.Now().UnixMilli()); err != nil {
+	if _, err := d.W.ExecContext(ctx, `DELETE FROM web_challenges WHERE expires_at < $1`, now.UnixMilli()); err != nil {
 		return fmt.Errorf("prune challenges: %w", err)
 	}
-	_, err := d.w.ExecContext(ctx, `INSERT INTO challenges(nonce, hotkey, message, expires_at) VALUES (?, ?, ?, ?)`,
+	_, err := d.W.ExecContext(ctx, `INSERT INTO web_challenges(nonce, hotkey, message, expires_at) VALUES ($1, $2, $3, $4)`,
 		nonce, hotkey, msg, expires.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store challenge: %w", err)
@@ -106,8 +106,8 @@ func (d *db) addChallenge(ctx context.Context, nonce, hotkey, msg string, expire
 // its message; each challenge signs in at most once.
 func (d *db) useChallenge(ctx context.Context, nonce, hotkey string, now time.Time) (string, error) {
 	var msg string
-	err := d.w.QueryRowContext(ctx, `UPDATE challenges SET used = 1
-		WHERE nonce = ? AND hotkey = ? AND used = 0 AND expires_at >= ? RETURNING message`,
+	err := d.W.QueryRowContext(ctx, `UPDATE web_challenges SET used = 1
+		WHERE nonce = $1 AND hotkey = $2 AND used = 0 AND expires_at >= $3 RETURNING message`,
 		nonce, hotkey, now.UnixMilli()).Scan(&msg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errBadChallenge
@@ -119,10 +119,10 @@ func (d *db) useChallenge(ctx context.Context, nonce, hotkey string, now time.Ti
 }
 
 func (d *db) addSession(ctx context.Context, id, hotkey string, created, expires time.Time) error {
-	if _, err := d.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, created.UnixMilli()); err != nil {
+	if _, err := d.W.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at < $1`, created.UnixMilli()); err != nil {
 		return fmt.Errorf("prune sessions: %w", err)
 	}
-	_, err := d.w.ExecContext(ctx, `INSERT INTO sessions(id, hotkey, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+	_, err := d.W.ExecContext(ctx, `INSERT INTO web_sessions(id, hotkey, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		id, hotkey, created.UnixMilli(), expires.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store session: %w", err)
@@ -134,7 +134,7 @@ func (d *db) addSession(ctx context.Context, id, hotkey string, created, expires
 // revoked (signed out).
 func (d *db) sessionLive(ctx context.Context, id, hotkey string) (bool, error) {
 	var n int
-	err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE id = ? AND hotkey = ? AND revoked = 0`, id, hotkey).Scan(&n)
+	err := d.R.QueryRowContext(ctx, `SELECT count(*) FROM web_sessions WHERE id = $1 AND hotkey = $2 AND revoked = 0`, id, hotkey).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("read session: %w", err)
 	}
@@ -142,7 +142,7 @@ func (d *db) sessionLive(ctx context.Context, id, hotkey string) (bool, error) {
 }
 
 func (d *db) revokeSession(ctx context.Context, id string) error {
-	if _, err := d.w.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE id = ?`, id); err != nil {
+	if _, err := d.W.ExecContext(ctx, `UPDATE web_sessions SET revoked = 1 WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
 	return nil
@@ -161,7 +161,7 @@ type Profile struct {
 func (d *db) profile(ctx context.Context, hotkey string) (Profile, error) {
 	p := Profile{Hotkey: hotkey}
 	var at int64
-	err := d.r.QueryRowContext(ctx, `SELECT display_name, dataset_repo, contact, description, updated_at FROM profiles WHERE hotkey = ?`, hotkey).
+	err := d.R.QueryRowContext(ctx, `SELECT display_name, dataset_repo, contact, description, updated_at FROM web_profiles WHERE hotkey = $1`, hotkey).
 		Scan(&p.DisplayName, &p.DatasetRepo, &p.Contact, &p.Description, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
@@ -175,7 +175,7 @@ func (d *db) profile(ctx context.Context, hotkey string) (Profile, error) {
 
 // displayNames returns every non-empty display name by hotkey.
 func (d *db) displayNames(ctx context.Context) (map[string]string, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT hotkey, display_name FROM profiles WHERE display_name <> ''`)
+	rows, err := d.R.QueryContext(ctx, `SELECT hotkey, display_name FROM web_profiles WHERE display_name <> ''`)
 	if err != nil {
 		return nil, fmt.Errorf("read display names: %w", err)
 	}
@@ -192,8 +192,8 @@ func (d *db) displayNames(ctx context.Context) (map[string]string, error) {
 }
 
 func (d *db) putProfile(ctx context.Context, p Profile) error {
-	_, err := d.w.ExecContext(ctx, `INSERT INTO profiles(hotkey, display_name, dataset_repo, contact, description, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(hotkey) DO UPDATE SET display_name = excluded.display_name,
+	_, err := d.W.ExecContext(ctx, `INSERT INTO web_profiles(hotkey, display_name, dataset_repo, contact, description, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT(hotkey) DO UPDATE SET display_name = excluded.display_name,
 		dataset_repo = excluded.dataset_repo, contact = excluded.contact, description = excluded.description,
 		updated_at = excluded.updated_at`,
 		p.Hotkey, p.DisplayName, p.DatasetRepo, p.Contact, p.Description, p.UpdatedAt.UnixMilli())
@@ -221,7 +221,7 @@ func (d *db) addPost(ctx context.Context, p Post) (Post, error) {
 	if p.ThreadID != 0 {
 		thread = p.ThreadID
 	}
-	err := d.w.QueryRowContext(ctx, `INSERT INTO posts(thread_id, author, title, body, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+	err := d.W.QueryRowContext(ctx, `INSERT INTO web_posts(thread_id, author, title, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		thread, p.Author, p.Title, p.Body, p.CreatedAt.UnixMilli()).Scan(&p.ID)
 	if err != nil {
 		return p, fmt.Errorf("store post: %w", err)
@@ -232,7 +232,7 @@ func (d *db) addPost(ctx context.Context, p Post) (Post, error) {
 // postsSince counts an author's posts since a time (for rate limits).
 func (d *db) postsSince(ctx context.Context, author string, since time.Time) (int, error) {
 	var n int
-	err := d.w.QueryRowContext(ctx, `SELECT count(*) FROM posts WHERE author = ? AND created_at >= ?`, author, since.UnixMilli()).Scan(&n)
+	err := d.W.QueryRowContext(ctx, `SELECT count(*) FROM web_posts WHERE author = $1 AND created_at >= $2`, author, since.UnixMilli()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count posts: %w", err)
 	}
@@ -243,29 +243,28 @@ const postCols = `p.id, coalesce(p.thread_id, 0), p.author, p.title, p.body, p.c
 
 func scanPost(r interface{ Scan(...any) error }, extra ...any) (Post, error) {
 	var p Post
-	var at int64
-	args := append([]any{&p.ID, &p.ThreadID, &p.Author, &p.Title, &p.Body, &at, &p.Hidden}, extra...)
+	var at, hidden int64
+	args := append([]any{&p.ID, &p.ThreadID, &p.Author, &p.Title, &p.Body, &at, &hidden}, extra...)
 	if err := r.Scan(args...); err != nil {
 		return p, err
 	}
-	p.CreatedAt = time.UnixMilli(at).UTC()
+	p.CreatedAt, p.Hidden = time.UnixMilli(at).UTC(), hidden != 0
 	return p, nil
 }
 
 // threads lists threads, most recently active first.
 func (d *db) threads(ctx context.Context, limit int) ([]Post, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT `+postCols+`,
-		(SELECT count(*) FROM posts r WHERE r.thread_id = p.id),
-		coalesce((SELECT max(created_at) FROM posts r WHERE r.thread_id = p.id), p.created_at) AS last
-		FROM posts p WHERE p.thread_id IS NULL ORDER BY last DESC, p.id DESC LIMIT ?`, limit)
+	rows, err := d.R.QueryContext(ctx, `SELECT `+postCols+`,
+		(SELECT count(*) FROM web_posts r WHERE r.thread_id = p.id),
+		coalesce((SELECT max(created_at) FROM web_posts r WHERE r.thread_id = p.id), p.created_at) AS last
+		FROM web_posts p WHERE p.thread_id IS NULL ORDER BY last DESC, p.id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read threads: %w", err)
 	}
 	defer rows.Close()
 	var out []Post
 	for rows.Next() {
-		var last int64
-		var replies int64
+		var last, replies int64
 		p, err := scanPost(rows, &replies, &last)
 		if err != nil {
 			return nil, fmt.Errorf("read threads: %w", err)
@@ -278,8 +277,8 @@ func (d *db) threads(ctx context.Context, limit int) ([]Post, error) {
 
 // thread returns a thread's opening post and its replies, oldest first.
 func (d *db) thread(ctx context.Context, id int64) ([]Post, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT `+postCols+` FROM posts p
-		WHERE (p.id = ? AND p.thread_id IS NULL) OR p.thread_id = ? ORDER BY p.id`, id, id)
+	rows, err := d.R.QueryContext(ctx, `SELECT `+postCols+` FROM web_posts p
+		WHERE (p.id = $1 AND p.thread_id IS NULL) OR p.thread_id = $1 ORDER BY p.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read thread: %w", err)
 	}
@@ -302,7 +301,7 @@ func (d *db) thread(ctx context.Context, id int64) ([]Post, error) {
 }
 
 func (d *db) post(ctx context.Context, id int64) (Post, error) {
-	p, err := scanPost(d.r.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts p WHERE p.id = ?`, id))
+	p, err := scanPost(d.R.QueryRowContext(ctx, `SELECT `+postCols+` FROM web_posts p WHERE p.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, errNotFound
 	}
@@ -313,7 +312,11 @@ func (d *db) post(ctx context.Context, id int64) (Post, error) {
 }
 
 func (d *db) setHidden(ctx context.Context, id int64, hidden bool, by string) error {
-	res, err := d.w.ExecContext(ctx, `UPDATE posts SET hidden = ?, hidden_by = ? WHERE id = ?`, hidden, by, id)
+	h := 0
+	if hidden {
+		h = 1
+	}
+	res, err := d.W.ExecContext(ctx, `UPDATE web_posts SET hidden = $1, hidden_by = $2 WHERE id = $3`, h, by, id)
 	if err != nil {
 		return fmt.Errorf("hide post: %w", err)
 	}
@@ -337,26 +340,22 @@ type HistoryPoint struct {
 
 func (d *db) lastHistoryBlock(ctx context.Context) (uint64, error) {
 	var b sql.NullInt64
-	if err := d.r.QueryRowContext(ctx, `SELECT max(block) FROM neuron_history`).Scan(&b); err != nil {
+	if err := d.R.QueryRowContext(ctx, `SELECT max(block) FROM web_neuron_history`).Scan(&b); err != nil {
 		return 0, fmt.Errorf("read history: %w", err)
 	}
 	return uint64(b.Int64), nil
 }
 
 func (d *db) addHistory(ctx context.Context, hotkeys []string, pts []HistoryPoint) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+	tx, err := d.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record history: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO neuron_history(block, at, hotkey, uid, stake, incentive, dividends, validator_trust, emission)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("record history: %w", err)
-	}
-	defer st.Close()
 	for i, p := range pts {
-		if _, err := st.ExecContext(ctx, p.Block, p.At.UnixMilli(), hotkeys[i], p.UID, int64(p.Stake),
+		// Replicas recording the same block agree on it: the first wins.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO web_neuron_history(block, at, hotkey, uid, stake, incentive, dividends, validator_trust, emission)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, int64(p.Block), p.At.UnixMilli(), hotkeys[i], int(p.UID), int64(p.Stake),
 			u16(p.Incentive), u16(p.Dividends), u16(p.ValidatorTrust), int64(p.Emission)); err != nil {
 			return fmt.Errorf("record history: %w", err)
 		}
@@ -368,8 +367,8 @@ func u16(f float64) int64 { return int64(f*65535 + 0.5) }
 
 // history returns a hotkey's points, oldest first, at most limit (the newest).
 func (d *db) history(ctx context.Context, hotkey string, limit int) ([]HistoryPoint, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT block, at, uid, stake, incentive, dividends, validator_trust, emission
-		FROM neuron_history WHERE hotkey = ? ORDER BY block DESC LIMIT ?`, hotkey, limit)
+	rows, err := d.R.QueryContext(ctx, `SELECT block, at, uid, stake, incentive, dividends, validator_trust, emission
+		FROM web_neuron_history WHERE hotkey = $1 ORDER BY block DESC LIMIT $2`, hotkey, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read history: %w", err)
 	}
@@ -377,10 +376,11 @@ func (d *db) history(ctx context.Context, hotkey string, limit int) ([]HistoryPo
 	var out []HistoryPoint
 	for rows.Next() {
 		var p HistoryPoint
-		var at, stake, inc, div, vt, em int64
-		if err := rows.Scan(&p.Block, &at, &p.UID, &stake, &inc, &div, &vt, &em); err != nil {
+		var at, stake, inc, div, vt, em, block, uid int64
+		if err := rows.Scan(&block, &at, &uid, &stake, &inc, &div, &vt, &em); err != nil {
 			return nil, fmt.Errorf("read history: %w", err)
 		}
+		p.Block, p.UID = uint64(block), uint16(uid)
 		p.At, p.Stake, p.Emission = time.UnixMilli(at).UTC(), uint64(stake), uint64(em)
 		p.Incentive, p.Dividends, p.ValidatorTrust = float64(inc)/65535, float64(div)/65535, float64(vt)/65535
 		out = append(out, p)
@@ -409,37 +409,4 @@ func clean(field, s string, max int) (string, error) {
 		return "", fmt.Errorf("%s: %d characters, at most %d", field, n, max)
 	}
 	return s, nil
-}
-
-// historyRow is a HistoryPoint with its hotkey.
-type historyRow struct {
-	HistoryPoint
-	Hotkey string
-}
-
-// recentHistory returns the newest recorded points (of one hotkey, or
-// all when ""), oldest first.
-func (d *db) recentHistory(ctx context.Context, hotkey string, limit int) ([]historyRow, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT block, at, hotkey, uid, incentive, dividends, emission FROM neuron_history
-		WHERE (? = '' OR hotkey = ?) ORDER BY block DESC, uid LIMIT ?`, hotkey, hotkey, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
-	}
-	defer rows.Close()
-	var out []historyRow
-	for rows.Next() {
-		var r historyRow
-		var at, inc, div, em int64
-		if err := rows.Scan(&r.Block, &at, &r.Hotkey, &r.UID, &inc, &div, &em); err != nil {
-			return nil, fmt.Errorf("read history: %w", err)
-		}
-		r.At, r.Emission = time.UnixMilli(at).UTC(), uint64(em)
-		r.Incentive, r.Dividends = float64(inc)/65535, float64(div)/65535
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	slices.Reverse(out)
-	return out, nil
 }

@@ -4,44 +4,68 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/sqldb/sqldbtest"
 	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/validator/verify"
 	"github.com/datarefine/refine/wallet"
 )
 
 // fixture is a small subnet with a history, made through the real APIs: a
 // dev chain where two validators weight four miners over several epochs,
-// and a task store where the miners lease, complete, release and let
-// expire tasks of two crawls over three days, and the validators score
-// the submissions.
+// a task server (store, service, API) where the miners lease, complete,
+// release and let expire tasks of two crawls over three days and the
+// validators report on the submissions and release their reports, served
+// on a loopback port; and the site, which reaches the task server only
+// over HTTP, through its public API.
 type fixture struct {
 	site   *Site
 	store  *sqlstore.Store
 	chain  *devchain.Chain
+	apiURL string
 	now    time.Time
 	clock  *clock
 	owner  *wallet.Keypair
 	vals   []*wallet.Keypair
 	miners []*wallet.Keypair
 	// What the fixture put in, for the tests to check the site against.
-	wantTokens, wantDocs, wantBytes int64
-	wantAccepted                    int64
-	wantCrawlTokens                 map[string]int64
-	completedLease                  taskserver.Lease // one completed (scored) lease
-	rejectedTask                    int64
+	wantTokens, wantDocs            int64
+	wantAccepted, wantSubmissions   int64
+	wantCrawlTokens, wantCrawlTasks map[string]int64
+	completedLease                  taskserver.Lease // one accepted submission
+	rejectedLease                   taskserver.Lease // one rejected by both validators
+	splitLease                      taskserver.Lease // accepted by one validator, rejected by the other
 }
 
-// clock is the site's adjustable time.
-type clock struct{ t time.Time }
+// clock is the adjustable time of the task server and the site.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) Now() time.Time { return c.t }
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
 
 func key(t testing.TB, uri string) *wallet.Keypair {
 	t.Helper()
@@ -59,12 +83,36 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func newFixture(t testing.TB) *fixture {
+// verdictDetail is a report's detail as validator/verify writes it (its
+// Verdict, so that the site's reading follows the validator's fields).
+func verdictDetail(accepted bool, code, reason string, docs, tokens int64, quality float64) string {
+	v := verify.Verdict{Accepted: accepted, Documents: docs, Tokens: tokens, MeasuredTokens: tokens,
+		VerifiedTokens: float64(tokens) * 0.95, Quality: quality, ElapsedBlocks: 6, Uniqueness: 1,
+		Provenance: verify.Provenance{Checked: 20, Matched: 20},
+		Coverage:   verify.Coverage{Entries: 120, Draws: 28, Sampled: 25, ReferenceKept: 21, Found: 21, KeptClaims: 21},
+		Budget:     verify.Budget{SpanBytes: 1 << 20, Download: 64 << 20},
+		Limits:     verify.Limits{ProvenanceSamples: 20, MaxMismatch: 0, MaxInternalDup: 0.01, MaxMissing: 0}}
+	if !accepted {
+		v.Code, v.Reason = verify.Code(code), reason
+		v.VerifiedTokens = 0
+		if code == "provenance" {
+			v.Provenance = verify.Provenance{Checked: 20, Matched: 17, Mismatches: []string{"<urn:uuid:1>: text differs"}}
+			v.Coverage = verify.Coverage{}
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// newFixture builds the subnet; the site keeps its state in a database of
+// kind (sqlite or postgres).
+func newFixture(t testing.TB, kind string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Second)
-	f := &fixture{now: now, clock: &clock{t: now}, owner: key(t, "//Alice"), wantCrawlTokens: map[string]int64{}}
+	f := &fixture{now: now, clock: &clock{t: now.Add(-80 * time.Hour)}, owner: key(t, "//Alice"),
+		wantCrawlTokens: map[string]int64{}, wantCrawlTasks: map[string]int64{}}
 	for _, n := range []string{"//Val1", "//Val2"} {
 		f.vals = append(f.vals, key(t, n))
 	}
@@ -93,21 +141,47 @@ func newFixture(t testing.TB) *fixture {
 	}
 	must(t, c.AdvanceBlocks(ctx, 4)) // an epoch hands out the permits
 
-	// The task store.
+	// The task server: store, roster, service and API on a loopback port.
 	st, err := sqlstore.Open(ctx, filepath.Join(dir, "tasks.db"))
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
 	f.store = st
+	roster := taskserver.NewRoster(c, 1, nil)
+	must(t, roster.Refresh(ctx))
+	svc := taskserver.NewService(taskserver.Options{Store: st, Roster: roster, Now: f.clock.Now})
+	api, err := taskserver.NewAPI(taskserver.APIOptions{Service: svc, SignedFor: f.owner.SS58(), PublicRate: -1, PublicCacheTTL: -1, Ledger: c})
+	must(t, err)
+	f.apiURL = startServer(t, api)
+
 	var tasks []taskserver.NewTask
 	for i := 0; i < 24; i++ {
 		crawl := "CC-MAIN-2024-10"
 		if i%3 == 2 {
 			crawl = "CC-MAIN-2024-18"
 		}
+		f.wantCrawlTasks[crawl]++
 		tasks = append(tasks, taskserver.NewTask{Crawl: crawl, WARCs: []string{fmt.Sprintf("crawl-data/%s/segments/1/warc/part-%05d.warc.gz", crawl, i)}})
 	}
 	_, err = st.AddTasks(ctx, tasks, taskserver.Stamp{Time: now.Add(-80 * time.Hour), Block: 1})
 	must(t, err)
+
+	// Reports are decided with the acceptance rule over the chain's
+	// stakes, as the service does.
+	mg, err := c.Metagraph(ctx, 1)
+	must(t, err)
+	stake := map[string]uint64{}
+	for _, n := range mg.Neurons {
+		if n.ValidatorPermit {
+			stake[n.Hotkey] = n.Stake
+		}
+	}
+	decide := func(votes []acceptance.Vote) (acceptance.Outcome, error) {
+		for i := range votes {
+			votes[i].Stake = stake[votes[i].Validator]
+		}
+		d, err := acceptance.Rule{}.Decide(votes)
+		return d.Outcome, err
+	}
 
 	// Miners work through the pool over 69 hours, one lease every 3 hours.
 	block := uint64(10)
@@ -133,40 +207,55 @@ func newFixture(t testing.TB) *fixture {
 		rev := fmt.Sprintf("%040x", 0xabc000+i)
 		commit := fmt.Sprintf("r1:%s/refined@%s:%d:%016x", strings.ToLower(strings.TrimPrefix(m.SS58()[:8], "5")), rev, task.ID, 0x1234+i)
 		done := at.Add(time.Duration(10+i) * time.Minute)
+		f.wantSubmissions++
 		l, err = st.Complete(ctx, l.ID, m.SS58(), commit, block, taskserver.Stamp{Time: done, Block: block + 1})
 		must(t, err)
-		f.completedLease = l
-		// Both validators report; task of lease 7 is rejected by both.
-		accepted := i != 7
+		// Both validators report; lease 7's submission fails provenance
+		// for both; lease 10's is accepted by Val1 (the larger stake) and
+		// rejected by Val2.
 		docs, tokens := int64(1000+37*i), int64(900_000+12_345*i)
 		for vi, v := range f.vals {
+			accepted := i != 7 && !(i == 10 && vi == 1)
 			q := 0.8 - 0.01*float64(i%5) - 0.05*float64(vi)
 			score := 0.0
+			detail := verdictDetail(true, "", "", docs, tokens, q)
 			if accepted {
 				score = float64(tokens) / 1e6 * (0.5 + 0.5*q)
+			} else {
+				detail = verdictDetail(false, "provenance", "3 of 20 drawn documents not derived from their records", docs, tokens, 0)
 			}
-			detail, _ := json.Marshal(map[string]any{"accepted": accepted, "documents": docs, "tokens": tokens,
-				"verified_tokens": float64(tokens) * 0.95, "quality": q, "elapsed_blocks": 6, "bytes": tokens * 4,
-				"provenance": map[string]any{"checked": 20, "matched": 20}})
-			_, err := st.AddScore(ctx, taskserver.Score{Validator: v.SS58(), Hotkey: m.SS58(), TaskID: task.ID, Score: score,
-				Detail: string(detail), At: done.Add(time.Duration(5+vi) * time.Minute), Block: block + 2})
+			_, l2, err := st.Report(ctx, taskserver.Report{Validator: v.SS58(), LeaseID: l.ID, TaskID: task.ID, Hotkey: m.SS58(), Commitment: commit,
+				Accepted: accepted, Score: score, Detail: detail, WeightsRound: int64(i)}, decide,
+				taskserver.Stamp{Time: done.Add(time.Duration(5+vi) * time.Minute), Block: block + 2})
 			must(t, err)
+			l = l2
 		}
-		if accepted {
+		switch i {
+		case 7:
+			f.rejectedLease = l
+		case 10:
+			f.splitLease = l
+		default:
+			f.completedLease = l
+		}
+		if l.Decision == taskserver.DecisionAccepted {
 			f.wantTokens += tokens
 			f.wantDocs += docs
-			f.wantBytes += tokens * 4
 			f.wantAccepted++
 			f.wantCrawlTokens[task.Crawl] += tokens
-		} else {
-			f.rejectedTask = task.ID
 		}
 	}
+	// Every report is published (the weights they fed are public).
+	for _, v := range f.vals {
+		_, err := st.ReleaseReports(ctx, v.SS58(), 1000, taskserver.Stamp{Time: now.Add(-time.Minute), Block: block + 10})
+		must(t, err)
+	}
+	f.clock.set(now)
 
 	// The site, then a few epochs of weights so that the chain has
 	// incentive, dividends and a payout ledger, with the site recording
-	// the metagraph after each.
-	site, err := New(ctx, Options{Store: st, Chain: c, Netuid: 1, DB: filepath.Join(dir, "web.db"), OwnerHotkey: f.owner.SS58(),
+	// the metagraph (as the task server reads it) after each.
+	site, err := New(ctx, Options{API: client.New(client.Options{URL: f.apiURL}), DB: sqldbtest.DSN(t, kind), OwnerHotkey: f.owner.SS58(),
 		HistoryEvery: 1, Now: f.clock.Now, PostLimit: 5, PostWindow: time.Minute})
 	must(t, err)
 	t.Cleanup(func() { site.Close() })
@@ -181,6 +270,7 @@ func newFixture(t testing.TB) *fixture {
 			must(t, c.SetWeights(ctx, v, 1, us, ws, 0))
 		}
 		must(t, c.AdvanceBlocks(ctx, 4))
+		must(t, roster.Refresh(ctx))
 		must(t, site.Refresh(ctx))
 	}
 	return f
@@ -198,4 +288,15 @@ func (f *fixture) chainNeuron(t testing.TB, hotkey string) chain.Neuron {
 	}
 	t.Fatalf("%s not on the metagraph", hotkey)
 	return chain.Neuron{}
+}
+
+// startServer serves h on a fresh 127.0.0.1 port.
+func startServer(t testing.TB, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }

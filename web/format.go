@@ -3,8 +3,13 @@ package web
 import (
 	"html"
 	"html/template"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // formatPost renders a post's text with a small, safe formatting: the text
@@ -62,4 +67,38 @@ func inline(s string) string {
 		s = strings.Replace(s, "\x00"+string(rune('0'+i))+"\x00", "<code>"+c+"</code>", 1)
 	}
 	return s
+}
+
+// Formatting helpers for the templates. Numbers use go-humanize's
+// separators, as the CLI does, so that the site and `refine devnet` print
+// the same number the same way.
+
+func shortKey(k string) string {
+	if len(k) <= 12 {
+		return k
+	}
+	return k[:6] + "…" + k[len(k)-4:]
+}
+
+func fmtInt(v int64) string { return humanize.Comma(v) }
+
+func fmtFloat(f float64) string {
+	if math.Abs(f) >= 1000 {
+		return fmtInt(int64(math.Round(f)))
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64)
+}
+
+// fmtTAO shows rao as α (or TAO) with 4 decimals.
+func fmtTAO(rao uint64) string {
+	return strconv.FormatFloat(float64(rao)/1e9, 'f', 4, 64)
+}
+
+func fmtBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
+
+func fmtDuration(sec float64) string {
+	if sec <= 0 {
+		return "–"
+	}
+	return (time.Duration(sec * float64(time.Second))).Round(time.Second).String()
 }

@@ -3,7 +3,11 @@ package web
 import (
 	"encoding/base64"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
 	"strings"
+	"testing"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -21,4 +25,21 @@ func walkRoutes(s *Site, fn func(method, route string)) error {
 		fn(method, strings.ReplaceAll(route, "/*/", "/"))
 		return nil
 	})
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	must(t, err)
+	return u
+}
+
+func newJar() http.CookieJar {
+	j, _ := cookiejar.New(nil)
+	return j
+}
+
+func readFile(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
 }

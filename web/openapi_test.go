@@ -43,7 +43,7 @@ func documented(t *testing.T) map[string]bool {
 // TestOpenAPIMatchesRoutes checks that every /v1/site route is documented
 // and every documented operation is routed.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, "sqlite")
 	doc := documented(t)
 	routed := map[string]bool{}
 	if err := walkRoutes(f.site, func(method, route string) {

@@ -2,39 +2,63 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
-	"math"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/datarefine/refine/taskserver"
 )
 
 // pageTemplate is the layout with one page's "content" block.
 type pageTemplate struct{ t *template.Template }
 
 var funcs = template.FuncMap{
-	"short": shortKey,
-	"num":   fmtInt,
-	"numf":  fmtFloat,
-	"tao":   fmtTAO,
-	"pct":   func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
-	"f3":    func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
-	"dur":   fmtDuration,
-	"ago":   func(t time.Time) string { return fmtAgo(t, time.Now()) },
-	"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-	"bytes": fmtBytes,
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"deref": func(b *bool) bool { return b != nil && *b },
-	"isnil": func(b *bool) bool { return b == nil },
-	"u64":   func(v uint64) int64 { return int64(v) },
+	"short":  shortKey,
+	"num":    fmtInt,
+	"numf":   fmtFloat,
+	"tao":    fmtTAO,
+	"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+	"f3":     func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
+	"dur":    fmtDuration,
+	"ts":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"bytes":  fmtBytes,
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"u64":    func(v uint64) int64 { return int64(v) },
+	"u64sum": func(a, b uint64) uint64 { return a + b },
+	"deref":  func(b *bool) bool { return b != nil && *b },
+	"share": func(part, whole int64) float64 {
+		if whole <= 0 {
+			return 0
+		}
+		return float64(part) / float64(whole)
+	},
+	"evtext": eventText,
+	// args builds the argument of a partial: key, value, key, value…
+	"args": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, errors.New("args: odd number of arguments")
+		}
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 func parsePages() (map[string]*pageTemplate, error) {
@@ -67,12 +91,33 @@ type page struct {
 	Flash   string
 	Error   string
 	Data    any
+	// Names are the profiles' display names by hotkey.
+	Names map[string]string
+	// Dataset says whether the site shows the published dataset.
+	Dataset bool
 }
 
+// Name is a hotkey's display name, else its short form.
+func (p page) Name(hotkey string) string {
+	if n := p.Names[hotkey]; n != "" {
+		return n
+	}
+	return shortKey(hotkey)
+}
+
+// Named says whether a hotkey has a display name.
+func (p page) Named(hotkey string) bool { return p.Names[hotkey] != "" }
+
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title, nav string, data any, flash string) {
-	p := page{Title: title, Site: s.opts.Title, Nav: nav, Netuid: s.opts.Netuid, Data: data, Flash: flash}
+	p := page{Title: title, Site: s.opts.Title, Nav: nav, Data: data, Flash: flash, Dataset: s.opts.Dataset != nil}
+	if mg := s.mg.Load(); mg != nil {
+		p.Netuid = mg.Netuid
+	}
 	if sess, err := s.session(r); err == nil {
 		p.Session = &sess
+	}
+	if names, err := s.db.displayNames(r.Context()); err == nil {
+		p.Names = names
 	}
 	if status >= 400 {
 		p.Error, p.Flash = flash, ""
@@ -83,9 +128,6 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 		return
 	}
 	var buf bytes.Buffer
-	if h, ok := data.(template.HTML); ok {
-		buf.Grow(len(h) + 16<<10) // a cached body: one allocation, not a doubling series
-	}
 	if err := t.t.Execute(&buf, p); err != nil {
 		s.opts.Logger.Error("web: render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -106,105 +148,162 @@ func (s *Site) pageError(w http.ResponseWriter, r *http.Request, status int, msg
 func (s *Site) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 	status, _ := errorStatus(err)
 	msg := err.Error()
-	if status == http.StatusInternalServerError {
+	if status >= 500 {
 		s.opts.Logger.Error("web: page failed", "path", r.URL.Path, "err", err)
 		msg = "Something went wrong."
+		if status == http.StatusBadGateway {
+			msg = "The task server's API did not answer; try again in a moment."
+		}
 	}
 	s.render(w, r, status, "error", http.StatusText(status), "", nil, msg)
 }
 
-func (s *Site) pageOverview(w http.ResponseWriter, r *http.Request) {
-	snap, err := s.current(r.Context())
-	if err != nil {
-		s.pageFail(w, r, err)
-		return
-	}
-	s.renderCached(w, r, snap, "overview", "Overview", "overview", func() (any, error) { return snap.overview, nil })
+// eventKinds are the events the overview lists: every transition but
+// heartbeats, which would drown the rest.
+var eventKinds = slices.DeleteFunc(slices.Clone(taskserver.EventKinds), func(k string) bool { return k == "heartbeat" })
+
+type overviewPage struct {
+	Stats   taskserver.Stats
+	Events  []taskserver.Event
+	Dataset *DatasetSummary
 }
 
-// renderCached renders a page whose content depends on the snapshot and
-// the query only (not on the session): the content is rendered once per
-// snapshot and view, and only the layout per request.
-func (s *Site) renderCached(w http.ResponseWriter, r *http.Request, snap *snapshot, name, title, nav string, data func() (any, error)) {
-	content := func() ([]byte, error) {
-		d, err := data()
-		if err != nil {
-			return nil, err
-		}
-		var buf bytes.Buffer
-		if err := s.pages[name].t.ExecuteTemplate(&buf, "content", page{Title: title, Site: s.opts.Title, Netuid: s.opts.Netuid, Data: d}); err != nil {
-			return nil, fmt.Errorf("render %s: %w", name, err)
-		}
-		return buf.Bytes(), nil
-	}
-	var b []byte
-	var err error
-	if key, ok := viewKey(r, "page "+name); ok {
-		b, err = snap.cached(key, content)
-	} else {
-		b, err = content()
-	}
+func (s *Site) pageOverview(w http.ResponseWriter, r *http.Request) {
+	ctx := s.reads(r)
+	st, err := s.api.Stats(ctx)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	// The content was rendered by html/template from the snapshot.
-	s.render(w, r, http.StatusOK, "cached", title, nav, template.HTML(b), r.URL.Query().Get("flash"))
+	evs, err := s.api.EventsOf(ctx, 0, 25, eventKinds)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	d := overviewPage{Stats: st, Events: evs}
+	if s.opts.Dataset != nil {
+		if sum, err := s.opts.Dataset.Summary(r.Context()); err == nil {
+			d.Dataset = sum
+		} else {
+			s.opts.Logger.Debug("web: dataset summary", "err", err)
+		}
+	}
+	s.render(w, r, http.StatusOK, "overview", "Overview", "overview", d, r.URL.Query().Get("flash"))
+}
+
+// eventText is the verb of an event by a miner: "<miner> <verb> task N".
+func eventText(e taskserver.Event) string {
+	switch e.Kind {
+	case "completed":
+		return "submitted"
+	case "expired":
+		return "let the lease expire on"
+	case "released":
+		return "gave back"
+	}
+	return e.Kind
 }
 
 type boardPage struct {
-	Rows any
-	Sort string
-	Desc bool
+	Since time.Time
+	Block uint64
+	Rows  any
 }
 
+// leaderboardWindow is how far back the leaderboards count activity.
+const leaderboardWindow = 7 * 24 * time.Hour
+
 func (s *Site) pageMiners(w http.ResponseWriter, r *http.Request) {
-	snap, err := s.current(r.Context())
+	res, err := s.api.MinerList(s.reads(r), leaderboardWindow)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.renderCached(w, r, snap, "miners", "Miners", "miners", func() (any, error) {
-		rows, key, desc, err := s.minerBoard(r)
-		return boardPage{rows, key, desc}, err
+	// Highest incentive first, as the chain pays; ties by accepted tokens.
+	slices.SortStableFunc(res.Miners, func(a, b taskserver.MinerRow) int {
+		if a.Incentive != b.Incentive {
+			return cmpF(b.Incentive, a.Incentive)
+		}
+		return cmpF(float64(b.Tokens), float64(a.Tokens))
 	})
+	s.render(w, r, http.StatusOK, "miners", "Miners", "miners", boardPage{res.Since, res.MetagraphBlock, res.Miners}, "")
 }
 
 func (s *Site) pageValidators(w http.ResponseWriter, r *http.Request) {
-	snap, err := s.current(r.Context())
+	res, err := s.api.Validators(s.reads(r), leaderboardWindow)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.renderCached(w, r, snap, "validators", "Validators", "validators", func() (any, error) {
-		rows, key, desc, err := s.validatorBoard(r)
-		return boardPage{rows, key, desc}, err
+	slices.SortStableFunc(res.Validators, func(a, b taskserver.ValidatorRow) int {
+		return cmpF(float64(b.Stake), float64(a.Stake))
 	})
+	s.render(w, r, http.StatusOK, "validators", "Validators", "validators", boardPage{res.Since, res.MetagraphBlock, res.Validators}, "")
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+type minerPage struct {
+	taskserver.MinerDetail
+	Profile Profile
+}
+
+func (s *Site) minerPage(ctx context.Context, r *http.Request, hotkey string) (minerPage, error) {
+	d, err := s.api.Miner(ctx, hotkey)
+	if err != nil {
+		return minerPage{}, err
+	}
+	p, err := s.db.profile(r.Context(), hotkey)
+	return minerPage{d, p}, err
 }
 
 func (s *Site) pageMiner(w http.ResponseWriter, r *http.Request) {
-	d, err := s.minerDetail(r.Context(), chi.URLParam(r, "hotkey"))
+	hotkey := chi.URLParam(r, "hotkey")
+	d, err := s.minerPage(s.reads(r), r, hotkey)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "miner", "Miner "+shortKey(d.Miner.Hotkey), "miners", d, "")
+	s.render(w, r, http.StatusOK, "miner", "Miner "+shortKey(hotkey), "miners", d, "")
+}
+
+type validatorPage struct {
+	taskserver.ValidatorDetail
+	Profile Profile
+}
+
+func (s *Site) validatorPage(ctx context.Context, r *http.Request, hotkey string) (validatorPage, error) {
+	d, err := s.api.Validator(ctx, hotkey)
+	if err != nil {
+		return validatorPage{}, err
+	}
+	p, err := s.db.profile(r.Context(), hotkey)
+	return validatorPage{d, p}, err
 }
 
 func (s *Site) pageValidator(w http.ResponseWriter, r *http.Request) {
-	d, err := s.validatorDetail(r.Context(), chi.URLParam(r, "hotkey"))
+	hotkey := chi.URLParam(r, "hotkey")
+	d, err := s.validatorPage(s.reads(r), r, hotkey)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "validator", "Validator "+shortKey(d.Validator.Hotkey), "validators", d, "")
+	s.render(w, r, http.StatusOK, "validator", "Validator "+shortKey(hotkey), "validators", d, "")
 }
 
 func (s *Site) pageTask(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
-		var d TaskDetail
-		if d, err = s.taskDetail(r.Context(), id); err == nil {
+		var d taskserver.TaskHistory
+		if d, err = s.api.TaskHistory(s.reads(r), id); err == nil {
 			s.render(w, r, http.StatusOK, "task", fmt.Sprintf("Task %d", id), "", d, "")
 			return
 		}
@@ -212,20 +311,80 @@ func (s *Site) pageTask(w http.ResponseWriter, r *http.Request) {
 	s.pageFail(w, r, err)
 }
 
+type submissionPage struct {
+	taskserver.SubmissionView
+	RevisionURL, ManifestURL string
+	Verdicts                 []VerdictView
+	// Rows are the checks side by side: one cell per verdict (nil where
+	// that verdict has no such line).
+	Rows             []checkRow
+	Accepts, Rejects int
+	// Failures are the failed checks, each with the validators that
+	// failed it alike.
+	Failures []failure
+}
+
+type failure struct {
+	Check
+	Validators []string
+}
+
+type checkRow struct {
+	Name  string
+	Cells []*Check
+}
+
 func (s *Site) pageSubmission(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
-	if err == nil {
-		var d SubmissionDetail
-		if d, err = s.submissionDetail(r.Context(), id); err == nil {
-			s.render(w, r, http.StatusOK, "submission", fmt.Sprintf("Submission %d", id), "", d, "")
-			return
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	v, err := s.api.Submission(s.reads(r), id)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	d := submissionPage{SubmissionView: v}
+	if u := s.opts.RevisionURL(v.Repo, v.Revision); u != "" {
+		d.RevisionURL = u
+		if strings.Contains(u, "/tree/") {
+			d.ManifestURL = strings.Replace(u, "/tree/", "/blob/", 1) + fmt.Sprintf("/submissions/%d/manifest.json", v.Task.ID)
 		}
 	}
-	s.pageFail(w, r, err)
+	row := map[string]int{}
+	for i, vd := range v.Verdicts {
+		ex := explain(vd)
+		d.Verdicts = append(d.Verdicts, ex)
+		if vd.Accepted {
+			d.Accepts++
+		} else {
+			d.Rejects++
+		}
+		for _, c := range ex.Checks {
+			if c.State == "failed" {
+				same := false
+				for j := range d.Failures {
+					if f := &d.Failures[j]; f.Name == c.Name && f.Measured == c.Measured && f.Threshold == c.Threshold {
+						f.Validators, same = append(f.Validators, vd.Validator), true
+					}
+				}
+				if !same {
+					d.Failures = append(d.Failures, failure{Check: c, Validators: []string{vd.Validator}})
+				}
+			}
+			if _, ok := row[c.Name]; !ok {
+				row[c.Name] = len(d.Rows)
+				d.Rows = append(d.Rows, checkRow{Name: c.Name, Cells: make([]*Check, len(v.Verdicts))})
+			}
+			d.Rows[row[c.Name]].Cells[i] = &c
+		}
+	}
+	s.render(w, r, http.StatusOK, "submission", fmt.Sprintf("Submission %d", id), "", d, "")
 }
 
 func (s *Site) pagePayouts(w http.ResponseWriter, r *http.Request) {
-	p, err := s.payouts(r.Context(), r.URL.Query().Get("hotkey"), 500)
+	p, err := s.api.Payouts(s.reads(r), r.URL.Query().Get("hotkey"), 500)
 	if err != nil {
 		s.pageFail(w, r, err)
 		return
@@ -435,8 +594,8 @@ func (s *Site) formSignOut(w http.ResponseWriter, r *http.Request) {
 }
 
 type dashboardPage struct {
-	Miner     *MinerDetail
-	Validator *ValidatorDetail
+	Miner     *minerPage
+	Validator *validatorPage
 	Profile   Profile
 }
 
@@ -451,11 +610,18 @@ func (s *Site) pageDashboard(w http.ResponseWriter, r *http.Request) {
 
 func (s *Site) showDashboard(w http.ResponseWriter, r *http.Request, sess Session, status int, msg string, edit *Profile) {
 	var d dashboardPage
-	if m, err := s.minerDetail(r.Context(), sess.Hotkey); err == nil {
+	ctx := s.reads(r)
+	if m, err := s.minerPage(ctx, r, sess.Hotkey); err == nil {
 		d.Miner = &m
+	} else if !errors.Is(err, taskserver.ErrNotFound) {
+		s.pageFail(w, r, err)
+		return
 	}
-	if v, err := s.validatorDetail(r.Context(), sess.Hotkey); err == nil {
+	if v, err := s.validatorPage(ctx, r, sess.Hotkey); err == nil {
 		d.Validator = &v
+	} else if !errors.Is(err, taskserver.ErrNotFound) {
+		s.pageFail(w, r, err)
+		return
 	}
 	var err error
 	if d.Profile, err = s.db.profile(r.Context(), sess.Hotkey); err != nil {
@@ -489,78 +655,4 @@ func (s *Site) formProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/dashboard", "Profile saved")
-}
-
-// Formatting helpers for the templates.
-
-func shortKey(k string) string {
-	if len(k) <= 12 {
-		return k
-	}
-	return k[:6] + "…" + k[len(k)-4:]
-}
-
-func fmtInt(v int64) string {
-	s := strconv.FormatInt(v, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-func fmtFloat(f float64) string {
-	if math.Abs(f) >= 1000 {
-		return fmtInt(int64(math.Round(f)))
-	}
-	return strconv.FormatFloat(f, 'f', 2, 64)
-}
-
-// fmtTAO shows rao as TAO/α with up to 4 decimals.
-func fmtTAO(rao uint64) string {
-	return strconv.FormatFloat(float64(rao)/1e9, 'f', 4, 64)
-}
-
-func fmtBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTPE"[exp]) + "iB"
-}
-
-func fmtDuration(sec float64) string {
-	if sec <= 0 {
-		return "–"
-	}
-	return (time.Duration(sec * float64(time.Second))).Round(time.Second).String()
-}
-
-func fmtAgo(t, now time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 }

@@ -1,20 +1,25 @@
 // Package web is the subnet's website: an overview of the dataset being
 // refined and of the task server's activity, leaderboards of miners and
 // validators, charts over time, a page per miner, validator, task and
-// submission, the payout ledger, sign-in by signing a challenge with a
-// hotkey, a dashboard and profile for the signed-in neuron, and a
-// discussion board.
+// submission, the payout ledger, the published dataset, sign-in by signing
+// a challenge with a hotkey, a dashboard and profile for the signed-in
+// neuron, and a discussion board.
+//
+// Like Prometheus's UI, the site is no second back end: every number it
+// shows comes from the task server's public read API (taskserver/client),
+// over HTTP when it runs apart from the task server, through the API's
+// handler in process when the task server mounts it. It computes no
+// consensus statistics, reads no store and no chain. Its own state
+// (profiles, posts, sessions, metagraph history) lives in the same database
+// backend as the task server (SQLite or PostgreSQL), so that several site
+// replicas can share one PostgreSQL database.
 //
 // Pages are rendered on the server (html/template, auto-escaping) and a
-// small script fetches the public JSON API under /v1/site (documented in
+// small script fetches the site's JSON under /v1/site (documented in
 // openapi.yaml, served at /v1/site/openapi.yaml) for live updates and the
 // charts, which uPlot draws; every asset is embedded, nothing comes from a
 // CDN, and the Content-Security-Policy allows scripts from the site only.
-//
-// The site reads the task server's Store (never writes it) and the chain;
-// its own state (profiles, posts, sessions, metagraph history) lives in a
-// separate SQLite file. A Site is an http.Handler: the task server process
-// mounts it with its API as Fallback, and `refine web` serves it alone.
+// Errors have the task server's envelope ({"error": {"code", "message"}}).
 package web
 
 import (
@@ -26,6 +31,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,9 +40,9 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/chain/devchain"
 	"github.com/datarefine/refine/clientip"
 	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/client"
 )
 
 // OpenAPI documents the site's JSON API.
@@ -49,15 +55,15 @@ var assets embed.FS
 
 // Options configure a Site.
 type Options struct {
-	// Store is the task server's store, read only.
-	Store taskserver.Store
-	// Chain, when set, provides the metagraph (stake, trust, incentive,
-	// dividends, emission). A chain that also implements Ledger (the dev
-	// chain) provides the payout ledger.
-	Chain  Chain
-	Netuid uint16
-	// DB is the SQLite file of the site's own tables (created if needed).
+	// API is the task server's public read API: client.New with the task
+	// server's URL, or with its handler when both share a process.
+	API *client.Client
+	// DB is the site's own database: a SQLite file or a postgres:// DSN
+	// (the task server's database works: the site's tables are web_*).
 	DB string
+	// Dataset, when set, is where the published dataset is read from
+	// (the Dataset page).
+	Dataset *DatasetSource
 	// OwnerHotkey is the subnet owner's hotkey: it may hide posts.
 	OwnerHotkey string
 	// Title is the site's name (default "Data Refine").
@@ -80,19 +86,17 @@ type Options struct {
 	WriteLimit int
 	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
 	// whose X-Forwarded-For names the client for those limits; by default
-	// none, and the peer address is the client.
+	// none, and the peer address is the client. The site passes the
+	// client on to the task server (client.OnBehalfOf), whose public read
+	// limits then count the visitor, not the site, if the task server
+	// trusts the site as a proxy.
 	TrustedProxies []string
 
-	// RefreshEvery is how often the overview and leaderboards are
-	// recomputed (default 5 s); ActiveWindow how recent activity makes a
-	// neuron active (default 1 h); HistoryEvery how many blocks apart the
-	// metagraph is recorded for the charts (default 100); CrawlLookups
-	// caps the task lookups per refresh that find a scored task's crawl
-	// when the store is no CrawlReader (default 2000).
+	// RefreshEvery is how often the metagraph is read from the API and
+	// recorded for the charts (default 5 s); HistoryEvery how many blocks
+	// apart it is recorded (default 100).
 	RefreshEvery time.Duration
-	ActiveWindow time.Duration
 	HistoryEvery uint64
-	CrawlLookups int
 
 	// RevisionURL links a dataset revision (default: the Hugging Face Hub
 	// for "owner/name" repositories, none otherwise).
@@ -104,19 +108,10 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
-// Chain is what the site reads from the chain (a chain.Client has it).
-type Chain interface {
-	Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph, error)
-}
-
-// Ledger is a chain that keeps every epoch's rewards (chain/devchain).
-type Ledger interface {
-	Emissions(ctx context.Context, netuid uint16, fromBlock uint64, hotkey string) ([]devchain.LedgerEntry, error)
-}
-
 // Site is the website's handler.
 type Site struct {
 	opts    Options
+	api     *client.Client
 	db      *db
 	jwtKey  []byte
 	csrfKey []byte
@@ -129,15 +124,15 @@ type Site struct {
 	clients  *clientip.Resolver
 
 	refreshMu sync.Mutex
-	agg       *aggregator
-	snap      atomic.Pointer[snapshot]
+	// mg is the latest metagraph the API gave (who is registered).
+	mg atomic.Pointer[taskserver.MetagraphResponse]
 }
 
 // New opens the site's database and builds the routes. Call Run to keep
-// the snapshot fresh, and Close when done.
+// the metagraph history, and Close when done.
 func New(ctx context.Context, opts Options) (*Site, error) {
-	if opts.Store == nil {
-		return nil, errors.New("web: Options.Store is required")
+	if opts.API == nil {
+		return nil, errors.New("web: Options.API (the task server's read API) is required")
 	}
 	o := opts
 	def := func(d *time.Duration, v time.Duration) {
@@ -149,7 +144,6 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	def(&o.ChallengeTTL, 5*time.Minute)
 	def(&o.PostWindow, 10*time.Minute)
 	def(&o.RefreshEvery, 5*time.Second)
-	def(&o.ActiveWindow, time.Hour)
 	if o.PostLimit <= 0 {
 		o.PostLimit = 5
 	}
@@ -165,9 +159,6 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	}
 	if o.HistoryEvery == 0 {
 		o.HistoryEvery = 100
-	}
-	if o.CrawlLookups <= 0 {
-		o.CrawlLookups = 2000
 	}
 	if o.Title == "" {
 		o.Title = "Data Refine"
@@ -185,7 +176,7 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Site{opts: o, db: d, agg: newAggregator(), authLim: newWindowLimiter(o.AuthLimit, time.Minute),
+	s := &Site{opts: o, api: o.API, db: d, authLim: newWindowLimiter(o.AuthLimit, time.Minute),
 		writeLim: newWindowLimiter(o.WriteLimit, o.PostWindow), clients: clients}
 	if s.jwtKey, err = d.secret(ctx, "jwt_key"); err != nil {
 		d.Close()
@@ -209,7 +200,7 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	return s, nil
 }
 
-// Close closes the site's database (not the store or the chain).
+// Close closes the site's database (not the API client).
 func (s *Site) Close() error { return s.db.Close() }
 
 // ServeHTTP implements http.Handler.
@@ -218,7 +209,7 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.Serv
 // Router exposes the routes (for the route/document check).
 func (s *Site) Router() chi.Routes { return s.router }
 
-// Run refreshes the snapshot every RefreshEvery until ctx ends.
+// Run refreshes the metagraph every RefreshEvery until ctx ends.
 func (s *Site) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.RefreshEvery)
 	defer t.Stop()
@@ -234,49 +225,61 @@ func (s *Site) Run(ctx context.Context) {
 	}
 }
 
-// Refresh recomputes the snapshot now.
+// Refresh reads the metagraph from the API now and records it for the
+// charts when the chain moved on by HistoryEvery blocks.
 func (s *Site) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
-	snap, err := s.build(ctx)
+	mg, err := s.api.Metagraph(ctx)
 	if err != nil {
-		return fmt.Errorf("web snapshot: %w", err)
+		return fmt.Errorf("web: metagraph: %w", err)
 	}
-	s.snap.Store(snap)
-	s.warm(ctx)
-	return nil
+	s.mg.Store(&mg)
+	return s.recordHistory(ctx, mg)
 }
 
-// warmViews are rendered right after each refresh, so that no visitor
-// waits for the first render of the busiest views.
-var warmViews = []string{"/", "/miners", "/validators", "/v1/site/leaderboard/miners", "/v1/site/leaderboard/validators"}
-
-func (s *Site) warm(ctx context.Context) {
-	for _, p := range warmViews {
-		r, err := http.NewRequestWithContext(ctx, http.MethodGet, p, nil)
-		if err != nil {
-			continue
-		}
-		s.router.ServeHTTP(discard{h: http.Header{}}, r)
+// metagraph returns the latest metagraph, reading it on first use.
+func (s *Site) metagraph(ctx context.Context) (*taskserver.MetagraphResponse, error) {
+	if mg := s.mg.Load(); mg != nil {
+		return mg, nil
 	}
-}
-
-// discard is a ResponseWriter that drops the answer.
-type discard struct{ h http.Header }
-
-func (d discard) Header() http.Header         { return d.h }
-func (d discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d discard) WriteHeader(int)             {}
-
-// current returns the latest snapshot, building the first one on demand.
-func (s *Site) current(ctx context.Context) (*snapshot, error) {
-	if sn := s.snap.Load(); sn != nil {
-		return sn, nil
-	}
-	if err := s.Refresh(ctx); err != nil {
+	mg, err := s.api.Metagraph(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return s.snap.Load(), nil
+	s.mg.Store(&mg)
+	return &mg, nil
+}
+
+// recordHistory stores the metagraph's chain numbers when the block moved
+// on by at least HistoryEvery blocks, for the reward and trust charts.
+func (s *Site) recordHistory(ctx context.Context, mg taskserver.MetagraphResponse) error {
+	last, err := s.db.lastHistoryBlock(ctx)
+	if err != nil {
+		return err
+	}
+	if mg.Block == 0 || (last != 0 && mg.Block < last+s.opts.HistoryEvery) {
+		return nil
+	}
+	now := s.opts.Now().UTC()
+	hotkeys := make([]string, len(mg.Neurons))
+	pts := make([]HistoryPoint, len(mg.Neurons))
+	for i, n := range mg.Neurons {
+		hotkeys[i] = n.Hotkey
+		pts[i] = HistoryPoint{Block: mg.Block, At: now, UID: n.UID, Stake: n.Stake, Incentive: chain.Fraction(n.Incentive),
+			Dividends: chain.Fraction(n.Dividends), ValidatorTrust: chain.Fraction(n.ValidatorTrust), Emission: n.Emission}
+	}
+	return s.db.addHistory(ctx, hotkeys, pts)
+}
+
+// reads is the context of the API reads made for request r: on behalf of
+// its client, so that the task server's per-client limits count the
+// visitor.
+func (s *Site) reads(r *http.Request) context.Context {
+	if a := s.clients.Addr(r); a.IsValid() {
+		return client.OnBehalfOf(r.Context(), a.String())
+	}
+	return r.Context()
 }
 
 func hubRevisionURL(repo, rev string) string {
@@ -327,14 +330,6 @@ func (l *windowLimiter) allow(key string, now time.Time) bool {
 	return l.counts[key] <= l.n
 }
 
-// apiError is the JSON error body, the same shape as the task server's.
-type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -344,15 +339,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeError answers with the task server's error envelope.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var e apiError
+	var e taskserver.ErrorBody
 	e.Error.Code, e.Error.Message = code, msg
 	writeJSON(w, status, e)
 }
 
-// errorStatus maps the site's errors to a status and code.
+// errorStatus maps the site's errors, and the API's, to a status and code.
 func errorStatus(err error) (int, string) {
+	var ce *client.Error
 	switch {
+	case errors.As(err, &ce) && ce.Status < 500:
+		// The API's answer (not found, bad request, rate limited) is the
+		// site's.
+		return ce.Status, ce.Code
 	case errors.Is(err, errAuth):
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, errCSRF):
@@ -367,8 +368,12 @@ func errorStatus(err error) (int, string) {
 		return http.StatusBadRequest, "bad_request"
 	case errors.Is(err, errLimited):
 		return http.StatusTooManyRequests, "rate_limited"
-	case errors.Is(err, errNotFound), errors.Is(err, taskserver.ErrNotFound):
+	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.As(err, &ce), errors.As(err, new(*url.Error)):
+		// The API failed, or could not be reached (the site reads it over
+		// HTTP; its own database errors are no *url.Error).
+		return http.StatusBadGateway, "upstream"
 	}
 	return http.StatusInternalServerError, "internal"
 }
@@ -376,9 +381,16 @@ func errorStatus(err error) (int, string) {
 func (s *Site) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := errorStatus(err)
 	msg := err.Error()
-	if status == http.StatusInternalServerError {
+	var ce *client.Error
+	if errors.As(err, &ce) && status < 500 {
+		msg = ce.Message
+	}
+	if status >= 500 {
 		s.opts.Logger.Error("web: request failed", "path", r.URL.Path, "err", err)
 		msg = "internal error"
+		if status == http.StatusBadGateway {
+			msg = "the task server's API failed; try again"
+		}
 	}
 	writeError(w, status, code, msg)
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/wallet"
 )
 
 // Harness gives the suite a fresh chain with subnet Netuid configured by hp.
@@ -95,7 +96,7 @@ func Key(t testing.TB, name string) chain.Signer {
 	if k, ok := keys[name]; ok {
 		return k
 	}
-	k, err := chain.SignerFromURI("//" + name)
+	k, err := wallet.FromURI("//" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -360,7 +360,7 @@ func (e *env) checkTransaction(s *subnet, method, hotkey string, reveal *SetWeig
 			return chain.NewInvalidTransaction(chain.TxCommitNotFound,
 				fmt.Sprintf("no commit of %s on subnet %d matches the revealed weights", hotkey, s.Netuid))
 		}
-		if want, now := found.Epoch+s.HP.RevealPeriodEpochs, s.epochAt(e.block); now != want {
+		if want, now := chain.RevealEpoch(found.Epoch, s.HP.RevealPeriodEpochs), s.epochAt(e.block); now != want {
 			return chain.NewInvalidTransaction(chain.TxCommitBlockNotInRevealRange,
 				fmt.Sprintf("committed in epoch %d, reveal epoch %d, epoch now %d", found.Epoch, want, now))
 		}
@@ -729,7 +729,7 @@ const maxUnrevealedCommits = 10
 // liveCommits drops expired commits from the front of the queue.
 func (s *subnet) liveCommits(hotkey string, epoch uint64) (live, expired []weightCommit) {
 	q := s.WeightCommits[hotkey]
-	for len(q) > 0 && epoch > q[0].Epoch+s.HP.RevealPeriodEpochs {
+	for len(q) > 0 && epoch > chain.RevealEpoch(q[0].Epoch, s.HP.RevealPeriodEpochs) {
 		expired = append(expired, q[0])
 		q = q[1:]
 	}
@@ -818,7 +818,7 @@ func (e *env) planRevealWeights(s *subnet, hotkey string, a SetWeightsArgs) (*ef
 	case pos < 0:
 		return nil, chain.ErrRevealMismatch
 	}
-	if want := live[pos].Epoch + s.HP.RevealPeriodEpochs; epoch != want {
+	if want := chain.RevealEpoch(live[pos].Epoch, s.HP.RevealPeriodEpochs); epoch != want {
 		return nil, fmt.Errorf("%w: committed in epoch %d, reveal in epoch %d, now %d",
 			chain.ErrRevealTooEarly, live[pos].Epoch, want, epoch)
 	}

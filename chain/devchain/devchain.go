@@ -347,7 +347,7 @@ func (c *Chain) TriggerEpoch(ctx context.Context, netuid uint16) error {
 		return err
 	}
 	now := c.head.Number
-	next := s.LastEpochBlock + uint64(s.HP.Tempo)
+	next := chain.NextAutoEpochBlock(s.HP.Tempo, s.LastEpochBlock)
 	switch {
 	case s.HP.CommitRevealEnabled:
 		return fmt.Errorf("trigger epoch on subnet %d: %w: blocked by commit-reveal", netuid, chain.ErrInvalidArgument)
@@ -498,18 +498,14 @@ func (c *Chain) Commitments(ctx context.Context, netuid uint16) ([]chain.Commitm
 	return out, nil
 }
 
-// LedgerEntry is one uid's reward in one epoch.
-type LedgerEntry struct {
-	Netuid            uint16 `json:"netuid"`
-	Block             uint64 `json:"block"`
-	Epoch             uint64 `json:"epoch"`
-	UID               uint16 `json:"uid"`
-	Hotkey            string `json:"hotkey"`
-	Incentive         uint16 `json:"incentive"`
-	Dividends         uint16 `json:"dividends"`
-	ServerEmission    uint64 `json:"server_emission"`
-	ValidatorEmission uint64 `json:"validator_emission"`
-}
+// LedgerEntry is one uid's reward in one epoch (chain.LedgerEntry).
+type LedgerEntry = chain.LedgerEntry
+
+// The devchain and its HTTP client keep the emission ledger.
+var (
+	_ chain.Ledger = (*Chain)(nil)
+	_ chain.Ledger = (*Client)(nil)
+)
 
 // Emissions returns the emission ledger of a subnet from block fromBlock on
 // (optionally for one hotkey), oldest first.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/wallet"
 )
 
 const tao = 1_000_000_000
@@ -21,7 +22,7 @@ func key(t testing.TB, name string) chain.Signer {
 	if k, ok := keyCache[name]; ok {
 		return k
 	}
-	k, err := chain.SignerFromURI("//" + name)
+	k, err := wallet.FromURI("//" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/yuma"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver
+	"github.com/datarefine/refine/sqldb"
 )
 
 const schema = `
@@ -118,17 +119,12 @@ func newSubnet(netuid uint16, hp chain.Hyperparameters, now uint64) *subnet {
 }
 
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
-	dsn := path
-	if path != ":memory:" {
-		dsn = "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)"
-	}
-	db, err := sql.Open("sqlite", dsn)
+	// One connection (sqldb's default): the chain serializes its writes
+	// anyway, and ":memory:" databases are per connection.
+	db, err := sqldb.OpenSQLite(path, sqldb.SQLite{BusyTimeout: 5 * time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
-	// One connection: the chain serializes its writes anyway, and ":memory:"
-	// databases are per connection.
-	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)

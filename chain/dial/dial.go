@@ -38,3 +38,12 @@ func Chain(ctx context.Context, spec string) (chain.Client, func() error, error)
 	}
 	return c, c.Close, nil
 }
+
+// Ledger returns the emission ledger of the chain spec names: the devchain
+// keeps one, subtensor does not (nil).
+func Ledger(spec string) chain.Ledger {
+	if IsDevchain(spec) {
+		return devchain.NewClient(devchain.ClientOptions{URL: spec})
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/scale"
 )
 
 // Storage keys: twox128(pallet) ++ twox128(item) ++ hashed keys.
@@ -97,7 +98,7 @@ func encodeData(data []byte) ([]byte, error) {
 	case len(data) <= 128:
 		return append([]byte{byte(len(data) + 1)}, data...), nil
 	case len(data) <= 512:
-		return append(appendCompact([]byte{dataBigRaw}, uint64(len(data))), data...), nil
+		return append(scale.AppendCompact([]byte{dataBigRaw}, uint64(len(data))), data...), nil
 	}
 	return nil, fmt.Errorf("%w: %d bytes, at most 512", chain.ErrCommitmentTooLarge, len(data))
 }

@@ -21,11 +21,12 @@ func (m *runtimeMeta) hasStorage(pallet, item string) bool {
 //
 // Older runtimes kept no such state: they ran an epoch where (block + netuid
 // + 1) mod (tempo + 1) == tempo and numbered epochs (block + netuid + 1)
-// div (tempo + 1) (their blocks_until_next_epoch and get_epoch_index).
-// There the state is what subtensor's migrate_dynamic_tempo would seed from
-// that rule (LastEpochBlock = next epoch block − tempo), Index is that
-// runtime's get_epoch_index of the head and TxEpoch of the next block (it
-// had no look-ahead). This is the only place the old rule is evaluated.
+// div (tempo + 1) (their blocks_until_next_epoch and get_epoch_index:
+// chain.LegacyBlocksUntilNextEpoch, chain.LegacyEpochIndex). There the
+// state is what subtensor's migrate_dynamic_tempo would seed from that rule
+// (LastEpochBlock = next epoch block − tempo), Index is that runtime's
+// get_epoch_index of the head and TxEpoch of the next block (it had no
+// look-ahead). This is the only place the old rule is used.
 func (c *Client) EpochState(ctx context.Context, netuid uint16) (chain.EpochState, error) {
 	head, err := c.Block(ctx)
 	if err != nil {
@@ -95,10 +96,9 @@ func (c *Client) EpochState(ctx context.Context, netuid uint16) (chain.EpochStat
 	// Seeded as the migration would at the start of the next block, so
 	// that EpochDue and NextEpochBlock give that runtime's next epoch.
 	tempo, next := uint64(e.Tempo), head.Number+1
-	legacyIndex := func(b uint64) uint64 { return (b + uint64(netuid) + 1) / (tempo + 1) }
-	untilNext := tempo - (next+uint64(netuid)+1)%(tempo+1)
-	e.Index = legacyIndex(head.Number)
-	e.LastEpochBlock = next + untilNext - min(tempo, next+untilNext)
-	e.TxEpoch = legacyIndex(next)
+	nextEpoch := next + chain.LegacyBlocksUntilNextEpoch(netuid, e.Tempo, next)
+	e.Index = chain.LegacyEpochIndex(netuid, e.Tempo, head.Number)
+	e.LastEpochBlock = nextEpoch - min(tempo, nextEpoch)
+	e.TxEpoch = chain.LegacyEpochIndex(netuid, e.Tempo, next)
 	return e, nil
 }

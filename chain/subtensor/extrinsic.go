@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"math/bits"
 
-	subkey "github.com/vedhavyas/go-subkey/v2"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/scale"
 )
-
-func ss58(pk [32]byte) string { return subkey.SS58Encode(pk[:], chain.SS58Prefix) }
 
 // txContext is what a signed extrinsic commits to besides its call.
 type txContext struct {
@@ -57,11 +55,11 @@ func extrinsicParts(m *runtimeMeta, tx txContext) (extra, implicit []byte, err e
 			extra = append(extra, tx.Era...)
 			implicit = append(implicit, tx.BirthHash[:]...)
 		case "CheckNonce":
-			extra = appendCompact(extra, tx.Nonce)
+			extra = scale.AppendCompact(extra, tx.Nonce)
 		case "ChargeTransactionPayment":
 			// subtensor's ChargeTransactionPaymentWrapper encodes as the
 			// inner extension: a compact tip.
-			extra = appendCompact(extra, tx.Tip)
+			extra = scale.AppendCompact(extra, tx.Tip)
 		case "CheckMetadataHash":
 			extra = append(extra, 0)       // Mode::Disabled
 			implicit = append(implicit, 0) // Option::None
@@ -111,7 +109,7 @@ func signedExtrinsic(m *runtimeMeta, signer chain.Signer, call []byte, tx txCont
 	body = append(body, sig...)
 	body = append(body, extra...)
 	body = append(body, call...)
-	return append(appendCompact(nil, uint64(len(body))), body...), nil
+	return append(scale.AppendCompact(nil, uint64(len(body))), body...), nil
 }
 
 // Call encoders. Indices come from the runtime's metadata.
@@ -153,7 +151,7 @@ func callSetCommitment(ci [2]byte, netuid uint16, data []byte) ([]byte, error) {
 		return nil, err
 	}
 	b := append(ci[:], u16LE(netuid)...)
-	b = appendCompact(b, 1)
+	b = scale.AppendCompact(b, 1)
 	return append(b, enc...), nil
 }
 

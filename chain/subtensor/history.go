@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/wallet"
 )
 
 // stateError marks the node's answer for a block whose state it pruned
@@ -189,13 +190,13 @@ func (c *Client) commitmentsInBlock(ctx context.Context, netuid uint16, number u
 		}
 		block, data, err := decodeRegistration(v)
 		if err != nil {
-			return nil, fmt.Errorf("commitment of %s in block %d: %w", ss58(whos[i]), number, err)
+			return nil, fmt.Errorf("commitment of %s in block %d: %w", wallet.EncodeSS58(whos[i]), number, err)
 		}
 		if block != number {
 			return nil, fmt.Errorf("commitment of %s: event in block %d, but the state of that block holds a commitment of block %d",
-				ss58(whos[i]), number, block)
+				wallet.EncodeSS58(whos[i]), number, block)
 		}
-		out = append(out, chain.Commitment{Hotkey: ss58(whos[i]), Block: block, Data: data})
+		out = append(out, chain.Commitment{Hotkey: wallet.EncodeSS58(whos[i]), Block: block, Data: data})
 	}
 	return out, nil
 }

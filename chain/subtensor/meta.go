@@ -313,19 +313,6 @@ func primitiveSize(d *decoder, p types.Si0TypeDefPrimitive) int {
 	return 0
 }
 
-// compactBig skips a compact integer of any width (u128 balances included).
-func (d *decoder) compactBig() {
-	first := d.u8()
-	switch first & 3 {
-	case 1:
-		d.take(1)
-	case 2:
-		d.take(3)
-	case 3:
-		d.take(int(first>>2) + 4)
-	}
-}
-
 func decodeHex(s string) ([]byte, error) {
 	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/wallet"
 )
 
 // keysPageSize is the state_getKeysPaged page size (the Python SDK's).
@@ -254,8 +255,8 @@ func (c *Client) metagraphAt(ctx context.Context, netuid uint16, at chain.Block)
 	for _, nl := range lite {
 		n := chain.Neuron{
 			UID:             nl.uid,
-			Hotkey:          ss58(nl.hotkey),
-			Coldkey:         ss58(nl.coldkey),
+			Hotkey:          wallet.EncodeSS58(nl.hotkey),
+			Coldkey:         wallet.EncodeSS58(nl.coldkey),
 			Stake:           nl.stake,
 			ValidatorPermit: nl.validatorPermit,
 			Active:          nl.active,
@@ -349,7 +350,7 @@ func (c *Client) Commitments(ctx context.Context, netuid uint16) ([]chain.Commit
 		if err != nil {
 			return nil, fmt.Errorf("commitments of %d: %w", netuid, err)
 		}
-		out = append(out, chain.Commitment{Hotkey: ss58(acct), Block: block, Data: data})
+		out = append(out, chain.Commitment{Hotkey: wallet.EncodeSS58(acct), Block: block, Data: data})
 	}
 	return out, nil
 }

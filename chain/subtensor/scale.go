@@ -2,38 +2,18 @@ package subtensor
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"math/bits"
+
+	"github.com/datarefine/refine/scale"
 )
 
 // The few SCALE shapes the client reads and writes, hand-written so that the
 // decoders state exactly the layouts they expect (runtime API results are
-// not described by the V14 metadata that state_getMetadata returns).
-
-var errShort = errors.New("scale: input too short")
-
-// appendCompact appends SCALE's compact integer encoding of v.
-func appendCompact(b []byte, v uint64) []byte {
-	switch {
-	case v < 1<<6:
-		return append(b, byte(v<<2))
-	case v < 1<<14:
-		return binary.LittleEndian.AppendUint16(b, uint16(v<<2|1))
-	case v < 1<<30:
-		return binary.LittleEndian.AppendUint32(b, uint32(v<<2|2))
-	default:
-		n := (bits.Len64(v) + 7) / 8
-		b = append(b, byte((n-4)<<2|3))
-		for i := 0; i < n; i++ {
-			b = append(b, byte(v>>(8*i)))
-		}
-		return b
-	}
-}
+// not described by the V14 metadata that state_getMetadata returns). The
+// compact integer rule is package scale's.
 
 func appendU16s(b []byte, vs []uint16) []byte {
-	b = appendCompact(b, uint64(len(vs)))
+	b = scale.AppendCompact(b, uint64(len(vs)))
 	for _, v := range vs {
 		b = binary.LittleEndian.AppendUint16(b, v)
 	}
@@ -61,7 +41,7 @@ func (d *decoder) take(n int) []byte {
 		return nil
 	}
 	if n < 0 || len(d.b)-d.off < n {
-		d.fail(errShort)
+		d.fail(scale.ErrShort)
 		return nil
 	}
 	p := d.b[d.off : d.off+n]
@@ -116,37 +96,22 @@ func (d *decoder) u64() uint64 {
 }
 
 func (d *decoder) compact() uint64 {
-	first := d.u8()
 	if d.err != nil {
 		return 0
 	}
-	switch first & 3 {
-	case 0:
-		return uint64(first >> 2)
-	case 1:
-		p := d.take(1)
-		if p == nil {
-			return 0
-		}
-		return uint64(binary.LittleEndian.Uint16([]byte{first, p[0]}) >> 2)
-	case 2:
-		p := d.take(3)
-		if p == nil {
-			return 0
-		}
-		return uint64(binary.LittleEndian.Uint32([]byte{first, p[0], p[1], p[2]}) >> 2)
-	default:
-		n := int(first>>2) + 4
-		if n > 8 {
-			d.fail(fmt.Errorf("scale: compact of %d bytes does not fit u64", n))
-			return 0
-		}
-		p := d.take(n)
-		var v uint64
-		for i := len(p) - 1; i >= 0; i-- {
-			v = v<<8 | uint64(p[i])
-		}
-		return v
+	v, n, err := scale.DecodeCompact(d.b[d.off:])
+	if err != nil {
+		d.fail(err)
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+// compactBig skips a compact integer of any width (u128 balances included).
+func (d *decoder) compactBig() {
+	if p := d.take(1); p != nil {
+		d.take(scale.CompactSize(p[0]) - 1)
 	}
 }
 

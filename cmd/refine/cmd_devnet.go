@@ -182,8 +182,11 @@ func printDevnetSummary(w io.Writer, s *devnet.Summary, serving bool) {
 	state := map[string]string{
 		"done": "done", "duration": "--duration passed", "interrupted": "interrupted", "error": "stopped by an error",
 	}[s.Ended]
-	fmt.Fprintf(w, "\nsummary after %.0f s, %d blocks (%s): %d/%d tasks done, %d/%d score reports; miners published %s documents, %s tokens\n",
-		s.Elapsed, s.Blocks, state, s.TasksDone, s.Tasks, s.Reports, int(s.Tasks)*len(s.Validators), humanize.Comma(s.Documents), humanize.Comma(s.Tokens))
+	fmt.Fprintf(w, "\nsummary after %.0f s, %d blocks (%s): %d/%d tasks done, %d/%d score reports\n",
+		s.Elapsed, s.Blocks, state, s.TasksDone, s.Tasks, s.Reports, int(s.Tasks)*len(s.Validators))
+	// The same label and number as the website's "Tokens accepted".
+	fmt.Fprintf(w, "tokens accepted: %s (GPT-2 tokens, FineWeb's token_count, of %s documents in %d accepted submissions, checked by validators); miners published %s documents, %s tokens in all\n",
+		humanize.Comma(s.Tokens), humanize.Comma(s.Documents), s.Accepted, humanize.Comma(s.PublishedDocuments), humanize.Comma(s.PublishedTokens))
 	fmt.Fprintf(w, "input: %s\n\n", s.Input)
 	fmt.Fprintf(w, "%-12s %4s %6s %8s %10s %22s\n", "miner", "uid", "tasks", "score", "incentive", "emission over run (α)")
 	for _, m := range s.Miners {

@@ -14,6 +14,7 @@ import (
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain/dial"
 	"github.com/datarefine/refine/taskserver"
+	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
 	"github.com/datarefine/refine/wallet"
 	"github.com/datarefine/refine/web"
@@ -50,7 +51,6 @@ type taskserverOptions struct {
 	ExpireEvery    time.Duration
 	Grace          time.Duration
 	NoWeb          bool
-	WebDB          string
 	Owner          string
 	Log            logOptions
 }
@@ -84,7 +84,6 @@ func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")
 	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58), required: signed requests must name it in Epistula-Signed-For")
 	fs.BoolVar(&o.NoWeb, "no-web", false, "serve only the API, not the website")
-	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the website's own tables (profiles, posts, sessions); default web.db next to a SQLite --db, else in the data folder")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide discussion posts")
 	fs.StringArrayVar(&o.Import, "import", nil, "import tasks before serving: crawl id, warc.paths(.gz) URL or file, or WARC folder (repeatable)")
 	o.Plan.AddFlags(fs)
@@ -161,11 +160,8 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	webDB := siteDBPath(o.WebDB, o.DB)
-	for _, db := range []string{o.DB, webDB} {
-		if err := prepareDB(db); err != nil {
-			return err
-		}
+	if err := prepareDB(o.DB); err != nil {
+		return err
 	}
 	store, err := sqlstore.Open(ctx, o.DB)
 	if err != nil {
@@ -181,28 +177,44 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
-	return taskserver.Run(ctx, taskserver.RunOptions{
+	// The website runs until the server stops, and is joined before the
+	// database closes.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var site *web.Site
+	siteDone := make(chan struct{})
+	err = taskserver.Run(ctx, taskserver.RunOptions{
 		Store: store, Chain: c, Netuid: o.Netuid, Listener: ln, Import: tasks,
 		Service: taskserver.Options{LeaseDuration: o.LeaseDuration, HeartbeatTTL: o.HeartbeatTTL, MaxLeases: o.MaxLeases,
 			MaxUndecided: o.MaxUndecided, SubmissionTimeout: o.SubmissionTTL, Throttle: throttle(o.ThrottleAfter), Acceptance: rule},
 		API: taskserver.APIOptions{SignedFor: o.SignedFor, MaxBodyBytes: o.MaxBody, Rate: o.Rate, Burst: o.Burst,
 			ClientRate: o.ClientRate, ClientBurst: o.ClientBurst, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst,
-			PublicCacheTTL: o.PublicCache, TrustedProxies: o.TrustedProxies},
+			PublicCacheTTL: o.PublicCache, TrustedProxies: o.TrustedProxies, Ledger: dial.Ledger(o.Chain)},
 		MetagraphEvery: o.MetagraphEvery, BlockEvery: o.BlockEvery, ExpireEvery: o.ExpireEvery,
 		Grace: o.Grace, Logger: log,
 		Handler: func(ctx context.Context, api http.Handler) (http.Handler, error) {
 			if o.NoWeb {
 				return api, nil
 			}
-			site, err := web.New(ctx, web.Options{Store: store, Chain: c, Netuid: o.Netuid, DB: webDB, OwnerHotkey: o.Owner, Fallback: api,
+			// The site reads the API through its handler, in process, as
+			// a remote site reads it over HTTP; its tables live in the
+			// task server's database.
+			var err error
+			site, err = web.New(ctx, web.Options{API: client.New(client.Options{Handler: api}), DB: o.DB, OwnerHotkey: o.Owner, Fallback: api,
 				TrustedProxies: o.TrustedProxies, Logger: log.With("role", "web")})
 			if err != nil {
 				return nil, fmt.Errorf("website: %w", err)
 			}
-			go site.Run(ctx)
+			go func() { defer close(siteDone); site.Run(ctx) }()
 			return site, nil
 		},
 	})
+	stop()
+	if site != nil {
+		<-siteDone
+		site.Close()
+	}
+	return err
 }
 
 // throttle is the flag's policy: after n consecutive rejections, the

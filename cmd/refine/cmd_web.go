@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/datarefine/refine/chain/dial"
+	"github.com/datarefine/refine/store/backend"
 	"github.com/datarefine/refine/taskserver"
-	"github.com/datarefine/refine/taskserver/sqlstore"
+	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/web"
 )
 
@@ -20,31 +20,31 @@ import (
 
 type webOptions struct {
 	Listen       string
+	TaskServer   string
 	DB           string
-	WebDB        string
-	Chain        string
-	Netuid       uint16
 	Owner        string
 	Secure       bool
 	SessionTTL   time.Duration
 	RefreshEvery time.Duration
 	Grace        time.Duration
 	Trusted      []string
+	DatasetRepo  string
+	DatasetStore string
 	Log          logOptions
 }
 
 func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "HTTP address of the website")
-	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "the task server's database (read only; it must exist, as 'refine taskserver' writes it): a SQLite file, or postgres://user@host/db")
-	fs.StringVar(&o.WebDB, "web-db", "", "SQLite file of the site's own tables (default: web.db next to a SQLite --db, else in the data folder)")
-	fs.StringVar(&o.Chain, "chain", "", "the chain: "+dial.Usage+"; empty: no chain numbers")
-	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet id")
+	fs.StringVar(&o.TaskServer, "taskserver", "", "the task server's URL (required): every number the site shows comes from its public API")
+	fs.StringVar(&o.DB, "db", dataPath("web.db"), "the site's own database (profiles, posts, sessions, metagraph history): a SQLite file, or postgres://user@host/db (several site replicas may share one)")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide board posts")
 	fs.BoolVar(&o.Secure, "secure-cookies", false, "mark cookies Secure (set when a TLS proxy fronts the site)")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", 2*time.Hour, "lifetime of a sign-in session")
-	fs.DurationVar(&o.RefreshEvery, "refresh", 5*time.Second, "how often the overview and leaderboards are recomputed")
+	fs.DurationVar(&o.RefreshEvery, "refresh", 5*time.Second, "how often the metagraph is read from the task server and recorded for the charts")
 	fs.DurationVar(&o.Grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringArrayVar(&o.Trusted, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
+	fs.StringVar(&o.DatasetRepo, "dataset-repo", "", "the repository 'refine dataset build' publishes to (owner/name): shown on the Dataset page")
+	fs.StringVar(&o.DatasetStore, "dataset-store", "hub", "where the dataset and the miners' repositories are: "+backend.Usage)
 	o.Log.AddFlags(fs)
 }
 
@@ -52,12 +52,18 @@ func newWebCommand() *cobra.Command {
 	var o webOptions
 	cmd := &cobra.Command{
 		Use:   "web",
-		Short: "Serve the subnet's website on a task server database",
+		Short: "Serve the subnet's website from a task server's public API",
 		Long: `Serves the website: overview, leaderboards, charts, miner / validator / task /
-submission pages, the payout ledger, sign-in with a hotkey (sign the challenge with
-'refine wallet sign'), dashboards and profiles, and a discussion board, with the JSON
-API the pages use under /v1/site (documented at /v1/site/openapi.yaml). It reads the
-task server's database and keeps its own tables in --web-db.`,
+submission pages, the payout ledger, the published dataset, sign-in with a hotkey
+(sign the challenge with 'refine wallet sign'), dashboards and profiles, and a
+discussion board, with the JSON the pages use under /v1/site (documented at
+/v1/site/openapi.yaml).
+
+Every number comes from the task server's public API at --taskserver, as any
+client reads it; the site keeps only its own state (profiles, posts, sessions,
+metagraph history) in --db, SQLite or PostgreSQL. The task server's per-client
+limits count the site's visitors when the task server trusts the site as a proxy
+(refine taskserver --trusted-proxy <the site's address>).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runWeb(cmd.Context(), o, cmd.ErrOrStderr())
@@ -67,37 +73,35 @@ task server's database and keeps its own tables in --web-db.`,
 	return cmd
 }
 
-func webDBPath(o webOptions) string { return siteDBPath(o.WebDB, o.DB) }
-
 func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
+	if o.TaskServer == "" {
+		return fmt.Errorf("give --taskserver: the task server's URL (e.g. http://127.0.0.1:8090); the site reads every number from its public API")
+	}
 	log, err := o.Log.Logger(stderr)
 	if err != nil {
 		return err
 	}
-	// An absent database would be created empty and served silently.
-	if err := requireDB(o.DB, "--db", "refine taskserver"); err != nil {
+	api := client.New(client.Options{URL: o.TaskServer})
+	// A wrong URL fails here, not on every page, and leaves nothing behind.
+	if _, err := api.Metagraph(ctx); err != nil {
+		return fmt.Errorf("--taskserver %s: %w", o.TaskServer, err)
+	}
+	if err := prepareDB(o.DB); err != nil {
 		return err
 	}
-	if err := prepareDB(webDBPath(o)); err != nil {
-		return err
-	}
-	store, err := sqlstore.Open(ctx, o.DB)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	// Without --chain the site shows the task server's data only.
-	var c web.Chain
-	if o.Chain != "" {
-		cc, closeChain, err := dialChain(ctx, "--chain", o.Chain)
+	var ds *web.DatasetSource
+	if o.DatasetRepo != "" {
+		st, refs, err := backend.Open(o.DatasetStore, log)
 		if err != nil {
-			return err
+			return fmt.Errorf("--dataset-store %w", err)
 		}
-		defer closeChain()
-		c = cc
+		ds = &web.DatasetSource{Store: st, Refs: refs, Repo: o.DatasetRepo}
+		if o.DatasetStore == "hub" {
+			ds.URL = "https://huggingface.co/datasets/" + o.DatasetRepo
+		}
 	}
 	site, err := web.New(ctx, web.Options{
-		Store: store, Chain: c, Netuid: o.Netuid, DB: webDBPath(o), OwnerHotkey: o.Owner,
+		API: api, DB: o.DB, Dataset: ds, OwnerHotkey: o.Owner,
 		Secure: o.Secure, SessionTTL: o.SessionTTL, RefreshEvery: o.RefreshEvery, TrustedProxies: o.Trusted, Logger: log,
 	})
 	if err != nil {
@@ -108,7 +112,9 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
-	log.Info("web: serving", "addr", ln.Addr().String(), "db", o.DB, "web_db", webDBPath(o))
-	go site.Run(ctx)
-	return taskserver.Serve(ctx, ln, site, o.Grace, log)
+	log.Info("web: serving", "addr", ln.Addr().String(), "taskserver", o.TaskServer, "db", o.DB)
+	// The site's refresh loop runs as long as the server, and is joined
+	// before the site closes.
+	return runGroup(ctx, func(ctx context.Context) error { return taskserver.Serve(ctx, ln, site, o.Grace, log) },
+		func(ctx context.Context) error { site.Run(ctx); return nil })
 }

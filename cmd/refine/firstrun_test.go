@@ -148,8 +148,10 @@ func TestBadInputsCLI(t *testing.T) {
 			[]string{full, "not empty"}},
 		{"bad dump", []string{"process", "--input", samplePath, "--output", "out", "--dump", "../x"},
 			[]string{"--dump", `"../x"`}},
-		{"web without a task server database", []string{"web", "--listen", "127.0.0.1:0"},
-			[]string{"--db", "taskserver.db", "no such database", "refine taskserver"}},
+		{"web without a task server", []string{"web", "--listen", "127.0.0.1:0"},
+			[]string{"--taskserver", "public API"}},
+		{"web with an unreachable task server", []string{"web", "--listen", "127.0.0.1:0", "--taskserver", "http://127.0.0.1:1"},
+			[]string{"--taskserver http://127.0.0.1:1"}},
 		{"import from a missing folder", []string{"assets", "import", filepath.Join(inputs, "nothing")},
 			[]string{"nothing", "not a folder"}},
 		{"devnet ranges without a size", []string{"devnet", "--warc", samplePath, "--ranges", "3"},
@@ -238,7 +240,6 @@ func TestFirstRunDefaults(t *testing.T) {
 	if _, stderr, code := u.run(t, time.Minute, "taskserver", "import", warcs); code != 0 {
 		t.Fatalf("taskserver import: exit %d\n%s", code, stderr)
 	}
-	// The web command now finds the task server's database by default.
 	dataDB := filepath.Join(u.home, ".local", "share", "refine", "taskserver.db")
 	if _, err := os.Stat(dataDB); err != nil {
 		t.Fatalf("taskserver import did not write the data folder's database: %v", err)

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,6 +48,10 @@ type Options struct {
 	// 429, 5xx): each try is built and signed afresh (default
 	// retry.Default). Permanent errors (other 4xx) return at once.
 	Retry retry.Policy
+	// Handler, when set, serves the requests in process instead of over
+	// the network: the task server's own website reads the API exactly
+	// as a remote one does, without a socket (URL is then ignored).
+	Handler http.Handler
 }
 
 // Client talks to one task server. Safe for concurrent use.
@@ -63,7 +68,77 @@ func New(opts Options) *Client {
 	if opts.HTTP == nil {
 		opts.HTTP = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{opts: opts, base: strings.TrimRight(opts.URL, "/")}
+	base := strings.TrimRight(opts.URL, "/")
+	if opts.Handler != nil {
+		opts.HTTP = &http.Client{Timeout: opts.HTTP.Timeout, Transport: inProcess{opts.Handler}}
+		base = "http://in-process"
+	}
+	return &Client{opts: opts, base: base}
+}
+
+type forKey struct{}
+
+// OnBehalfOf returns a context whose public reads say they are made for
+// the client at addr (an IP address), so that the server's per-client
+// limits count that client rather than the caller: over HTTP as an
+// X-Forwarded-For header, which the server believes only when it trusts
+// the caller as a proxy (--trusted-proxy); in process as the request's
+// peer address. A website relaying its visitors' reads uses it.
+func OnBehalfOf(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, forKey{}, addr)
+}
+
+// inProcess serves a request with a handler, in process.
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	req.RemoteAddr = "127.0.0.1:0"
+	if addr, ok := req.Context().Value(forKey{}).(string); ok && addr != "" {
+		req.RemoteAddr = net.JoinHostPort(addr, "0")
+		req.Header.Del("X-Forwarded-For")
+	}
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
+	// The handler routes the request afresh: nothing of the caller's
+	// request context (a router's state, for one) may reach it, only its
+	// cancellation.
+	req = req.WithContext(onlyCancel{req.Context()})
+	rec := &recorder{header: http.Header{}}
+	t.h.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return &http.Response{
+		Status: strconv.Itoa(rec.status) + " " + http.StatusText(rec.status), StatusCode: rec.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: rec.header,
+		Body: io.NopCloser(bytes.NewReader(rec.body.Bytes())), ContentLength: int64(rec.body.Len()), Request: req,
+	}, nil
+}
+
+// onlyCancel is a context's cancellation and deadline without its values.
+type onlyCancel struct{ context.Context }
+
+func (onlyCancel) Value(any) any { return nil }
+
+// recorder is the ResponseWriter of an in-process request.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
 }
 
 // Error is an API error response.
@@ -159,6 +234,9 @@ func (c *Client) do(ctx context.Context, method, path string, signed bool, in, o
 		req.Header.Set("User-Agent", buildinfo.UserAgent())
 		if in != nil {
 			req.Header.Set("Content-Type", "application/json")
+		}
+		if addr, ok := ctx.Value(forKey{}).(string); ok && addr != "" && !signed {
+			req.Header.Set("X-Forwarded-For", addr)
 		}
 		if signed {
 			if err := epistula.SignRequest(req, body, c.opts.Signer, to); err != nil {
@@ -356,7 +434,15 @@ func (c *Client) Stats(ctx context.Context) (taskserver.Stats, error) {
 
 // Events returns recent events with id < before (0: newest).
 func (c *Client) Events(ctx context.Context, before int64, limit int) ([]taskserver.Event, error) {
+	return c.EventsOf(ctx, before, limit, nil)
+}
+
+// EventsOf is Events of the given kinds only (all when none).
+func (c *Client) EventsOf(ctx context.Context, before int64, limit int, kinds []string) ([]taskserver.Event, error) {
 	q := url.Values{}
+	if len(kinds) > 0 {
+		q.Set("kind", strings.Join(kinds, ","))
+	}
 	if before > 0 {
 		q.Set("before", strconv.FormatInt(before, 10))
 	}
@@ -372,11 +458,86 @@ func (c *Client) Events(ctx context.Context, before int64, limit int) ([]taskser
 	return out.Events, err
 }
 
-// Miners returns per-miner activity over the last window.
-func (c *Client) Miners(ctx context.Context, window time.Duration) ([]taskserver.MinerActivity, error) {
-	var out taskserver.MinersResponse
-	err := c.do(ctx, http.MethodGet, "/v1/miners?since="+url.QueryEscape(window.String()), false, nil, &out)
+// Miners returns the miners, with their activity over the last window.
+func (c *Client) Miners(ctx context.Context, window time.Duration) ([]taskserver.MinerRow, error) {
+	out, err := c.MinerList(ctx, window)
 	return out.Miners, err
+}
+
+// MinerList is Miners with the answer's window and metagraph block.
+func (c *Client) MinerList(ctx context.Context, window time.Duration) (taskserver.MinersResponse, error) {
+	var out taskserver.MinersResponse
+	err := c.do(ctx, http.MethodGet, "/v1/miners?since="+url.QueryEscape(window.String())+"&limit=1000", false, nil, &out)
+	return out, err
+}
+
+// Validators returns the validators, with their reporting over the last
+// window.
+func (c *Client) Validators(ctx context.Context, window time.Duration) (taskserver.ValidatorsResponse, error) {
+	var out taskserver.ValidatorsResponse
+	err := c.do(ctx, http.MethodGet, "/v1/validators?since="+url.QueryEscape(window.String()), false, nil, &out)
+	return out, err
+}
+
+// Miner returns one miner's row, newest leases and published scores.
+func (c *Client) Miner(ctx context.Context, hotkey string) (taskserver.MinerDetail, error) {
+	var out taskserver.MinerDetail
+	err := c.do(ctx, http.MethodGet, "/v1/miners/"+url.PathEscape(hotkey), false, nil, &out)
+	return out, err
+}
+
+// Validator returns one validator's row and newest published scores.
+func (c *Client) Validator(ctx context.Context, hotkey string) (taskserver.ValidatorDetail, error) {
+	var out taskserver.ValidatorDetail
+	err := c.do(ctx, http.MethodGet, "/v1/validators/"+url.PathEscape(hotkey), false, nil, &out)
+	return out, err
+}
+
+// TaskHistory returns a task, its leases and its published scores.
+func (c *Client) TaskHistory(ctx context.Context, id int64) (taskserver.TaskHistory, error) {
+	var out taskserver.TaskHistory
+	err := c.do(ctx, http.MethodGet, "/v1/tasks/"+strconv.FormatInt(id, 10)+"/history", false, nil, &out)
+	return out, err
+}
+
+// Submission returns one submission (a completed lease) with its verdicts.
+func (c *Client) Submission(ctx context.Context, leaseID int64) (taskserver.SubmissionView, error) {
+	var out taskserver.SubmissionView
+	err := c.do(ctx, http.MethodGet, "/v1/submissions/"+strconv.FormatInt(leaseID, 10), false, nil, &out)
+	return out, err
+}
+
+// Volume returns the accepted output per bucket over the last window.
+func (c *Client) Volume(ctx context.Context, window, bucket time.Duration) (taskserver.VolumeResponse, error) {
+	var out taskserver.VolumeResponse
+	err := c.do(ctx, http.MethodGet, "/v1/volume?since="+url.QueryEscape(window.String())+"&bucket="+url.QueryEscape(bucket.String()), false, nil, &out)
+	return out, err
+}
+
+// Metagraph returns the subnet's neurons as the task server last read them.
+func (c *Client) Metagraph(ctx context.Context) (taskserver.MetagraphResponse, error) {
+	var out taskserver.MetagraphResponse
+	err := c.do(ctx, http.MethodGet, "/v1/metagraph", false, nil, &out)
+	return out, err
+}
+
+// Payouts returns the payout ledger (of hotkey, or all when ""), newest
+// first, at most limit entries (0: the server's default).
+func (c *Client) Payouts(ctx context.Context, hotkey string, limit int) (taskserver.PayoutsResponse, error) {
+	q := url.Values{}
+	if hotkey != "" {
+		q.Set("hotkey", hotkey)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/payouts"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out taskserver.PayoutsResponse
+	err := c.do(ctx, http.MethodGet, path, false, nil, &out)
+	return out, err
 }
 
 // Throughput returns completions per bucket over the last window.
@@ -388,10 +549,26 @@ func (c *Client) Throughput(ctx context.Context, window, bucket time.Duration) (
 
 // Scores returns score reports on hotkey ("" for all).
 func (c *Client) Scores(ctx context.Context, hotkey string, limit int) ([]taskserver.Score, error) {
+	return c.ScoresOf(ctx, taskserver.ScoreQuery{Hotkey: hotkey, Limit: limit})
+}
+
+// ScoresOf returns the published scores q selects, newest first (Limit 0:
+// the server's default).
+func (c *Client) ScoresOf(ctx context.Context, sq taskserver.ScoreQuery) ([]taskserver.Score, error) {
 	q := url.Values{}
-	if hotkey != "" {
-		q.Set("hotkey", hotkey)
+	if sq.Hotkey != "" {
+		q.Set("hotkey", sq.Hotkey)
 	}
+	if sq.Validator != "" {
+		q.Set("validator", sq.Validator)
+	}
+	if sq.LeaseID > 0 {
+		q.Set("lease", strconv.FormatInt(sq.LeaseID, 10))
+	}
+	if sq.TaskID > 0 {
+		q.Set("task", strconv.FormatInt(sq.TaskID, 10))
+	}
+	limit := sq.Limit
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}

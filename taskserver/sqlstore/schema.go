@@ -110,5 +110,25 @@ func migrations(d dialect) []string {
 			first_seen BIGINT NOT NULL
 		);
 		INSERT INTO hotkeys(hotkey, first_seen) SELECT hotkey, min(granted_at) FROM leases GROUP BY hotkey`,
+		// 5 (w15): the public read model. A published score names its
+		// submission (lease) and verdict and carries the counts the
+		// verdict states; an accepted submission keeps the smallest counts
+		// its accepting published scores state (its volume). Scores
+		// published before name their lease by task and hotkey (the
+		// latest completed lease); backfill5 fills in their verdicts and
+		// counts, which live in the JSON detail.
+		`ALTER TABLE scores ADD COLUMN lease_id BIGINT;
+		ALTER TABLE scores ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0;
+		ALTER TABLE scores ADD COLUMN documents BIGINT;
+		ALTER TABLE scores ADD COLUMN tokens BIGINT;
+		ALTER TABLE leases ADD COLUMN documents BIGINT;
+		ALTER TABLE leases ADD COLUMN tokens BIGINT;
+		UPDATE scores SET lease_id = (SELECT max(l.id) FROM leases l WHERE l.task_id = scores.task_id AND l.hotkey = scores.hotkey AND l.state = 'completed');
+		CREATE INDEX scores_lease ON scores(lease_id, id);
+		CREATE INDEX scores_validator ON scores(validator, id);
+		CREATE INDEX scores_at ON scores(at);
+		CREATE INDEX reports_at ON reports(at);
+		CREATE INDEX tasks_crawl ON tasks(crawl, state);
+		CREATE INDEX leases_accepted_at ON leases(decided_at) WHERE decision = 'accepted'`,
 	}
 }

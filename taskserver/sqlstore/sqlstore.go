@@ -15,9 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
 
+	"github.com/datarefine/refine/sqldb"
 	"github.com/datarefine/refine/taskserver"
 )
 
@@ -30,7 +29,8 @@ const (
 
 // Store is a taskserver.Store over database/sql.
 type Store struct {
-	d dialect
+	db *sqldb.DB
+	d  dialect
 	// w runs every transaction that writes. On SQLite it has one
 	// connection, which serialises writers without SQLITE_BUSY; readers use
 	// r, a pool, concurrently with the writer (WAL).
@@ -47,33 +47,13 @@ var _ taskserver.Store = (*Store)(nil)
 // migrations: "postgres://…" or "postgresql://…" for PostgreSQL; anything
 // else is a SQLite file path (":memory:" is not supported: use a temp file).
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
-	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		s.d = postgres
-		if s.w, err = sql.Open("pgx", dsn); err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
-		}
-		s.w.SetMaxOpenConns(32)
-		s.w.SetMaxIdleConns(32)
-		s.r = s.w
-	} else {
-		s.d = sqlite
-		file := strings.TrimPrefix(dsn, "sqlite://")
-		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
-		if s.w, err = sql.Open("sqlite", "file:"+file+q); err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
-		}
-		s.w.SetMaxOpenConns(1)
-		if s.r, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"); err != nil {
-			s.w.Close()
-			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
-		}
-		s.r.SetMaxOpenConns(4)
+	db, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.w.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
+	s := &Store{db: db, w: db.W, r: db.R, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	if db.Postgres {
+		s.d = postgres
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -90,51 +70,22 @@ func (s *Store) Close() error {
 	}
 	s.stmts = map[string]*sql.Stmt{}
 	s.mu.Unlock()
-	err := s.w.Close()
-	if s.r != s.w {
-		if rerr := s.r.Close(); err == nil {
-			err = rerr
-		}
-	}
-	return err
+	return s.db.Close()
 }
 
+// migrationLock is the PostgreSQL advisory lock the task server's
+// migrations take.
+const migrationLock = 7305423
+
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+	var ms []sqldb.Migration
 	for i, m := range migrations(s.d) {
-		version := i + 1
-		err := s.tx(ctx, func(tx txn) error {
-			if s.d == postgres {
-				// Replicas starting together migrate one at a time.
-				if _, err := tx.Tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305423)`); err != nil {
-					return err
-				}
-			}
-			var n int
-			if err := tx.Tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			for _, stmt := range strings.Split(m, ";") {
-				if strings.TrimSpace(stmt) == "" {
-					continue
-				}
-				if _, err := tx.Tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("%s: %w", strings.TrimSpace(stmt), err)
-				}
-			}
-			_, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %d: %w", version, err)
+		ms = append(ms, sqldb.Migration{SQL: m})
+		if i+1 == 5 {
+			ms[i].After = backfill5
 		}
 	}
-	return nil
+	return s.db.Migrate(ctx, "schema_migrations", migrationLock, ms)
 }
 
 // tx runs fn in a write transaction. On PostgreSQL a transaction that loses
@@ -649,44 +600,19 @@ func (s *Store) Leases(ctx context.Context, hotkey string, limit int) ([]taskser
 // AddScore implements taskserver.Store.
 func (s *Store) AddScore(ctx context.Context, sc taskserver.Score) (taskserver.Score, error) {
 	err := s.tx(ctx, func(tx txn) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO scores(validator, hotkey, task_id, score, detail, at, block) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			sc.Validator, sc.Hotkey, sc.TaskID, sc.Score, nullStr(sc.Detail), ms(sc.At), int64(sc.Block)).Scan(&sc.ID)
-		if err != nil {
+		var err error
+		if sc.ID, err = insertScore(ctx, tx, publish(sc)); err != nil {
 			return err
 		}
-		return event(ctx, tx, taskserver.Stamp{Time: sc.At, Block: sc.Block}, "scored", sc.TaskID, 0, sc.Hotkey, fmt.Sprintf("%s: %.6g", sc.Validator, sc.Score))
+		// The event names the validator, as a report's does.
+		return event(ctx, tx, taskserver.Stamp{Time: sc.At, Block: sc.Block}, "scored", sc.TaskID, sc.LeaseID, sc.Hotkey, sc.Validator)
 	})
 	return sc, err
 }
 
 // Scores implements taskserver.Store.
 func (s *Store) Scores(ctx context.Context, hotkey string, limit int) ([]taskserver.Score, error) {
-	q := `SELECT id, validator, hotkey, task_id, score, detail, at, block FROM scores`
-	args := []any{}
-	if hotkey != "" {
-		q += ` WHERE hotkey = $1 ORDER BY id DESC LIMIT $2`
-		args = append(args, hotkey, limit)
-	} else {
-		q += ` ORDER BY id DESC LIMIT $1`
-		args = append(args, limit)
-	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []taskserver.Score
-	for rows.Next() {
-		var sc taskserver.Score
-		var detail sql.NullString
-		var at, block int64
-		if err := rows.Scan(&sc.ID, &sc.Validator, &sc.Hotkey, &sc.TaskID, &sc.Score, &detail, &at, &block); err != nil {
-			return nil, err
-		}
-		sc.Detail, sc.At, sc.Block = detail.String, fromMS(at), uint64(block)
-		out = append(out, sc)
-	}
-	return out, rows.Err()
+	return s.ScoresOf(ctx, taskserver.ScoreQuery{Hotkey: hotkey, Limit: limit})
 }
 
 // Counts implements taskserver.Store.
@@ -725,32 +651,7 @@ func (s *Store) Counts(ctx context.Context) (taskserver.Counts, error) {
 
 // Events implements taskserver.Store.
 func (s *Store) Events(ctx context.Context, before int64, limit int) ([]taskserver.Event, error) {
-	q := `SELECT id, at, block, kind, task_id, lease_id, hotkey, detail FROM events`
-	args := []any{limit}
-	if before > 0 {
-		q += ` WHERE id < $2`
-		args = append(args, before)
-	}
-	q += ` ORDER BY id DESC LIMIT $1`
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []taskserver.Event
-	for rows.Next() {
-		var e taskserver.Event
-		var at, block int64
-		var task, lease sql.NullInt64
-		var hotkey, detail sql.NullString
-		if err := rows.Scan(&e.ID, &at, &block, &e.Kind, &task, &lease, &hotkey, &detail); err != nil {
-			return nil, err
-		}
-		e.At, e.Block, e.TaskID, e.LeaseID = fromMS(at), uint64(block), task.Int64, lease.Int64
-		e.Hotkey, e.Detail = hotkey.String, detail.String
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.EventsOf(ctx, before, limit, nil)
 }
 
 // Miners implements taskserver.Store. It reads the leases granted since
@@ -768,22 +669,50 @@ func (s *Store) Miners(ctx context.Context, since time.Time) ([]taskserver.Miner
 			sum(CASE WHEN state = 'expired' THEN 1 ELSE 0 END),
 			sum(CASE WHEN state = 'live' THEN 1 ELSE 0 END),
 			max(CASE WHEN ended_at IS NULL THEN heartbeat_at WHEN ended_at > heartbeat_at THEN ended_at ELSE heartbeat_at END),
-			avg(CASE WHEN state = 'completed' THEN ended_at - granted_at END)
+			avg(CASE WHEN state = 'completed' THEN ended_at - granted_at END),
+			sum(CASE WHEN decision = 'accepted' THEN 1 ELSE 0 END),
+			sum(CASE WHEN decision = 'rejected' THEN 1 ELSE 0 END),
+			sum(CASE WHEN decision = 'pending' THEN 1 ELSE 0 END),
+			coalesce(sum(CASE WHEN decision = 'accepted' THEN documents END), 0),
+			coalesce(sum(CASE WHEN decision = 'accepted' THEN tokens END), 0)
 		FROM `+from+` WHERE granted_at >= $1 GROUP BY hotkey ORDER BY count(*) DESC, hotkey`, ms(since))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []taskserver.MinerActivity
+	idx := map[string]int{}
 	for rows.Next() {
 		var m taskserver.MinerActivity
 		var last int64
 		var avg sql.NullFloat64
-		if err := rows.Scan(&m.Hotkey, &m.Leases, &m.Completed, &m.Expired, &m.Live, &last, &avg); err != nil {
+		if err := rows.Scan(&m.Hotkey, &m.Leases, &m.Completed, &m.Expired, &m.Live, &last, &avg,
+			&m.Accepted, &m.Rejected, &m.Pending, &m.Documents, &m.Tokens); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		m.LastSeen, m.AvgSeconds = fromMS(last), avg.Float64/1000
+		idx[m.Hotkey] = len(out)
 		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT hotkey, avg(score), count(*) FROM scores WHERE at >= $1 GROUP BY hotkey`, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hk string
+		var mean float64
+		var n int64
+		if err := rows.Scan(&hk, &mean, &n); err != nil {
+			return nil, err
+		}
+		if i, ok := idx[hk]; ok {
+			out[i].Score, out[i].Scores = mean, n
+		}
 	}
 	return out, rows.Err()
 }

@@ -267,20 +267,36 @@ func (s *Store) decide(ctx context.Context, tx txn, l taskserver.Lease, decide t
 func (s *Store) ReleaseReports(ctx context.Context, validator string, through int64, at taskserver.Stamp) (int, error) {
 	n := 0
 	err := s.tx(ctx, func(tx txn) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO scores(validator, hotkey, task_id, score, detail, at, block)
-			SELECT validator, hotkey, task_id, score, detail, at, block FROM reports
+		rows, err := tx.QueryContext(ctx, `SELECT `+reportCols+` FROM reports
 			WHERE validator = $1 AND released = 0 AND weights_round <= $2 ORDER BY id`, validator, through)
 		if err != nil {
 			return err
 		}
-		k, err := res.RowsAffected()
-		if err != nil {
+		var rs []taskserver.Report
+		for rows.Next() {
+			r, err := scanReport(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			rs = append(rs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		n = int(k)
-		// The detail now lives in the published score.
-		_, err = tx.ExecContext(ctx, `UPDATE reports SET released = 1, detail = NULL WHERE validator = $1 AND released = 0 AND weights_round <= $2`, validator, through)
-		return err
+		for _, r := range rs {
+			if _, err := insertScore(ctx, tx, publish(taskserver.Score{Validator: r.Validator, Hotkey: r.Hotkey, TaskID: r.TaskID,
+				LeaseID: r.LeaseID, Accepted: r.Accepted, Score: r.Score, Detail: r.Detail, At: r.At, Block: r.Block})); err != nil {
+				return err
+			}
+			// The detail now lives in the published score.
+			if _, err := tx.ExecContext(ctx, `UPDATE reports SET released = 1, detail = NULL WHERE id = $1`, r.ID); err != nil {
+				return err
+			}
+		}
+		n = len(rs)
+		return nil
 	})
 	return n, err
 }

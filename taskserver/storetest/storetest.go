@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"ThrottleAfterRejections", testThrottle},
 		{"UndecidedLimit", testUndecidedLimit},
 		{"AcceptedSubmissions", testAccepted},
+		{"ReadModel", testReadModel},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -216,7 +216,7 @@ func (e *Evaluator) earlier(ctx context.Context, c chain.Commitment) error {
 // check is Check's work: it returns the verdict so far, the documents
 // (for Settle), the task id and its crawl.
 func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Logger) (Verdict, []Doc, int64, string, error) {
-	var vd Verdict
+	vd := Verdict{Limits: Limits{ProvenanceSamples: e.ProvenanceSamples, MaxMismatch: e.MaxMismatch, MaxInternalDup: e.MaxInternalDup, MaxMissing: e.Coverage.MaxMissing}}
 	data := string(c.Data)
 	cm, err := submission.Parse(data)
 	if err != nil {

@@ -97,6 +97,23 @@ type Verdict struct {
 	VerifiedTokens float64 `json:"verified_tokens"`
 	ElapsedBlocks  uint64  `json:"elapsed_blocks"`
 	Quality        float64 `json:"quality"`
+	// Limits are the thresholds the checks held the submission to, so
+	// that a reader of the verdict (the website) can say how far it was
+	// from failing each.
+	Limits Limits `json:"limits"`
+}
+
+// Limits are an evaluation's thresholds (Params): at most MaxMismatch of
+// the drawn documents (and of the drawn records the index lists kept) may
+// fail provenance, MaxInternalDup of the documents duplicate another of the
+// submission, MaxMissing of the coverage draws on records the reference
+// keeps find them missing. Overlap with earlier accepted work has no
+// threshold: it discounts the credit and never rejects.
+type Limits struct {
+	ProvenanceSamples int     `json:"provenance_samples"`
+	MaxMismatch       float64 `json:"max_mismatch"`
+	MaxInternalDup    float64 `json:"max_internal_duplicates"`
+	MaxMissing        float64 `json:"coverage_max_missing"`
 }
 
 // Provenance is the outcome of re-deriving sampled documents.
