@@ -34,13 +34,14 @@ type webOptions struct {
 }
 
 func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
+	d := web.DefaultOptions()
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "HTTP address of the website")
 	fs.StringVar(&o.TaskServer, "taskserver", "", "the task server's URL (required): every number the site shows comes from its public API")
 	fs.StringVar(&o.DB, "db", dataPath("web.db"), "the site's own database (profiles, posts, sessions, metagraph history): a SQLite file, or postgres://user@host/db (several site replicas may share one)")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide board posts")
 	fs.BoolVar(&o.Secure, "secure-cookies", false, "mark cookies Secure (set when a TLS proxy fronts the site)")
-	fs.DurationVar(&o.SessionTTL, "session-ttl", 2*time.Hour, "lifetime of a sign-in session")
-	fs.DurationVar(&o.RefreshEvery, "refresh", 5*time.Second, "how often the metagraph is read from the task server and recorded for the charts")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of a sign-in session")
+	fs.DurationVar(&o.RefreshEvery, "refresh", d.RefreshEvery, "how often the metagraph is read from the task server and recorded for the charts")
 	fs.DurationVar(&o.Grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringArrayVar(&o.Trusted, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
 	fs.StringVar(&o.DatasetRepo, "dataset-repo", "", "the repository 'refine dataset build' publishes to (owner/name): shown on the Dataset page")
