@@ -65,6 +65,10 @@ type RunOptions struct {
 	Logger *slog.Logger
 }
 
+// DefaultListen is the address `refine taskserver` serves on unless told
+// otherwise; miners and validators are pointed at it in examples.
+const DefaultListen = "127.0.0.1:8090"
+
 // DefaultRunOptions are Run's defaults, the service's and the API's
 // included (Store, Chain, Listener and SignedFor unset).
 func DefaultRunOptions() RunOptions {

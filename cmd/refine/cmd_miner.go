@@ -45,7 +45,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	d := miner.DefaultOptions()
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
-	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8090 (required)")
+	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://"+taskserver.DefaultListen+" (required)")
 	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
 	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: "+backend.Usage+" (hub: Hugging Face, token from HF_TOKEN or 'hf auth login')")
 	fs.StringVar(&o.Repo, "repo", "", "dataset repository to publish to, owner/name (required)")

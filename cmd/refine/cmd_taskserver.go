@@ -78,7 +78,7 @@ func (p planFlags) options() taskserver.PlanOptions {
 
 func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
 	d := taskserver.DefaultRunOptions()
-	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8090", "HTTP address of the API")
+	fs.StringVar(&o.Listen, "listen", taskserver.DefaultListen, "HTTP address of the API")
 	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "database: a SQLite file, or postgres://user@host/db")
 	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "the chain: "+dial.Usage)
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")

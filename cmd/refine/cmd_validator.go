@@ -49,7 +49,7 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	d := validator.DefaultOptions()
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
-	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8090 (required)")
+	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://"+taskserver.DefaultListen+" (required)")
 	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
 	fs.StringVar(&o.Store, "store", "hub", "where miners publish: "+backend.Usage+" (hub: Hugging Face)")
 	fs.StringVar(&o.DB, "db", dataPath("validator.db"), "SQLite state file (verdicts, EMAs, accepted signatures)")
