@@ -76,7 +76,7 @@ limits count the site's visitors when the task server trusts the site as a proxy
 
 func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	if o.TaskServer == "" {
-		return fmt.Errorf("give --taskserver: the task server's URL (e.g. http://127.0.0.1:8090); the site reads every number from its public API")
+		return fmt.Errorf("give --taskserver: the task server's URL (e.g. http://%s); the site reads every number from its public API", taskserver.DefaultListen)
 	}
 	log, err := o.Log.Logger(stderr)
 	if err != nil {
