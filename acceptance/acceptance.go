@@ -69,7 +69,7 @@ type Decision struct {
 
 // Check reports whether the rule's share is usable.
 func (r Rule) Check() error {
-	s := r.share()
+	s := r.EffectiveShare()
 	if math.IsNaN(s) || s < 0 || s >= 1 {
 		return fmt.Errorf("acceptance share %v: %w", r.Share, errShare)
 	}
@@ -78,7 +78,9 @@ func (r Rule) Check() error {
 
 var errShare = errors.New("must be in [0, 1)")
 
-func (r Rule) share() float64 {
+// EffectiveShare is the share the rule decides with: Share, or
+// DefaultShare when Share is 0.
+func (r Rule) EffectiveShare() float64 {
 	if r.Share == 0 {
 		return DefaultShare
 	}
@@ -104,7 +106,7 @@ func (r Rule) Decide(votes []Vote) (Decision, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	d := Decision{Share: r.share(), Validators: len(names)}
+	d := Decision{Share: r.EffectiveShare(), Validators: len(names)}
 	accept, total := new(big.Int), new(big.Int)
 	for _, name := range names {
 		v := last[name]

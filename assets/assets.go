@@ -19,10 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/datarefine/refine/retry"
 )
 
 // builtin holds the assets built into the binary, under their asset names.
@@ -234,34 +236,34 @@ func missing(dir, name string) error {
 
 // Fetch downloads every known asset (pipeline and evaluation) into dir and
 // verifies its sha256. A file already present with the right hash is not
-// downloaded again.
-func Fetch(ctx context.Context, dir string, client *http.Client, log func(string, ...any)) error {
+// downloaded again. Downloads go through the retrying HTTP layer (package
+// retry, default policy): a transient failure is tried again with backoff,
+// a download cut mid-way resumes where it stopped, a permanent one (404)
+// stops at once. client sends the requests (default: retry.NewClient);
+// log, if set, receives progress and one line per retry.
+func Fetch(ctx context.Context, dir string, client *http.Client, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	policy := retry.Default
+	policy.Log = log
 	if client == nil {
-		client = &http.Client{Timeout: 2 * time.Minute}
+		client = retry.NewClient(policy)
 	}
 	for _, s := range All() {
 		dst := filepath.Join(dir, filepath.FromSlash(s.Name))
 		if h, err := Hash(dst); err == nil && h == s.SHA256 {
 			continue
 		}
-		if log != nil {
-			log("fetching asset", "name", s.Name, "url", s.URL)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
+		log.Info("fetching asset", "name", s.Name, "url", s.URL)
+		body, err := retry.Open(ctx, s.URL, retry.StreamOptions{Client: client, Policy: policy})
 		if err != nil {
 			return fmt.Errorf("fetch %s: %w", s.Name, err)
 		}
-		err = func() error {
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("fetch %s from %s: HTTP %s", s.Name, s.URL, resp.Status)
-			}
-			return install(io.LimitReader(resp.Body, 64<<20), dst, s)
-		}()
+		// No pinned asset is near 64 MiB: a longer answer is cut and
+		// then fails its hash.
+		err = install(io.LimitReader(body, 64<<20), dst, s)
+		body.Close()
 		if err != nil {
 			return err
 		}

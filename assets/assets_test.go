@@ -1,14 +1,20 @@
 package assets
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/datarefine/refine/internal/shareddata"
 )
@@ -204,5 +210,67 @@ func TestImportEval(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dst, filepath.FromSlash(EvalReference))); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("a file with the wrong hash was installed")
+	}
+}
+
+// TestFetchRetries: downloads go through the retrying HTTP layer. The
+// server refuses the first request (503), cuts the next one mid-way (the
+// download resumes with a Range request where it stopped) and answers a
+// missing file with 404, which stops at once with an error naming it.
+func TestFetchRetries(t *testing.T) {
+	saved, savedEval := Known, Eval
+	defer func() { Known, Eval = saved, savedEval }()
+	Known, Eval = append([]Spec(nil), saved[:1]...), nil
+	src := testdata.Path(t, "filters_dedup", "datatrove_assets", filepath.Base(Known[0].Name))
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n := len(seen)
+		seen = append(seen, r.Header.Get("Range"))
+		mu.Unlock()
+		if r.URL.Path != "/asset" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		switch n {
+		case 0:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case 1:
+			// Half the body, then the connection drops.
+			w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+			w.WriteHeader(http.StatusOK)
+			w.Write(data[:len(data)/2])
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		default:
+			http.ServeContent(w, r, "asset", time.Time{}, bytes.NewReader(data))
+		}
+	}))
+	defer srv.Close()
+	Known[0].URL = srv.URL + "/asset"
+	dir := t.TempDir()
+	if err := Fetch(context.Background(), dir, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(dir); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"", "", fmt.Sprintf("bytes=%d-", len(data)/2)}; !slices.Equal(seen, want) {
+		t.Fatalf("requests' Range headers = %q, want %q (refused, cut, resumed)", seen, want)
+	}
+	Known[0].URL = srv.URL + "/gone"
+	seen = nil
+	err = Fetch(context.Background(), t.TempDir(), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), Known[0].Name) || len(seen) != 1 {
+		t.Fatalf("missing asset: %v after %d requests, want one request and a 404 naming %s", err, len(seen), Known[0].Name)
 	}
 }

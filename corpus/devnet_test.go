@@ -215,12 +215,14 @@ func TestBuildFromDevnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var share float64 // the task server's acceptance share, as /v1/accepted states it
 	accepted := func(ctx context.Context) ([]Submission, error) {
-		subs, err := tasks.AllAccepted(ctx)
+		subs, s, err := tasks.AllAccepted(ctx)
 		var out []Submission
 		for _, s := range subs {
 			out = append(out, Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
 		}
+		share = s
 		return out, err
 	}
 	waitAccepted := func(n int) []Submission {
@@ -246,7 +248,7 @@ func TestBuildFromDevnet(t *testing.T) {
 	work := filepath.Join(root, "work")
 	build := func(list []Submission) *Result {
 		t.Helper()
-		src := &Network{Accepted: func(context.Context) ([]Submission, error) { return list, nil }, URL: url, Store: miners}
+		src := &Network{Accepted: func(context.Context) ([]Submission, float64, error) { return list, share, nil }, URL: url, Store: miners}
 		res, err := Build(ctx, testOptions(t, work, src, out))
 		if err != nil {
 			t.Fatal(err)
@@ -401,7 +403,7 @@ func TestBuildFromDevnet(t *testing.T) {
 		dumps = append(dumps, d.Dump)
 	}
 	checkCard(t, res2.Dir, dumps)
-	if sum.Source.Kind != "network" || sum.Source.Share != acceptance.DefaultShare || sum.Documents != int64(len(got)) {
+	if sum.Source.Kind != "network" || share != acceptance.DefaultShare || sum.Source.Share != share || sum.Documents != int64(len(got)) {
 		t.Fatalf("summary: %+v", sum)
 	}
 	t.Logf("dumps %v", dumps)

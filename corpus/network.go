@@ -15,11 +15,15 @@ import (
 // accepted, each fetched from the miner's repository at the revision its
 // commitment pins.
 type Network struct {
-	// Accepted lists the accepted submissions (the CLI reads them from the
-	// task server's public /v1/accepted, which decides with Rule).
-	Accepted func(ctx context.Context) ([]Submission, error)
+	// Accepted lists the accepted submissions and the acceptance share
+	// they were decided with (the CLI reads both from the task server's
+	// public /v1/accepted; 0 when the server does not state its share).
+	Accepted func(ctx context.Context) ([]Submission, float64, error)
 	// Rule is the acceptance rule the submissions were decided with
-	// (package acceptance); its share is recorded in the dataset.
+	// (package acceptance); its share is recorded in the dataset. A zero
+	// Share takes the share the server states; a Share the server
+	// contradicts is an error (ErrShareMismatch), since the dataset would
+	// record a rule its inputs were not accepted by.
 	Rule acceptance.Rule
 	// URL names where the list comes from, for the record.
 	URL string
@@ -28,12 +32,14 @@ type Network struct {
 	Limits store.Limits
 }
 
-// Info implements Source.
+// ErrShareMismatch reports an acceptance share that differs from the one
+// the task server states it decided the submissions with.
+var ErrShareMismatch = errors.New("acceptance share differs from the task server's")
+
+// Info implements Source. Submissions, which reads the server's share,
+// runs first.
 func (n *Network) Info() SourceInfo {
-	share := n.Rule.Share
-	if share == 0 {
-		share = acceptance.DefaultShare
-	}
+	share := n.Rule.EffectiveShare()
 	return SourceInfo{
 		Kind:  "network",
 		Rule:  fmt.Sprintf("validators holding more than %g of the stake of the validators that reported on it accepted it", share),
@@ -47,9 +53,20 @@ func (n *Network) Submissions(ctx context.Context) ([]Submission, error) {
 	if err := n.Rule.Check(); err != nil {
 		return nil, err
 	}
-	subs, err := n.Accepted(ctx)
+	subs, share, err := n.Accepted(ctx)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case share == 0:
+		// The server does not say: the rule as given (default: majority).
+	case n.Rule.Share == 0:
+		n.Rule.Share = share
+		if err := n.Rule.Check(); err != nil {
+			return nil, fmt.Errorf("the task server's %w", err)
+		}
+	case n.Rule.Share != share:
+		return nil, fmt.Errorf("%w: %g given, the task server %s decides with %g (leave the share unset to use the server's)", ErrShareMismatch, n.Rule.Share, n.URL, share)
 	}
 	for i := range subs {
 		if subs[i].Key == "" {
@@ -79,11 +96,8 @@ func (n *Network) Fetch(ctx context.Context, s Submission, dst string) (*Fetched
 		return nil, err
 	}
 	m := f.Manifest
-	if s.Hotkey != "" && m.Hotkey != s.Hotkey {
-		return nil, fmt.Errorf("%w: manifest names hotkey %q, the commitment was made by %s", ErrBadSubmission, m.Hotkey, s.Hotkey)
-	}
-	if m.Task != "" && m.Task != strconv.FormatInt(c.TaskID, 10) {
-		return nil, fmt.Errorf("%w: manifest names task %q, the commitment task %d", ErrBadSubmission, m.Task, c.TaskID)
+	if err := submission.CheckOwner(m, c, s.Hotkey); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSubmission, err)
 	}
 	out := &Fetched{Root: dst, Hotkey: m.Hotkey, Task: strconv.FormatInt(c.TaskID, 10)}
 	for _, sh := range m.Shards {

@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ func TestBuildFromNetwork(t *testing.T) {
 		{Commitment: c4.String(), Hotkey: "5Mallory", Block: 140, TaskID: 4},
 	}
 	src := &Network{
-		Accepted: func(context.Context) ([]Submission, error) { return accepted, nil },
+		Accepted: func(context.Context) ([]Submission, float64, error) { return accepted, 2.0 / 3, nil },
 		Rule:     acceptance.Rule{Share: 2.0 / 3}, URL: "http://taskserver.test", Store: st,
 	}
 	out, err := local.New(filepath.Join(root, "out"))
@@ -186,4 +187,39 @@ func TestBuildExcludesBombs(t *testing.T) {
 		}
 	}
 	t.Logf("three bombs excluded in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestNetworkAcceptanceShare: the dataset records the acceptance share the
+// task server states it decided the submissions with; a share given by hand
+// that contradicts it is refused, and one is needed only from a server that
+// does not state its share.
+func TestNetworkAcceptanceShare(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		given, server float64
+		want          float64 // recorded; 0: refused
+	}{
+		{"the server's by default", 0, 0.75, 0.75},
+		{"given and the same", 0.75, 0.75, 0.75},
+		{"given and different", 0.5, 0.75, 0},
+		{"server silent, default", 0, 0, acceptance.DefaultShare},
+		{"server silent, given", 0.6, 0, 0.6},
+		{"server states an unusable share", 0, 1.5, 0},
+	} {
+		src := &Network{
+			Accepted: func(context.Context) ([]Submission, float64, error) { return nil, tc.server, nil },
+			Rule:     acceptance.Rule{Share: tc.given}, URL: "http://taskserver.test",
+		}
+		_, err := src.Submissions(context.Background())
+		switch {
+		case tc.want == 0 && err == nil:
+			t.Errorf("%s: accepted, recorded %v; want refused", tc.name, src.Info().Share)
+		case tc.want == 0 && tc.given != 0 && (!errors.Is(err, ErrShareMismatch) || !strings.Contains(err.Error(), "0.5 given") || !strings.Contains(err.Error(), "0.75")):
+			t.Errorf("%s: %v, want ErrShareMismatch naming both shares", tc.name, err)
+		case tc.want != 0 && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != 0 && src.Info().Share != tc.want:
+			t.Errorf("%s: recorded share %v, want %v", tc.name, src.Info().Share, tc.want)
+		}
+	}
 }

@@ -10,6 +10,8 @@
 //	signatures.bin                   MinHash signatures of the kept documents (pipeline/dedup)
 package dataset
 
+import "github.com/datarefine/refine/pipeline"
+
 // Row is one document in FineWeb's schema. Columns are optional (nullable)
 // as in FineWeb's own parquet files written by pyarrow; we never write nulls.
 type Row struct {
@@ -60,6 +62,23 @@ func (r *Row) Doc() Doc {
 		d.TokenCount = *r.TokenCount
 	}
 	return d
+}
+
+// DocOf returns a pipeline document's FineWeb columns: the one place a
+// pipeline.Document becomes a row. The text is taken as it is (PII
+// formatting happens before the writer, in output order).
+func DocOf(d *pipeline.Document) Doc {
+	return Doc{Text: d.Text, ID: d.ID, Dump: d.Dump, URL: d.URL, Date: d.Date, FilePath: d.FilePath,
+		Language: d.Language, LanguageScore: d.LanguageScore, TokenCount: d.TokenCount}
+}
+
+// Document returns the pipeline document a row is read back as, to be
+// processed again: its source columns (text, id, dump, url, date,
+// file_path), with Offset -1 (it was not read from a WARC). Language,
+// language_score and token_count are the pipeline's own measurements: they
+// are measured again, never taken from a row.
+func (d *Doc) Document() *pipeline.Document {
+	return &pipeline.Document{Text: d.Text, ID: d.ID, Dump: d.Dump, URL: d.URL, Date: d.Date, FilePath: d.FilePath, Offset: -1}
 }
 
 // Columns are FineWeb's column names in order, with their parquet types.

@@ -2,11 +2,8 @@ package miner
 
 import (
 	"context"
-	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
+
+	"github.com/datarefine/refine/pipeline/warc"
 )
 
 // Resolver turns a task's WARC paths (as the crawl names them, e.g.
@@ -17,9 +14,10 @@ type Resolver interface {
 	Resolve(ctx context.Context, paths []string) (inputs []string, names map[string]string, cleanup func(), err error)
 }
 
-// Mirror resolves WARC paths against a local folder mirror (Dir) or, for
-// paths not there, a base URL (BaseURL, e.g. https://data.commoncrawl.org/),
-// which the pipeline streams. Absolute local paths are used as they are.
+// Mirror resolves WARC paths with warc.Locate (the rule the validator
+// shares): against a local folder mirror (Dir) or, for paths not there, a
+// base URL (BaseURL, e.g. https://data.commoncrawl.org/), which the
+// pipeline streams. Absolute local paths and URLs are used as they are.
 type Mirror struct {
 	Dir     string
 	BaseURL string
@@ -30,28 +28,9 @@ func (m Mirror) Resolve(ctx context.Context, paths []string) ([]string, map[stri
 	names := map[string]string{}
 	var inputs []string
 	for _, p := range paths {
-		if !filepath.IsLocal(p) && !filepath.IsAbs(p) {
-			return nil, nil, nil, fmt.Errorf("WARC path %q is neither relative nor absolute", p)
-		}
-		var loc string
-		switch {
-		case filepath.IsAbs(p):
-			loc = p
-		case m.Dir != "":
-			cand := filepath.Join(m.Dir, filepath.FromSlash(p))
-			if _, err := os.Stat(cand); err == nil {
-				loc = cand
-			}
-		}
-		if loc == "" && m.BaseURL != "" {
-			u, err := url.JoinPath(strings.TrimRight(m.BaseURL, "/")+"/", p)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			loc = u
-		}
-		if loc == "" {
-			return nil, nil, nil, fmt.Errorf("WARC %s: not in mirror %q and no base URL", p, m.Dir)
+		loc, err := warc.Locate(p, m.Dir, m.BaseURL)
+		if err != nil {
+			return nil, nil, nil, err
 		}
 		inputs = append(inputs, loc)
 		names[loc] = p

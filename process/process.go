@@ -261,11 +261,10 @@ type decision struct {
 
 // keptDoc is a kept document in the spill file.
 type keptDoc struct {
-	Text, ID, URL, Date, Dump, FilePath, Language string
-	LanguageScore                                 float64
-	TokenCount, Offset                            int64
-	MinHash                                       []uint64
-	Decision                                      int // index in job.decisions
+	dataset.Doc
+	Offset   int64
+	MinHash  []uint64
+	Decision int // index in job.decisions
 }
 
 // name is the recorded name of an input.
@@ -370,11 +369,7 @@ func (j *job) sink(in input.Input, r pipeline.Result) error {
 		if err := j.dedup.AddSignature(j.kept, d.ID, d.MinHash); err != nil {
 			return err
 		}
-		k := keptDoc{
-			Text: d.Text, ID: d.ID, URL: d.URL, Date: d.Date, Dump: d.Dump, FilePath: d.FilePath,
-			Language: d.Language, LanguageScore: d.LanguageScore, TokenCount: d.TokenCount,
-			Offset: d.Offset, MinHash: d.MinHash, Decision: len(j.decisions) - 1,
-		}
+		k := keptDoc{Doc: dataset.DocOf(d), Offset: d.Offset, MinHash: d.MinHash, Decision: len(j.decisions) - 1}
 		if err := j.spill.Encode(&k); err != nil {
 			return fmt.Errorf("write spill file: %w", err)
 		}
@@ -429,10 +424,8 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 		}
 		doc := pipeline.Document{Text: k.Text, ID: k.ID}
 		pii.Format(&doc)
-		out := dataset.Doc{
-			Text: doc.Text, ID: k.ID, Dump: k.Dump, URL: k.URL, Date: k.Date, FilePath: k.FilePath,
-			Language: k.Language, LanguageScore: k.LanguageScore, TokenCount: k.TokenCount,
-		}
+		out := k.Doc
+		out.Text = doc.Text
 		if err := w.Write(&out, k.FilePath, k.Offset); err != nil {
 			return err
 		}

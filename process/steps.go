@@ -7,7 +7,6 @@ import (
 	"io"
 	"path"
 	"path/filepath"
-	"time"
 
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/dataset"
@@ -31,14 +30,6 @@ type StepOptions struct {
 	AssetsDir string
 	// LIDModel is a fastText model file; empty means the embedded lid.176.ftz.
 	LIDModel string
-	// ExtractTimeout is ignored. Extraction used to have a time limit per
-	// document, which made the output depend on the machine's speed and
-	// load; it is now bounded by a deterministic work budget instead
-	// (extract.DefaultWorkPerByte). The field stays so that callers built
-	// against it keep compiling.
-	//
-	// Deprecated: extraction has no time limit.
-	ExtractTimeout time.Duration
 	// NoLanguageGate turns off the language gate before extraction
 	// (langid.PageFilter), so that every page is extracted as datatrove
 	// does. It changes no kept document on the golden data and costs about

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/datarefine/refine/dataset"
@@ -42,6 +43,11 @@ const (
 	// FileMismatch: a sealed file's bytes differ from the size or sha256
 	// the manifest states.
 	FileMismatch FaultKind = "file_mismatch"
+	// WrongTask: the manifest names another task than the commitment.
+	WrongTask FaultKind = "wrong_task"
+	// WrongHotkey: the manifest names another hotkey than the one that
+	// committed it.
+	WrongHotkey FaultKind = "wrong_hotkey"
 )
 
 // Fault is a failure of Fetch that the miner is responsible for. Any other
@@ -212,4 +218,19 @@ func get(ctx context.Context, s store.Store, c Commitment, dst, rel string, max 
 		return n, "", errOver
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// CheckOwner checks that a fetched manifest names the commitment's task
+// (its decimal id) and the hotkey that made the commitment on chain: the
+// rule every reader of a submission (validators, the dataset build)
+// applies, so that a manifest copied from another miner or another task is
+// nobody's. A mismatch is a *Fault (WrongTask, WrongHotkey).
+func CheckOwner(m *dataset.Manifest, c Commitment, hotkey string) error {
+	if m.Task != strconv.FormatInt(c.TaskID, 10) {
+		return fault(WrongTask, "manifest names task %q, the commitment task %d", m.Task, c.TaskID)
+	}
+	if m.Hotkey != hotkey {
+		return fault(WrongHotkey, "manifest names hotkey %q, the commitment was made by %s", m.Hotkey, hotkey)
+	}
+	return nil
 }

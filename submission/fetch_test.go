@@ -102,3 +102,30 @@ func TestFetchRefusesConflictingPaths(t *testing.T) {
 		t.Fatalf("conflicting paths: %v", err)
 	}
 }
+
+// TestCheckOwner: a manifest belongs to the commitment's task (named in
+// decimal) and to the hotkey that committed it; anything else is the
+// miner's fault of its kind.
+func TestCheckOwner(t *testing.T) {
+	c := submission.Commitment{Repo: "m/r", Revision: "0123456789abcdef0123456789abcdef01234567", TaskID: 42, ManifestHash: "0123456789abcdef"}
+	for _, tc := range []struct {
+		name, task, manifestHotkey, committer string
+		want                                  submission.FaultKind // "" for none
+	}{
+		{"its own", "42", "5A", "5A", ""},
+		{"another task", "41", "5A", "5A", submission.WrongTask},
+		{"no task", "", "5A", "5A", submission.WrongTask},
+		{"task not in decimal", "042", "5A", "5A", submission.WrongTask},
+		{"another hotkey", "42", "5B", "5A", submission.WrongHotkey},
+		{"committer unknown", "42", "5A", "", submission.WrongHotkey},
+	} {
+		err := submission.CheckOwner(&dataset.Manifest{Task: tc.task, Hotkey: tc.manifestHotkey}, c, tc.committer)
+		f, ok := submission.AsFault(err)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (!ok || f.Kind != tc.want):
+			t.Errorf("%s: %v, want a %s fault", tc.name, err, tc.want)
+		}
+	}
+}

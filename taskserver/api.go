@@ -985,10 +985,13 @@ func (a *API) scores(w http.ResponseWriter, r *http.Request) {
 }
 
 // AcceptedResponse is a page of accepted submissions by lease id; Next is
-// the lease id to pass as after for the next page.
+// the lease id to pass as after for the next page. AcceptanceShare is the
+// share of the acceptance rule this server decides with (package
+// acceptance), which a dataset build records.
 type AcceptedResponse struct {
-	Submissions []AcceptedSubmission `json:"submissions"`
-	Next        int64                `json:"next"`
+	Submissions     []AcceptedSubmission `json:"submissions"`
+	Next            int64                `json:"next"`
+	AcceptanceShare float64              `json:"acceptance_share"`
 }
 
 // accepted lists the submissions validators accepted, for the dataset
@@ -996,7 +999,7 @@ type AcceptedResponse struct {
 func (a *API) accepted(w http.ResponseWriter, r *http.Request) {
 	subs, next, ok := readPage(a, w, r, a.svc.Store().Accepted, func(s AcceptedSubmission) int64 { return s.LeaseID })
 	if ok {
-		writeJSON(w, http.StatusOK, AcceptedResponse{Submissions: subs, Next: next})
+		writeJSON(w, http.StatusOK, AcceptedResponse{Submissions: subs, Next: next, AcceptanceShare: a.svc.AcceptanceShare()})
 	}
 }
 

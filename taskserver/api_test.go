@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/epistula"
 	"github.com/datarefine/refine/taskserver"
@@ -252,7 +253,10 @@ func (h *harness) send(req *http.Request, body []byte) (int, string) {
 	return resp.StatusCode, eb.Error.Code
 }
 
-const testCommit = "1:user/refined@0123abcd:%d:89abcdef"
+// testRev is a revision in the form validators accept (a 40-hex commit).
+const testRev = "0123456789abcdef0123456789abcdef01234567"
+
+const testCommit = "r1:user/refined@" + testRev + ":%d:0123456789abcdef"
 
 func commitment(taskID int64) string { return fmt.Sprintf(testCommit, taskID) }
 
@@ -294,7 +298,7 @@ func TestLeaseLifecycle(t *testing.T) {
 		if err != nil || again.State != taskserver.LeaseCompleted || !again.EndedAt.Equal(*done.EndedAt) {
 			t.Fatalf("complete again = %+v, %v", again, err)
 		}
-		if _, err := m1.Complete(ctx, l.ID, "1:user/refined@ffff:1:89abcdef", 129); !errors.Is(err, taskserver.ErrConflict) {
+		if _, err := m1.Complete(ctx, l.ID, "r1:user/refined@"+strings.Repeat("f", 40)+":1:0123456789abcdef", 129); !errors.Is(err, taskserver.ErrConflict) {
 			t.Fatalf("complete with another commitment: %v", err)
 		}
 
@@ -351,9 +355,12 @@ func TestLeaseLifecycle(t *testing.T) {
 		if strings.Contains(evs[3].Detail, "0.75") {
 			t.Fatalf("the scored event shows the score before its release: %+v", evs[3])
 		}
-		acc, err := pub.AllAccepted(ctx)
+		acc, share, err := pub.AllAccepted(ctx)
 		if err != nil || len(acc) != 1 || acc[0].TaskID != 1 || acc[0].Commitment != commitment(1) || acc[0].CommitBlock != 129 || acc[0].Hotkey != key(t, "m1").SS58() {
 			t.Fatalf("accepted = %+v, %v", acc, err)
+		}
+		if share != acceptance.DefaultShare {
+			t.Fatalf("accepted with share %v, want the default %v", share, acceptance.DefaultShare)
 		}
 		// Every miner, registered or active; the validators are not miners.
 		ms, err := pub.Miners(ctx, time.Hour)
@@ -435,6 +442,48 @@ func TestLeaseLifecycle(t *testing.T) {
 		}
 		if p, err := pub.Payouts(ctx, "", 0); err != nil || p.Source != "metagraph" {
 			t.Fatalf("payouts = %+v, %v", p, err)
+		}
+	})
+}
+
+// TestCompleteRefusesWhatValidatorsReject: the task server parses a
+// completion's commitment with the validators' parser (submission.Parse),
+// so a miner cannot park a task in "completed" with a commitment that
+// every validator refuses as malformed. Each refusal names what was wrong
+// and leaves the lease live; the canonical commitment then completes it.
+func TestCompleteRefusesWhatValidatorsReject(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		h := newHarness(t, kind, harnessOptions{tasks: 1})
+		m1 := h.client("m1")
+		got, err := m1.Lease(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := got.Lease.ID
+		const hash = "0123456789abcdef"
+		for _, tc := range []struct{ name, commitment, want string }{
+			{"another version", "1:user/refined@" + testRev + ":1:" + hash, `version "1"`},
+			{"short revision", "r1:user/refined@0123abcd:1:" + hash, "revision"},
+			{"upper-case revision", "r1:user/refined@" + strings.ToUpper(testRev) + ":1:" + hash, "revision"},
+			{"repository with a colon", "r1:file:///srv/x@" + testRev + ":1:" + hash, "want version:repo@revision:task:hash"},
+			{"8-digit manifest prefix", "r1:user/refined@" + testRev + ":1:89abcdef", "manifest hash prefix"},
+			{"64-digit manifest prefix", "r1:user/refined@" + testRev + ":1:" + strings.Repeat(hash, 4), "manifest hash prefix"},
+			{"task id with a leading zero", "r1:user/refined@" + testRev + ":01:" + hash, "canonical form"},
+			{"task id with a sign", "r1:user/refined@" + testRev + ":+1:" + hash, "canonical form"},
+			{"repository path escape", "r1:../refined@" + testRev + ":1:" + hash, "repo"},
+		} {
+			_, err := m1.Complete(ctx, id, tc.commitment, 5)
+			if !errors.Is(err, taskserver.ErrBadCommitment) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: Complete(%q) = %v, want bad_commitment naming %q", tc.name, tc.commitment, err, tc.want)
+			}
+		}
+		l, err := h.store.GetLease(ctx, id)
+		if err != nil || l.State != taskserver.LeaseLive || l.Commitment != "" {
+			t.Fatalf("after refusals: %+v, %v; want the lease still live", l, err)
+		}
+		if done, err := m1.Complete(ctx, id, commitment(1), 5); err != nil || done.State != taskserver.LeaseCompleted {
+			t.Fatalf("canonical commitment: %+v, %v", done, err)
 		}
 	})
 }
@@ -538,7 +587,7 @@ func TestRejections(t *testing.T) {
 			{"complete someone else's lease", "POST", "/v1/complete", "m2", completeBody(commitment(1)), nil, 403, "not_holder"},
 			{"release someone else's lease", "POST", "/v1/release", "m2", leaseBody, nil, 403, "not_holder"},
 			{"commitment for another task", "POST", "/v1/complete", "m1", completeBody(commitment(2)), nil, 400, "bad_commitment"},
-			{"commitment too long", "POST", "/v1/complete", "m1", completeBody("1:" + strings.Repeat("r", 120) + "@v:1:89abcdef"), nil, 400, "bad_commitment"},
+			{"commitment too long", "POST", "/v1/complete", "m1", completeBody("r1:u/" + strings.Repeat("r", 70) + "@" + testRev + ":1:0123456789abcdef"), nil, 400, "bad_commitment"},
 			{"commitment malformed", "POST", "/v1/complete", "m1", completeBody("hello"), nil, 400, "bad_commitment"},
 			{"score with bad detail", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":1,"detail":"{"}`, id)), nil, 400, "bad_request"},
 			{"bad task id", "GET", "/v1/tasks/abc", "v1", nil, nil, 400, "bad_request"},

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
@@ -144,7 +145,7 @@ func loadgen() error {
 					if err == nil {
 						requests.Add(2)
 						_, err1 := c.Heartbeat(ctx, got.Lease.ID)
-						commit := taskserver.Commitment{Version: "1", Repo: "bench/r", Revision: "abc", TaskID: got.Task.ID, ManifestPrefix: "0123abcd"}.String()
+						commit := submission.Commitment{Repo: "bench/r", Revision: testRev, TaskID: got.Task.ID, ManifestHash: "0123456789abcdef"}.String()
 						_, err2 := c.Complete(ctx, got.Lease.ID, commit, 1)
 						if err1 != nil || err2 != nil {
 							failures.Add(1)

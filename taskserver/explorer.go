@@ -13,6 +13,7 @@ import (
 
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/chain"
+	"github.com/datarefine/refine/submission"
 )
 
 // The explorer: the public reads that join the store's read model
@@ -392,8 +393,8 @@ func (a *API) submission(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := SubmissionView{Lease: l, Verdicts: []Verdict{}, Unpublished: []ReportStatus{}}
-	if c, err := ParseCommitment(l.Commitment); err == nil {
-		v.Repo, v.Revision, v.ManifestPrefix = c.Repo, c.Revision, c.ManifestPrefix
+	if c, err := submission.Parse(l.Commitment); err == nil {
+		v.Repo, v.Revision, v.ManifestPrefix = c.Repo, c.Revision, c.ManifestHash
 	}
 	if v.Task, _, err = a.svc.Store().Task(ctx, l.TaskID); err != nil {
 		a.fail(w, r, err)

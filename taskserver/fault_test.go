@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/submission"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/internal/dbtest"
@@ -219,7 +220,7 @@ func runMiner(ctx context.Context, c *client.Client, acked func(int64, string)) 
 			c.Release(ctx, id)
 			continue
 		}
-		commit := taskserver.Commitment{Version: "1", Repo: "fault/test", Revision: "abc", TaskID: task, ManifestPrefix: "0123abcd"}.String()
+		commit := submission.Commitment{Repo: "fault/test", Revision: testRev, TaskID: task, ManifestHash: "0123456789abcdef"}.String()
 		// Retry through outages: complete is idempotent.
 		for ctx.Err() == nil {
 			_, err := c.Complete(ctx, id, commit, uint64(task))

@@ -133,15 +133,15 @@ func Cut(ctx context.Context, crawl string, paths []string, opts PlanOptions) ([
 // last range is open-ended. Ranges that would start past the last record
 // are not planned (their honest output is empty).
 func cutRanges(ctx context.Context, crawl, path string, ranges int, opts PlanOptions) ([]NewTask, error) {
-	loc := path
-	if !filepath.IsAbs(path) && !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
-		if _, err := os.Stat(path); err != nil {
-			base := opts.WARCBase
-			if base == "" {
-				base = CommonCrawlBase
-			}
-			loc = strings.TrimRight(base, "/") + "/" + strings.TrimLeft(path, "/")
-		}
+	base := opts.WARCBase
+	if base == "" {
+		base = CommonCrawlBase
+	}
+	// The miners' and validators' rule, with the working folder as the
+	// mirror: a listing's relative path is read locally when it is here.
+	loc, err := warc.Locate(path, ".", base)
+	if err != nil {
+		return nil, fmt.Errorf("cut %s into ranges: %w", path, err)
 	}
 	// Offsets of records 0, RecordsPerRange, …, (ranges−1)·RecordsPerRange.
 	starts, err := recordOffsets(ctx, loc, opts.RecordsPerRange, ranges)

@@ -218,26 +218,3 @@ func TestReimportIsIdempotent(t *testing.T) {
 		}
 	})
 }
-
-func TestParseCommitment(t *testing.T) {
-	c, err := taskserver.ParseCommitment("1:user/refined@0123abcd:42:89abcdef")
-	if err != nil || c.Version != "1" || c.Repo != "user/refined" || c.Revision != "0123abcd" || c.TaskID != 42 || c.ManifestPrefix != "89abcdef" {
-		t.Fatalf("parse = %+v, %v", c, err)
-	}
-	if c.String() != "1:user/refined@0123abcd:42:89abcdef" {
-		t.Fatalf("String = %s", c)
-	}
-	c, err = taskserver.ParseCommitment("2:file:///srv/data/x@sha256-ab:7:0011223344556677")
-	if err != nil || c.Repo != "file:///srv/data/x" || c.Revision != "sha256-ab" || c.TaskID != 7 {
-		t.Fatalf("repo with colons = %+v, %v", c, err)
-	}
-	for _, bad := range []string{
-		"", "hello", "1:repo@rev:42", ":repo@rev:42:89abcdef", "1:repo:42:89abcdef", "1:repo@:42:89abcdef", "1:@rev:42:89abcdef",
-		"1:repo@rev:x:89abcdef", "1:repo@rev:0:89abcdef", "1:repo@rev:-3:89abcdef", "1:repo@rev:42:89ab", "1:repo@rev:42:89ABCDEF",
-		"1:repo@rev:42:zzzzzzzz", "1:" + strings.Repeat("r", 120) + "@rev:42:89abcdef",
-	} {
-		if _, err := taskserver.ParseCommitment(bad); !errors.Is(err, taskserver.ErrBadCommitment) {
-			t.Errorf("ParseCommitment(%q) = %v, want ErrBadCommitment", bad, err)
-		}
-	}
-}

@@ -2,14 +2,12 @@ package taskserver
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/submission"
 )
 
 // Options configure a Service.
@@ -141,9 +139,11 @@ func (s *Service) Heartbeat(ctx context.Context, hotkey string, leaseID int64) (
 // Complete ends hotkey's lease with the commitment it made on chain, which
 // must name the leased task.
 func (s *Service) Complete(ctx context.Context, hotkey string, leaseID int64, commitment string, commitBlock uint64) (Lease, error) {
-	c, err := ParseCommitment(commitment)
+	// The validators' parser, so the task server never records a
+	// completion every validator would reject as malformed.
+	c, err := submission.Parse(commitment)
 	if err != nil {
-		return Lease{}, err
+		return Lease{}, fmt.Errorf("%w: %w", ErrBadCommitment, err)
 	}
 	l, err := s.opts.Store.GetLease(ctx, leaseID)
 	if err != nil {
@@ -208,6 +208,11 @@ func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
 	}
 }
 
+// AcceptanceShare is the share of the acceptance rule the service decides
+// submissions with (stated with the accepted submissions, so a dataset
+// build records the rule they were accepted by).
+func (s *Service) AcceptanceShare() float64 { return s.opts.Acceptance.EffectiveShare() }
+
 // Report records validator's report on a submission and decides it with
 // the acceptance rule over the reporting validators' current stakes.
 func (s *Service) Report(ctx context.Context, validator string, r Report) (Report, Lease, error) {
@@ -235,64 +240,4 @@ func (s *Service) decider() Decider {
 // round through, now that those weights are public.
 func (s *Service) ReleaseReports(ctx context.Context, validator string, through int64) (int, error) {
 	return s.opts.Store.ReleaseReports(ctx, validator, through, s.Stamp())
-}
-
-// Commitment is the string a miner commits on chain for a task:
-// "<version>:<repo>@<revision>:<task id>:<manifest sha256 prefix>".
-type Commitment struct {
-	Version        string
-	Repo           string
-	Revision       string
-	TaskID         int64
-	ManifestPrefix string
-}
-
-// MaxCommitmentBytes is the chain's Raw commitment limit.
-const MaxCommitmentBytes = 128
-
-// String formats c.
-func (c Commitment) String() string {
-	return fmt.Sprintf("%s:%s@%s:%d:%s", c.Version, c.Repo, c.Revision, c.TaskID, c.ManifestPrefix)
-}
-
-// ParseCommitment parses and checks a commitment string. The repository
-// may itself contain ':' (a URL), so the fields are taken from both ends.
-func ParseCommitment(s string) (Commitment, error) {
-	var c Commitment
-	bad := func(format string, args ...any) (Commitment, error) {
-		return c, fmt.Errorf("%w: %q: %s", ErrBadCommitment, s, fmt.Sprintf(format, args...))
-	}
-	if len(s) > MaxCommitmentBytes {
-		return bad("%d bytes, limit %d", len(s), MaxCommitmentBytes)
-	}
-	first := strings.IndexByte(s, ':')
-	last := strings.LastIndexByte(s, ':')
-	if first < 0 || last == first {
-		return bad("want <version>:<repo>@<revision>:<task id>:<manifest sha256 prefix>")
-	}
-	prev := strings.LastIndexByte(s[:last], ':')
-	if prev <= first {
-		return bad("want <version>:<repo>@<revision>:<task id>:<manifest sha256 prefix>")
-	}
-	c.Version, c.ManifestPrefix = s[:first], s[last+1:]
-	repoRev, id := s[first+1:prev], s[prev+1:last]
-	at := strings.LastIndexByte(repoRev, '@')
-	if at <= 0 || at == len(repoRev)-1 {
-		return bad("want <repo>@<revision>")
-	}
-	c.Repo, c.Revision = repoRev[:at], repoRev[at+1:]
-	if c.Version == "" {
-		return bad("empty version")
-	}
-	var err error
-	if c.TaskID, err = strconv.ParseInt(id, 10, 64); err != nil || c.TaskID <= 0 {
-		return bad("task id %q is not a positive integer", id)
-	}
-	if n := len(c.ManifestPrefix); n < 8 || n > 64 {
-		return bad("manifest prefix must be 8 to 64 hex digits")
-	}
-	if _, err := hex.DecodeString(c.ManifestPrefix + strings.Repeat("0", len(c.ManifestPrefix)%2)); err != nil || strings.ToLower(c.ManifestPrefix) != c.ManifestPrefix {
-		return bad("manifest prefix is not lower-case hex")
-	}
-	return c, nil
 }

@@ -153,7 +153,7 @@ func runOverNetwork(t *testing.T, faults bool) networkRun {
 
 	o := e.options(t.TempDir() + "/v.db")
 	o.Store = hub.New(hub.Options{Endpoint: h.URL, Token: h.Token})
-	o.Reference.Resolve = func(n string) string { return srv.URL + "/" + n }
+	o.Reference.Resolve = func(n string) (string, error) { return srv.URL + "/" + n, nil }
 	v, err := New(o)
 	if err != nil {
 		t.Fatal(err)

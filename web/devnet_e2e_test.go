@@ -97,13 +97,13 @@ func TestBrowserDevnet(t *testing.T) {
 	// the Hub.
 	out := miners
 	const repo = "subnet/refined-web"
-	src := &corpus.Network{URL: sum.URL, Store: miners, Accepted: func(ctx context.Context) ([]corpus.Submission, error) {
-		subs, err := api.AllAccepted(ctx)
+	src := &corpus.Network{URL: sum.URL, Store: miners, Accepted: func(ctx context.Context) ([]corpus.Submission, float64, error) {
+		subs, share, err := api.AllAccepted(ctx)
 		var list []corpus.Submission
 		for _, s := range subs {
 			list = append(list, corpus.Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
 		}
-		return list, err
+		return list, share, err
 	}}
 	opts := corpus.DefaultOptions(filepath.Join(dir, "dataset-work"))
 	opts.Source, opts.Store, opts.Repo, opts.Memory, opts.Workers = src, out, repo, 256<<20, 2

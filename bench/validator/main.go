@@ -338,7 +338,7 @@ func evaluate(dir, scenario string) (result, error) {
 	}
 	defer os.RemoveAll(opts.WorkDir)
 	ref, err := verify.NewReference(verify.ReferenceOptions{Steps: process.StepOptions{AssetsDir: filepath.Join(dir, "assets")},
-		Resolve: func(string) string { return srv.URL + "/task.warc.gz" }})
+		Resolve: func(string) (string, error) { return srv.URL + "/task.warc.gz", nil }})
 	if err != nil {
 		return r, err
 	}

@@ -60,7 +60,7 @@ have the pinned hash.`,
 
 func runAssetsFetch(ctx context.Context, dir string, stderr io.Writer) error {
 	log := newLogger(stderr, slog.LevelInfo, "text")
-	if err := assets.Fetch(ctx, dir, nil, log.Info); err != nil {
+	if err := assets.Fetch(ctx, dir, nil, log); err != nil {
 		return err
 	}
 	log.Info("assets ready", "folder", dir)

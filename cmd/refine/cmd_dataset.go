@@ -50,7 +50,7 @@ func (o *datasetBuildOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Work, "work", "", "work folder shared by every rank: state, band index, scratch, the dataset's working copy (required)")
 	f.StringVar(&o.TaskServer, "taskserver", "", "task server URL: build from the submissions its validators accepted (its public /v1/accepted)")
 	f.StringVar(&o.SourceStore, "source-store", "hub", "where the miners' repositories are: hub or local:DIR")
-	f.Float64Var(&o.Share, "acceptance-share", acceptance.DefaultShare, "the task server's --acceptance-share (recorded in the dataset with the rule)")
+	f.Float64Var(&o.Share, "acceptance-share", 0, "the acceptance share recorded in the dataset with the rule (default: the one the task server's /v1/accepted states; a different value is refused)")
 	f.StringArrayVar(&o.Inputs, "input", nil, "dataset folder (repeatable, earliest first): build from folders instead of a task server's accepted submissions")
 	f.StringVar(&o.Store, "store", "", "publish each build to this store: hub or local:DIR (default: build the working copy only)")
 	f.StringVar(&o.Repo, "repo", "", "dataset repository to publish to (owner/name)")
@@ -91,19 +91,20 @@ same for any N. A killed build resumes where it stopped. See docs/dataset.md.`,
 	return cmd
 }
 
-// acceptedReader lists a task server's accepted submissions.
-func acceptedReader(url string) func(context.Context) ([]corpus.Submission, error) {
+// acceptedReader lists a task server's accepted submissions and its
+// acceptance share.
+func acceptedReader(url string) func(context.Context) ([]corpus.Submission, float64, error) {
 	c := client.New(client.Options{URL: url})
-	return func(ctx context.Context) ([]corpus.Submission, error) {
-		subs, err := c.AllAccepted(ctx)
+	return func(ctx context.Context) ([]corpus.Submission, float64, error) {
+		subs, share, err := c.AllAccepted(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read accepted submissions from %s: %w", url, err)
+			return nil, 0, fmt.Errorf("read accepted submissions from %s: %w", url, err)
 		}
 		out := make([]corpus.Submission, 0, len(subs))
 		for _, s := range subs {
 			out = append(out, corpus.Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
 		}
-		return out, nil
+		return out, share, nil
 	}
 }
 

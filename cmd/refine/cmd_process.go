@@ -15,18 +15,17 @@ import (
 )
 
 type processOptions struct {
-	Inputs         []string
-	Output         string
-	Workers        int
-	Decisions      string
-	Assets         string
-	LIDModel       string
-	Dump           string
-	ExtractTimeout time.Duration
-	NoGate         bool
-	ShardSize      int64
-	NoProgress     bool
-	Log            logOptions
+	Inputs     []string
+	Output     string
+	Workers    int
+	Decisions  string
+	Assets     string
+	LIDModel   string
+	Dump       string
+	NoGate     bool
+	ShardSize  int64
+	NoProgress bool
+	Log        logOptions
 }
 
 func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
@@ -37,8 +36,6 @@ func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'): the optional UT1 blocklist; the word lists are built in")
 	fs.StringVar(&o.LIDModel, "lid-model", "", "fastText language-ID model (.ftz or .bin, e.g. lid.176.bin); default: the embedded lid.176.ftz")
 	fs.StringVar(&o.Dump, "dump", "", "crawl id for the dump column and the data/<dump>/ folder (default: the crawl id in an input's path, else the WARC's warcinfo isPartOf, else local)")
-	fs.DurationVar(&o.ExtractTimeout, "extract-timeout", 0, "ignored: extraction has a deterministic work budget instead of a time limit (docs/pipeline.md)")
-	fs.MarkDeprecated("extract-timeout", "extraction has a deterministic work budget instead of a time limit; the option is ignored")
 	fs.BoolVar(&o.NoGate, "no-language-gate", false, "extract every page, as datatrove does, instead of skipping pages with no English window of text (slower; see docs/pipeline.md)")
 	fs.Int64Var(&o.ShardSize, "shard-size", dataset.DefaultMaxShardBytes, "rotate parquet shards after this many bytes of text")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "no progress bar, even on a terminal")
@@ -94,7 +91,6 @@ func runProcess(ctx context.Context, o processOptions, stdout, stderr io.Writer)
 		Steps: process.StepOptions{
 			AssetsDir:      o.Assets,
 			LIDModel:       o.LIDModel,
-			ExtractTimeout: o.ExtractTimeout,
 			NoLanguageGate: o.NoGate,
 		},
 		MaxShardBytes: o.ShardSize,

@@ -299,10 +299,8 @@ func (s *parquetSource) Next(ctx context.Context) (*pipeline.Document, error) {
 	}
 	d := s.docs[s.i]
 	s.docs[s.i] = dataset.Doc{}
-	doc := &pipeline.Document{
-		Text: d.Text, ID: d.ID, URL: d.URL, Date: d.Date, Dump: d.Dump,
-		FilePath: d.FilePath, Offset: -1, Index: int64(s.i),
-	}
+	doc := d.Document()
+	doc.Index = int64(s.i)
 	if doc.FilePath == "" {
 		doc.FilePath = s.path
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/datarefine/refine/retry"
 )
@@ -25,7 +24,7 @@ func OpenWith(ctx context.Context, location string, opts Options, sopts retry.St
 	if opts.Name == "" {
 		opts.Name = location
 	}
-	if strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://") {
+	if IsURL(location) {
 		// Ask for the bytes as stored: offsets must be file offsets.
 		sopts.Header = http.Header{"Accept-Encoding": {"identity"}}
 		s, err := retry.Open(ctx, location, sopts)

@@ -400,28 +400,36 @@ func (c *Client) Identity(ctx context.Context) (taskserver.Identity, error) {
 }
 
 // Accepted returns a page of accepted submissions with lease id > after,
-// by lease id (limit 0: the server's default), and the cursor of the next
-// page.
-func (c *Client) Accepted(ctx context.Context, after int64, limit int) ([]taskserver.AcceptedSubmission, int64, error) {
+// by lease id (limit 0: the server's default), the cursor of the next page
+// and the server's acceptance share.
+func (c *Client) Accepted(ctx context.Context, after int64, limit int) (taskserver.AcceptedResponse, error) {
 	var out taskserver.AcceptedResponse
 	err := c.do(ctx, http.MethodGet, "/v1/accepted"+pageQuery(after, limit), false, nil, &out)
-	return out.Submissions, out.Next, err
+	return out, err
 }
 
-// AllAccepted reads every accepted submission, page by page.
-func (c *Client) AllAccepted(ctx context.Context) ([]taskserver.AcceptedSubmission, error) {
+// AllAccepted reads every accepted submission, page by page, and the
+// acceptance share the server decided them with (0 when the server does
+// not state one). A share that changes between pages (the server restarted
+// with another rule) is an error: the list would mix two rules.
+func (c *Client) AllAccepted(ctx context.Context) ([]taskserver.AcceptedSubmission, float64, error) {
 	var all []taskserver.AcceptedSubmission
 	var after int64
-	for {
-		page, next, err := c.Accepted(ctx, after, 1000)
+	var share float64
+	for first := true; ; first = false {
+		page, err := c.Accepted(ctx, after, 1000)
 		if err != nil {
-			return all, err
+			return all, share, err
 		}
-		all = append(all, page...)
-		if len(page) == 0 || next <= after {
-			return all, nil
+		if !first && page.AcceptanceShare != share {
+			return all, share, fmt.Errorf("task server %s: acceptance share changed from %g to %g while the accepted submissions were read", c.opts.URL, share, page.AcceptanceShare)
 		}
-		after = next
+		share = page.AcceptanceShare
+		all = append(all, page.Submissions...)
+		if len(page.Submissions) == 0 || page.Next <= after {
+			return all, share, nil
+		}
+		after = page.Next
 	}
 }
 

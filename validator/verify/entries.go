@@ -46,9 +46,12 @@ func (r *Reference) Entry(ctx context.Context, name string, offset, length int64
 
 // entryBytes reads exactly length bytes at offset.
 func (r *Reference) entryBytes(ctx context.Context, name string, offset, length int64) ([]byte, error) {
-	loc := r.opts.Resolve(name)
+	loc, err := r.opts.Resolve(name)
+	if err != nil {
+		return nil, err
+	}
 	b := make([]byte, length)
-	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+	if !warc.IsURL(loc) {
 		f, err := os.Open(loc)
 		if err != nil {
 			return nil, fmt.Errorf("open WARC %s: %w", name, err)

@@ -273,7 +273,7 @@ func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 	// that is not the miner's fault (the store down or rate-limited past
 	// its retries, a timeout) is the validator's: retried, never scored.
 	fctx, cancel := context.WithTimeout(ctx, e.FetchTimeout)
-	_, err = submission.Fetch(fctx, e.Store, cm, dir, vd.Budget.FetchLimits(e.Limits))
+	fetched, err := submission.Fetch(fctx, e.Store, cm, dir, vd.Budget.FetchLimits(e.Limits))
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -295,8 +295,8 @@ func (e *Evaluator) check(ctx context.Context, c chain.Commitment, log *slog.Log
 		}
 		return vd, nil, taskID, crawl, fmt.Errorf("fetch: %w", err)
 	}
-	m, _, err := CheckManifest(dir, cm, c.Hotkey, tr.Task)
-	if err != nil {
+	m := fetched.Manifest
+	if err := CheckManifest(m, cm, c.Hotkey, tr.Task); err != nil {
 		return vd, nil, taskID, crawl, err
 	}
 	vd.Documents, vd.Tokens = m.Documents, m.Tokens

@@ -1,13 +1,8 @@
 package verify
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"hash/fnv"
-	"os"
-	"path/filepath"
-	"strconv"
 
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/pipeline/dedup"
@@ -15,56 +10,37 @@ import (
 	"github.com/datarefine/refine/taskserver"
 )
 
-// MaxManifestBytes bounds the manifest a validator parses.
-const MaxManifestBytes = 4 << 20
-
-// CheckManifest reads dir's manifest and checks it against the commitment
-// (sha256 prefix), the committing hotkey and the leased task: the manifest
-// must name the task (its decimal id) and the hotkey, and its inputs must be
-// exactly the task's WARCs. It returns the manifest and its full sha256.
-func CheckManifest(dir string, c submission.Commitment, hotkey string, task taskserver.Task) (*dataset.Manifest, string, error) {
-	p := filepath.Join(dir, filepath.FromSlash(dataset.SubmissionManifestPath(c.TaskID)))
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, "", Fail(CodeManifest, "no %s in the revision", dataset.SubmissionManifestPath(c.TaskID))
+// CheckManifest checks a submission's manifest, as submission.Fetch read
+// it, against the commitment, the committing hotkey and the leased task:
+// the commitment must be for the leased task, the manifest must name it
+// and the hotkey (submission.CheckOwner), its inputs must be exactly the
+// task's WARCs, and it must seal a records file.
+// Fetch has already checked the manifest's sha256 prefix against the
+// commitment and every sealed file's size and sha256 while it streamed, so
+// nothing is read or hashed again here.
+func CheckManifest(m *dataset.Manifest, c submission.Commitment, hotkey string, task taskserver.Task) error {
+	if c.TaskID != task.ID {
+		return Fail(CodeWrongTask, "commitment names task %d, leased task %d", c.TaskID, task.ID)
 	}
-	if st.Size() > MaxManifestBytes {
-		return nil, "", Fail(CodeTooLarge, "manifest is %d bytes, limit %d", st.Size(), MaxManifestBytes)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, "", Fail(CodeManifest, "read manifest: %v", err)
-	}
-	sum := sha256.Sum256(b)
-	full := hex.EncodeToString(sum[:])
-	if full[:submission.HashPrefixLen] != c.ManifestHash {
-		return nil, "", Fail(CodeManifestHash, "manifest sha256 %s does not start with the committed %s", full[:submission.HashPrefixLen], c.ManifestHash)
-	}
-	m, err := dataset.ParseManifest(b)
-	if err != nil {
-		return nil, "", Fail(CodeManifest, "%v", err)
-	}
-	if m.Task != strconv.FormatInt(task.ID, 10) || c.TaskID != task.ID {
-		return nil, "", Fail(CodeWrongTask, "manifest names task %q, commitment %d, leased task %d", m.Task, c.TaskID, task.ID)
-	}
-	if m.Hotkey != hotkey {
-		return nil, "", Fail(CodeWrongHotkey, "manifest names hotkey %q, committed by %s", m.Hotkey, hotkey)
+	if err := submission.CheckOwner(m, c, hotkey); err != nil {
+		f, _ := submission.AsFault(err)
+		if f.Kind == submission.WrongHotkey {
+			return Fail(CodeWrongHotkey, "%v", f.Err)
+		}
+		return Fail(CodeWrongTask, "%v", f.Err)
 	}
 	if len(m.Inputs) != len(task.WARCs) {
-		return nil, "", Fail(CodeWrongTask, "manifest has %d inputs, task has %d WARCs", len(m.Inputs), len(task.WARCs))
+		return Fail(CodeWrongTask, "manifest has %d inputs, task has %d WARCs", len(m.Inputs), len(task.WARCs))
 	}
 	for i, in := range m.Inputs {
 		if in.Path != task.WARCs[i] {
-			return nil, "", Fail(CodeWrongTask, "input %d is %q, task WARC is %q", i, in.Path, task.WARCs[i])
+			return Fail(CodeWrongTask, "input %d is %q, task WARC is %q", i, in.Path, task.WARCs[i])
 		}
 	}
 	if m.Records == nil {
-		return nil, "", Fail(CodeManifest, "manifest seals no records file")
+		return Fail(CodeManifest, "manifest seals no records file")
 	}
-	if err := dataset.Verify(dir, m); err != nil {
-		return nil, "", Fail(CodeIntegrity, "%v", err)
-	}
-	return m, full, nil
+	return nil
 }
 
 // Bands hashes each MinHash band of a signature to one value (FNV-1a of the

@@ -4,31 +4,30 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/pipeline/input"
 	"github.com/datarefine/refine/pipeline/pii"
+	"github.com/datarefine/refine/pipeline/warc"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/retry"
 )
 
 // ReferenceOptions configures the reference pipeline a validator re-runs.
 type ReferenceOptions struct {
-	// Steps are the pipeline's step options (AssetsDir is required). An
-	// ExtractTimeout of 0 becomes 30 s: a validator re-runs few records and
-	// must not drop one the miner extracted in time on a faster machine.
+	// Steps are the pipeline's step options (AssetsDir is required).
+	// Extraction is bounded by a work budget, not a time limit, so a
+	// validator's re-run drops exactly the records the miner's did.
 	Steps process.StepOptions
 	// Resolve maps a task's WARC name (as recorded in records.jsonl, e.g.
 	// crawl-data/…/x.warc.gz) to where the validator reads it: a local path
-	// or an http(s) URL. Default: the name itself.
-	Resolve func(name string) string
+	// or an http(s) URL. Default: MirrorResolver("", "") (URLs and absolute
+	// paths as they are; a relative name is an error).
+	Resolve func(name string) (string, error)
 	// HTTPClient for remote WARCs (default: retrying, retry.CommonCrawl).
 	HTTPClient *http.Client
 }
@@ -43,11 +42,8 @@ type Reference struct {
 
 // NewReference loads the pipeline's steps.
 func NewReference(opts ReferenceOptions) (*Reference, error) {
-	if opts.Steps.ExtractTimeout <= 0 {
-		opts.Steps.ExtractTimeout = 30 * time.Second
-	}
 	if opts.Resolve == nil {
-		opts.Resolve = func(s string) string { return s }
+		opts.Resolve = MirrorResolver("", "")
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = retry.NewClient(retry.CommonCrawl)
@@ -108,34 +104,22 @@ func (r *Reference) SameText(reference, submitted string) bool {
 	return r.Folded(reference) == FoldPII(submitted)
 }
 
-// MirrorResolver resolves a task's WARC name as the miner does: an absolute
-// path as it is, else dir/name when that file exists, else baseURL/name
-// (e.g. https://data.commoncrawl.org/, read with range requests).
-func MirrorResolver(dir, baseURL string) func(string) string {
-	return func(name string) string {
-		if filepath.IsAbs(name) || strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
-			return name
-		}
-		if dir != "" {
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-		if baseURL != "" {
-			if u, err := url.JoinPath(strings.TrimRight(baseURL, "/")+"/", name); err == nil {
-				return u
-			}
-		}
-		return name
-	}
+// MirrorResolver resolves a task's WARC name as the miner does
+// (warc.Locate): a URL or an absolute path as it is, else dir/name when that
+// file exists, else baseURL/name (e.g. https://data.commoncrawl.org/, read
+// with range requests).
+func MirrorResolver(dir, baseURL string) func(string) (string, error) {
+	return func(name string) (string, error) { return warc.Locate(name, dir, baseURL) }
 }
 
 // Size returns the size in bytes of the named WARC: its file's size, or the
 // Content-Length of an HTTP HEAD request.
 func (r *Reference) Size(ctx context.Context, name string) (int64, error) {
-	loc := r.opts.Resolve(name)
-	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+	loc, err := r.opts.Resolve(name)
+	if err != nil {
+		return 0, err
+	}
+	if !warc.IsURL(loc) {
 		st, err := os.Stat(loc)
 		if err != nil {
 			return 0, fmt.Errorf("WARC %s: %w", name, err)

@@ -21,7 +21,7 @@ import (
 	"github.com/datarefine/refine/taskserver"
 )
 
-func testReference(t *testing.T, resolve func(string) string) (*Reference, string) {
+func testReference(t *testing.T, resolve func(string) (string, error)) (*Reference, string) {
 	return testReferenceWith(t, resolve)
 }
 
@@ -44,7 +44,7 @@ func localSpans(t testing.TB, task taskserver.Task) []Span {
 	return TaskSpans(task, sizes)
 }
 
-func testReferenceWith(t testing.TB, resolve func(string) string) (*Reference, string) {
+func testReferenceWith(t testing.TB, resolve func(string) (string, error)) (*Reference, string) {
 	t.Helper()
 	root := shareddata.Dir(t)
 	dir := t.TempDir()
@@ -68,7 +68,7 @@ func TestReferenceRederivesKeptDocuments(t *testing.T) {
 	defer srv.Close()
 	local, assetsDir := testReference(t, nil)
 	remote, err := NewReference(ReferenceOptions{Steps: process.StepOptions{AssetsDir: assetsDir},
-		Resolve: func(name string) string { return srv.URL + "/" + filepath.Base(name) }})
+		Resolve: func(name string) (string, error) { return srv.URL + "/" + filepath.Base(name), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
