@@ -221,7 +221,7 @@ func TestFetchRetries(t *testing.T) {
 	saved, savedEval := Known, Eval
 	defer func() { Known, Eval = saved, savedEval }()
 	Known, Eval = append([]Spec(nil), saved[:1]...), nil
-	src := testdata.Path(t, "filters_dedup", "datatrove_assets", filepath.Base(Known[0].Name))
+	src := shareddata.Path(t, "filters_dedup", "datatrove_assets", filepath.Base(Known[0].Name))
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

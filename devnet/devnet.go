@@ -185,7 +185,7 @@ type network struct {
 	tasks      *sqlstore.Store
 	svc        *taskserver.Service
 	roster     *taskserver.Roster
-	bg         sync.WaitGroup // the task server's goroutines
+	bg         sync.WaitGroup  // the task server's goroutines
 	owner      *wallet.Keypair // the subnet owner's key (funds registrations; may hide posts)
 	url        string
 	miners     []neuron
