@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 func TestImportAndPath(t *testing.T) {
-	src := testdata.Path(t, "filters_dedup", "datatrove_assets")
+	src := shareddata.Path(t, "filters_dedup", "datatrove_assets")
 	dir := t.TempDir()
 	if _, _, err := Path(dir, Known[0].Name); !errors.Is(err, ErrMissing) ||
 		!strings.Contains(err.Error(), "refine assets fetch") || !strings.Contains(err.Error(), "refine assets import") {
@@ -66,7 +66,7 @@ func TestImportRejectsWrongFile(t *testing.T) {
 // TestFetch serves the real files from a local HTTP server standing in for
 // their public homes and checks that Fetch verifies what it downloads.
 func TestFetch(t *testing.T) {
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	files := map[string]string{} // URL path -> local file
 	saved, savedEval := Known, Eval
 	defer func() { Known, Eval = saved, savedEval }()
@@ -160,7 +160,7 @@ func TestBuiltin(t *testing.T) {
 // TestImportSharedLayout imports both kinds of assets from the layout of
 // the shared data folder (the word lists under filters_dedup/).
 func TestImportSharedLayout(t *testing.T) {
-	src := testdata.Dir(t)
+	src := shareddata.Dir(t)
 	dir := t.TempDir()
 	if err := Import(src, dir, ""); err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestImportSharedLayout(t *testing.T) {
 // TestImportEval imports the evaluation data from the layout of the shared
 // data folder and checks every registered file against its pinned hash.
 func TestImportEval(t *testing.T) {
-	src := testdata.Dir(t) // skips (or fails under CI) without the shared data
+	src := shareddata.Dir(t) // skips (or fails under CI) without the shared data
 	dir := t.TempDir()
 	if _, _, err := Path(dir, EvalReference); !errors.Is(err, ErrMissing) {
 		t.Fatalf("missing reference: %v", err)
@@ -221,7 +221,7 @@ func TestFetchRetries(t *testing.T) {
 	saved, savedEval := Known, Eval
 	defer func() { Known, Eval = saved, savedEval }()
 	Known, Eval = append([]Spec(nil), saved[:1]...), nil
-	src := testdata.Path(t, "filters_dedup", "datatrove_assets", filepath.Base(Known[0].Name))
+	src := shareddata.Path(t, "filters_dedup", "datatrove_assets", filepath.Base(Known[0].Name))
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 // TestBandsFile writes a bands file, reads every bucket's section back in
 // row order, and finds a flipped byte by its section's checksum.
 func TestBandsFile(t *testing.T) {
-	s := newTestSigner(t)
+	s := newTestMinHasher(t)
 	cfg := s.Config()
 	path := filepath.Join(t.TempDir(), "x.bands")
 	w, err := createBands(path, cfg)

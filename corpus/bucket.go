@@ -32,7 +32,7 @@ func (b *builder) bucketStage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	nb := b.opts.Signer.Config().NumBuckets
+	nb := b.opts.MinHasher.Config().NumBuckets
 	for di, dump := range sortedDumps(dumps) {
 		var mine []int
 		for bk := range nb {
@@ -52,7 +52,7 @@ func (b *builder) bucketStage(ctx context.Context) error {
 }
 
 func (b *builder) bucketDump(ctx context.Context, dump string, shards []docShard, buckets []int) error {
-	cfg := b.opts.Signer.Config()
+	cfg := b.opts.MinHasher.Config()
 	h := cfg.HashesPerBucket
 	ds := b.state.dumpState(dump, cfg)
 	tmp := filepath.Join(b.l.build(b.n), "tmp", fmt.Sprintf("bucket-%s-r%d", dump, b.rank))
@@ -88,7 +88,7 @@ func (b *builder) bucketDump(ctx context.Context, dump string, shards []docShard
 	err := func() error {
 		var r bucketRec
 		for _, s := range shards {
-			bf, err := openBands(b.abs(s.sh.Bands), b.opts.Signer.Config())
+			bf, err := openBands(b.abs(s.sh.Bands), b.opts.MinHasher.Config())
 			if err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ func (b *builder) bucketDump(ctx context.Context, dump string, shards []docShard
 // new band up in the index, writes the duplicate pairs and the new level,
 // and compacts the levels.
 func (b *builder) bucketOne(ctx context.Context, dump string, bk int, runs []string, old []Level, fanIn int, tmp string) error {
-	h := b.opts.Signer.Config().HashesPerBucket
+	h := b.opts.MinHasher.Config().HashesPerBucket
 	runs, err := mergeDown(ctx, runs, h, fanIn, tmp, fmt.Sprintf("b%02d", bk))
 	if err != nil {
 		return err
@@ -223,7 +223,7 @@ func (b *builder) bucketOne(ctx context.Context, dump string, bk int, runs []str
 // changed: the merged level is a new file, and the old ones are removed
 // only once the build is committed.
 func (b *builder) compact(ctx context.Context, dir string, levels []Level) ([]Level, error) {
-	h := b.opts.Signer.Config().HashesPerBucket
+	h := b.opts.MinHasher.Config().HashesPerBucket
 	for len(levels) >= 2 && levels[len(levels)-2].Records <= 2*levels[len(levels)-1].Records {
 		x, y := levels[len(levels)-2], levels[len(levels)-1]
 		first, err := levelFirst(x.Name)

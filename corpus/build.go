@@ -79,8 +79,8 @@ type Options struct {
 	// zstd parquet); RowGroupDocs the rows per row group (default 10,000).
 	ShardBytes   int64
 	RowGroupDocs int64
-	// Signer computes signatures (default FineWeb's MinHash settings).
-	Signer *dedup.Signer
+	// MinHasher computes signatures (default FineWeb's MinHash settings).
+	MinHasher *dedup.MinHasher
 	// Log receives progress (default: discarded).
 	Log *slog.Logger
 }
@@ -116,12 +116,12 @@ func (o *Options) defaults() error {
 	if o.RowGroupDocs <= 0 {
 		o.RowGroupDocs = d.RowGroupDocs
 	}
-	if o.Signer == nil {
-		s, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	if o.MinHasher == nil {
+		s, err := dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 		if err != nil {
 			return err
 		}
-		o.Signer = s
+		o.MinHasher = s
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -239,8 +239,8 @@ func (b *builder) load() error {
 	if p.Format != PlanFormat || p.Build != b.n {
 		return fmt.Errorf("dataset build: %s: format %q build %d, want %q build %d", b.l.plan(b.n), p.Format, p.Build, PlanFormat, b.n)
 	}
-	if p.Params.MinHash != b.opts.Signer.Config() {
-		return fmt.Errorf("dataset build: build %d was planned with MinHash %+v, this process signs with %+v", b.n, p.Params.MinHash, b.opts.Signer.Config())
+	if p.Params.MinHash != b.opts.MinHasher.Config() {
+		return fmt.Errorf("dataset build: build %d was planned with MinHash %+v, this process signs with %+v", b.n, p.Params.MinHash, b.opts.MinHasher.Config())
 	}
 	b.plan = &p
 	return nil

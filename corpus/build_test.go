@@ -245,7 +245,7 @@ func checkBuild(t *testing.T, f *corpusFixture, dir string, n int) {
 	}
 	// The lineage maps every output row to its source row.
 	src := map[string]map[string][]testDoc{} // folder key → shard → docs
-	for i, dir := range f.dirs[:n] {
+	for _, dir := range f.dirs[:n] {
 		m, err := dataset.ReadManifest(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -260,7 +260,6 @@ func checkBuild(t *testing.T, f *corpusFixture, dir string, n int) {
 			t.Fatal(err)
 		}
 		src[m.Hotkey] = byShard
-		_ = i
 	}
 	rows := 0
 	dumps, _ := filepath.Glob(filepath.Join(dir, "lineage", "*", "*.removed.jsonl"))

@@ -136,7 +136,7 @@ func (b *builder) submissionRef(fr []fetchResult, i int) SubmissionRef {
 }
 
 func (b *builder) clusterDump(ctx context.Context, dump string, shards []docShard, fr []fetchResult) error {
-	cfg := b.opts.Signer.Config()
+	cfg := b.opts.MinHasher.Config()
 	base := shards[0].first
 	last := shards[len(shards)-1]
 	n := last.first + last.sh.Rows - base

@@ -21,7 +21,7 @@ import (
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/devnet"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/miner"
 	"github.com/datarefine/refine/pipeline/dedup"
 	"github.com/datarefine/refine/process"
@@ -145,7 +145,7 @@ func TestBuildFromDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a whole devnet")
 	}
-	data := testdata.Dir(t)
+	data := shareddata.Dir(t)
 	assetDir := t.TempDir()
 	if err := assets.Import(filepath.Join(data, "filters_dedup", "datatrove_assets"), assetDir, ""); err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestBuildFromDevnet(t *testing.T) {
 		}
 	}
 	removed := map[string]bool{}
-	_, err = Deduplicate(context.Background(), inputs, EngineOptions{Memory: 256 << 20, TempDir: t.TempDir(), Signer: testOptionsSigner(t), Texts: ParquetTexts{}},
+	_, err = Deduplicate(context.Background(), inputs, EngineOptions{Memory: 256 << 20, TempDir: t.TempDir(), MinHasher: testOptionsMinHasher(t), Texts: ParquetTexts{}},
 		func(r Removal) error { removed[r.ID] = true; return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -433,10 +433,10 @@ func readLinesGlob[T any](t *testing.T, glob string) []T {
 	return out
 }
 
-func testOptionsSigner(t *testing.T) *dedup.Signer {
+func testOptionsMinHasher(t *testing.T) *dedup.MinHasher {
 	o := DefaultOptions("x")
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	return o.Signer
+	return o.MinHasher
 }

@@ -22,16 +22,16 @@ type EngineOptions struct {
 	// takes 4 bytes per shard row and 128 MiB are reserved; 90% of the rest
 	// goes to sort buffers, and the input is spilled to TempDir in sorted
 	// runs whatever its size. Callers should also set the GC limit
-	// (debug.SetMemoryLimit) a little under Memory, as refine dedup does.
+	// a little under Memory (SetGCLimit), as refine dedup does.
 	Memory int64
 	// TempDir receives the spill files (removed when done). Required.
 	TempDir string
 	// Workers recompute signatures, sort and merge buckets in parallel
 	// (default GOMAXPROCS).
 	Workers int
-	// Signer gives the configuration every signature file must have and
+	// MinHasher gives the configuration every signature file must have and
 	// computes signatures from texts.
-	Signer *dedup.Signer
+	MinHasher *dedup.MinHasher
 	// Texts re-reads shards. Required unless TrustSignatures.
 	Texts TextSource
 	// TrustSignatures uses the datasets' signature files instead of
@@ -139,7 +139,7 @@ type engine struct {
 // dataset, then shard, then row. The result does not depend on Workers or
 // Memory.
 func Deduplicate(ctx context.Context, datasets []Dataset, opts EngineOptions, emit func(Removal) error) (*Stats, error) {
-	if opts.Signer == nil {
+	if opts.MinHasher == nil {
 		return nil, fmt.Errorf("dedup: no signer")
 	}
 	if opts.TempDir == "" {
@@ -151,7 +151,7 @@ func Deduplicate(ctx context.Context, datasets []Dataset, opts EngineOptions, em
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	cfg := opts.Signer.Config()
+	cfg := opts.MinHasher.Config()
 	if cfg.HashesPerBucket > 8 {
 		return nil, fmt.Errorf("dedup: %d hashes per bucket, the engine supports up to 8", cfg.HashesPerBucket)
 	}
@@ -366,7 +366,7 @@ func (e *engine) recompute(ctx context.Context, i int, in *sigInput) error {
 	path := filepath.Join(e.tmp, fmt.Sprintf("recomputed-%06d.minhash.sig", i))
 	err := dedup.WriteSigFile(path, e.cfg, func(sw *dedup.SigWriter) error {
 		return e.opts.Texts.Texts(ctx, in.ds, in.shard, func(row int64, id, text string) error {
-			return sw.Add(row, id, e.opts.Signer.Sign(text))
+			return sw.Add(row, id, e.opts.MinHasher.Sign(text))
 		})
 	})
 	if err != nil {

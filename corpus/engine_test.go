@@ -47,7 +47,7 @@ func testCorpus() [][]string {
 }
 
 // writeCorpus writes each dataset as two shards of signature files.
-func writeCorpus(t *testing.T, root string, corpus [][]string, s *dedup.Signer) []Dataset {
+func writeCorpus(t *testing.T, root string, corpus [][]string, s *dedup.MinHasher) []Dataset {
 	t.Helper()
 	var ds []Dataset
 	for d, docs := range corpus {
@@ -108,7 +108,7 @@ func (c *corpusTexts) Texts(ctx context.Context, ds Dataset, sh Shard, fn func(i
 // naiveRemovals computes the expected result directly: every pair of
 // documents sharing a bucket signature is joined, and each cluster keeps
 // its earliest document.
-func naiveRemovals(corpus [][]string, s *dedup.Signer) []string {
+func naiveRemovals(corpus [][]string, s *dedup.MinHasher) []string {
 	type doc struct {
 		id  string
 		sig dedup.Signature
@@ -128,8 +128,7 @@ func naiveRemovals(corpus [][]string, s *dedup.Signer) []string {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(x int) int {
+	find := func(x int) int {
 		for parent[x] != x {
 			x = parent[x]
 		}
@@ -178,14 +177,14 @@ func runEngine(t *testing.T, ds []Dataset, opts EngineOptions) ([]string, *Stats
 }
 
 func TestEngineMatchesNaiveAndIsDeterministic(t *testing.T) {
-	s := newTestSigner(t)
+	s := newTestMinHasher(t)
 	corpus := testCorpus()
 	ds := writeCorpus(t, t.TempDir(), corpus, s)
 	want := naiveRemovals(corpus, s)
 	if len(want) < 100 {
 		t.Fatalf("test corpus too easy: %d removals", len(want))
 	}
-	base, baseStats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Workers: 1})
+	base, baseStats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, MinHasher: s, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +195,7 @@ func TestEngineMatchesNaiveAndIsDeterministic(t *testing.T) {
 		t.Fatalf("stats: %+v", baseStats)
 	}
 	// Many workers, tiny buffers and a fan-in of 3: many runs, merge rounds.
-	many, manyStats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Workers: 4, maxBufferRecords: 37, maxFanIn: 3})
+	many, manyStats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, MinHasher: s, Workers: 4, maxBufferRecords: 37, maxFanIn: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +221,7 @@ func TestEngineMatchesNaiveAndIsDeterministic(t *testing.T) {
 func head(s []string) []string { return s[:min(5, len(s))] }
 
 func TestEngineBadSignatureFiles(t *testing.T) {
-	s := newTestSigner(t)
+	s := newTestMinHasher(t)
 	corpus := testCorpus()
 	ds := writeCorpus(t, t.TempDir(), corpus, s)
 	want := naiveRemovals(corpus, s)
@@ -255,12 +254,12 @@ func TestEngineBadSignatureFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, _, err = runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s})
+	_, _, err = runEngine(t, ds, EngineOptions{TrustSignatures: true, MinHasher: s})
 	if err == nil || !strings.Contains(err.Error(), "000.parquet") {
 		t.Fatalf("missing signature file without a text source: %v", err)
 	}
 	texts := &corpusTexts{corpus: corpus}
-	got, stats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Texts: texts})
+	got, stats, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, MinHasher: s, Texts: texts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,23 +273,23 @@ func TestEngineBadSignatureFiles(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "data", "000.parquet")); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = runEngine(t, ds[:1], EngineOptions{TrustSignatures: true, Signer: s})
+	_, _, err = runEngine(t, ds[:1], EngineOptions{TrustSignatures: true, MinHasher: s})
 	if !errors.Is(err, dedup.ErrCorrupt) || !strings.Contains(err.Error(), "001.parquet") {
 		t.Fatalf("damaged block without a text source: %v", err)
 	}
 }
 
 func TestEngineMemoryTooSmall(t *testing.T) {
-	s := newTestSigner(t)
+	s := newTestMinHasher(t)
 	ds := writeCorpus(t, t.TempDir(), testCorpus()[:1], s)
-	if _, _, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, Signer: s, Memory: 1 << 20}); err == nil || !strings.Contains(err.Error(), "too small") {
+	if _, _, err := runEngine(t, ds, EngineOptions{TrustSignatures: true, MinHasher: s, Memory: 1 << 20}); err == nil || !strings.Contains(err.Error(), "too small") {
 		t.Fatalf("1 MiB bound: %v", err)
 	}
 }
 
-func newTestSigner(t testing.TB) *dedup.Signer {
+func newTestMinHasher(t testing.TB) *dedup.MinHasher {
 	t.Helper()
-	s, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	s, err := dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 	if err != nil {
 		t.Fatal(err)
 	}

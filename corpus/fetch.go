@@ -174,7 +174,7 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 		Name: name, Path: b.rel(local), Bytes: size, SHA256: sum, Dump: shardDump(name),
 		Bands: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.bands", k))), RowsFile: b.rel(filepath.Join(dir, fmt.Sprintf("%05d.rows", k))),
 	}
-	signer := b.opts.Signer
+	signer := b.opts.MinHasher
 	var bad error
 	// A text repeated row after row (a dictionary-encoded bomb, or an
 	// input that was never deduplicated) is signed once.
@@ -385,7 +385,7 @@ func (b *builder) dumps(fr []fetchResult) (map[string][]docShard, error) {
 			sh := &fr[i].Shards[k]
 			g, ok := next[sh.Dump]
 			if !ok {
-				g = b.state.dumpState(sh.Dump, b.opts.Signer.Config()).Documents
+				g = b.state.dumpState(sh.Dump, b.opts.MinHasher.Config()).Documents
 			}
 			out[sh.Dump] = append(out[sh.Dump], docShard{input: i, shard: k, first: g, sh: sh})
 			next[sh.Dump] = g + sh.Rows

@@ -55,7 +55,7 @@ func (b *builder) planStage(ctx context.Context) error {
 	p := Plan{
 		Format: PlanFormat, Build: n, Source: b.opts.Source.Info(),
 		Params: Params{
-			MinHash: b.opts.Signer.Config(), Scope: "dump",
+			MinHash: b.opts.MinHasher.Config(), Scope: "dump",
 			ShardBytes: b.opts.ShardBytes, RowGroupDocs: b.opts.RowGroupDocs,
 			Name: b.opts.Name, License: b.opts.License, Repo: b.opts.Repo,
 		},

@@ -90,7 +90,7 @@ func (b *builder) publishStage(ctx context.Context) error {
 		return err
 	}
 	st := b.state // loaded fresh from the committed state.json
-	cfg := b.opts.Signer.Config()
+	cfg := b.opts.MinHasher.Config()
 	prevRev := ""
 	if len(st.History) > 0 {
 		prevRev = st.History[len(st.History)-1].Revision

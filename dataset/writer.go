@@ -81,10 +81,14 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 
 func (h *hashWriter) sum() string { return hex.EncodeToString(h.h.Sum(nil)) }
 
+// DefaultMaxShardBytes is the text size at which a shard is rotated
+// unless WriterOptions.MaxShardBytes says otherwise.
+const DefaultMaxShardBytes = 256 << 20
+
 // NewWriter creates the dataset folder and opens records.jsonl.
 func NewWriter(opts WriterOptions) (*Writer, error) {
 	if opts.MaxShardBytes <= 0 {
-		opts.MaxShardBytes = 256 << 20
+		opts.MaxShardBytes = DefaultMaxShardBytes
 	}
 	if opts.MaxShardDocs <= 0 {
 		opts.MaxShardDocs = 1_000_000

@@ -186,6 +186,7 @@ type network struct {
 	tasks      *sqlstore.Store
 	svc        *taskserver.Service
 	roster     *taskserver.Roster
+	bg         sync.WaitGroup  // the task server's goroutines
 	owner      *wallet.Keypair // the subnet owner's key (funds registrations; may hide posts)
 	url        string
 	miners     []neuron
@@ -202,6 +203,13 @@ type network struct {
 	// stopSite stops the website's background loop, waits for it and
 	// closes the site's database.
 	stopSite func()
+}
+
+// DefaultOptions are the devnet's defaults.
+func DefaultOptions() Options {
+	var o Options
+	o.defaults()
+	return o
 }
 
 func (o *Options) defaults() {
@@ -302,6 +310,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		deadline = t.C
 	}
 	n := &network{opts: opts}
+	// The task server's goroutines end with ctx; they are joined whatever
+	// way Run returns.
+	defer func() { cancel(); n.bg.Wait() }()
 	if err := n.startChain(ctx); err != nil {
 		return finish(nil), err
 	}
@@ -316,11 +327,14 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if opts.Ready != nil {
 		opts.Ready(n.url)
 	}
+	// Every goroutine of the network is joined before its databases close.
+	var wg sync.WaitGroup
+	stop := func() { cancel(); wg.Wait(); n.bg.Wait() }
+	defer stop()
 	for _, v := range n.validators {
 		where.ValidatorDBs = append(where.ValidatorDBs, filepath.Join(opts.Dir, v.name+".db"))
 	}
 
-	var wg sync.WaitGroup
 	errc := make(chan error, opts.Miners+opts.Validators)
 	st, err := local.New(where.Store)
 	if err != nil {
@@ -355,7 +369,6 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			}
 		}()
 	}
-	stop := func() { cancel(); wg.Wait() }
 	// Validators need their permits, which the chain grants at an epoch.
 	if err := n.waitPermits(ctx); err != nil {
 		stop()
@@ -546,13 +559,13 @@ func (n *network) startTaskServer(ctx context.Context) error {
 	if err := n.roster.Refresh(ctx); err != nil {
 		return err
 	}
-	go n.roster.Run(ctx, 2*time.Second, n.opts.BlockTime)
+	n.bg.Go(func() { n.roster.Run(ctx, 2*time.Second, n.opts.BlockTime) })
 	n.svc = taskserver.NewService(taskserver.Options{
 		Store: n.tasks, Roster: n.roster, LeaseDuration: 30 * time.Minute, HeartbeatTTL: 30 * time.Second,
 		// One lease at a time per miner spreads the tasks over the miners.
 		MaxLeases: 1, Logger: n.opts.Log.With("role", "taskserver"),
 	})
-	go n.svc.RunExpiry(ctx, time.Second)
+	n.bg.Go(func() { n.svc.RunExpiry(ctx, time.Second) })
 	tasks, err := n.plan(ctx)
 	if err != nil {
 		return err
@@ -581,7 +594,7 @@ func (n *network) startTaskServer(ctx context.Context) error {
 		return fmt.Errorf("task server: %w", err)
 	}
 	n.url = "http://" + ln.Addr().String()
-	go taskserver.Serve(ctx, ln, handler, 5*time.Second, n.opts.Log.With("role", "http"))
+	n.bg.Go(func() { taskserver.Serve(ctx, ln, handler, 5*time.Second, n.opts.Log.With("role", "http")) })
 	return nil
 }
 

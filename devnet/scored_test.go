@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/assets"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // TestEveryTaskScored runs a devnet of 12 record-range tasks of a real
@@ -22,7 +22,7 @@ func TestEveryTaskScored(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a whole devnet")
 	}
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	assetDir := t.TempDir()
 	if err := assets.Import(filepath.Join(root, "filters_dedup", "datatrove_assets"), assetDir, ""); err != nil {
 		t.Fatal(err)

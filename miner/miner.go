@@ -118,6 +118,16 @@ func New(opts Options) (*Miner, error) {
 	if err := store.CheckRepo(opts.Repo); err != nil {
 		return nil, fmt.Errorf("miner: %w", err)
 	}
+	opts = opts.withDefaults()
+	m := &Miner{opts: opts, metrics: newMetrics(opts.Metrics), status: map[int]string{}}
+	return m, nil
+}
+
+// DefaultOptions are the miner's defaults (keys, clients, store and
+// repository unset).
+func DefaultOptions() Options { return Options{}.withDefaults() }
+
+func (opts Options) withDefaults() Options {
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
@@ -136,8 +146,7 @@ func New(opts Options) (*Miner, error) {
 	if opts.WorkDir == "" {
 		opts.WorkDir = filepath.Join(os.TempDir(), "refine-miner")
 	}
-	m := &Miner{opts: opts, metrics: newMetrics(opts.Metrics), status: map[int]string{}}
-	return m, nil
+	return opts
 }
 
 // Done is the number of tasks completed so far.

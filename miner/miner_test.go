@@ -14,7 +14,7 @@ import (
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
@@ -77,18 +77,17 @@ func (s *storeTasks) Release(ctx context.Context, id int64) (taskapi.Lease, erro
 }
 
 type fixture struct {
-	chain   *devchain.Chain
-	db      *sqlstore.Store
-	store   *local.Store
-	hotkey  *wallet.Keypair
-	assets  string
-	mirror  string
-	taskIDs []int64
+	chain  *devchain.Chain
+	db     *sqlstore.Store
+	store  *local.Store
+	hotkey *wallet.Keypair
+	assets string
+	mirror string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	ctx := context.Background()
 	f := &fixture{mirror: filepath.Join(root, "warc")}
 	f.assets = t.TempDir()

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/internal/testpages"
 	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/extract"
@@ -53,7 +53,7 @@ func peakRSSMB() float64 {
 
 func benchPipeline(b *testing.B, workers int, noGate bool) {
 	dir := testAssets(b)
-	path := testdata.Path(b, "golden", "trafilatura_eval.warc.gz")
+	path := shareddata.Path(b, "golden", "trafilatura_eval.warc.gz")
 	ctx := context.Background()
 
 	// Extraction alone: read and decode every page once (outside the

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // goldenRow is the part of a golden datatrove row this test compares.
@@ -23,7 +23,7 @@ type goldenRow struct {
 }
 
 func readGolden(t testing.TB, name string) []goldenRow {
-	f, err := os.Open(testdata.Path(t, "golden", name))
+	f, err := os.Open(shareddata.Path(t, "golden", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestGoldenEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run on 990 pages")
 	}
-	jac := runKeptSet(t, "golden_trafilatura_eval.jsonl", testdata.Path(t, "golden", "trafilatura_eval.warc.gz"))
+	jac := runKeptSet(t, "golden_trafilatura_eval.jsonl", shareddata.Path(t, "golden", "trafilatura_eval.warc.gz"))
 	if jac < goldenJaccardFloor {
 		t.Fatalf("Jaccard %.4f below the floor %.2f", jac, goldenJaccardFloor)
 	}
@@ -62,7 +62,7 @@ func TestGoldenEndToEnd(t *testing.T) {
 // WARCs (58 HTML records in datatrove's run).
 func TestRealWARCsKeptSet(t *testing.T) {
 	jac := runKeptSet(t, "golden_realwarcs.jsonl",
-		testdata.Path(t, "warc", "commoncrawl"), testdata.Path(t, "warc", "real_crawls"))
+		shareddata.Path(t, "warc", "commoncrawl"), shareddata.Path(t, "warc", "real_crawls"))
 	if jac < realJaccardFloor {
 		t.Fatalf("Jaccard %.4f below the floor %.2f", jac, realJaccardFloor)
 	}
@@ -166,7 +166,7 @@ func TestGoldenLanguageGate(t *testing.T) {
 	for i, noGate := range []bool{false, true} {
 		dec := filepath.Join(t.TempDir(), "decisions.jsonl")
 		_, err := Run(context.Background(), Options{
-			Inputs: []string{testdata.Path(t, "golden", "trafilatura_eval.warc.gz")},
+			Inputs: []string{shareddata.Path(t, "golden", "trafilatura_eval.warc.gz")},
 			Output: t.TempDir(), Decisions: dec, Workers: 2,
 			Steps: StepOptions{AssetsDir: dir, NoLanguageGate: noGate},
 		})

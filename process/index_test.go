@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/warc"
 )
 
@@ -42,7 +42,7 @@ func readIndex(t *testing.T, dir string, m *dataset.Manifest) []dataset.IndexEnt
 // with the validator's decoder) as the record the run saw; each dropped
 // duplicate's Dup leads to a kept entry.
 func TestRecordIndex(t *testing.T) {
-	src := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	src := shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 	raw, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

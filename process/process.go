@@ -150,7 +150,7 @@ func Run(ctx context.Context, opts Options) (m *dataset.Manifest, err error) {
 	}()
 	j := &job{opts: opts, steps: steps, start: time.Now()}
 	j.stats = pipeline.NewStats(steps.StepNames()...)
-	if j.dedup, err = dedup.NewTaskDeduper(dedup.TaskOptions{Signer: steps.Signer}); err != nil {
+	if j.dedup, err = dedup.NewTaskDeduper(dedup.TaskOptions{MinHasher: steps.MinHasher}); err != nil {
 		return nil, err
 	}
 	spill, err := os.CreateTemp(opts.Output, ".kept-*.gob")
@@ -436,7 +436,7 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 		// was replaced is signed again.
 		sig := k.MinHash
 		if doc.Text != k.Text {
-			sig = j.steps.Signer.Sign(doc.Text)
+			sig = j.steps.MinHasher.Sign(doc.Text)
 		}
 		sigs = append(sigs, sig)
 		ids = append(ids, k.ID)
@@ -452,7 +452,7 @@ func (j *job) write(ctx context.Context, spill io.Reader, removed map[int]dedup.
 		sh := &shards[i]
 		rel := dedup.SignaturePath(sh.Path)
 		n := int(sh.Documents)
-		err := dedup.WriteSigFile(filepath.Join(j.opts.Output, filepath.FromSlash(rel)), j.steps.Signer.Config(), func(sw *dedup.SigWriter) error {
+		err := dedup.WriteSigFile(filepath.Join(j.opts.Output, filepath.FromSlash(rel)), j.steps.MinHasher.Config(), func(sw *dedup.SigWriter) error {
 			for row := 0; row < n; row++ {
 				if err := sw.Add(int64(row), ids[first+row], sigs[first+row]); err != nil {
 					return err

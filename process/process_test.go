@@ -19,12 +19,12 @@ import (
 
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // assetDir imports datatrove's word lists from the shared data once.
 var assetDir = sync.OnceValues(func() (string, error) {
-	root := testdata.Root()
+	root := shareddata.Root()
 	dir, err := os.MkdirTemp("", "refine-assets-*")
 	if err != nil {
 		return "", err
@@ -34,7 +34,7 @@ var assetDir = sync.OnceValues(func() (string, error) {
 
 func testAssets(t testing.TB) string {
 	t.Helper()
-	testdata.Dir(t)
+	shareddata.Dir(t)
 	dir, err := assetDir()
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +88,8 @@ func readDecisions(t *testing.T, p string) []decision {
 func TestRealWARCsDeterministic(t *testing.T) {
 	dir := testAssets(t)
 	inputs := []string{
-		testdata.Path(t, "warc", "commoncrawl"),
-		testdata.Path(t, "warc", "real_crawls"),
+		shareddata.Path(t, "warc", "commoncrawl"),
+		shareddata.Path(t, "warc", "real_crawls"),
 	}
 	var first map[string]string
 	for _, workers := range []int{1, 4} {
@@ -151,7 +151,7 @@ func TestRealWARCsDeterministic(t *testing.T) {
 // built into the binary are used and recorded with their pinned hashes; an
 // altered copy in the folder is a clear error, never silently replaced.
 func TestBuiltinWordLists(t *testing.T) {
-	in := testdata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")
+	in := shareddata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")
 	m, err := Run(context.Background(), Options{
 		Inputs: []string{in}, Output: t.TempDir(), Steps: StepOptions{AssetsDir: t.TempDir()},
 	})
@@ -248,7 +248,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 
 	full := t.TempDir()
 	os.WriteFile(filepath.Join(full, "keep.txt"), []byte("mine"), 0o644)
-	_, err := Run(context.Background(), Options{Inputs: []string{testdata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")}, Output: full, Steps: StepOptions{AssetsDir: dir}})
+	_, err := Run(context.Background(), Options{Inputs: []string{shareddata.Path(t, "warc", "commoncrawl", "jwarc_cc.warc.gz")}, Output: full, Steps: StepOptions{AssetsDir: dir}})
 	if err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("non-empty output folder: %v", err)
 	}
@@ -263,7 +263,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 func TestDumpLayout(t *testing.T) {
 	dir := testAssets(t)
 	// A CommonCrawl WARC under a name that holds no crawl id: isPartOf.
-	b, err := os.ReadFile(testdata.Path(t, "warc", "commoncrawl", "whirlwind_CC-MAIN-2024-22_warc.gz"))
+	b, err := os.ReadFile(shareddata.Path(t, "warc", "commoncrawl", "whirlwind_CC-MAIN-2024-22_warc.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,9 +271,9 @@ func TestDumpLayout(t *testing.T) {
 	os.WriteFile(renamed, b, 0o644)
 	for _, tc := range []struct{ in, dump, want string }{
 		{renamed, "", "CC-MAIN-2024-22"},
-		{testdata.Path(t, "warc", "commoncrawl", "resiliparse_CC-MAIN-2020-34_extract.warc.gz"), "", "CC-MAIN-2020-34"},
-		{testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"), "", DefaultDump},
-		{testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"), "CC-MAIN-2024-10", "CC-MAIN-2024-10"},
+		{shareddata.Path(t, "warc", "commoncrawl", "resiliparse_CC-MAIN-2020-34_extract.warc.gz"), "", "CC-MAIN-2020-34"},
+		{shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"), "", DefaultDump},
+		{shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz"), "CC-MAIN-2024-10", "CC-MAIN-2024-10"},
 	} {
 		out := t.TempDir()
 		m, err := Run(context.Background(), Options{Inputs: []string{tc.in}, Output: out, Dump: tc.dump, Steps: StepOptions{AssetsDir: dir}})
@@ -310,7 +310,7 @@ func TestJSONLInput(t *testing.T) {
 	dir := testAssets(t)
 	src := filepath.Join(t.TempDir(), "docs.jsonl")
 	f, _ := os.Create(src)
-	golden, err := os.Open(testdata.Path(t, "golden", "golden_realwarcs.jsonl"))
+	golden, err := os.Open(shareddata.Path(t, "golden", "golden_realwarcs.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,8 +366,8 @@ func TestJSONLInput(t *testing.T) {
 func TestLanguageGateSameOutput(t *testing.T) {
 	dir := testAssets(t)
 	inputs := []string{
-		testdata.Path(t, "warc", "commoncrawl"),
-		testdata.Path(t, "warc", "real_crawls"),
+		shareddata.Path(t, "warc", "commoncrawl"),
+		shareddata.Path(t, "warc", "real_crawls"),
 	}
 	var hashes [2]map[string]string
 	for i, noGate := range []bool{false, true} {

@@ -46,9 +46,8 @@ type Steps struct {
 	Gate       *langid.PageFilter // nil when turned off
 	Quality    []pipeline.Filter
 	Tokens     *tokens.Counter
-	Signer     *dedup.Signer
+	MinHasher  *dedup.MinHasher
 	Assets     []dataset.Asset
-	piiOpts    pii.Options
 	Annotators []pipeline.Formatter
 }
 
@@ -114,10 +113,10 @@ func NewSteps(o StepOptions) (*Steps, error) {
 	if s.Tokens, err = tokens.NewCounter(); err != nil {
 		return nil, err
 	}
-	if s.Signer, err = dedup.NewSigner(dedup.SignerOptions{Words: words.Words}); err != nil {
+	if s.MinHasher, err = dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words}); err != nil {
 		return nil, err
 	}
-	s.Annotators = []pipeline.Formatter{s.Tokens, signAnnotator{s.Signer}}
+	s.Annotators = []pipeline.Formatter{s.Tokens, signAnnotator{s.MinHasher}}
 	return s, nil
 }
 
@@ -155,9 +154,10 @@ func (s *Steps) StepNames() []string {
 	return append(names, "dedup")
 }
 
-// NewPII returns a PII formatter for one run: its replacement cycle carries
-// across the run's documents in output order, as datatrove's does.
-func (s *Steps) NewPII() *pii.Formatter { return pii.New(s.piiOpts) }
+// NewPII returns a PII formatter for one run with FineWeb's settings (the
+// zero pii.Options): its replacement cycle carries across the run's
+// documents in output order, as datatrove's does.
+func (s *Steps) NewPII() *pii.Formatter { return pii.New(pii.Options{}) }
 
 // Open opens one input as a pipeline source.
 func (s *Steps) Open(ctx context.Context, in input.Input) (pipeline.Source, io.Closer, error) {
@@ -249,7 +249,7 @@ func RecordDocument(rec *warc.Record, name string) *pipeline.Document {
 
 // signAnnotator computes a kept document's MinHash signature in the
 // parallel stage, so the ordered dedup stage only compares.
-type signAnnotator struct{ s *dedup.Signer }
+type signAnnotator struct{ s *dedup.MinHasher }
 
 func (signAnnotator) Name() string { return "minhash" }
 func (a signAnnotator) Format(d *pipeline.Document) {

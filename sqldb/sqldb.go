@@ -34,6 +34,16 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// SQLiteFile returns the file a SQLite DSN names (a path, or
+// sqlite://path), and false for a server URL (postgres://…, any other
+// scheme) or ":memory:".
+func SQLiteFile(dsn string) (string, bool) {
+	if dsn == ":memory:" || strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite://") {
+		return "", false
+	}
+	return strings.TrimPrefix(dsn, "sqlite://"), true
+}
+
 // Open opens (creating if needed) the database named by dsn: a PostgreSQL
 // URL, or a SQLite file path, optionally prefixed with sqlite:// (":memory:"
 // is not supported: use a temp file).
@@ -48,8 +58,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		d.W.SetMaxIdleConns(32)
 		d.R = d.W
 	} else {
-		file := strings.TrimPrefix(dsn, "sqlite://")
-		if file == "" || file == ":memory:" {
+		file, ok := SQLiteFile(dsn)
+		if !ok || file == "" {
 			return nil, errors.New("sqlite: need a file path")
 		}
 		if d.W, err = OpenSQLite(file, SQLite{Immediate: true, ForeignKeys: true}); err != nil {

@@ -150,3 +150,15 @@ func TestOpenSQLite(t *testing.T) {
 		t.Error("a file named :memory: was created")
 	}
 }
+
+func TestSQLiteFile(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"tasks.db": "tasks.db", "sqlite:///var/lib/refine/tasks.db": "/var/lib/refine/tasks.db", "dir/web.db": "dir/web.db",
+		":memory:": "", "postgres://u@h/db": "", "postgresql://u@h/db": "", "mysql://u@h/db": "",
+	} {
+		got, ok := sqldb.SQLiteFile(dsn)
+		if got != want || ok != (want != "") {
+			t.Errorf("SQLiteFile(%q) = %q, %v; want %q", dsn, got, ok, want)
+		}
+	}
+}

@@ -95,9 +95,10 @@ type API struct {
 	router               chi.Router
 }
 
-// NewAPI builds the router. It fails without the server's hotkey
-// (SignedFor) or with a malformed trusted proxy.
-func NewAPI(opts APIOptions) (*API, error) {
+// DefaultAPIOptions are the API's defaults (Service and SignedFor unset).
+func DefaultAPIOptions() APIOptions { return APIOptions{}.withDefaults() }
+
+func (opts APIOptions) withDefaults() APIOptions {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 64 << 10
 	}
@@ -137,6 +138,13 @@ func NewAPI(opts APIOptions) (*API, error) {
 	if opts.MaxReportDetailBytes <= 0 {
 		opts.MaxReportDetailBytes = 8 << 10
 	}
+	return opts
+}
+
+// NewAPI builds the router. It fails without the server's hotkey
+// (SignedFor) or with a malformed trusted proxy.
+func NewAPI(opts APIOptions) (*API, error) {
+	opts = opts.withDefaults()
 	clients, err := clientip.New(opts.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("task server API: %w", err)

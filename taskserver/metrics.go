@@ -6,6 +6,7 @@ import (
 
 	"github.com/datarefine/refine/taskapi"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 type metrics struct {
@@ -32,7 +33,7 @@ func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
 		}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.transitions, m.verifySeconds,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Pool gauges are read from the store at scrape time.
 	gauge := func(name, help string, f func(taskapi.Counts) int64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {

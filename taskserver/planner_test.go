@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/warc"
 
 	"github.com/datarefine/refine/taskserver"
@@ -123,7 +123,7 @@ func TestCut(t *testing.T) {
 // under WARCBase, as a crawl listing's are.
 func TestCutRanges(t *testing.T) {
 	ctx := context.Background()
-	path := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	path := shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 	rd, err := warc.Open(ctx, path, warc.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestReimportIsIdempotent(t *testing.T) {
 		// A finer cut of the same files adds the ranged tasks only.
 		warcs := t.TempDir()
 		for _, name := range []string{"dolma_browsertrix_sample-0000.warc.gz", "dolma_browsertrix_sample-0001.warc.gz"} {
-			if err := os.Symlink(testdata.Path(t, "warc", "real_crawls", name), filepath.Join(warcs, name)); err != nil {
+			if err := os.Symlink(shareddata.Path(t, "warc", "real_crawls", name), filepath.Join(warcs, name)); err != nil {
 				t.Fatal(err)
 			}
 		}

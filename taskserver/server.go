@@ -65,9 +65,19 @@ type RunOptions struct {
 	Logger *slog.Logger
 }
 
-// Run loads the metagraph, imports tasks, serves the API and runs the
-// background loops until ctx ends, then shuts down gracefully.
-func Run(ctx context.Context, o RunOptions) error {
+// DefaultListen is the address `refine taskserver` serves on unless told
+// otherwise; miners and validators are pointed at it in examples.
+const DefaultListen = "127.0.0.1:8090"
+
+// DefaultRunOptions are Run's defaults, the service's and the API's
+// included (Store, Chain, Listener and SignedFor unset).
+func DefaultRunOptions() RunOptions {
+	o := RunOptions{}.withDefaults()
+	o.Service, o.API = DefaultOptions(), DefaultAPIOptions()
+	return o
+}
+
+func (o RunOptions) withDefaults() RunOptions {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -83,6 +93,13 @@ func Run(ctx context.Context, o RunOptions) error {
 	if o.Grace <= 0 {
 		o.Grace = 15 * time.Second
 	}
+	return o
+}
+
+// Run loads the metagraph, imports tasks, serves the API and runs the
+// background loops until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, o RunOptions) error {
+	o = o.withDefaults()
 	roster := NewRoster(o.Chain, o.Netuid, o.Logger)
 	// Without a metagraph nobody could lease: fail fast rather than serve 403s.
 	if err := roster.Refresh(ctx); err != nil {

@@ -54,7 +54,12 @@ type Service struct {
 }
 
 // NewService applies defaults.
-func NewService(opts Options) *Service {
+func NewService(opts Options) *Service { return &Service{opts: opts.withDefaults()} }
+
+// DefaultOptions are the service's defaults (Store and Roster unset).
+func DefaultOptions() Options { return Options{}.withDefaults() }
+
+func (opts Options) withDefaults() Options {
 	if opts.LeaseDuration <= 0 {
 		opts.LeaseDuration = 6 * time.Hour
 	}
@@ -82,7 +87,7 @@ func NewService(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{opts: opts}
+	return opts
 }
 
 // Store is the service's store.

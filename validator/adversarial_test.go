@@ -73,9 +73,9 @@ func rewrite(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.Do
 		sh := &m.Shards[i]
 		rel := dataset.SignaturePath(sh.Path)
 		n := int(sh.Documents)
-		err := dedup.WriteSigFile(filepath.Join(dir, filepath.FromSlash(rel)), testSigner(t).Config(), func(sw *dedup.SigWriter) error {
+		err := dedup.WriteSigFile(filepath.Join(dir, filepath.FromSlash(rel)), testMinHasher(t).Config(), func(sw *dedup.SigWriter) error {
 			for row := 0; row < n; row++ {
-				if err := sw.Add(int64(row), docs[first+row].ID, testSigner(t).Sign(docs[first+row].Text)); err != nil {
+				if err := sw.Add(int64(row), docs[first+row].ID, testMinHasher(t).Sign(docs[first+row].Text)); err != nil {
 					return err
 				}
 			}
@@ -167,12 +167,12 @@ func editIndex(t testing.TB, dir string, m *dataset.Manifest, fn func([]dataset.
 	}
 }
 
-var signer = sync.OnceValues(func() (*dedup.Signer, error) {
-	return dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+var signer = sync.OnceValues(func() (*dedup.MinHasher, error) {
+	return dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 })
 
-// testSigner is the pipeline's MinHash signer.
-func testSigner(t testing.TB) *dedup.Signer {
+// testMinHasher is the pipeline's MinHash signer.
+func testMinHasher(t testing.TB) *dedup.MinHasher {
 	s, err := signer()
 	if err != nil {
 		t.Fatal(err)

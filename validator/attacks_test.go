@@ -332,7 +332,7 @@ func TestAttackForgedSignatures(t *testing.T) {
 					t.Fatal(err)
 				}
 				sh := &m.Shards[0]
-				err := dedup.WriteSigFile(filepath.Join(dir, filepath.FromSlash(sh.Signatures.Path)), testSigner(t).Config(),
+				err := dedup.WriteSigFile(filepath.Join(dir, filepath.FromSlash(sh.Signatures.Path)), testMinHasher(t).Config(),
 					func(w *dedup.SigWriter) error { return sign(w, docs) })
 				if err != nil {
 					t.Fatal(err)
@@ -343,7 +343,7 @@ func TestAttackForgedSignatures(t *testing.T) {
 	}
 	otherRows := alone(t, "Forger", forge(func(w *dedup.SigWriter, _ []dataset.Doc) error {
 		for i, d := range other {
-			if err := w.Add(int64(i), d.ID, testSigner(t).Sign(d.Text)); err != nil {
+			if err := w.Add(int64(i), d.ID, testMinHasher(t).Sign(d.Text)); err != nil {
 				return err
 			}
 		}
@@ -352,7 +352,7 @@ func TestAttackForgedSignatures(t *testing.T) {
 	earnsLess(t, otherRows, honest, verify.CodeSignatures, false)
 	otherTexts := alone(t, "Forger", forge(func(w *dedup.SigWriter, docs []dataset.Doc) error {
 		for i, d := range docs {
-			if err := w.Add(int64(i), d.ID, testSigner(t).Sign(other[i%len(other)].Text)); err != nil {
+			if err := w.Add(int64(i), d.ID, testMinHasher(t).Sign(other[i%len(other)].Text)); err != nil {
 				return err
 			}
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
@@ -40,12 +40,12 @@ var assetDir = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return dir, assets.Import(filepath.Join(testdata.Root(), "filters_dedup", "datatrove_assets"), dir, "")
+	return dir, assets.Import(filepath.Join(shareddata.Root(), "filters_dedup", "datatrove_assets"), dir, "")
 })
 
 func testAssets(t testing.TB) string {
 	t.Helper()
-	testdata.Dir(t)
+	shareddata.Dir(t)
 	dir, err := assetDir()
 	if err != nil {
 		t.Fatal(err)
@@ -405,9 +405,9 @@ func describe(r Record) string {
 const testGrace = 5
 
 func warcA(t testing.TB) string {
-	return testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	return shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 }
 
 func warcB(t testing.TB) string {
-	return testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0001.warc.gz")
+	return shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0001.warc.gz")
 }

@@ -3,9 +3,11 @@ package validator
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 
+	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/lm/eval"
 )
 
@@ -62,4 +64,33 @@ func (q *LMQuality) Quality(ctx context.Context, miner, reference []string) (flo
 		return 0, fmt.Errorf("quality model: %w", err)
 	}
 	return min(1, max(0, 1+c.Delta/q.LossScale)), nil
+}
+
+// NoReference is the eval reference that selects the stand-in scorer.
+const NoReference = "none"
+
+// ChooseQuality picks the quality scorer of a validator: the small model
+// on the held-out reference text ref (a path or URL), else on the
+// registered reference text of the asset folder assetDir; the stand-in with
+// ref NoReference or (with a warning) when the asset folder has no
+// reference text.
+func ChooseQuality(ctx context.Context, ref, assetDir string, log *slog.Logger) (QualityScorer, error) {
+	switch ref {
+	case NoReference:
+		log.Info("quality: stand-in (--eval-reference none)")
+		return StandInQuality{}, nil
+	case "":
+		p, _, err := assets.Path(assetDir, assets.EvalReference)
+		if err != nil {
+			log.Warn("quality: no reference text, using the stand-in; get it with `refine assets fetch` or pass --eval-reference", "error", err)
+			return StandInQuality{}, nil
+		}
+		ref = p
+	}
+	q, err := NewLMQuality(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("validator: %w", err)
+	}
+	log.Info("quality: small model, relative to the reference pipeline", "protocol", eval.ProtocolV2().Version, "reference", ref)
+	return q, nil
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/lm"
 	"github.com/datarefine/refine/lm/eval"
 )
@@ -20,7 +20,7 @@ import (
 // golden trafilatura run and up to n German pages (unfiltered text).
 func goldenTexts(t testing.TB, n int) (refined, german []string) {
 	t.Helper()
-	f, err := os.Open(testdata.Path(t, "golden", "golden_trafilatura_eval.jsonl"))
+	f, err := os.Open(shareddata.Path(t, "golden", "golden_trafilatura_eval.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestLMQualityRelative(t *testing.T) {
 		t.Skip("trains the small model")
 	}
 	refined, _ := goldenTexts(t, 40)
-	q, err := NewLMQuality(context.Background(), testdata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw"))
+	q, err := NewLMQuality(context.Background(), shareddata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestRelativeQualityInValidator(t *testing.T) {
 	p := eval.ProtocolV2()
 	p.Model.Steps, p.Model.Warmup, p.Seeds = 48, 4, []uint64{1, 2}
 	ev, err := eval.New(context.Background(), eval.Options{Protocol: p,
-		Reference: eval.Asset{Source: testdata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")}})
+		Reference: eval.Asset{Source: shareddata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,8 @@ type Options struct {
 	// (verify.BudgetParams; defaults there).
 	Budget verify.BudgetParams
 	// Limits bound what is downloaded per submission, on top of the
-	// task's budget (default: 4 GiB per file, 16 GiB in all, 10,000 files).
+	// task's budget (default: 2 GiB per file, 8 GiB in all, the rest as
+	// store.Limits).
 	Limits store.Limits
 	// FetchTimeout bounds a submission's download (default 10 min) and
 	// EvalTimeout its checks after the download (default 30 min).
@@ -194,6 +195,14 @@ func (o Options) withDefaults() Options {
 	o.Uniqueness = o.Uniqueness.withDefaults()
 	if o.MaxInternalDup == 0 {
 		o.MaxInternalDup = 0.01
+	}
+	// A validator fetches less than a reader of datasets in general
+	// (store.Limits' defaults): one submission is one task's output.
+	if o.Limits.MaxFileBytes <= 0 {
+		o.Limits.MaxFileBytes = 2 << 30
+	}
+	if o.Limits.MaxTotalBytes <= 0 {
+		o.Limits.MaxTotalBytes = 8 << 30
 	}
 	o.Limits = o.Limits.WithDefaults()
 	if o.FetchTimeout == 0 {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // cheapKDF makes our own encrypt/decrypt round trips fast; tests of real
@@ -24,7 +24,7 @@ func cheapKDF(t *testing.T) {
 }
 
 func walletData(t *testing.T, elem ...string) string {
-	return testdata.Path(t, append([]string{"chain", "wallet"}, elem...)...)
+	return shareddata.Path(t, append([]string{"chain", "wallet"}, elem...)...)
 }
 
 // TestNaClRealKeyfiles opens the two upstream $NACL files (PyNaCl and Rust

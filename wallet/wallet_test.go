@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // vectors mirrors the parts of chain/wallet/key_vectors.json the tests use.
@@ -54,7 +54,7 @@ type vectors struct {
 
 func loadVectors(t *testing.T) vectors {
 	t.Helper()
-	b, err := os.ReadFile(testdata.Path(t, "chain", "wallet", "key_vectors.json"))
+	b, err := os.ReadFile(shareddata.Path(t, "chain", "wallet", "key_vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,13 +128,10 @@ type Site struct {
 	mg atomic.Pointer[taskapi.MetagraphResponse]
 }
 
-// New opens the site's database and builds the routes. Call Run to keep
-// the metagraph history, and Close when done.
-func New(ctx context.Context, opts Options) (*Site, error) {
-	if opts.API == nil {
-		return nil, errors.New("web: Options.API (the task server's read API) is required")
-	}
-	o := opts
+// DefaultOptions are the site's defaults (API and DB unset).
+func DefaultOptions() Options { return Options{}.withDefaults() }
+
+func (o Options) withDefaults() Options {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -153,10 +150,6 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	if o.WriteLimit <= 0 {
 		o.WriteLimit = 20
 	}
-	clients, err := clientip.New(o.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
-	}
 	if o.HistoryEvery == 0 {
 		o.HistoryEvery = 100
 	}
@@ -171,6 +164,20 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// New opens the site's database and builds the routes. Call Run to keep
+// the metagraph history, and Close when done.
+func New(ctx context.Context, opts Options) (*Site, error) {
+	if opts.API == nil {
+		return nil, errors.New("web: Options.API (the task server's read API) is required")
+	}
+	o := opts.withDefaults()
+	clients, err := clientip.New(o.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
 	}
 	d, err := openDB(ctx, o.DB)
 	if err != nil {

@@ -132,7 +132,7 @@ func generate(ctx context.Context, golden, dir string, docs int64, datasets int,
 		return err
 	}
 	log.Printf("shingle stream: %d real shingles from %s", len(stream), golden)
-	signer, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	signer, err := dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func generate(ctx context.Context, golden, dir string, docs int64, datasets int,
 }
 
 func run(ctx context.Context, dir string, datasets int, mem int64, workers int) error {
-	signer, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	signer, err := dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func run(ctx context.Context, dir string, datasets int, mem int64, workers int) 
 	// The synthetic datasets are signature files only: trusted by
 	// construction (generated here).
 	stats, err := corpus.Deduplicate(ctx, inputs, corpus.EngineOptions{
-		Memory: mem, TempDir: dir, Workers: workers, Signer: signer, TrustSignatures: true,
+		Memory: mem, TempDir: dir, Workers: workers, MinHasher: signer, TrustSignatures: true,
 	}, func(r corpus.Removal) error {
 		_, err := fmt.Fprintf(w, "%s %s\n", r.ID, r.KeptID)
 		return err

@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // Path returns the golden file of the shared test data, or an error when
 // the data is absent.
 func Path() (string, error) {
-	root := testdata.Root()
+	root := shareddata.Root()
 	if root == "" {
 		return "", fmt.Errorf("no shared test data (set REFINE_TESTDATA)")
 	}

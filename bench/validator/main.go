@@ -55,7 +55,7 @@ import (
 	"github.com/datarefine/refine/dataset"
 	"github.com/datarefine/refine/internal/attack"
 	"github.com/datarefine/refine/internal/attack/replace"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
@@ -111,7 +111,7 @@ func main() {
 		return
 	}
 	if *warc == "" {
-		*warc = filepath.Join(testdata.Root(), "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+		*warc = filepath.Join(shareddata.Root(), "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 	}
 	dir, err := os.MkdirTemp("", "bench-validator-*")
 	if err != nil {
@@ -203,7 +203,7 @@ func copyFile(src, dst string) error {
 // gzip WARCs of the shared test data, as one WARC: gzip members
 // concatenate, so every record stays a member of its own.
 func buildLarge(dst string, copies int) error {
-	root := testdata.Root()
+	root := shareddata.Root()
 	parts := []string{}
 	for range copies {
 		parts = append(parts, filepath.Join(root, "golden", "trafilatura_eval.warc.gz"))
@@ -252,7 +252,7 @@ func runChild(dir, scenario string) (result, error) {
 func prepare(dir string) error {
 	ctx := context.Background()
 	assetDir := filepath.Join(dir, "assets")
-	if err := assets.Import(filepath.Join(testdata.Root(), "filters_dedup", "datatrove_assets"), assetDir, ""); err != nil {
+	if err := assets.Import(filepath.Join(shareddata.Root(), "filters_dedup", "datatrove_assets"), assetDir, ""); err != nil {
 		return err
 	}
 	fi, err := os.Stat(filepath.Join(dir, "task.warc.gz"))

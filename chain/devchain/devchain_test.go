@@ -106,10 +106,10 @@ func TestRegistrationReplacesPrunableUID(t *testing.T) {
 	register(t, c, c, fund(c), "B", 0)
 	register(t, c, c, fund(c), "C", 0)
 	advance(t, c, 2)
-	uid, err := c.Register(ctx, key(t, "C-D"), 1, key(t, "D").SS58())
+	_, err := c.Register(ctx, key(t, "C-D"), 1, key(t, "D").SS58())
 	wantErr(t, "registered without funds", err, chain.ErrInsufficientBalance)
 	_ = fund(c)(key(t, "C-D"))
-	uid, err = c.Register(ctx, key(t, "C-D"), 1, key(t, "D").SS58())
+	uid, err := c.Register(ctx, key(t, "C-D"), 1, key(t, "D").SS58())
 	if err != nil || uid != 0 {
 		t.Fatalf("replacement: uid %d err %v, want uid 0 (the only non-immune)", uid, err)
 	}

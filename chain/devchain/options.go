@@ -61,6 +61,12 @@ func DefaultHyperparameters() chain.Hyperparameters {
 	}
 }
 
+// DefaultOptions are the devchain's defaults.
+func DefaultOptions() Options {
+	var o Options
+	return o.withDefaults()
+}
+
 func (o *Options) withDefaults() Options {
 	out := *o
 	if out.DB == "" {

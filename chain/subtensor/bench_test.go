@@ -5,13 +5,13 @@ import (
 	"os"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // BenchmarkDecodeNeuronsLite decodes the recorded 1024-neuron finney
 // get_neurons_lite response (186 KB).
 func BenchmarkDecodeNeuronsLite(b *testing.B) {
-	raw, err := os.ReadFile(testdata.Path(b, "chain", "rpc", mgFile))
+	raw, err := os.ReadFile(shareddata.Path(b, "chain", "rpc", mgFile))
 	if err != nil {
 		b.Fatal(err)
 	}

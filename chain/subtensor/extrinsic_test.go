@@ -11,7 +11,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 func TestExtensionList343(t *testing.T) {
@@ -78,7 +78,7 @@ func TestRecordedExtrinsics(t *testing.T) {
 
 func checkRecordedExtrinsics(t *testing.T, m *runtimeMeta) {
 	t.Helper()
-	raw, err := os.ReadFile(testdata.Path(t, "chain", "chain", "asi_spec393_query_info_extrinsics_decoded.json"))
+	raw, err := os.ReadFile(shareddata.Path(t, "chain", "chain", "asi_spec393_query_info_extrinsics_decoded.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

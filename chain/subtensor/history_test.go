@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // Two real finney blocks (spec 393) whose System.Events, block hashes and
@@ -62,7 +62,7 @@ type historyNode struct {
 func newHistoryNode(t *testing.T) *historyNode {
 	n := newReplayNode(t)
 	h := &historyNode{replayNode: n, values: map[string]string{}, block: map[string]uint32{}}
-	raw, err := os.ReadFile(testdata.Path(t, "chain", "rpc", asiFile))
+	raw, err := os.ReadFile(shareddata.Path(t, "chain", "rpc", asiFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func newHistoryNode(t *testing.T) *historyNode {
 		}
 		return nil, &rpcError{Code: -32601, Message: "not recorded"}
 	})
-	metaRaw, err := os.ReadFile(testdata.Path(t, "chain", "metadata", "finney_spec393_metadataAtVersion15_option.hex"))
+	metaRaw, err := os.ReadFile(shareddata.Path(t, "chain", "metadata", "finney_spec393_metadataAtVersion15_option.hex"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // metaFromV15 parses a recorded V15 metadata blob (runtimes for which no
 // V14 blob was recorded, such as spec 393).
 func metaFromV15(t *testing.T, file string) *runtimeMeta {
 	t.Helper()
-	raw, err := os.ReadFile(testdata.Path(t, "chain", "metadata", file))
+	raw, err := os.ReadFile(shareddata.Path(t, "chain", "metadata", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestRecordedExtrinsics393(t *testing.T) {
 // outcome.
 func TestRealEvents393(t *testing.T) {
 	m := metaFromV15(t, "finney_spec393_metadataV15.scale")
-	raw, err := os.ReadFile(testdata.Path(t, "chain", "rpc", "asi_release2_integration_websocket_data.json"))
+	raw, err := os.ReadFile(shareddata.Path(t, "chain", "rpc", "asi_release2_integration_websocket_data.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 const (
@@ -242,7 +242,7 @@ func TestHyperparameters(t *testing.T) {
 // turbobtFixture returns the recorded localnet result of one turbobt test.
 func turbobtFixture(t *testing.T, test, method string) (result, storageKey string) {
 	t.Helper()
-	raw, err := os.ReadFile(testdata.Path(t, "chain", "rpc", "turbobt_localnet_fixtures.json"))
+	raw, err := os.ReadFile(shareddata.Path(t, "chain", "rpc", "turbobt_localnet_fixtures.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ type commitmentValue struct {
 // TestCommitment serves the two real finney CommitmentOf values of netuid 1
 // under the keys the client computes, and an absent one.
 func TestCommitment(t *testing.T) {
-	raw, err := os.ReadFile(testdata.Path(t, "chain", "rpc", "finney_commitmentof_values_netuid1_block6852690.json"))
+	raw, err := os.ReadFile(shareddata.Path(t, "chain", "rpc", "finney_commitmentof_values_netuid1_block6852690.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // replayNode is a websocket JSON-RPC server on 127.0.0.1 that answers from
@@ -165,7 +165,7 @@ func (n *replayNode) handle(method string, h handler) {
 // ({scenario: {method: {params-json: {"result": ...}}}}).
 func (n *replayNode) loadScenario(file, scenario string) {
 	n.t.Helper()
-	raw, err := os.ReadFile(testdata.Path(n.t, "chain", "rpc", file))
+	raw, err := os.ReadFile(shareddata.Path(n.t, "chain", "rpc", file))
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func (n *replayNode) loadScenario(file, scenario string) {
 // metadataHex is the recorded state_getMetadata result of finney spec 343.
 func metadataHex(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(testdata.Path(t, "chain", "metadata", "finney_spec343_metadataV14.hex"))
+	b, err := os.ReadFile(shareddata.Path(t, "chain", "metadata", "finney_spec343_metadataV14.hex"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func metadataHex(t *testing.T) string {
 // 343 runtime (any block).
 func (n *replayNode) serveMetadata(t *testing.T) {
 	meta := metadataHex(t)
-	b, err := os.ReadFile(testdata.Path(t, "chain", "metadata", "finney_spec343_metadataAtVersion15_option.hex"))
+	b, err := os.ReadFile(shareddata.Path(t, "chain", "metadata", "finney_spec343_metadataAtVersion15_option.hex"))
 	if err != nil {
 		t.Fatal(err)
 	}

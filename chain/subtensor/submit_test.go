@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 const (
@@ -130,7 +130,7 @@ func newFakeChain(t *testing.T) *fakeChain {
 // recordedUID is the Uids(23, 0x4af7…) key and value a Python client read
 // from finney (uid 5).
 func recordedUID(t *testing.T) (key, value string) {
-	raw, err := os.ReadFile(testdata.Path(t, "chain", "rpc", mgFile))
+	raw, err := os.ReadFile(shareddata.Path(t, "chain", "rpc", mgFile))
 	if err != nil {
 		t.Fatal(err)
 	}

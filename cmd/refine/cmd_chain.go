@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -38,11 +37,12 @@ type chainOptions struct {
 }
 
 func (o *chainOptions) AddFlags(fs *pflag.FlagSet) {
-	hp := devchain.DefaultHyperparameters()
+	d := devchain.DefaultOptions()
+	hp := *d.Hyperparameters
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:9944", "HTTP address (loopback by default; the API has no TLS)")
 	fs.StringVar(&o.DB, "db", dataPath("chain.db"), "SQLite database (\":memory:\" for a throwaway chain)")
 	fs.DurationVar(&o.BlockTime, "block-time", 12*time.Second, "time between blocks (e.g. 12s, 250ms)")
-	fs.StringVar(&o.Seed, "seed", "refine-devchain", "seed of the genesis hash (block hashes are deterministic)")
+	fs.StringVar(&o.Seed, "seed", d.Seed, "seed of the genesis hash (block hashes are deterministic)")
 	fs.UintSliceVar(&o.Netuids, "netuid", []uint{1}, "subnets to create on first start")
 	// Subnet settings apply when a subnet is created (first start of a database).
 	fs.Uint16Var(&o.Tempo, "tempo", hp.Tempo, "blocks between epochs")
@@ -51,7 +51,7 @@ func (o *chainOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint16Var(&o.MinWeights, "min-allowed-weights", hp.MinAllowedWeights, "fewest weights a validator may set")
 	fs.Uint16Var(&o.MaxRegsPerBlock, "max-regs-per-block", hp.MaxRegistrationsPerBlock, "registrations per subnet per block")
 	fs.Uint16Var(&o.Immunity, "immunity-period", hp.ImmunityPeriod, "blocks a new uid cannot be replaced")
-	fs.Uint64Var(&o.EmissionPerBlock, "emission-per-block", 1_000_000_000, "rao each subnet emits per block")
+	fs.Uint64Var(&o.EmissionPerBlock, "emission-per-block", d.EmissionPerBlock, "rao each subnet emits per block")
 	o.Log.AddFlags(fs)
 }
 
@@ -270,88 +270,26 @@ func newChainWaitCommand() *cobra.Command {
 	return cmd
 }
 
-// runChainWait polls the head block, tolerating a chain that is not up yet,
-// so that scripts can sequence calls by chain time instead of by sleeping.
+// runChainWait waits by chain time (chain.WaitForBlock, chain.WaitForEpochs),
+// tolerating a chain that is not up yet.
 func runChainWait(ctx context.Context, o chainWaitOptions, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	cl := o.client()
-	head, err := waitForBlock(ctx, cl, 0, o.Poll)
+	head, err := chain.WaitForBlock(ctx, cl, 0, o.Poll)
 	if err != nil {
 		return err
 	}
-	b, err := waitForBlock(ctx, cl, head.Number+o.Blocks, o.Poll)
+	b, err := chain.WaitForBlock(ctx, cl, head.Number+o.Blocks, o.Poll)
 	if err != nil {
 		return err
 	}
 	if o.Epochs > 0 {
-		// Count the epochs the chain runs (its epoch index), rather than
-		// predicting their blocks: owner triggers and deferrals move them.
-		start, err := cl.EpochState(ctx, o.Netuid)
-		if err != nil {
-			return fmt.Errorf("subnet %d epoch state: %w", o.Netuid, err)
-		}
-		if start.Tempo == 0 {
-			return fmt.Errorf("subnet %d has tempo 0: it runs no epochs", o.Netuid)
-		}
-		if b, err = waitForEpoch(ctx, cl, o.Netuid, start.Index+o.Epochs, o.Poll); err != nil {
+		if b, err = chain.WaitForEpochs(ctx, cl, o.Netuid, o.Epochs, o.Poll); err != nil {
 			return err
 		}
 	}
 	return printResult(out, o.JSON, b, func(w io.Writer) { fmt.Fprintf(w, "%d %s\n", b.Number, b.Hash) })
-}
-
-// waitForEpoch returns the block at which subnet netuid's epoch index has
-// reached index, retrying failed requests until ctx ends.
-func waitForEpoch(ctx context.Context, cl *devchain.Client, netuid uint16, index uint64, poll time.Duration) (chain.Block, error) {
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	var last error
-	for {
-		e, err := cl.EpochState(ctx, netuid)
-		if err == nil && e.Index >= index {
-			h, err := cl.BlockHash(ctx, e.Block)
-			if err == nil {
-				return chain.Block{Number: e.Block, Hash: h}, nil
-			}
-			last = err
-		} else if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			if last != nil {
-				return chain.Block{}, fmt.Errorf("wait for epoch %d of subnet %d: %w (last error: %v)", index, netuid, ctx.Err(), last)
-			}
-			return chain.Block{}, fmt.Errorf("wait for epoch %d of subnet %d: %w", index, netuid, ctx.Err())
-		case <-t.C:
-		}
-	}
-}
-
-// waitForBlock returns the head once it is at least target, retrying
-// failed requests until ctx ends.
-func waitForBlock(ctx context.Context, cl *devchain.Client, target uint64, poll time.Duration) (chain.Block, error) {
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	var last error
-	for {
-		b, err := cl.Block(ctx)
-		if err == nil && b.Number >= target {
-			return b, nil
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			if last != nil {
-				return chain.Block{}, fmt.Errorf("wait for block %d: %w (last error: %v)", target, ctx.Err(), last)
-			}
-			return chain.Block{}, fmt.Errorf("wait for block %d: %w", target, ctx.Err())
-		case <-t.C:
-		}
-	}
 }
 
 type chainFaucetOptions struct {
@@ -568,7 +506,7 @@ func runChainSetWeights(ctx context.Context, o chainSetWeightsOptions, out io.Wr
 	case o.Reveal:
 		reveal := func() error { return cl.RevealWeights(ctx, hot, o.Netuid, uids, weights, salt, o.VersionKey) }
 		epoch := func() (chain.EpochState, error) { return cl.EpochState(ctx, o.Netuid) }
-		if err := retryWhileTooEarly(ctx, o.Wait, o.Poll, reveal, epoch); err != nil {
+		if err := chain.RevealWhenOpen(ctx, o.Wait, o.Poll, reveal, epoch); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "weights revealed")
@@ -583,39 +521,6 @@ func runChainSetWeights(ctx context.Context, o chainSetWeightsOptions, out io.Wr
 		fmt.Fprintf(out, "weights committed (hash 0x%x): reveal them in the next epoch with --reveal (--wait to wait for it)\n", h)
 	}
 	return nil
-}
-
-// retryWhileTooEarly runs reveal, and with wait again every poll while the
-// chain refuses it as outside its reveal epoch. Subtensor refuses a reveal
-// that is too early and one of an expired commit alike (custom error 17),
-// so the wait is bounded by the chain's epoch index: the commit was made by
-// the epoch of the first refusal, e0, so its reveal epoch is at most e0 +
-// the reveal period; once the index passes that, it has expired. A script
-// cannot time the reveal from outside as reliably: "wait for the next
-// epoch" started just after a boundary waits one epoch too many.
-func retryWhileTooEarly(ctx context.Context, wait bool, poll time.Duration, reveal func() error, epoch func() (chain.EpochState, error)) error {
-	var first *chain.EpochState
-	for {
-		err := reveal()
-		if !wait || !errors.Is(err, chain.ErrRevealTooEarly) {
-			return err
-		}
-		e, eerr := epoch()
-		if eerr != nil {
-			return fmt.Errorf("%w (epoch state: %v)", err, eerr)
-		}
-		if first == nil {
-			first = &e
-		} else if e.TxEpoch > first.TxEpoch+e.RevealPeriod {
-			return fmt.Errorf("%w: the commit expired (epoch %d is past epoch %d + the reveal period %d)",
-				err, e.TxEpoch, first.TxEpoch, e.RevealPeriod)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (stopped waiting: %v)", err, ctx.Err())
-		case <-time.After(poll):
-		}
-	}
 }
 
 func newChainMetagraphCommand() *cobra.Command {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -12,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/chain"
 	"github.com/datarefine/refine/chain/devchain"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -132,7 +130,7 @@ func TestChainWalletKeys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("Argon2i (512 MiB) skipped in -short")
 	}
-	dir := filepath.Dir(testdata.Path(t, "chain", "wallet", "generated_wallet", "coldkey"))
+	dir := filepath.Dir(shareddata.Path(t, "chain", "wallet", "generated_wallet", "coldkey"))
 	btcli := walletOptions{Path: filepath.Dir(dir), Name: "generated_wallet", Hotkey: "default"}
 	btcliCold, err := wallet.LoadColdkeyPub(btcli.Path, btcli.Name)
 	if err != nil {
@@ -189,60 +187,5 @@ func TestChainWait(t *testing.T) {
 	o = chainWaitOptions{chainClientOptions: chainClientOptions{URL: "http://127.0.0.1:1"}, Timeout: 100 * time.Millisecond, Poll: 10 * time.Millisecond}
 	if err := runChainWait(ctx, o, &out); err == nil {
 		t.Error("wait on a chain that is not there returned no error")
-	}
-}
-
-func TestRetryWhileTooEarly(t *testing.T) {
-	ctx := context.Background()
-	script := func(errs ...error) (func() error, *int) {
-		calls := 0
-		return func() error {
-			calls++
-			if calls <= len(errs) {
-				return errs[calls-1]
-			}
-			return nil
-		}, &calls
-	}
-	// epochs is the chain's tx epoch at each refusal, reveal period 1.
-	epochs := func(idx ...uint64) func() (chain.EpochState, error) {
-		i := 0
-		return func() (chain.EpochState, error) {
-			e := chain.EpochState{TxEpoch: idx[min(i, len(idx)-1)], RevealPeriod: 1}
-			i++
-			return e, nil
-		}
-	}
-	tooEarly := chain.NewInvalidTransaction(chain.TxCommitBlockNotInRevealRange, "")
-	tests := []struct {
-		name      string
-		wait      bool
-		errs      []error
-		epochs    []uint64
-		wantErr   error
-		wantCalls int
-	}{
-		{"accepted at once", true, nil, []uint64{5}, nil, 1},
-		{"too early, then accepted", true, []error{tooEarly, tooEarly}, []uint64{5, 5}, nil, 3},
-		{"too early without --wait", false, []error{tooEarly}, []uint64{5}, chain.ErrRevealTooEarly, 1},
-		// Refused at epochs 5, 6 and 7: a commit made by epoch 5 can be
-		// revealed by epoch 6 at the latest, so at 7 it has expired.
-		{"refused past the reveal period", true, []error{tooEarly, tooEarly, tooEarly, tooEarly}, []uint64{5, 6, 7}, chain.ErrRevealTooEarly, 3},
-		{"other error", true, []error{chain.ErrNoPermit}, []uint64{5}, chain.ErrNoPermit, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			reveal, calls := script(tt.errs...)
-			err := retryWhileTooEarly(ctx, tt.wait, time.Millisecond, reveal, epochs(tt.epochs...))
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) || *calls != tt.wantCalls {
-				t.Errorf("err %v after %d calls, want %v after %d", err, *calls, tt.wantErr, tt.wantCalls)
-			}
-		})
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	reveal, _ := script(tooEarly, tooEarly)
-	if err := retryWhileTooEarly(cctx, true, time.Millisecond, reveal, epochs(5)); !errors.Is(err, chain.ErrRevealTooEarly) {
-		t.Errorf("cancelled wait: %v", err)
 	}
 }

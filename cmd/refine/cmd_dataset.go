@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -130,7 +129,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	case o.TaskServer != "" && len(o.Inputs) > 0:
 		return errors.New("dataset build: give --taskserver or --input, not both")
 	case o.TaskServer != "":
-		src, err := openStore(o.SourceStore, log)
+		src, err := openStore("--source-store", o.SourceStore, log)
 		if err != nil {
 			return err
 		}
@@ -148,15 +147,13 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 		if o.Repo == "" {
 			return errors.New("dataset build: --store needs --repo owner/name")
 		}
-		st, err := openStore(o.Store, log)
+		st, err := openStore("--store", o.Store, log)
 		if err != nil {
 			return err
 		}
 		opts.Store, opts.Repo = st, o.Repo
 	}
-	// The buffers are sized to the bound; the GC limit keeps garbage from
-	// adding to it (as refine dedup).
-	debug.SetMemoryLimit(int64(mem) - min(64<<20, int64(mem)/8))
+	corpus.SetGCLimit(int64(mem))
 
 	rank, world := o.Rank, o.World
 	if rank < 0 {

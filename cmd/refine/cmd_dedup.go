@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -92,63 +89,27 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		}
 		datasets = append(datasets, ds)
 	}
-	signer, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	signer, err := dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.Output, 0o755); err != nil {
-		return fmt.Errorf("dedup: output folder: %w", err)
-	}
-	if o.TempDir == "" {
-		o.TempDir = o.Output
-	}
-	// The engine sizes its buffers to the bound; the GC limit keeps the
-	// runtime's garbage from adding to it. The limit counts only the Go
-	// heap and runtime, so it leaves room for what RSS also holds (the
-	// binary's mapped text and other pages outside the Go runtime).
-	debug.SetMemoryLimit(int64(mem) - min(64<<20, int64(mem)/8))
-	opts := corpus.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, Signer: signer,
+	corpus.SetGCLimit(int64(mem))
+	opts := corpus.EngineOptions{Memory: int64(mem), TempDir: o.TempDir, Workers: o.Workers, MinHasher: signer,
 		TrustSignatures: o.TrustSignatures, NoRecompute: o.NoRecompute, Texts: corpus.ParquetTexts{}}
 	bar := newDedupBar(stderr, !o.NoProgress)
 	if bar != nil {
 		opts.Progress = bar.update
 	}
-	removedPath := filepath.Join(o.Output, "removed.jsonl")
-	out, err := os.CreateTemp(o.Output, ".removed-*.jsonl")
-	if err != nil {
-		return fmt.Errorf("dedup: %w", err)
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
-	w := bufio.NewWriterSize(out, 1<<20)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
 	start := time.Now()
-	stats, err := corpus.Deduplicate(ctx, datasets, opts, func(r corpus.Removal) error { return enc.Encode(r) })
+	stats, err := corpus.DeduplicateTo(ctx, datasets, opts, o.Output)
 	bar.finish()
 	if err != nil {
 		return err
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("dedup: write removals: %w", err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("dedup: write removals: %w", err)
-	}
-	if err := os.Rename(out.Name(), removedPath); err != nil {
-		return fmt.Errorf("dedup: %w", err)
-	}
-	sj, err := json.MarshalIndent(stats, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(o.Output, "stats.json"), append(sj, '\n'), 0o644); err != nil {
-		return fmt.Errorf("dedup: write stats: %w", err)
-	}
 	newLogger(stderr, slog.LevelInfo, "text").Info("dedup done",
 		"documents", stats.Documents, "with_signature", stats.WithSignature, "clusters", stats.Clusters,
 		"removed", stats.Removed, "removed_for_other_dataset", stats.RemovedCross,
-		"seconds", time.Since(start).Seconds(), "removals", removedPath)
+		"seconds", time.Since(start).Seconds(), "removals", filepath.Join(o.Output, corpus.RemovedFile))
 	return nil
 }
 

@@ -113,7 +113,7 @@ func TestRunDedup(t *testing.T) {
 // document is removed; trusted, a file with more rows than its shard, or
 // with ids its shard does not hold, is refused.
 func TestRunDedupForgedSignatures(t *testing.T) {
-	signer, err := dedup.NewSigner(dedup.SignerOptions{Words: words.Words})
+	signer, err := dedup.NewMinHasher(dedup.MinHasherOptions{Words: words.Words})
 	if err != nil {
 		t.Fatal(err)
 	}

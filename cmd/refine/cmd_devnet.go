@@ -42,10 +42,11 @@ type devnetOptions struct {
 }
 
 func (o *devnetOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.IntVar(&o.Miners, "miners", 3, "number of miners")
-	fs.IntVar(&o.Validators, "validators", 2, "number of validators")
-	fs.DurationVar(&o.BlockTime, "block-time", 250*time.Millisecond, "chain block time")
-	fs.Uint16Var(&o.Tempo, "tempo", 20, "blocks between Yuma epochs")
+	d := devnet.DefaultOptions()
+	fs.IntVar(&o.Miners, "miners", d.Miners, "number of miners")
+	fs.IntVar(&o.Validators, "validators", d.Validators, "number of validators")
+	fs.DurationVar(&o.BlockTime, "block-time", d.BlockTime, "chain block time")
+	fs.Uint16Var(&o.Tempo, "tempo", d.Tempo, "blocks between Yuma epochs")
 	fs.StringArrayVar(&o.WARCs, "warc", nil, "input WARC files or folders; each file is one task (repeatable); default: the built-in sample WARC, cut into 3 tasks")
 	fs.StringVar(&o.Crawl, "crawl", "", "instead of --warc: take tasks from this CommonCrawl crawl (e.g. CC-MAIN-2024-10) over HTTPS; use with --ranges for a quick start")
 	fs.IntVar(&o.CrawlWARCs, "crawl-warcs", 1, "with --crawl: how many of the crawl's WARC files")

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/assets"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 func TestEvaluateRejectsBadFlags(t *testing.T) {
@@ -31,7 +31,7 @@ func TestEvaluateRejectsBadFlags(t *testing.T) {
 // registered evaluation data of the asset folder; flags override it.
 func TestEvaluateFindsRegisteredAssets(t *testing.T) {
 	dir := t.TempDir()
-	if n, err := assets.ImportEval(testdata.Dir(t), dir); err != nil || n != len(assets.Eval) {
+	if n, err := assets.ImportEval(shareddata.Dir(t), dir); err != nil || n != len(assets.Eval) {
 		t.Fatalf("import: %d, %v", n, err)
 	}
 	o := evaluateOptions{assets: dir}

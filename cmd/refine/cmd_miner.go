@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -19,8 +18,8 @@ import (
 	"github.com/datarefine/refine/process"
 	"github.com/datarefine/refine/retry"
 	"github.com/datarefine/refine/store"
-	"github.com/datarefine/refine/store/hub"
-	"github.com/datarefine/refine/store/local"
+	"github.com/datarefine/refine/store/backend"
+	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 )
 
@@ -43,16 +42,17 @@ type minerOptions struct {
 }
 
 func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
+	d := miner.DefaultOptions()
 	o.Key.AddFlags(fs)
 	o.Net.AddFlags(fs)
-	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&o.TaskServer, "taskserver", "", "task server URL, e.g. http://"+taskserver.DefaultListen+" (required)")
 	fs.StringVar(&o.TaskServerKey, "taskserver-hotkey", "", "the task server's hotkey (SS58) that requests are signed for (default: as the server at --taskserver names itself)")
-	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: hub (Hugging Face; token from HF_TOKEN or 'hf auth login') or local:DIR")
+	fs.StringVar(&o.Store, "store", "hub", "where submissions are published: "+backend.Usage+" (hub: Hugging Face, token from HF_TOKEN or 'hf auth login')")
 	fs.StringVar(&o.Repo, "repo", "", "dataset repository to publish to, owner/name (required)")
 	fs.StringVar(&o.WARCMirror, "warc-mirror", "", "local folder mirroring the crawl's paths (checked first)")
-	fs.StringVar(&o.WARCBaseURL, "warc-base-url", "https://data.commoncrawl.org/", "base URL for WARC paths not in the mirror")
+	fs.StringVar(&o.WARCBaseURL, "warc-base-url", taskserver.CommonCrawlBase, "base URL for WARC paths not in the mirror")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for work in progress (default: a temp folder)")
-	fs.IntVar(&o.Workers, "workers", 1, "tasks processed at once")
+	fs.IntVar(&o.Workers, "workers", d.Workers, "tasks processed at once")
 	fs.IntVar(&o.PipelineWorkers, "pipeline-workers", 0, "pipeline workers per task (default: number of CPUs)")
 	fs.StringVar(&o.Assets, "assets", assets.DefaultDir(), "asset folder (see 'refine assets'; the word lists are built in)")
 	fs.IntVar(&o.MaxTasks, "max-tasks", 0, "stop after this many attempted tasks, failed ones included (0: run until interrupted)")
@@ -73,16 +73,14 @@ func newMinerCommand() *cobra.Command {
 	return cmd
 }
 
-// openStore opens the store a --store flag names; log receives its
-// retries.
-func openStore(spec string, log *slog.Logger) (store.Store, error) {
-	switch {
-	case spec == "hub":
-		return hub.New(hub.Options{Retry: retry.Policy{Log: log}, Log: log}), nil
-	case strings.HasPrefix(spec, "local:"):
-		return local.New(strings.TrimPrefix(spec, "local:"))
+// openStore opens the store a flag names (store/backend); log receives
+// its retries.
+func openStore(flag, spec string, log *slog.Logger) (store.Store, error) {
+	st, _, err := backend.Open(spec, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", flag, err)
 	}
-	return nil, fmt.Errorf("--store %q: want hub or local:DIR", spec)
+	return st, nil
 }
 
 func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
@@ -97,16 +95,18 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("hotkey: %w", err)
 	}
-	ch, err := o.Net.Client(ctx)
+	ch, closeChain, err := o.Net.Dial(ctx)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o.Store, log)
+	defer closeChain()
+	st, err := openStore("--store", o.Store, log)
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	if err := serveMetrics(ctx, o.Metrics, reg); err != nil {
+	metrics, err := listenMetrics(o.Metrics)
+	if err != nil {
 		return err
 	}
 	m, err := miner.New(miner.Options{
@@ -122,23 +122,27 @@ func runMiner(ctx context.Context, o minerOptions, stderr io.Writer) error {
 		return err
 	}
 	log.Info("miner starting", "hotkey", key.SS58(), "taskserver", o.TaskServer, "repo", o.Repo)
+	var status func(context.Context) error
 	if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		go statusLine(ctx, stderr, m.Status)
+		status = statusLine(stderr, m.Status)
 	}
-	return m.Run(ctx)
+	return runGroup(ctx, m.Run, serveMetrics(metrics, reg), status)
 }
 
-// statusLine redraws one line of status on a terminal every second.
-func statusLine(ctx context.Context, w io.Writer, status func() string) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fmt.Fprintln(w)
-			return
-		case <-t.C:
-			fmt.Fprintf(w, "\r\033[K%s", status())
+// statusLine is the run-group helper that redraws one line of status on a
+// terminal every second.
+func statusLine(w io.Writer, status func() string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				fmt.Fprintln(w)
+				return nil
+			case <-t.C:
+				fmt.Fprintf(w, "\r\033[K%s", status())
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -57,6 +58,11 @@ func TestMinerFailsFast(t *testing.T) {
 	closed := httptest.NewServer(nil)
 	closedURL := closed.URL
 	closed.Close()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
 
 	leases := func() int {
 		_, ls, err := db.Task(ctx, 1)
@@ -70,7 +76,7 @@ func TestMinerFailsFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	// run starts `refine miner` with a clean Hugging Face environment.
-	run := func(env []string, args ...string) (error, string) {
+	run := func(env []string, args ...string) (string, error) {
 		t.Helper()
 		home := t.TempDir()
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -84,7 +90,7 @@ func TestMinerFailsFast(t *testing.T) {
 		if time.Since(start) > 30*time.Second {
 			t.Errorf("refine miner %v took %s to fail", args, time.Since(start))
 		}
-		return err, out.String()
+		return out.String(), err
 	}
 	exitCode := func(err error) int {
 		var ee *exec.ExitError
@@ -112,8 +118,16 @@ func TestMinerFailsFast(t *testing.T) {
 		{"unreachable task server", nil,
 			[]string{"--taskserver", closedURL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local},
 			[]string{"task server: " + closedURL + " unreachable", "connection refused"}},
+		// A metrics address that cannot be listened on stops the miner
+		// before it starts, rather than being lost in a goroutine.
+		{"metrics address taken", nil,
+			[]string{"--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local, "--metrics", busy.Addr().String()},
+			[]string{"--metrics", "address already in use"}},
+		{"--chain and --network", nil,
+			[]string{"--network", "finney", "--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local},
+			[]string{"give --chain or --network (the same flag), not both"}},
 	} {
-		err, out := run(tc.env, tc.args...)
+		out, err := run(tc.env, tc.args...)
 		if exitCode(err) != 1 {
 			t.Errorf("%s: exit %v, want 1; output:\n%s", tc.name, err, out)
 		}
@@ -129,7 +143,7 @@ func TestMinerFailsFast(t *testing.T) {
 
 	// --max-tasks 1 is one attempt: the task fails (its WARC is nowhere),
 	// the lease is released, and the miner stops, saying so, exit 1.
-	err, out := run(nil, "--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local,
+	out, err := run(nil, "--taskserver", ts.URL, "--repo", "demo/refined", "--key-uri", "//Miner1", "--store", local,
 		"--warc-mirror", t.TempDir(), "--warc-base-url", "", "--max-tasks", "1")
 	if exitCode(err) != 1 || !strings.Contains(out, "1 of 1 tasks failed") {
 		t.Fatalf("--max-tasks 1 with a failing task: exit %v; output:\n%s", err, out)

@@ -37,7 +37,7 @@ func (o *processOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LIDModel, "lid-model", "", "fastText language-ID model (.ftz or .bin, e.g. lid.176.bin); default: the embedded lid.176.ftz")
 	fs.StringVar(&o.Dump, "dump", "", "crawl id for the dump column and the data/<dump>/ folder (default: the crawl id in an input's path, else the WARC's warcinfo isPartOf, else local)")
 	fs.BoolVar(&o.NoGate, "no-language-gate", false, "extract every page, as datatrove does, instead of skipping pages with no English window of text (slower; see docs/pipeline.md)")
-	fs.Int64Var(&o.ShardSize, "shard-size", 256<<20, "rotate parquet shards after this many bytes of text")
+	fs.Int64Var(&o.ShardSize, "shard-size", dataset.DefaultMaxShardBytes, "rotate parquet shards after this many bytes of text")
 	fs.BoolVar(&o.NoProgress, "no-progress", false, "no progress bar, even on a terminal")
 	o.Log.AddFlags(fs)
 }

@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // TestProcessCommand runs the README's main job through the command's own
 // run function: import the assets, then process a real CommonCrawl WARC.
 func TestProcessCommand(t *testing.T) {
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	assetsDir := t.TempDir()
 	var out bytes.Buffer
 	if err := runAssetsImport(filepath.Join(root, "filters_dedup", "datatrove_assets"), assetsDir, "", &out); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/datarefine/refine/acceptance"
+	"github.com/datarefine/refine/chain/dial"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/taskserver/sqlstore"
@@ -76,35 +77,36 @@ func (p planFlags) options() taskserver.PlanOptions {
 }
 
 func (o *taskserverOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8090", "HTTP address of the API")
+	d := taskserver.DefaultRunOptions()
+	fs.StringVar(&o.Listen, "listen", taskserver.DefaultListen, "HTTP address of the API")
 	fs.StringVar(&o.DB, "db", dataPath("taskserver.db"), "database: a SQLite file, or postgres://user@host/db")
-	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "chain: a devchain URL (http://…), or subtensor (ws://…, wss://…, finney, test, local)")
+	fs.StringVar(&o.Chain, "chain", "http://127.0.0.1:9944", "the chain: "+dial.Usage)
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet whose registered hotkeys may lease")
 	fs.StringVar(&o.SignedFor, "signed-for", "", "this server's hotkey (SS58), required: signed requests must name it in Epistula-Signed-For")
 	fs.BoolVar(&o.NoWeb, "no-web", false, "serve only the API, not the website")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide discussion posts")
 	fs.StringArrayVar(&o.Import, "import", nil, "import tasks before serving: crawl id, warc.paths(.gz) URL or file, or WARC folder (repeatable)")
 	o.Plan.AddFlags(fs)
-	fs.DurationVar(&o.LeaseDuration, "lease-duration", 6*time.Hour, "hard deadline of a lease")
-	fs.DurationVar(&o.HeartbeatTTL, "heartbeat-ttl", 10*time.Minute, "a lease expires this long after its last heartbeat")
-	fs.IntVar(&o.MaxLeases, "max-leases", 4, "live leases per hotkey")
+	fs.DurationVar(&o.LeaseDuration, "lease-duration", d.Service.LeaseDuration, "hard deadline of a lease")
+	fs.DurationVar(&o.HeartbeatTTL, "heartbeat-ttl", d.Service.HeartbeatTTL, "a lease expires this long after its last heartbeat")
+	fs.IntVar(&o.MaxLeases, "max-leases", d.Service.MaxLeases, "live leases per hotkey")
 	fs.IntVar(&o.MaxUndecided, "max-undecided", 0, "submissions awaiting validators' decision a hotkey may have and still lease (0: 2 × --max-leases; -1: no limit)")
-	fs.DurationVar(&o.SubmissionTTL, "submission-timeout", 6*time.Hour, "a submitted task no validator decided on this long after completion returns to the pool")
-	fs.IntVar(&o.ThrottleAfter, "throttle-after", 3, "consecutive rejected submissions after which a hotkey waits before leasing (1 min, doubling up to 1 h; -1: never)")
+	fs.DurationVar(&o.SubmissionTTL, "submission-timeout", d.Service.SubmissionTimeout, "a submitted task no validator decided on this long after completion returns to the pool")
+	fs.IntVar(&o.ThrottleAfter, "throttle-after", d.Service.Throttle.After, "consecutive rejected submissions after which a hotkey waits before leasing (1 min, doubling up to 1 h; -1: never)")
 	fs.Float64Var(&o.Acceptance, "acceptance-share", acceptance.DefaultShare, "a submission is accepted when validators holding more than this share of the reporting validators' stake accept it")
-	fs.Float64Var(&o.Rate, "rate", 20, "signed requests per second per hotkey (token bucket; -1: no limit)")
-	fs.IntVar(&o.Burst, "burst", 40, "token bucket size per hotkey")
-	fs.Float64Var(&o.ClientRate, "client-rate", 200, "signed requests per second per client address (-1: no limit)")
-	fs.IntVar(&o.ClientBurst, "client-burst", 400, "token bucket size per client address for signed requests")
-	fs.Float64Var(&o.PublicRate, "public-rate", 5, "public reads per second per client address (-1: no limit)")
-	fs.IntVar(&o.PublicBurst, "public-burst", 20, "token bucket size per client address for public reads")
-	fs.DurationVar(&o.PublicCache, "public-cache", 5*time.Second, "how long answers of public reads are reused (-1s: not at all)")
+	fs.Float64Var(&o.Rate, "rate", d.API.Rate, "signed requests per second per hotkey (token bucket; -1: no limit)")
+	fs.IntVar(&o.Burst, "burst", d.API.Burst, "token bucket size per hotkey")
+	fs.Float64Var(&o.ClientRate, "client-rate", d.API.ClientRate, "signed requests per second per client address (-1: no limit)")
+	fs.IntVar(&o.ClientBurst, "client-burst", d.API.ClientBurst, "token bucket size per client address for signed requests")
+	fs.Float64Var(&o.PublicRate, "public-rate", d.API.PublicRate, "public reads per second per client address (-1: no limit)")
+	fs.IntVar(&o.PublicBurst, "public-burst", d.API.PublicBurst, "token bucket size per client address for public reads")
+	fs.DurationVar(&o.PublicCache, "public-cache", d.API.PublicCacheTTL, "how long answers of public reads are reused (-1s: not at all)")
 	fs.StringArrayVar(&o.TrustedProxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
-	fs.Int64Var(&o.MaxBody, "max-body", 64<<10, "request body limit in bytes")
-	fs.DurationVar(&o.MetagraphEvery, "metagraph-refresh", time.Minute, "how often to reload the metagraph")
-	fs.DurationVar(&o.BlockEvery, "block-refresh", 2*time.Second, "how often to read the chain head")
-	fs.DurationVar(&o.ExpireEvery, "expire-every", 10*time.Second, "how often to expire stale leases")
-	fs.DurationVar(&o.Grace, "shutdown-grace", 15*time.Second, "how long shutdown waits for requests in flight")
+	fs.Int64Var(&o.MaxBody, "max-body", d.API.MaxBodyBytes, "request body limit in bytes")
+	fs.DurationVar(&o.MetagraphEvery, "metagraph-refresh", d.MetagraphEvery, "how often to reload the metagraph")
+	fs.DurationVar(&o.BlockEvery, "block-refresh", d.BlockEvery, "how often to read the chain head")
+	fs.DurationVar(&o.ExpireEvery, "expire-every", d.ExpireEvery, "how often to expire stale leases")
+	fs.DurationVar(&o.Grace, "shutdown-grace", d.Grace, "how long shutdown waits for requests in flight")
 	o.Log.AddFlags(fs)
 }
 
@@ -166,7 +168,7 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 		return err
 	}
 	defer store.Close()
-	c, closeChain, err := dialChain(ctx, o.Chain)
+	c, closeChain, err := dialChain(ctx, "--chain", o.Chain)
 	if err != nil {
 		return err
 	}
@@ -187,7 +189,7 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 			MaxUndecided: o.MaxUndecided, SubmissionTimeout: o.SubmissionTTL, Throttle: throttle(o.ThrottleAfter), Acceptance: rule},
 		API: taskserver.APIOptions{SignedFor: o.SignedFor, MaxBodyBytes: o.MaxBody, Rate: o.Rate, Burst: o.Burst,
 			ClientRate: o.ClientRate, ClientBurst: o.ClientBurst, PublicRate: o.PublicRate, PublicBurst: o.PublicBurst,
-			PublicCacheTTL: o.PublicCache, TrustedProxies: o.TrustedProxies, Ledger: dialLedger(o.Chain)},
+			PublicCacheTTL: o.PublicCache, TrustedProxies: o.TrustedProxies, Ledger: dial.Ledger(o.Chain)},
 		MetagraphEvery: o.MetagraphEvery, BlockEvery: o.BlockEvery, ExpireEvery: o.ExpireEvery,
 		Grace: o.Grace, Logger: log,
 		Handler: func(ctx context.Context, api http.Handler) (http.Handler, error) {
@@ -215,13 +217,15 @@ func runTaskserver(ctx context.Context, o taskserverOptions, stderr io.Writer) e
 	return err
 }
 
-// throttle is the flag's policy: after n consecutive rejections, 1 min
-// doubling up to 1 h (n < 0: never).
+// throttle is the flag's policy: after n consecutive rejections, the
+// service's default wait (1 min doubling up to 1 h; n < 0: never).
 func throttle(n int) taskserver.Throttle {
 	if n < 0 {
 		return taskserver.Throttle{After: -1}
 	}
-	return taskserver.Throttle{After: n, Base: time.Minute, Max: time.Hour}
+	t := taskserver.DefaultOptions().Throttle
+	t.After = n
+	return t
 }
 
 // --- refine taskserver import ---

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -207,7 +207,7 @@ func TestWalletRegen(t *testing.T) {
 // documented password from a --password-file (one real Argon2i hash; the
 // encrypted write path is covered with cheap parameters in package wallet).
 func TestWalletRealKeyfiles(t *testing.T) {
-	dir := filepath.Dir(testdata.Path(t, "chain", "wallet", "generated_wallet", "coldkey"))
+	dir := filepath.Dir(shareddata.Path(t, "chain", "wallet", "generated_wallet", "coldkey"))
 	root := filepath.Dir(dir)
 	w := walletOptions{Path: root, Name: "generated_wallet", Hotkey: "default"}
 	msg := "hello from refine"

@@ -4,18 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/datarefine/refine/retry"
-	"github.com/datarefine/refine/store"
-	"github.com/datarefine/refine/store/hub"
-	"github.com/datarefine/refine/store/local"
+	"github.com/datarefine/refine/store/backend"
 	"github.com/datarefine/refine/taskserver"
 	"github.com/datarefine/refine/taskserver/client"
 	"github.com/datarefine/refine/web"
@@ -39,17 +34,18 @@ type webOptions struct {
 }
 
 func (o *webOptions) AddFlags(fs *pflag.FlagSet) {
+	d := web.DefaultOptions()
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "HTTP address of the website")
 	fs.StringVar(&o.TaskServer, "taskserver", "", "the task server's URL (required): every number the site shows comes from its public API")
 	fs.StringVar(&o.DB, "db", dataPath("web.db"), "the site's own database (profiles, posts, sessions, metagraph history): a SQLite file, or postgres://user@host/db (several site replicas may share one)")
 	fs.StringVar(&o.Owner, "owner", "", "the subnet owner's hotkey (SS58): it may hide board posts")
 	fs.BoolVar(&o.Secure, "secure-cookies", false, "mark cookies Secure (set when a TLS proxy fronts the site)")
-	fs.DurationVar(&o.SessionTTL, "session-ttl", 2*time.Hour, "lifetime of a sign-in session")
-	fs.DurationVar(&o.RefreshEvery, "refresh", 5*time.Second, "how often the metagraph is read from the task server and recorded for the charts")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of a sign-in session")
+	fs.DurationVar(&o.RefreshEvery, "refresh", d.RefreshEvery, "how often the metagraph is read from the task server and recorded for the charts")
 	fs.DurationVar(&o.Grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringArrayVar(&o.Trusted, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
 	fs.StringVar(&o.DatasetRepo, "dataset-repo", "", "the repository 'refine dataset build' publishes to (owner/name): shown on the Dataset page")
-	fs.StringVar(&o.DatasetStore, "dataset-store", "hub", "where the dataset and the miners' repositories are: hub or local:DIR")
+	fs.StringVar(&o.DatasetStore, "dataset-store", "hub", "where the dataset and the miners' repositories are: "+backend.Usage)
 	o.Log.AddFlags(fs)
 }
 
@@ -78,23 +74,9 @@ limits count the site's visitors when the task server trusts the site as a proxy
 	return cmd
 }
 
-// openTaggedStore opens the store a flag names, with its names for
-// revisions (main, tags).
-func openTaggedStore(flag, spec string, log *slog.Logger) (store.Store, store.Tagger, error) {
-	switch {
-	case spec == "hub":
-		h := hub.New(hub.Options{Retry: retry.Policy{Log: log}, Log: log})
-		return h, h, nil
-	case strings.HasPrefix(spec, "local:"):
-		l, err := local.New(strings.TrimPrefix(spec, "local:"))
-		return l, l, err
-	}
-	return nil, nil, fmt.Errorf("%s %q: want hub or local:DIR", flag, spec)
-}
-
 func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	if o.TaskServer == "" {
-		return fmt.Errorf("give --taskserver: the task server's URL (e.g. http://127.0.0.1:8090); the site reads every number from its public API")
+		return fmt.Errorf("give --taskserver: the task server's URL (e.g. http://%s); the site reads every number from its public API", taskserver.DefaultListen)
 	}
 	log, err := o.Log.Logger(stderr)
 	if err != nil {
@@ -110,9 +92,9 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 	}
 	var ds *web.DatasetSource
 	if o.DatasetRepo != "" {
-		st, refs, err := openTaggedStore("--dataset-store", o.DatasetStore, log)
+		st, refs, err := backend.Open(o.DatasetStore, log)
 		if err != nil {
-			return err
+			return fmt.Errorf("--dataset-store %w", err)
 		}
 		ds = &web.DatasetSource{Store: st, Refs: refs, Repo: o.DatasetRepo}
 		if o.DatasetStore == "hub" {
@@ -132,11 +114,8 @@ func runWeb(ctx context.Context, o webOptions, stderr io.Writer) error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	log.Info("web: serving", "addr", ln.Addr().String(), "taskserver", o.TaskServer, "db", o.DB)
-	ctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); site.Run(ctx) }()
-	err = taskserver.Serve(ctx, ln, site, o.Grace, log)
-	stop()
-	<-done
-	return err
+	// The site's refresh loop runs as long as the server, and is joined
+	// before the site closes.
+	return runGroup(ctx, func(ctx context.Context) error { return taskserver.Serve(ctx, ln, site, o.Grace, log) },
+		func(ctx context.Context) error { site.Run(ctx); return nil })
 }

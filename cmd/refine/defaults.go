@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/datarefine/refine/sqldb"
 )
 
 // envData overrides the data folder.
@@ -30,19 +31,10 @@ func dataDir() string {
 // dataPath is a default file in the data folder.
 func dataPath(name string) string { return filepath.Join(dataDir(), name) }
 
-// sqliteFile returns the file of a SQLite database flag (a path, or
-// sqlite://path) and false for a server DSN (postgres://…) or ":memory:".
-func sqliteFile(dsn string) (string, bool) {
-	if dsn == ":memory:" || strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite://") {
-		return "", false
-	}
-	return strings.TrimPrefix(dsn, "sqlite://"), true
-}
-
 // prepareDB creates the folder of a SQLite database that is about to be
 // created (the data folder on a first run).
 func prepareDB(dsn string) error {
-	file, ok := sqliteFile(dsn)
+	file, ok := sqldb.SQLiteFile(dsn)
 	if !ok {
 		return nil
 	}

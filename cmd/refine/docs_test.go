@@ -20,7 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -392,7 +392,7 @@ func TestDocsCommandsRun(t *testing.T) {
 			names := envNames(envBlocks)
 			data := ""
 			if slices.Contains(names, "DATA") {
-				data = testdata.Dir(t)
+				data = shareddata.Dir(t)
 				if err := os.MkdirAll(filepath.Join(scratch, "shared"), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -563,7 +563,7 @@ func TestDocMatchers(t *testing.T) {
 
 var (
 	linkRE    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
-	headingRE = regexp.MustCompile("(?m)^#{1,6}\\s+(.+?)\\s*$")
+	headingRE = regexp.MustCompile(`(?m)^#{1,6}\s+(.+?)\s*$`)
 )
 
 // anchor is GitHub's anchor of a heading: lower case, punctuation other than

@@ -2,16 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
 	"github.com/datarefine/refine/chain"
-	"github.com/datarefine/refine/chain/devchain"
+	"github.com/datarefine/refine/chain/dial"
 	"github.com/datarefine/refine/wallet"
 )
 
@@ -34,54 +36,75 @@ func (o *hotkeyOptions) Load() (*wallet.Keypair, error) {
 	return wallet.LoadHotkey(o.Wallet.root(), o.Wallet.Name, o.Wallet.Hotkey)
 }
 
-// networkOptions select the chain: a devchain over HTTP (--chain URL) or
-// subtensor (--network finney|test|local|ws://…).
+// networkOptions select the chain as every command does (chain/dial):
+// --chain, a devchain URL or a subtensor network; --network is the same
+// flag under btcli's name.
 type networkOptions struct {
-	URL     string
+	Chain   string
 	Network string
 	Netuid  uint16
 }
 
 func (o *networkOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.URL, "chain", "", "devchain URL (from 'refine chain'), e.g. http://127.0.0.1:9944")
-	fs.StringVar(&o.Network, "network", "", "subtensor network: finney, test, local or a ws:// endpoint")
+	fs.StringVar(&o.Chain, "chain", "", "the chain: "+dial.Usage)
+	fs.StringVar(&o.Network, "network", "", "the same as --chain, under btcli's name (e.g. --network finney)")
 	fs.Uint16Var(&o.Netuid, "netuid", 1, "subnet id")
 }
 
-// Client connects to the selected chain.
-func (o *networkOptions) Client(ctx context.Context) (chain.Client, error) {
+// Dial connects to the selected chain; the returned function closes it.
+func (o *networkOptions) Dial(ctx context.Context) (chain.Client, func() error, error) {
+	spec, flag := o.Chain, "--chain"
 	switch {
-	case o.URL != "" && o.Network != "":
-		return nil, fmt.Errorf("give --chain (devchain) or --network (subtensor), not both")
-	case o.URL != "":
-		if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
-			return nil, fmt.Errorf("--chain %q: want the devchain's http:// URL", o.URL)
-		}
-		return devchain.NewClient(devchain.ClientOptions{URL: o.URL}), nil
+	case o.Chain != "" && o.Network != "":
+		return nil, nil, fmt.Errorf("give --chain or --network (the same flag), not both")
 	case o.Network != "":
-		return subtensorClient(ctx, o.Network)
+		spec, flag = o.Network, "--network"
+	case o.Chain == "":
+		return nil, nil, fmt.Errorf("no chain: give --chain URL (a devchain) or --chain finney|test|local|ws://… (subtensor)")
 	}
-	return nil, fmt.Errorf("no chain: give --chain URL (a devchain) or --network finney|test|local|ws://…")
+	return dialChain(ctx, flag, spec)
 }
 
-// serveMetrics serves reg's metrics on addr ("" disables) until ctx ends.
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) error {
+// listenMetrics opens the listener of a --metrics address ("" disables),
+// so that a listen error stops the command before it starts its work.
+func listenMetrics(addr string) (net.Listener, error) {
 	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	return ln, nil
+}
+
+// serveMetrics returns the run-group helper serving reg's metrics on ln
+// until its context ends (nil when ln is nil); a serving error ends the
+// command.
+func serveMetrics(ln net.Listener, reg *prometheus.Registry) func(context.Context) error {
+	if ln == nil {
 		return nil
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Addr: addr, Handler: mux}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("metrics listener %s: %w", addr, err)
-	default:
+	return func(ctx context.Context) error {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("metrics listener %s: %w", ln.Addr(), err)
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		if err != nil {
+			return fmt.Errorf("metrics listener %s: %w", ln.Addr(), err)
+		}
 		return nil
 	}
 }

@@ -85,12 +85,14 @@ var Table = []Layer{
 		// Conformance suites, fakes and test data, imported by tests.
 		"chain/chaintest", "store/storetest", "store/hub/hubtest", "sqldb/sqldbtest",
 		"taskserver/storetest", "taskserver/internal/dbtest", "web/internal/e2etest",
-		"internal/attack", "internal/attack/replace", "internal/testdata",
+		"internal/attack", "internal/attack/replace", "internal/shareddata",
 		"internal/testpages", "internal/layers", "bench/golden",
 	}},
 	{Name: "composition", Peers: AnyPeer, Packages: []string{
-		// What builds a whole program: the binary, the devnet, benchmarks.
-		"cmd/refine", "devnet", "bench/build", "bench/dedup", "bench/validator",
+		// What builds a whole program: the backend switches (the one place
+		// each chooses a chain or a store), the binary, the devnet,
+		// benchmarks.
+		"chain/dial", "store/backend", "cmd/refine", "devnet", "bench/build", "bench/dedup", "bench/validator",
 		"bench/scale",
 	}},
 }
@@ -105,7 +107,7 @@ type Package struct {
 // Load reads every package under the module at root, as the go command
 // would build it here (build constraints of this platform; test files,
 // hidden folders and nested modules left out), and every package of the
-// module they import (such as internal/testdata, which `./...` skips for
+// module they import (such as internal/shareddata (formerly internal/testdata), which `./...` skips for
 // its folder's name).
 func Load(root string) ([]Package, error) {
 	module, err := modulePath(filepath.Join(root, "go.mod"))

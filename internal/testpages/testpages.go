@@ -9,7 +9,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/warc"
 )
 
@@ -18,11 +18,11 @@ import (
 type Page struct{ ID, URL, HTML string }
 
 // Load returns the usable pages (those the reader does not skip) of the WARC
-// at testdata.Path(tb, elem...), in record order.
+// at shareddata.Path(tb, elem...), in record order.
 func Load(tb testing.TB, elem ...string) []Page {
 	tb.Helper()
 	ctx := context.Background()
-	r, err := warc.Open(ctx, testdata.Path(tb, elem...), warc.Options{})
+	r, err := warc.Open(ctx, shareddata.Path(tb, elem...), warc.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/lm"
 )
 
@@ -30,7 +30,7 @@ type goldenRow struct {
 
 func readGolden(t testing.TB, name string) []goldenRow {
 	t.Helper()
-	f, err := os.Open(testdata.Path(t, "golden", name))
+	f, err := os.Open(shareddata.Path(t, "golden", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func datasets(t testing.TB) map[string][]string {
 	sets["duplicated"] = dup
 
 	// Boilerplate of the English pages of the same benchmark.
-	dir := testdata.Path(t, "html_extraction", "trafilatura_eval")
+	dir := shareddata.Path(t, "html_extraction", "trafilatura_eval")
 	idx, err := os.ReadFile(filepath.Join(dir, "index.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func datasets(t testing.TB) map[string][]string {
 func testEvaluator(t testing.TB, p Protocol) *Evaluator {
 	e, err := New(context.Background(), Options{
 		Protocol:  p,
-		Reference: Asset{Source: testdata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")},
+		Reference: Asset{Source: shareddata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")},
 	})
 	if err != nil {
 		t.Fatal(err)

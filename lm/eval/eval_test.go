@@ -13,7 +13,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 func TestDetokenizeWikiText(t *testing.T) {
@@ -52,7 +52,7 @@ func TestParseBenchmark(t *testing.T) {
 	}
 	// The registered HellaSwag asset (text layout) parses to the same items
 	// as the JSONL form generated from it.
-	txt, err := readAsset(context.Background(), DefaultOpener{}, testdata.Path(t, "benchmarks", "hellaswag", "hellaswag_val_full.txt.bz2"))
+	txt, err := readAsset(context.Background(), DefaultOpener{}, shareddata.Path(t, "benchmarks", "hellaswag", "hellaswag_val_full.txt.bz2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestParseBenchmark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := readAsset(context.Background(), DefaultOpener{}, testdata.Path(t, "benchmarks", "hellaswag", "hellaswag_val_preprocessed.jsonl.gz"))
+	js, err := readAsset(context.Background(), DefaultOpener{}, shareddata.Path(t, "benchmarks", "hellaswag", "hellaswag_val_preprocessed.jsonl.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestParseBenchmark(t *testing.T) {
 	}
 	// The shared benchmark files parse.
 	for _, f := range []string{"llm_foundry_icl/arc_easy.jsonl", "llm_foundry_icl/piqa.jsonl", "hellaswag/hellaswag_val_preprocessed.jsonl.gz"} {
-		b, err := readAsset(context.Background(), DefaultOpener{}, testdata.Path(t, "benchmarks", f))
+		b, err := readAsset(context.Background(), DefaultOpener{}, shareddata.Path(t, "benchmarks", f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,8 +139,8 @@ func TestEvaluateDeterministic(t *testing.T) {
 	p := tinyProtocol()
 	e, err := New(context.Background(), Options{
 		Protocol:   p,
-		Reference:  Asset{Source: testdata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")},
-		Benchmarks: []NamedAsset{{Name: "arc_easy", Source: testdata.Path(t, "benchmarks", "llm_foundry_icl", "arc_easy.jsonl")}},
+		Reference:  Asset{Source: shareddata.Path(t, "reference_text", "wikitext-2-raw", "wiki.test.raw")},
+		Benchmarks: []NamedAsset{{Name: "arc_easy", Source: shareddata.Path(t, "benchmarks", "llm_foundry_icl", "arc_easy.jsonl")}},
 	})
 	if err != nil {
 		t.Fatal(err)

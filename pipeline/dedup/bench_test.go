@@ -20,7 +20,7 @@ func goldenTexts(b *testing.B) []string {
 // tokenize, shingle (sha1) and the 112 permutations. docs/s is per core.
 func BenchmarkSign(b *testing.B) {
 	texts := goldenTexts(b)
-	s := newTestSigner(b)
+	s := newTestMinHasher(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.Sign(texts[i%len(texts)])
@@ -32,7 +32,7 @@ func BenchmarkSign(b *testing.B) {
 // functions) from text processing.
 func BenchmarkSignShingles(b *testing.B) {
 	texts := goldenTexts(b)
-	s := newTestSigner(b)
+	s := newTestMinHasher(b)
 	var sets [][]uint64
 	total := 0
 	for _, t := range texts {
@@ -60,14 +60,14 @@ func BenchmarkSimplify(b *testing.B) {
 
 // BenchmarkTaskFinish clusters 10,000 lorem-ipsum slices held in memory.
 func BenchmarkTaskFinish(b *testing.B) {
-	s := newTestSigner(b)
+	s := newTestMinHasher(b)
 	var sigs []Signature
 	for x := 0; len(sigs) < 10000; x = (x + 7) % (len(loremIpsum) - 300) {
 		sigs = append(sigs, s.Sign(loremIpsum[x:x+300]))
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		d, _ := NewTaskDeduper(TaskOptions{Signer: s})
+		d, _ := NewTaskDeduper(TaskOptions{MinHasher: s})
 		for k, sig := range sigs {
 			_ = d.AddSignature(k, "", sig)
 		}

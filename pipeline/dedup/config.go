@@ -3,7 +3,7 @@
 // Filter} (datatrove a649de79, FineWeb settings: 5-grams, 14 buckets × 8
 // hashes, sha1 64-bit shingle hashes, seed 1).
 //
-// It holds the signatures (Signer), their files (SigWriter, OpenSigFile,
+// It holds the signatures (MinHasher), their files (SigWriter, OpenSigFile,
 // docs/formats/signatures.md) and the deduplication inside one task
 // (TaskDeduper): documents arrive in order, their signatures are kept in
 // memory, and Finish clusters them with datatrove's union-find rules.

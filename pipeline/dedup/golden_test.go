@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/words"
 )
 
@@ -25,7 +25,7 @@ func loadGolden(t testing.TB) []goldenRow {
 	t.Helper()
 	var rows []goldenRow
 	for _, name := range []string{"golden_trafilatura_eval.jsonl", "golden_realwarcs.jsonl"} {
-		f, err := os.Open(testdata.Path(t, "golden", name))
+		f, err := os.Open(shareddata.Path(t, "golden", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func TestSimplifyGolden(t *testing.T) {
 
 func TestSignatureGolden(t *testing.T) {
 	rows := loadGolden(t)
-	signer, err := NewSigner(SignerOptions{Words: words.Words})
+	signer, err := NewMinHasher(MinHasherOptions{Words: words.Words})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // readGoldenParams parses minhash_params_seed1_112.txt ("a=…" and "b=…" lines).
 func readGoldenParams(t *testing.T) (a, b []uint64) {
 	t.Helper()
-	raw, err := os.ReadFile(testdata.Path(t, "golden", "minhash_params_seed1_112.txt"))
+	raw, err := os.ReadFile(shareddata.Path(t, "golden", "minhash_params_seed1_112.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

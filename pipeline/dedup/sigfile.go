@@ -97,8 +97,6 @@ func (sw *SigWriter) write(b []byte) {
 	}
 }
 
-func (sw *SigWriter) recordSize() int { return 8 * (1 + sw.cfg.NumHashes()) }
-
 // Add records row (which must equal the number of rows added before) with
 // its document id and signature (nil: the document has none).
 func (sw *SigWriter) Add(row int64, id string, sig Signature) error {

@@ -19,21 +19,21 @@ func (s Signature) Bucket(i, hashesPerBucket int) []uint64 {
 	return s[i*hashesPerBucket : (i+1)*hashesPerBucket]
 }
 
-// SignerOptions configures a Signer.
-type SignerOptions struct {
+// MinHasherOptions configures a MinHasher.
+type MinHasherOptions struct {
 	Config Config    // zero value: DefaultConfig()
 	Words  WordsFunc // required: the word tokenizer
 }
 
-// Signer computes signatures. It is safe for concurrent use.
-type Signer struct {
+// MinHasher computes signatures. It is safe for concurrent use.
+type MinHasher struct {
 	cfg   Config
 	words WordsFunc
 	a, b  []uint64
 }
 
-// NewSigner draws the permutation parameters once.
-func NewSigner(opts SignerOptions) (*Signer, error) {
+// NewMinHasher draws the permutation parameters once.
+func NewMinHasher(opts MinHasherOptions) (*MinHasher, error) {
 	cfg := opts.Config
 	if cfg == (Config{}) {
 		cfg = DefaultConfig()
@@ -45,27 +45,27 @@ func NewSigner(opts SignerOptions) (*Signer, error) {
 		return nil, fmt.Errorf("minhash signer: no word tokenizer")
 	}
 	a, b := cfg.Permutations()
-	return &Signer{cfg: cfg, words: opts.Words, a: a, b: b}, nil
+	return &MinHasher{cfg: cfg, words: opts.Words, a: a, b: b}, nil
 }
 
 // Config returns the signer's parameters.
-func (s *Signer) Config() Config { return s.cfg }
+func (s *MinHasher) Config() Config { return s.cfg }
 
 // Sign returns the signature of a document's text, or nil when the text has
 // fewer words than a shingle (datatrove writes no signature for such a
 // document, so it is never removed).
-func (s *Signer) Sign(text string) Signature {
+func (s *MinHasher) Sign(text string) Signature {
 	return s.SignWords(s.words(Simplify(text)))
 }
 
 // SignWords returns the signature of already simplified and tokenized text.
-func (s *Signer) SignWords(words []string) Signature {
+func (s *MinHasher) SignWords(words []string) Signature {
 	return s.SignShingles(Shingles(words, s.cfg.NGrams))
 }
 
 // SignShingles returns the signature of a set of shingle hashes, nil when
 // there are none.
-func (s *Signer) SignShingles(shingles []uint64) Signature {
+func (s *MinHasher) SignShingles(shingles []uint64) Signature {
 	if len(shingles) == 0 {
 		return nil
 	}

@@ -29,17 +29,17 @@ type TaskStats struct {
 
 // TaskOptions configures a TaskDeduper.
 type TaskOptions struct {
-	Signer *Signer // required
+	MinHasher *MinHasher // required
 }
 
 // TaskDeduper deduplicates the documents of one task exactly as datatrove's
 // four MinHash stages do on one rank: documents arrive in order, their
 // signatures are kept in memory (NumHashes × 8 bytes each), and Finish
 // returns which to remove. It is not safe for concurrent use; compute
-// signatures in parallel with Signer.Sign and hand them over in order with
+// signatures in parallel with MinHasher.Sign and hand them over in order with
 // AddSignature.
 type TaskDeduper struct {
-	signer *Signer
+	signer *MinHasher
 	cfg    Config
 	docs   int
 	last   int
@@ -50,10 +50,10 @@ type TaskDeduper struct {
 
 // NewTaskDeduper returns an empty deduper.
 func NewTaskDeduper(opts TaskOptions) (*TaskDeduper, error) {
-	if opts.Signer == nil {
+	if opts.MinHasher == nil {
 		return nil, fmt.Errorf("task dedup: no signer")
 	}
-	return &TaskDeduper{signer: opts.Signer, cfg: opts.Signer.Config(), last: -1}, nil
+	return &TaskDeduper{signer: opts.MinHasher, cfg: opts.MinHasher.Config(), last: -1}, nil
 }
 
 // Add computes the signature of a document and records it. index must grow

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/words"
 )
 
@@ -23,9 +23,9 @@ Suspendisse potenti. Ut feugiat nibh ex. Nunc eget ligula ut massa tempus pretiu
 
 Quisque et aliquet diam. Aenean euismod efficitur enim, non semper eros. Nullam molestie vehicula eros, nec porttitor justo feugiat nec. Maecenas fringilla eleifend augue, eu mollis arcu vulputate ac. Quisque ullamcorper turpis sed tristique dapibus. Etiam imperdiet pulvinar fringilla. Nulla sed est eget odio dictum pretium. Cras ultricies nibh libero, efficitur consequat neque semper id. Donec porttitor lacus nunc, vitae gravida lorem consectetur sit amet. Pellentesque mollis, dui nec molestie consectetur, massa enim tempus ipsum, quis pretium felis massa congue felis. Donec efficitur pretium diam, quis elementum felis eleifend quis. Nullam vehicula tortor et quam eleifend, maximus dignissim nisi feugiat. `
 
-func newTestSigner(t testing.TB) *Signer {
+func newTestMinHasher(t testing.TB) *MinHasher {
 	t.Helper()
-	s, err := NewSigner(SignerOptions{Words: words.Words})
+	s, err := NewMinHasher(MinHasherOptions{Words: words.Words})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +43,9 @@ func reverse(s string) string {
 // Ported from datatrove's test_signatures: stable signatures of the right
 // shape whose agreement tracks the share of text kept.
 func TestSignatureShapeAndSimilarity(t *testing.T) {
-	s := newTestSigner(t)
+	s := newTestMinHasher(t)
 	sig := s.Sign(loremIpsum)
-	if got := newTestSigner(t).Sign(loremIpsum); fmt.Sprint(got) != fmt.Sprint(sig) {
+	if got := newTestMinHasher(t).Sign(loremIpsum); fmt.Sprint(got) != fmt.Sprint(sig) {
 		t.Fatal("two signers disagree on the same text")
 	}
 	if len(sig) != 14*8 {
@@ -71,7 +71,7 @@ func TestSignatureShapeAndSimilarity(t *testing.T) {
 }
 
 func TestShortTextHasNoSignature(t *testing.T) {
-	s := newTestSigner(t)
+	s := newTestMinHasher(t)
 	if sig := s.Sign("only four words here"); sig != nil {
 		t.Fatalf("4 words gave a signature")
 	}
@@ -85,7 +85,7 @@ func TestShortTextHasNoSignature(t *testing.T) {
 var loremClusters = [][]int{{0, 20, 50}, {400, 420}, {800, 810, 820, 840, 860}, {1205, 1215, 1225, 1245}, {1600}, {2000}}
 
 func TestTaskDedupLoremClusters(t *testing.T) {
-	d, err := NewTaskDeduper(TaskOptions{Signer: newTestSigner(t)})
+	d, err := NewTaskDeduper(TaskOptions{MinHasher: newTestMinHasher(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestTaskDedupLoremClusters(t *testing.T) {
 }
 
 func TestTaskDedupRejectsOutOfOrder(t *testing.T) {
-	d, _ := NewTaskDeduper(TaskOptions{Signer: newTestSigner(t)})
+	d, _ := NewTaskDeduper(TaskOptions{MinHasher: newTestMinHasher(t)})
 	if _, err := d.Add(5, "a", "one two three four five six"); err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +138,11 @@ func TestTaskDedupRejectsOutOfOrder(t *testing.T) {
 // hand-made signatures: union by size, ties to the pair's first document.
 func TestDatatroveTieRules(t *testing.T) {
 	cfg := Config{NGrams: 5, NumBuckets: 2, HashesPerBucket: 1, Seed: 1}
-	s, err := NewSigner(SignerOptions{Config: cfg, Words: words.Words})
+	s, err := NewMinHasher(MinHasherOptions{Config: cfg, Words: words.Words})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := NewTaskDeduper(TaskOptions{Signer: s})
+	d, _ := NewTaskDeduper(TaskOptions{MinHasher: s})
 	// Bucket 0 joins {1,2}; bucket 1 joins 0 with 1 (sorted: 0 first).
 	// {0} (size 1) meets {1,2} (size 2): the bigger set's root, 1, wins
 	// although 0 comes first. Doc 3 pairs with 4 in bucket 1 only: tie,
@@ -172,11 +172,11 @@ func TestDatatroveTieRules(t *testing.T) {
 // share no band (a–b share bucket 0, b–c bucket 1, a–c nothing).
 func TestDedupVia(t *testing.T) {
 	cfg := Config{NGrams: 5, NumBuckets: 2, HashesPerBucket: 1, Seed: 1}
-	s, err := NewSigner(SignerOptions{Config: cfg, Words: words.Words})
+	s, err := NewMinHasher(MinHasherOptions{Config: cfg, Words: words.Words})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := NewTaskDeduper(TaskOptions{Signer: s})
+	d, _ := NewTaskDeduper(TaskOptions{MinHasher: s})
 	sigs := []Signature{{1, 1}, {1, 2}, {3, 2}, {8, 8}, {4, 2}, {5, 5}}
 	for i, sig := range sigs {
 		if err := d.AddSignature(i, fmt.Sprint(i), sig); err != nil {
@@ -209,7 +209,7 @@ func TestDedupVia(t *testing.T) {
 	}
 	// Forty copies: each is one step from the one kept, not a chain of
 	// forty (the pairs union joins are neighbours in sorted order).
-	d, _ = NewTaskDeduper(TaskOptions{Signer: s})
+	d, _ = NewTaskDeduper(TaskOptions{MinHasher: s})
 	for i := range 40 {
 		if err := d.AddSignature(i, fmt.Sprint(i), Signature{7, 7}); err != nil {
 			t.Fatal(err)
@@ -230,7 +230,7 @@ func TestDedupVia(t *testing.T) {
 // two MIT licences (rails, react) differ only in their copyright lines and
 // must end up as one; the PyTorch licence is unrelated and stays.
 func TestCS336FuzzyDuplicates(t *testing.T) {
-	dir := testdata.Path(t, "filters_dedup", "cs336_a4_fixtures", "documents_with_fuzzy_duplicates")
+	dir := shareddata.Path(t, "filters_dedup", "cs336_a4_fixtures", "documents_with_fuzzy_duplicates")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestCS336FuzzyDuplicates(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
-	d, _ := NewTaskDeduper(TaskOptions{Signer: newTestSigner(t)})
+	d, _ := NewTaskDeduper(TaskOptions{MinHasher: newTestMinHasher(t)})
 	for i, n := range names {
 		raw, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {

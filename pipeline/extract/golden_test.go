@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/internal/testpages"
 )
 
@@ -161,7 +161,7 @@ func TestGoldenParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("extracts 1,041 pages")
 	}
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	const bench = "golden/trafilatura_eval.warc.gz"
 	realFiles := []string{
 		"warc/commoncrawl/jwarc_cc.warc.gz",
@@ -289,7 +289,7 @@ func TestBenchmarkQuality(t *testing.T) {
 	if testing.Short() {
 		t.Skip("extracts 990 pages")
 	}
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	const bench = "golden/trafilatura_eval.warc.gz"
 	texts := extractWARCs(t, bench)
 	type evalRow struct {

@@ -60,15 +60,6 @@ func hash(s string) uint32 {
 	return h
 }
 
-func hashBytes(s []byte) uint32 {
-	h := uint32(2166136261)
-	for _, c := range s {
-		h ^= uint32(int32(int8(c)))
-		h *= 16777619
-	}
-	return h
-}
-
 // lookup returns the entry id of w, whose hash is h, or -1.
 func (d *dictionary) lookup(w string, h uint32) int32 {
 	for i := h & d.mask; ; i = (i + 1) & d.mask {

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline"
 )
 
@@ -50,7 +50,7 @@ func TestFilterGolden(t *testing.T) {
 	n, exactScore, langDrops := 0, 0, 0
 	worst := 0.0
 	for _, name := range []string{"golden_trafilatura_eval.jsonl", "golden_realwarcs.jsonl"} {
-		readJSONL(t, testdata.Path(t, "golden", name), func(line []byte) {
+		readJSONL(t, shareddata.Path(t, "golden", name), func(line []byte) {
 			var r row
 			if err := json.Unmarshal(line, &r); err != nil {
 				t.Fatal(err)
@@ -102,7 +102,7 @@ func TestFilterGolden(t *testing.T) {
 
 // TestFilterDatatroveVectors replays datatrove's own LanguageFilter tests.
 func TestFilterDatatroveVectors(t *testing.T) {
-	raw, err := os.ReadFile(testdata.Path(t, "filters_dedup", "datatrove_test_vectors", "datatrove_filter_vectors.json"))
+	raw, err := os.ReadFile(shareddata.Path(t, "filters_dedup", "datatrove_test_vectors", "datatrove_filter_vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

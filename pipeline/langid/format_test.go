@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // sampleTexts need no test data: a few languages, scripts and odd inputs.
@@ -100,7 +100,7 @@ func TestDenseInputMatchesQuantised(t *testing.T) {
 		t.Fatal("input not dense")
 	}
 	texts := sampleTexts
-	if testdata.Root() != "" {
+	if shareddata.Root() != "" {
 		for _, c := range lid176Cases(t) {
 			texts = append(texts, c.text)
 		}

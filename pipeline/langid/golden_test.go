@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // goldenCase is one text with fastText's exact top-5 output on lid.176.ftz.
@@ -55,7 +55,7 @@ func pairs(t testing.TB, raw [][2]any) []Prediction {
 func lid176Cases(t testing.TB) []goldenCase {
 	var cases []goldenCase
 	for _, name := range []string{"papluca_test_lid176_top5.jsonl", "misc_lid176_top5.jsonl"} {
-		readJSONL(t, testdata.Path(t, "langid", name), func(line []byte) {
+		readJSONL(t, shareddata.Path(t, "langid", name), func(line []byte) {
 			var row struct {
 				ID          int      `json:"id"`
 				Text        string   `json:"text"`
@@ -83,7 +83,7 @@ type goldenDocCase struct {
 func goldenDocCases(t testing.TB) []goldenDocCase {
 	var cases []goldenDocCase
 	for _, name := range []string{"golden_trafilatura_eval.jsonl", "golden_realwarcs.jsonl"} {
-		readJSONL(t, testdata.Path(t, "golden", name), func(line []byte) {
+		readJSONL(t, shareddata.Path(t, "golden", name), func(line []byte) {
 			var row struct {
 				Text     *string  `json:"extracted_text"`
 				Top1     *string  `json:"lid_top1_label"`

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/internal/testpages"
 	"github.com/datarefine/refine/pipeline"
 )
@@ -142,7 +142,7 @@ func TestPageFilterGolden(t *testing.T) {
 	}
 	golden := map[string]gold{}
 	for _, name := range []string{"golden_trafilatura_eval.jsonl", "golden_realwarcs.jsonl"} {
-		readJSONL(t, testdata.Path(t, "golden", name), func(line []byte) {
+		readJSONL(t, shareddata.Path(t, "golden", name), func(line []byte) {
 			var row struct {
 				ID       string `json:"id"`
 				LangKeep bool   `json:"lang_keep"`
@@ -278,7 +278,7 @@ func FuzzPageFilter(f *testing.F) {
 				t.Fatalf("block of %d bytes from a page of %d", len(b), len(page))
 			}
 		}
-		if g.Keep(page) != g.Keep(page) {
+		if a, b := g.Keep(page), g.Keep(page); a != b {
 			t.Fatal("not deterministic")
 		}
 	})

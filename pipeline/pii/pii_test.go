@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline"
 )
 
@@ -114,7 +114,7 @@ type piiRow struct {
 }
 
 func loadPIIRows(t testing.TB, name string) []piiRow {
-	f, err := os.Open(testdata.Path(t, "golden", name))
+	f, err := os.Open(shareddata.Path(t, "golden", name))
 	if err != nil {
 		t.Fatal(err)
 	}

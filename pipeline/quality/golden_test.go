@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline"
 )
 
@@ -45,8 +45,8 @@ var (
 func loadGolden(tb testing.TB) []goldenRow {
 	tb.Helper()
 	paths := []string{
-		testdata.Path(tb, "golden", "golden_trafilatura_eval.jsonl"),
-		testdata.Path(tb, "golden", "golden_realwarcs.jsonl"),
+		shareddata.Path(tb, "golden", "golden_trafilatura_eval.jsonl"),
+		shareddata.Path(tb, "golden", "golden_realwarcs.jsonl"),
 	}
 	goldenOnce.Do(func() {
 		for _, p := range paths {

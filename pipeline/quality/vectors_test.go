@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline"
 )
 
@@ -24,7 +24,7 @@ type datatroveVector struct {
 
 func loadVectors(t *testing.T) []datatroveVector {
 	t.Helper()
-	b, err := os.ReadFile(testdata.Path(t, "filters_dedup", "datatrove_test_vectors", "datatrove_filter_vectors.json"))
+	b, err := os.ReadFile(shareddata.Path(t, "filters_dedup", "datatrove_test_vectors", "datatrove_filter_vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	tiktoken "github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
@@ -76,7 +76,7 @@ func TestMatchesTiktokenGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, _ := GPT2BPE()
-	f, err := os.Open(testdata.Path(t, "golden", "golden_realwarcs.jsonl"))
+	f, err := os.Open(shareddata.Path(t, "golden", "golden_realwarcs.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline"
 )
 
 func assetsDir(t testing.TB) string {
-	return testdata.Path(t, "filters_dedup", "datatrove_assets")
+	return shareddata.Path(t, "filters_dedup", "datatrove_assets")
 }
 
 // tldextract's behaviour, derived from its source (tldextract.py, remote.py)
@@ -282,7 +282,7 @@ type vector struct {
 // TestDatatroveVectors runs datatrove's own URLFilter test cases (with its
 // integrated word lists).
 func TestDatatroveVectors(t *testing.T) {
-	b, err := os.ReadFile(testdata.Path(t, "filters_dedup", "datatrove_test_vectors", "datatrove_filter_vectors.json"))
+	b, err := os.ReadFile(shareddata.Path(t, "filters_dedup", "datatrove_test_vectors", "datatrove_filter_vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func (v goldenVerdict) reason() string {
 }
 
 func goldenURLRows(t testing.TB, name string) []goldenURL {
-	fh, err := os.Open(testdata.Path(t, "golden", name))
+	fh, err := os.Open(shareddata.Path(t, "golden", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // BenchmarkReadTrafilaturaEval reads and decodes the 990 pages of
 // trafilatura_eval.warc.gz from memory (gunzip, WARC/HTTP parsing, charset
 // decoding). Reports records/s and compressed MB/s.
 func BenchmarkReadTrafilaturaEval(b *testing.B) {
-	data, err := os.ReadFile(testdata.Path(b, "golden", "trafilatura_eval.warc.gz"))
+	data, err := os.ReadFile(shareddata.Path(b, "golden", "trafilatura_eval.warc.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // TestReadEntry: every record of real WARCs (gzip members and a plain
@@ -24,7 +24,7 @@ func TestReadEntry(t *testing.T) {
 		"warc/commoncrawl/resiliparse_CC-MAIN-2020-34_extract.warc.gz",
 		"warc/real_crawls/dolma_browsertrix_sample-0000.warc.gz",
 	} {
-		path := testdata.Path(t, strings.Split(rel, "/")...)
+		path := shareddata.Path(t, strings.Split(rel, "/")...)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

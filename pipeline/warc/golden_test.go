@@ -15,7 +15,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // goldenRow is the reader part of a golden datatrove row.
@@ -32,7 +32,7 @@ type goldenRow struct {
 
 func loadGolden(t testing.TB, name string) []goldenRow {
 	t.Helper()
-	f, err := os.Open(testdata.Path(t, "golden", name))
+	f, err := os.Open(shareddata.Path(t, "golden", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func verdict(rec *Record) string {
 // depend on the charset detector (datatrove: uchardet; here: the ICU-derived
 // gogs/chardet), so only the measured agreement is held.
 func TestGoldenReader(t *testing.T) {
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	type tally struct{ rows, verdict, sha, utf8Rows, utf8SHA, detRows, detSHA, sniffMiss int }
 	files := []struct {
 		golden, dir string

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // countSkips reads a whole input and tallies records per verdict.
@@ -53,7 +53,7 @@ func countSkips(t *testing.T, path string) (map[string]int, error) {
 // TestEdgeCases reads the odd, truncated and corrupt WARCs: none may stop
 // the reader except the ARC files, which are a clear error.
 func TestEdgeCases(t *testing.T) {
-	dir := testdata.Path(t, "warc", "edge_cases")
+	dir := shareddata.Path(t, "warc", "edge_cases")
 	tests := []struct {
 		file    string
 		want    map[string]int // verdicts that must be present with these counts
@@ -107,7 +107,7 @@ func TestReadRecordAt(t *testing.T) {
 		"warc/commoncrawl/resiliparse_CC-MAIN-2020-34_extract.warc.gz",
 		"warc/real_crawls/dolma_browsertrix_sample-0000.warc.gz",
 	} {
-		path := testdata.Path(t, strings.Split(rel, "/")...)
+		path := shareddata.Path(t, strings.Split(rel, "/")...)
 		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -278,7 +278,7 @@ func TestIsPartOf(t *testing.T) {
 		"warc/edge_cases/other/ukwa_IAH-20080430204825-00000-blackbook-truncated.warc.gz": "archive.org-shallow",
 		"warc/real_crawls/dolma_browsertrix_sample-0000.warc.gz":                          "",
 	} {
-		r, err := Open(context.Background(), testdata.Path(t, strings.Split(rel, "/")...), Options{})
+		r, err := Open(context.Background(), shareddata.Path(t, strings.Split(rel, "/")...), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

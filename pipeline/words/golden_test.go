@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 )
 
 // goldenRow holds the fields of a golden row this package checks.
@@ -40,7 +40,7 @@ func loadGolden(tb testing.TB) []goldenRow {
 	}
 	var rows []goldenRow
 	for _, name := range goldenFiles {
-		f, err := os.Open(testdata.Path(tb, "golden", name))
+		f, err := os.Open(shareddata.Path(tb, "golden", name))
 		if err != nil {
 			tb.Fatalf("open golden: %v", err)
 		}

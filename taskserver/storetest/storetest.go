@@ -161,7 +161,7 @@ func testLeaseOnce(t *testing.T, s taskserver.Store) {
 			t.Fatalf("lease %d times: %+v", i, l)
 		}
 	}
-	if seen[1] != true || seen[2] != true || seen[3] != true {
+	if !seen[1] || !seen[2] || !seen[3] {
 		t.Fatalf("tasks leased = %v, want 1..3 (lowest first)", seen)
 	}
 	_, _, err := s.Lease(context.Background(), req("hk9", 5*time.Second, 20))

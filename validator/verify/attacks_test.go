@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/process"
 )
 
@@ -19,7 +19,7 @@ import (
 // it earns per lease when it cannot choose its seed — is the table's
 // multiplier, below an honest miner's 1.
 func TestPaddingAcrossSeeds(t *testing.T) {
-	warc := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	warc := shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 	_, assetsDir := testReference(t, nil)
 	out := t.TempDir()
 	m, err := process.Run(context.Background(), process.Options{Inputs: []string{warc}, Output: out, Workers: 1,

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/process"
 )
 
@@ -12,7 +12,7 @@ import (
 // record at the cited offset from a local WARC, run the reference pipeline,
 // compare the text. Reports documents/s.
 func BenchmarkRederive(b *testing.B) {
-	warc := testdata.Path(b, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	warc := shareddata.Path(b, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 	ref, assetsDir := testReferenceTB(b)
 	out := b.TempDir()
 	m, err := process.Run(context.Background(), process.Options{Inputs: []string{warc}, Output: out, Workers: 1,

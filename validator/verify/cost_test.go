@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/tokens"
 	"github.com/datarefine/refine/process"
 )
@@ -16,7 +16,7 @@ import (
 func honestTexts(b *testing.B) (texts []string, warcBytes int64) {
 	_, assetsDir := testReferenceTB(b)
 	for _, name := range []string{"dolma_browsertrix_sample-0000.warc.gz", "dolma_browsertrix_sample-0001.warc.gz"} {
-		warc := testdata.Path(b, "warc", "real_crawls", name)
+		warc := shareddata.Path(b, "warc", "real_crawls", name)
 		st, err := os.Stat(warc)
 		if err != nil {
 			b.Fatal(err)
@@ -55,7 +55,7 @@ func BenchmarkFullPass(b *testing.B) {
 		b.SetBytes(n)
 		for b.Loop() {
 			for _, t := range texts {
-				ref.Signer().Sign(t)
+				ref.MinHasher().Sign(t)
 			}
 		}
 	})

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline/warc"
 	"github.com/datarefine/refine/taskapi"
 )
@@ -29,7 +29,7 @@ type goldenRecord struct {
 // pages) and their outcomes in the golden outputs.
 func goldenRecords(t testing.TB) []goldenRecord {
 	t.Helper()
-	path := testdata.Path(t, "golden", "trafilatura_eval.warc.gz")
+	path := shareddata.Path(t, "golden", "trafilatura_eval.warc.gz")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func goldenRecords(t testing.TB) []goldenRecord {
 		out = append(out, goldenRecord{offset: rec.Offset})
 	}
 	out[len(out)-1].length = rd.Offset() - out[len(out)-1].offset
-	g, err := os.Open(testdata.Path(t, "golden", "golden_trafilatura_eval.jsonl"))
+	g, err := os.Open(shareddata.Path(t, "golden", "golden_trafilatura_eval.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

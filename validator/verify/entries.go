@@ -153,7 +153,7 @@ func (rs *reruns) fetchRun(ctx context.Context, i int) (*rerun, error) {
 	if kept {
 		r.folded = rs.ref.Folded(doc.Text)
 		r.foldedHash = sha256.Sum256([]byte(r.folded))
-		r.bands = Bands(rs.ref.Signer().Sign(doc.Text), rs.ref.Signer().Config())
+		r.bands = Bands(rs.ref.MinHasher().Sign(doc.Text), rs.ref.MinHasher().Config())
 	}
 	return r, nil
 }

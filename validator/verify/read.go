@@ -219,7 +219,7 @@ func (s *Submission) ReadAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	signer := s.opts.Reference.Signer()
+	signer := s.opts.Reference.MinHasher()
 	cfg := signer.Config()
 	sigHash := make([]uint64, 0, len(s.refs)) // 0: no signature
 	s.Docs = make([]Doc, 0, len(s.refs))
@@ -294,7 +294,7 @@ func (s *Submission) checkSigFile(path string, ours []uint64, refs []ref) error 
 		return err
 	}
 	defer f.Close()
-	if cfg := s.opts.Reference.Signer().Config(); f.Config != cfg {
+	if cfg := s.opts.Reference.MinHasher().Config(); f.Config != cfg {
 		return fmt.Errorf("made with %+v, want %+v", f.Config, cfg)
 	}
 	if f.Rows != int64(len(ours)) {

@@ -55,8 +55,8 @@ func NewReference(opts ReferenceOptions) (*Reference, error) {
 	return &Reference{opts: opts, steps: steps, filters: steps.Filters(input.WARC)}, nil
 }
 
-// Signer is the pipeline's MinHash signer.
-func (r *Reference) Signer() *dedup.Signer { return r.steps.Signer }
+// MinHasher is the pipeline's MinHash signer.
+func (r *Reference) MinHasher() *dedup.MinHasher { return r.steps.MinHasher }
 
 // Run passes a document read from a WARC record through the pipeline's
 // filters and annotators with the Runner's own loop (pipeline.Process, so a

@@ -13,7 +13,7 @@ import (
 
 	"github.com/datarefine/refine/assets"
 	"github.com/datarefine/refine/dataset"
-	"github.com/datarefine/refine/internal/testdata"
+	"github.com/datarefine/refine/internal/shareddata"
 	"github.com/datarefine/refine/pipeline"
 	"github.com/datarefine/refine/pipeline/tokens"
 	"github.com/datarefine/refine/pipeline/warc"
@@ -46,7 +46,7 @@ func localSpans(t testing.TB, task taskapi.Task) []Span {
 
 func testReferenceWith(t testing.TB, resolve func(string) (string, error)) (*Reference, string) {
 	t.Helper()
-	root := testdata.Dir(t)
+	root := shareddata.Dir(t)
 	dir := t.TempDir()
 	if err := assets.Import(filepath.Join(root, "filters_dedup", "datatrove_assets"), dir, ""); err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func testReferenceWith(t testing.TB, resolve func(string) (string, error)) (*Ref
 // HTTP range requests: each must be kept with the same text (modulo PII)
 // and token count.
 func TestReferenceRederivesKeptDocuments(t *testing.T) {
-	warc := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	warc := shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(warc))))
 	defer srv.Close()
 	local, assetsDir := testReference(t, nil)
@@ -214,7 +214,7 @@ func (p panicky) Filter(d *pipeline.Document) (bool, string) {
 // on the validator's side.
 func TestReferencePanicLikeRunner(t *testing.T) {
 	ref, _ := testReference(t, nil)
-	warcPath := testdata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
+	warcPath := shareddata.Path(t, "warc", "real_crawls", "dolma_browsertrix_sample-0000.warc.gz")
 	rd, err := warc.Open(context.Background(), warcPath, warc.Options{})
 	if err != nil {
 		t.Fatal(err)

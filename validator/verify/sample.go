@@ -2,7 +2,6 @@ package verify
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -42,18 +41,6 @@ func SampleIndices(seed [32]byte, n, k int) []int {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// priority ranks record i of a stream for bottom-k sampling: the k records
-// with the smallest priorities are the sample, whatever the stream length.
-func priority(seed [32]byte, warc string, index int64) uint64 {
-	h := sha256.New()
-	h.Write(seed[:])
-	h.Write([]byte(warc))
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(index))
-	h.Write(b[:])
-	return binary.LittleEndian.Uint64(h.Sum(nil))
 }
 
 // WeightedDraws draws k rows with probability proportional to their

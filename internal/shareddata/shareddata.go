@@ -1,4 +1,4 @@
-// Package testdata locates the project's shared, read-only test data
+// Package shareddata locates the project's shared, read-only test data
 // (real WARCs, golden datatrove outputs, models, benchmarks).
 //
 // The data never lives inside this repository. Tests find it through the
@@ -6,7 +6,7 @@
 // to the repository root. A test that needs it calls Dir(t): when the data is
 // absent the test is skipped with a message that says so, except under CI
 // (CI=true), where missing data is a failure because CI must run every test.
-package testdata
+package shareddata
 
 import (
 	"os"
