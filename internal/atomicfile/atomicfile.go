@@ -59,7 +59,6 @@ func WriteWith(path string, opts Options, fill func(io.Writer) error) error {
 type File struct {
 	f      *os.File
 	path   string
-	perm   os.FileMode
 	noSync bool
 	done   bool
 }
@@ -84,7 +83,15 @@ func Create(path string, opts Options) (*File, error) {
 	if perm == 0 {
 		perm = 0o600
 	}
-	return &File{f: f, path: path, perm: perm, noSync: opts.NoSync}, nil
+	// Chmod rather than trusting CreateTemp's 0600 under the umask: the
+	// mode is exact, and set before any content is written (a keyfile is
+	// never readable by others, not even while it is being written).
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &File{f: f, path: path, noSync: opts.NoSync}, nil
 }
 
 // Write writes to the temporary file.
@@ -93,7 +100,7 @@ func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
 // Name is the temporary file's path.
 func (f *File) Name() string { return f.f.Name() }
 
-// Commit sets the mode, syncs (unless NoSync), closes and renames the
+// Commit syncs (unless NoSync), closes and renames the
 // temporary file onto the target. On error the temporary file is removed
 // and the target is left as it was.
 func (f *File) Commit() error { return f.CommitTo(f.path) }
@@ -109,10 +116,7 @@ func (f *File) CommitTo(path string) (err error) {
 			os.Remove(f.f.Name())
 		}
 	}()
-	// Chmod rather than trusting CreateTemp's 0600 under the umask: the
-	// mode is exact (a keyfile must be 0600, nothing more).
-	err = f.f.Chmod(f.perm)
-	if err == nil && !f.noSync {
+	if !f.noSync {
 		err = f.f.Sync()
 	}
 	if cerr := f.f.Close(); err == nil {

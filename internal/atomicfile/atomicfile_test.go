@@ -83,7 +83,7 @@ func TestWriteFillErrorLeavesOldFileAndNoTemp(t *testing.T) {
 func TestFileInvisibleUntilCommit(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "lines.jsonl")
-	f, err := Create(path, Options{NoSync: true})
+	f, err := Create(path, Options{NoSync: true, Perm: 0o640})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +105,8 @@ func TestFileInvisibleUntilCommit(t *testing.T) {
 		t.Fatalf("content %q", b)
 	}
 	st, _ := os.Stat(path)
-	if st.Mode().Perm() != 0o600 {
-		t.Fatalf("default mode %v, want 0600", st.Mode().Perm())
+	if st.Mode().Perm() != 0o640 {
+		t.Fatalf("mode %v, want 0640", st.Mode().Perm())
 	}
 	if got := entries(t, dir); len(got) != 1 {
 		t.Fatalf("folder holds %v", got)
@@ -125,6 +125,9 @@ func TestAbortAndTempDir(t *testing.T) {
 	}
 	if filepath.Dir(f.Name()) != tmp {
 		t.Fatalf("temp file %s not in %s", f.Name(), tmp)
+	}
+	if st, err := os.Stat(f.Name()); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("temp file mode before any content: %v, %v", st.Mode().Perm(), err)
 	}
 	io.WriteString(f, "abc")
 	f.Abort()
