@@ -100,9 +100,9 @@ func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
 // Name is the temporary file's path.
 func (f *File) Name() string { return f.f.Name() }
 
-// Commit syncs (unless NoSync), closes and renames the
-// temporary file onto the target. On error the temporary file is removed
-// and the target is left as it was.
+// Commit syncs (unless NoSync), closes and renames the temporary file
+// onto the target. On error the temporary file is removed and the target
+// is left as it was.
 func (f *File) Commit() error { return f.CommitTo(f.path) }
 
 // CommitTo is Commit onto path instead of the target given to Create.
