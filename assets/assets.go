@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/datarefine/refine/internal/atomicfile"
 	"github.com/datarefine/refine/retry"
 )
 
@@ -345,23 +346,20 @@ func install(r io.Reader, dst string, s Spec) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	// Not synced, as before: Path checks the hash of what it finds.
+	tmp, err := atomicfile.Create(dst, atomicfile.Options{NoSync: true})
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(tmp, h), r); err != nil {
-		tmp.Close()
 		return fmt.Errorf("write %s: %w", s.Name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); s.SHA256 != "" && got != s.SHA256 {
 		return fmt.Errorf("asset %s: sha256 %s does not match the pinned %s", s.Name, got, s.SHA256)
 	}
-	return os.Rename(tmp.Name(), dst)
+	return tmp.Commit()
 }
 
 // Path returns the path of a known asset in dir, checking that it exists

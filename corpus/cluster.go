@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+
+	"github.com/datarefine/refine/internal/atomicfile"
 )
 
 // clusterResult is the completion marker of one dump's cluster unit.
@@ -326,47 +328,34 @@ func (b *builder) clusterDump(ctx context.Context, dump string, shards []docShar
 // lineFile streams JSON lines (HTML left alone) to a temporary file that
 // commit renames into place.
 type lineFile struct {
-	path string
-	f    *os.File
-	w    *bufio.Writer
-	enc  *json.Encoder
+	f   *atomicfile.File
+	w   *bufio.Writer
+	enc *json.Encoder
 }
 
 func createLineFile(path string) (*lineFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	f, err := atomicfile.Create(path, atomicfile.Options{})
 	if err != nil {
 		return nil, err
 	}
-	lf := &lineFile{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	lf := &lineFile{f: f, w: bufio.NewWriterSize(f, 1<<20)}
 	lf.enc = json.NewEncoder(lf.w)
 	lf.enc.SetEscapeHTML(false)
 	return lf, nil
 }
 
 func (lf *lineFile) commit() error {
-	err := lf.w.Flush()
-	if err == nil {
-		err = lf.f.Sync()
+	if err := lf.w.Flush(); err != nil {
+		lf.f.Abort()
+		return err
 	}
-	if cerr := lf.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(lf.f.Name(), lf.path)
-	}
-	if err != nil {
-		os.Remove(lf.f.Name())
-	}
-	return err
+	return lf.f.Commit()
 }
 
-func (lf *lineFile) abort() {
-	lf.f.Close()
-	os.Remove(lf.f.Name())
-}
+func (lf *lineFile) abort() { lf.f.Abort() }
 
 // oldDocs is the committed part of a dump's document numbering.
 type oldDocs struct{ lines []docsLine }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+
+	"github.com/datarefine/refine/internal/atomicfile"
 )
 
 // The files of a deduplication's output folder (refine dedup --output).
@@ -39,12 +41,12 @@ func DeduplicateTo(ctx context.Context, datasets []Dataset, opts EngineOptions, 
 	if opts.TempDir == "" {
 		opts.TempDir = dir
 	}
-	out, err := os.CreateTemp(dir, ".removed-*.jsonl")
+	// Not synced, as before: a lost list is rebuilt by running again.
+	out, err := atomicfile.Create(filepath.Join(dir, RemovedFile), atomicfile.Options{NoSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
-	defer os.Remove(out.Name())
-	defer out.Close()
+	defer out.Abort()
 	w := bufio.NewWriterSize(out, 1<<20)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -55,11 +57,8 @@ func DeduplicateTo(ctx context.Context, datasets []Dataset, opts EngineOptions, 
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("dedup: write removals: %w", err)
 	}
-	if err := out.Close(); err != nil {
+	if err := out.Commit(); err != nil {
 		return nil, fmt.Errorf("dedup: write removals: %w", err)
-	}
-	if err := os.Rename(out.Name(), filepath.Join(dir, RemovedFile)); err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	sj, err := json.MarshalIndent(stats, "", "  ")
 	if err != nil {

@@ -218,12 +218,8 @@ func TestBuildFromDevnet(t *testing.T) {
 	var share float64 // the task server's acceptance share, as /v1/accepted states it
 	accepted := func(ctx context.Context) ([]Submission, error) {
 		subs, s, err := tasks.AllAccepted(ctx)
-		var out []Submission
-		for _, s := range subs {
-			out = append(out, Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
-		}
 		share = s
-		return out, err
+		return FromAccepted(subs), err
 	}
 	waitAccepted := func(n int) []Submission {
 		t.Helper()

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/datarefine/refine/internal/atomicfile"
 )
 
 // Every file a build leaves for a later stage or run is written to a
@@ -25,32 +27,13 @@ func writeFileAtomic(path string, fill func(w io.Writer) error) error {
 // writeFileVia writes path through a synced temporary file in tmpDir (on
 // the same file system), for folders that must never hold a partial
 // file, such as the dataset's working copy, which is published whole.
-func writeFileVia(tmpDir, path string, fill func(w io.Writer) error) (err error) {
+func writeFileVia(tmpDir, path string, fill func(w io.Writer) error) error {
 	for _, d := range []string{tmpDir, filepath.Dir(path)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(tmpDir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := fill(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteWith(path, atomicfile.Options{TempDir: tmpDir}, fill)
 }
 
 // writeJSON writes v as indented JSON (keys in struct order, maps sorted:

@@ -9,6 +9,7 @@ import (
 	"github.com/datarefine/refine/acceptance"
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // Network is the subnet's source: the submissions the validators
@@ -107,4 +108,15 @@ func (n *Network) Fetch(ctx context.Context, s Submission, dst string) (*Fetched
 		return nil, errors.Join(ErrBadSubmission, fmt.Errorf("manifest counts %d documents in no shard", m.Documents))
 	}
 	return out, nil
+}
+
+// FromAccepted turns the task server's accepted submissions into the
+// build's inputs: each is keyed by its commitment, so a submission is
+// added once however many builds list it.
+func FromAccepted(subs []taskapi.AcceptedSubmission) []Submission {
+	out := make([]Submission, 0, len(subs))
+	for _, s := range subs {
+		out = append(out, Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
+	}
+	return out
 }

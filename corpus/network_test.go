@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
 	"github.com/datarefine/refine/submission"
+	"github.com/datarefine/refine/taskapi"
 )
 
 // publishSubmission writes task's documents in the submission layout to a
@@ -221,5 +223,18 @@ func TestNetworkAcceptanceShare(t *testing.T) {
 		case tc.want != 0 && src.Info().Share != tc.want:
 			t.Errorf("%s: recorded share %v, want %v", tc.name, src.Info().Share, tc.want)
 		}
+	}
+}
+
+func TestFromAccepted(t *testing.T) {
+	got := FromAccepted([]taskapi.AcceptedSubmission{
+		{LeaseID: 9, TaskID: 7, Hotkey: "5Hot", Commitment: "r1:m/r@abc:7:0123456789abcdef", CommitBlock: 42, DecidedBlock: 50},
+	})
+	want := []Submission{{Key: "r1:m/r@abc:7:0123456789abcdef", Commitment: "r1:m/r@abc:7:0123456789abcdef", Hotkey: "5Hot", Block: 42, TaskID: 7}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("FromAccepted = %+v, want %+v", got, want)
+	}
+	if got := FromAccepted(nil); got == nil || len(got) != 0 {
+		t.Fatalf("FromAccepted(nil) = %#v, want an empty list", got)
 	}
 }

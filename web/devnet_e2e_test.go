@@ -99,11 +99,7 @@ func TestBrowserDevnet(t *testing.T) {
 	const repo = "subnet/refined-web"
 	src := &corpus.Network{URL: sum.URL, Store: miners, Accepted: func(ctx context.Context) ([]corpus.Submission, float64, error) {
 		subs, share, err := api.AllAccepted(ctx)
-		var list []corpus.Submission
-		for _, s := range subs {
-			list = append(list, corpus.Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
-		}
-		return list, share, err
+		return corpus.FromAccepted(subs), share, err
 	}}
 	opts := corpus.DefaultOptions(filepath.Join(dir, "dataset-work"))
 	opts.Source, opts.Store, opts.Repo, opts.Memory, opts.Workers = src, out, repo, 256<<20, 2

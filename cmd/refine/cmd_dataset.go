@@ -100,11 +100,7 @@ func acceptedReader(url string) func(context.Context) ([]corpus.Submission, floa
 		if err != nil {
 			return nil, 0, fmt.Errorf("read accepted submissions from %s: %w", url, err)
 		}
-		out := make([]corpus.Submission, 0, len(subs))
-		for _, s := range subs {
-			out = append(out, corpus.Submission{Key: s.Commitment, Commitment: s.Commitment, Hotkey: s.Hotkey, Block: s.CommitBlock, TaskID: s.TaskID})
-		}
-		return out, share, nil
+		return corpus.FromAccepted(subs), share, nil
 	}
 }
 

@@ -44,7 +44,7 @@ type Layer struct {
 var Table = []Layer{
 	{Name: "foundations", Peers: AnyPeer, Packages: []string{
 		// Small libraries that know nothing of the layers above.
-		"internal/buildinfo", "retry", "wallet", "epistula", "clientip", "sqldb",
+		"internal/buildinfo", "internal/atomicfile", "retry", "wallet", "epistula", "clientip", "sqldb",
 		"acceptance", "chain/yuma", "scale", "lm", "lm/eval", "assets", "assets/sample",
 	}},
 	{Name: "contracts", Peers: AnyPeer, Packages: []string{

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/datarefine/refine/internal/atomicfile"
 )
 
 // Signature files (docs/formats/signatures.md) hold the MinHash signatures
@@ -165,17 +167,13 @@ func (sw *SigWriter) Close() error {
 
 // WriteSigFile writes a whole signature file at path, atomically (through
 // a temporary file renamed into place).
-func WriteSigFile(path string, cfg Config, fill func(sw *SigWriter) error) (err error) {
-	tmp, err := os.CreateTemp(dirOf(path), ".sig-*")
+func WriteSigFile(path string, cfg Config, fill func(sw *SigWriter) error) error {
+	// Not synced, as before: a reader checks the file's CRCs.
+	tmp, err := atomicfile.Create(path, atomicfile.Options{NoSync: true})
 	if err != nil {
 		return fmt.Errorf("create signature file: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	sw, err := NewSigWriter(tmp, cfg)
 	if err != nil {
 		return err
@@ -186,20 +184,10 @@ func WriteSigFile(path string, cfg Config, fill func(sw *SigWriter) error) (err 
 	if err := sw.Close(); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close signature file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename signature file: %w", err)
+	if err := tmp.Commit(); err != nil {
+		return fmt.Errorf("write signature file: %w", err)
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
 
 // SigFile is an open, structurally checked signature file.

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/datarefine/refine/internal/atomicfile"
 	"github.com/datarefine/refine/store"
 )
 
@@ -250,16 +251,14 @@ func (s *Store) putFile(path string) (store.File, error) {
 
 // putObject stores content under its hash.
 func (s *Store) putObject(in io.Reader) (store.File, error) {
-	tmp, err := os.CreateTemp(filepath.Join(s.root, "objects"), ".tmp-*")
+	// Not synced, as before (the local store is the development backend).
+	tmp, err := atomicfile.Create("", atomicfile.Options{TempDir: filepath.Join(s.root, "objects"), NoSync: true})
 	if err != nil {
 		return store.File{}, err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), in)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return store.File{}, err
 	}
@@ -271,26 +270,17 @@ func (s *Store) putObject(in io.Reader) (store.File, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return store.File{}, err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
+	if err := tmp.CommitTo(dst); err != nil {
 		return store.File{}, err
 	}
 	return store.File{Size: n, SHA256: sum}, nil
 }
 
 func writeAtomic(dst string, r io.Reader) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
-	if err != nil {
+	return atomicfile.WriteWith(dst, atomicfile.Options{NoSync: true}, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
 // readCommit reads and checks a revision's record.
