@@ -575,6 +575,7 @@ func TestRejections(t *testing.T) {
 			{"report on no submission", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":%q,"task_id":1,"commitment":%q,"score":1}`, id, key(t, "m1").SS58(), commitment(1))), nil, 404, "not_submission"},
 			{"report without a lease", "POST", "/v1/scores", "v1", []byte(`{"hotkey":"x","task_id":1,"commitment":"c","score":1}`), nil, 400, "bad_request"},
 			{"report with a negative score", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":-1}`, id)), nil, 400, "bad_request"},
+			{"report with a score near the float limit", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":1e308}`, id)), nil, 400, "bad_request"},
 			{"report with a huge detail", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":1,"detail":{"x":"%s"}}`, id, strings.Repeat("a", 3000))), nil, 413, "detail_too_large"},
 			{"malformed JSON", "POST", "/v1/heartbeat", "m1", []byte(`{"lease_id":`), nil, 400, "bad_request"},
 			{"unknown field", "POST", "/v1/heartbeat", "m1", []byte(fmt.Sprintf(`{"lease_id":%d,"extra":1}`, id)), nil, 400, "bad_request"},
