@@ -149,7 +149,7 @@ func NewAPI(opts APIOptions) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task server API: %w", err)
 	}
-	a := &API{opts: opts, svc: opts.Service, log: opts.Logger, clients: clients, cache: newReadCache(opts.PublicCacheTTL, 256)}
+	a := &API{opts: opts, svc: opts.Service, log: opts.Logger, clients: clients, cache: newReadCache(opts.PublicCacheTTL, 256, readCacheBytes)}
 	if opts.Rate > 0 {
 		a.limiter = newLimiter(opts.Rate, opts.Burst)
 	}
