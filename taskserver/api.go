@@ -149,7 +149,7 @@ func NewAPI(opts APIOptions) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task server API: %w", err)
 	}
-	a := &API{opts: opts, svc: opts.Service, log: opts.Logger, clients: clients, cache: newReadCache(opts.PublicCacheTTL, 256)}
+	a := &API{opts: opts, svc: opts.Service, log: opts.Logger, clients: clients, cache: newReadCache(opts.PublicCacheTTL, 256, readCacheBytes)}
 	if opts.Rate > 0 {
 		a.limiter = newLimiter(opts.Rate, opts.Burst)
 	}
@@ -551,6 +551,12 @@ func (a *API) hotkeyLeases(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, taskapi.LeasesResponse{Leases: nonNil(ls)})
 }
 
+// MaxScore bounds a reported score, far above any the scoring formula
+// gives (verified tokens per token unit), so that the means the public
+// reads take over published scores stay finite: two scores near the
+// largest float64 sum to +Inf, which JSON cannot encode.
+const MaxScore = 1e18
+
 func (a *API) reportScore(w http.ResponseWriter, r *http.Request) {
 	var body taskapi.ScoreBody
 	if !decode(w, r, &body) {
@@ -560,8 +566,8 @@ func (a *API) reportScore(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "lease_id, hotkey, task_id and commitment are required")
 		return
 	}
-	if body.WeightsRound < 0 || math.IsNaN(body.Score) || math.IsInf(body.Score, 0) || body.Score < 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "score must be a finite number ≥ 0 and weights_round ≥ 0")
+	if body.WeightsRound < 0 || math.IsNaN(body.Score) || body.Score < 0 || body.Score > MaxScore {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("score must be a number in [0, %g] and weights_round ≥ 0", MaxScore))
 		return
 	}
 	d := bytes.TrimSpace(body.Detail)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -575,6 +576,7 @@ func TestRejections(t *testing.T) {
 			{"report on no submission", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":%q,"task_id":1,"commitment":%q,"score":1}`, id, key(t, "m1").SS58(), commitment(1))), nil, 404, "not_submission"},
 			{"report without a lease", "POST", "/v1/scores", "v1", []byte(`{"hotkey":"x","task_id":1,"commitment":"c","score":1}`), nil, 400, "bad_request"},
 			{"report with a negative score", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":-1}`, id)), nil, 400, "bad_request"},
+			{"report with a score near the float limit", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":1e308}`, id)), nil, 400, "bad_request"},
 			{"report with a huge detail", "POST", "/v1/scores", "v1", []byte(fmt.Sprintf(`{"lease_id":%d,"hotkey":"x","task_id":1,"commitment":"c","score":1,"detail":{"x":"%s"}}`, id, strings.Repeat("a", 3000))), nil, 413, "detail_too_large"},
 			{"malformed JSON", "POST", "/v1/heartbeat", "m1", []byte(`{"lease_id":`), nil, 400, "bad_request"},
 			{"unknown field", "POST", "/v1/heartbeat", "m1", []byte(fmt.Sprintf(`{"lease_id":%d,"extra":1}`, id)), nil, 400, "bad_request"},
@@ -757,8 +759,23 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	}
 }
 
+// countsStore counts the Store's Counts reads.
+type countsStore struct {
+	taskserver.Store
+	n atomic.Int64
+}
+
+func (s *countsStore) Counts(ctx context.Context) (taskapi.Counts, error) {
+	s.n.Add(1)
+	return s.Store.Counts(ctx)
+}
+
 func TestMetrics(t *testing.T) {
-	h := newHarness(t, "sqlite", harnessOptions{tasks: 2})
+	var counted *countsStore
+	h := newHarness(t, "sqlite", harnessOptions{tasks: 2, service: func(o *taskserver.Options) {
+		counted = &countsStore{Store: o.Store}
+		o.Store = counted
+	}})
 	if _, err := h.client("m1").Lease(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -777,10 +794,16 @@ func TestMetrics(t *testing.T) {
 		`taskserver_tasks_leased 1`,
 		`taskserver_registered_hotkeys 4`,
 		`taskserver_signature_verify_seconds_total`,
+		`taskserver_tasks_submitted 0`,
+		`taskserver_tasks_done 0`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// One read of the counts per scrape, however many gauges it feeds.
+	if n := counted.n.Load(); n != 1 {
+		t.Errorf("one scrape read the counts %d times, want 1", n)
 	}
 }
 

@@ -10,14 +10,18 @@ import (
 
 // readCache keeps the answers of public reads for a short time, so that
 // however often clients poll, each distinct query reaches the database at
-// most once per ttl. It holds at most max answers; when full, expired
-// ones are dropped first, then the oldest.
+// most once per ttl. It holds at most max answers and maxBytes of them
+// (anybody can ask distinct queries of large answers: ?limit=1000&x=1,
+// &x=2, ...); when full, expired ones are dropped first, then the oldest.
+// An answer larger than a quarter of maxBytes is served, not kept.
 type readCache struct {
-	ttl time.Duration
-	max int
+	ttl      time.Duration
+	max      int
+	maxBytes int
 
 	mu      sync.Mutex
 	entries map[string]*cached
+	bytes   int // of the bodies held
 }
 
 type cached struct {
@@ -27,8 +31,11 @@ type cached struct {
 	added   time.Time
 }
 
-func newReadCache(ttl time.Duration, max int) *readCache {
-	return &readCache{ttl: ttl, max: max, entries: map[string]*cached{}}
+// readCacheBytes bounds the bodies the API's read cache holds.
+const readCacheBytes = 64 << 20
+
+func newReadCache(ttl time.Duration, max, maxBytes int) *readCache {
+	return &readCache{ttl: ttl, max: max, maxBytes: maxBytes, entries: map[string]*cached{}}
 }
 
 func (c *readCache) get(key string, now time.Time) *cached {
@@ -42,24 +49,40 @@ func (c *readCache) get(key string, now time.Time) *cached {
 }
 
 func (c *readCache) put(key string, e *cached, now time.Time) {
+	size := len(e.body)
+	if size > c.maxBytes/4 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		var oldest string
+	c.drop(key)
+	full := func() bool { return len(c.entries) >= c.max || c.bytes+size > c.maxBytes }
+	if full() {
 		for k, x := range c.entries {
 			if now.After(x.expires) {
-				delete(c.entries, k)
-				continue
+				c.drop(k)
 			}
+		}
+	}
+	for full() && len(c.entries) > 0 {
+		var oldest string
+		for k, x := range c.entries {
 			if oldest == "" || x.added.Before(c.entries[oldest].added) {
 				oldest = k
 			}
 		}
-		if len(c.entries) >= c.max && oldest != "" {
-			delete(c.entries, oldest)
-		}
+		c.drop(oldest)
 	}
 	c.entries[key] = e
+	c.bytes += size
+}
+
+// drop removes key's answer, if held.
+func (c *readCache) drop(key string) {
+	if x, ok := c.entries[key]; ok {
+		c.bytes -= len(x.body)
+		delete(c.entries, key)
+	}
 }
 
 // captureWriter keeps a copy of the answer and its status.

@@ -34,22 +34,7 @@ func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
 	}
 	reg.MustRegister(m.requests, m.latency, m.transitions, m.verifySeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// Pool gauges are read from the store at scrape time.
-	gauge := func(name, help string, f func(taskapi.Counts) int64) {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			c, err := svc.Store().Counts(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(f(c))
-		}))
-	}
-	gauge("taskserver_tasks_pending", "Tasks in the pool.", func(c taskapi.Counts) int64 { return c.Pending })
-	gauge("taskserver_tasks_leased", "Tasks under a live lease.", func(c taskapi.Counts) int64 { return c.Leased })
-	gauge("taskserver_tasks_submitted", "Tasks completed, awaiting the validators' decision.", func(c taskapi.Counts) int64 { return c.Submitted })
-	gauge("taskserver_tasks_done", "Tasks whose submission the validators accepted.", func(c taskapi.Counts) int64 { return c.Done })
+	reg.MustRegister(newPoolCollector(svc))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "taskserver_chain_head_block", Help: "Last chain block seen by the task server.",
 	}, func() float64 { return float64(svc.Roster().Head()) }))
@@ -57,4 +42,48 @@ func newMetrics(reg *prometheus.Registry, svc *Service) *metrics {
 		Name: "taskserver_registered_hotkeys", Help: "Hotkeys in the cached metagraph.",
 	}, func() float64 { return float64(svc.Roster().Size()) }))
 	return m
+}
+
+// poolCollector exports the pool's gauges, read from the store at scrape
+// time with one Counts per scrape (not one per gauge: /metrics is public,
+// and every read aggregates the tables). A failed read reports -1.
+type poolCollector struct {
+	svc    *Service
+	gauges []poolGauge
+}
+
+type poolGauge struct {
+	desc *prometheus.Desc
+	f    func(taskapi.Counts) int64
+}
+
+func newPoolCollector(svc *Service) *poolCollector {
+	g := func(name, help string, f func(taskapi.Counts) int64) poolGauge {
+		return poolGauge{prometheus.NewDesc(name, help, nil, nil), f}
+	}
+	return &poolCollector{svc: svc, gauges: []poolGauge{
+		g("taskserver_tasks_pending", "Tasks in the pool.", func(c taskapi.Counts) int64 { return c.Pending }),
+		g("taskserver_tasks_leased", "Tasks under a live lease.", func(c taskapi.Counts) int64 { return c.Leased }),
+		g("taskserver_tasks_submitted", "Tasks completed, awaiting the validators' decision.", func(c taskapi.Counts) int64 { return c.Submitted }),
+		g("taskserver_tasks_done", "Tasks whose submission the validators accepted.", func(c taskapi.Counts) int64 { return c.Done }),
+	}}
+}
+
+func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, g := range p.gauges {
+		ch <- g.desc
+	}
+}
+
+func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := p.svc.Store().Counts(ctx)
+	for _, g := range p.gauges {
+		v := float64(-1)
+		if err == nil {
+			v = float64(g.f(c))
+		}
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v)
+	}
 }

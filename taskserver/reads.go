@@ -18,7 +18,8 @@ import (
 // and the validator checked them against the shards, row by row: the same
 // definition as the published dataset's and its card's. Verdicts without
 // that claim give the validator's own count of the published texts
-// (measured_tokens). ok is false when the detail states no documents.
+// (measured_tokens). ok is false when the detail states no documents, or
+// counts beyond MaxVerdictCount.
 func VerdictCounts(detail string) (documents, tokens int64, ok bool) {
 	var v struct {
 		Documents      *int64 `json:"documents"`
@@ -32,5 +33,15 @@ func VerdictCounts(detail string) (documents, tokens int64, ok bool) {
 	if v.Tokens != nil && *v.Tokens > 0 {
 		tokens = *v.Tokens
 	}
+	if *v.Documents > MaxVerdictCount || tokens > MaxVerdictCount {
+		return 0, 0, false
+	}
 	return *v.Documents, max(tokens, 0), true
 }
+
+// MaxVerdictCount bounds the documents and tokens a verdict may state for
+// one submission (2^36, some 69 billion: no task holds that many). A
+// count beyond it is no claim: the database sums the counts of every
+// accepted submission, and a validator stating counts near 2^63 for two of
+// them would overflow those sums and fail every public read of the volume.
+const MaxVerdictCount = 1 << 36

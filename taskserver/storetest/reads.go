@@ -171,3 +171,41 @@ func testReadModel(t *testing.T, s taskserver.Store) {
 		t.Fatalf("events: %d of all kinds, page %+v", len(all), page)
 	}
 }
+
+// testAbsurdCounts: a validator that states counts near 2^63 for accepted
+// submissions (here v3, published before the majority's v1) neither
+// overflows the sums of the public reads nor sets the volume: its counts
+// are no claim.
+func testAbsurdCounts(t *testing.T, s taskserver.Store) {
+	ctx := context.Background()
+	addTasks(t, s, 2)
+	huge := int64(1) << 62
+	for i := range 2 {
+		l := submit(t, s, "m1", time.Duration(i+1)*time.Minute, uint64(2+2*i))
+		reportV(t, s, "v1", l, true, verdict(true, 10, 1000), 1, 4*time.Minute, 10)
+		reportV(t, s, "v3", l, true, verdict(true, huge, huge), 1, 4*time.Minute, 10)
+	}
+	if n, err := s.ReleaseReports(ctx, "v3", 1, at(5*time.Minute, 11)); err != nil || n != 2 {
+		t.Fatalf("release v3 = %d, %v", n, err)
+	}
+	vol, err := s.Volume(ctx)
+	if err != nil {
+		t.Fatalf("volume: %v", err)
+	}
+	if len(vol) != 1 || vol[0].Volume != (taskapi.Volume{Submissions: 2}) {
+		t.Fatalf("volume = %+v, want 2 submissions, none counted", vol)
+	}
+	if _, err := s.Counts(ctx); err != nil {
+		t.Fatalf("counts: %v", err)
+	}
+	if _, err := s.Miners(ctx, T0); err != nil {
+		t.Fatalf("miners: %v", err)
+	}
+	if n, err := s.ReleaseReports(ctx, "v1", 1, at(6*time.Minute, 12)); err != nil || n != 2 {
+		t.Fatalf("release v1 = %d, %v", n, err)
+	}
+	vol, err = s.Volume(ctx)
+	if err != nil || len(vol) != 1 || vol[0].Volume != (taskapi.Volume{Submissions: 2, Counted: 2, Documents: 20, Tokens: 2000}) {
+		t.Fatalf("volume after v1's release = %+v, %v", vol, err)
+	}
+}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Open) {
 		{"UndecidedLimit", testUndecidedLimit},
 		{"AcceptedSubmissions", testAccepted},
 		{"ReadModel", testReadModel},
+		{"AbsurdCountsAreNoClaim", testAbsurdCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
