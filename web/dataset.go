@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -291,17 +292,13 @@ func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample
 		if read >= d.limit() {
 			break
 		}
-		b, err := d.readAll(ctx, d.Repo, sum.Revision, f.Path)
-		if errors.Is(err, store.ErrTooLarge) {
-			// Sample the first MaxFileBytes of a huge lineage file.
-			b, err = d.readPrefix(ctx, sum.Revision, f.Path)
-		}
+		b, err := d.readLines(ctx, sum.Revision, f.Path)
 		if err != nil {
 			return nil, err
 		}
 		read += int64(len(b))
 		dump := strings.Split(f.Path, "/")[1]
-		sc := bufio.NewScanner(strings.NewReader(string(b)))
+		sc := bufio.NewScanner(bytes.NewReader(b))
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
 			var lr lineageRange
@@ -355,17 +352,26 @@ func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample
 	return out, nil
 }
 
-func (d *DatasetSource) readPrefix(ctx context.Context, rev, path string) ([]byte, error) {
+// readLines reads a lines file of the dataset in one pass: whole when it
+// is within the limit, else its first MaxFileBytes cut after the last whole
+// line (a huge lineage file is sampled by its start).
+func (d *DatasetSource) readLines(ctx context.Context, rev, path string) ([]byte, error) {
 	rc, err := d.Store.Open(ctx, d.Repo, rev, path)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, d.limit()))
-	if i := strings.LastIndexByte(string(b), '\n'); i >= 0 {
-		b = b[:i+1]
+	b, err := io.ReadAll(io.LimitReader(rc, d.limit()+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s/%s: %w", d.Repo, rev, path, err)
 	}
-	return b, err
+	if int64(len(b)) > d.limit() {
+		b = b[:d.limit()]
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			b = b[:i+1]
+		}
+	}
+	return b, nil
 }
 
 // sourceRow maps the k-th row of a lineage range to its row in the
