@@ -52,6 +52,10 @@ type DatasetSource struct {
 
 	mu    sync.Mutex
 	cache map[string]*datasetCache // by revision
+	// drawing admits one draw at a time: visitors who arrive before a
+	// revision's pool exists wait for it rather than each downloading
+	// lineage and shards (up to MaxFileBytes apiece).
+	drawing chan struct{}
 }
 
 type datasetCache struct {
@@ -240,21 +244,61 @@ func (d *DatasetSource) Samples(ctx context.Context, n int) ([]Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	c := d.cache[sum.Revision]
-	pool := c.samples
-	d.mu.Unlock()
-	if pool == nil {
-		if pool, err = d.draw(ctx, sum); err != nil {
-			return nil, err
-		}
-		d.mu.Lock()
-		c.samples = pool
-		d.mu.Unlock()
+	pool, err := d.pool(ctx, sum)
+	if err != nil {
+		return nil, err
 	}
 	out := append([]Sample(nil), pool...)
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out[:min(n, len(out))], nil
+}
+
+// pool returns the revision's drawn samples, drawing them if no draw has
+// yet succeeded, one draw at a time.
+func (d *DatasetSource) pool(ctx context.Context, sum *DatasetSummary) ([]Sample, error) {
+	cached := func() (*datasetCache, chan struct{}) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.cache == nil {
+			d.cache = map[string]*datasetCache{}
+		}
+		c := d.cache[sum.Revision]
+		if c == nil { // the cache was reset since Summary read the revision
+			c = &datasetCache{summary: sum}
+			d.cache[sum.Revision] = c
+		}
+		if d.drawing == nil {
+			d.drawing = make(chan struct{}, 1)
+		}
+		return c, d.drawing
+	}
+	samples := func(c *datasetCache) []Sample {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return c.samples
+	}
+	c, drawing := cached()
+	if pool := samples(c); pool != nil {
+		return pool, nil
+	}
+	select {
+	case drawing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-drawing }()
+	// Another visitor's draw may have filled the pool while this one waited.
+	if pool := samples(c); pool != nil {
+		return pool, nil
+	}
+	pool, err := d.draw(ctx, sum)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	c.samples = pool
+	d.mu.Unlock()
+	return pool, nil
 }
 
 // pick is one drawn document: a lineage range and a row of it.

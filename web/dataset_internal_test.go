@@ -4,8 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/datarefine/refine/store"
 	"github.com/datarefine/refine/store/local"
 )
 
@@ -43,5 +47,58 @@ func TestReadLinesCutsAtLimit(t *testing.T) {
 		if err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
 		}
+	}
+}
+
+// slowLists is a store whose List is slow and counted.
+type slowLists struct {
+	store.Store
+	lists atomic.Int64
+}
+
+func (s *slowLists) List(ctx context.Context, repo, rev string) ([]store.File, error) {
+	s.lists.Add(1)
+	time.Sleep(20 * time.Millisecond)
+	return s.Store.List(ctx, repo, rev)
+}
+
+// Visitors who arrive together before a revision's samples are drawn wait
+// for one draw instead of each reading the store.
+func TestSamplesDrawnOnceForConcurrentVisitors(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const repo = "o/ds"
+	if err := st.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "summary.json"), []byte(`{"format":"`+summaryFormat+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Publish(ctx, repo, dir, "build 1"); err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowLists{Store: st}
+	d := &DatasetSource{Store: slow, Refs: st, Repo: repo}
+	if _, err := d.Summary(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := slow.lists.Load()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ss, err := d.Samples(ctx, 5); err != nil || len(ss) != 0 {
+				t.Errorf("samples: %v, %v", ss, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := slow.lists.Load() - before; n != 1 {
+		t.Errorf("%d draws listed the revision, want 1", n)
 	}
 }
