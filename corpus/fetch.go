@@ -204,11 +204,7 @@ func (b *builder) signShard(ctx context.Context, i, k int, root, name string) (i
 			if bad != nil {
 				return bad
 			}
-			sig, ok := recent.get(d.Text)
-			if !ok {
-				sig = signer.Sign(d.Text)
-				recent.put(d.Text, sig)
-			}
+			sig := recent.sign(d.Text, signer.Sign)
 			if sig != nil {
 				if err := bw.add(sh.Rows, sig); err != nil {
 					return err
@@ -409,28 +405,24 @@ func newSigCache(n int) *sigCache {
 	return &sigCache{keys: make([][32]byte, 0, n), sigs: make([]dedup.Signature, 0, n)}
 }
 
-func (c *sigCache) get(text string) (dedup.Signature, bool) {
+// sign returns text's signature by sign, from the cache when the text was
+// among the last few signed; short texts, cheap to sign, are not cached.
+func (c *sigCache) sign(text string, sign func(string) dedup.Signature) dedup.Signature {
 	if len(text) < 4096 {
-		return nil, false // short texts are cheap to sign
+		return sign(text)
 	}
 	k := sha256.Sum256([]byte(text))
 	for i := range c.keys {
 		if c.keys[i] == k {
-			return c.sigs[i], true
+			return c.sigs[i]
 		}
 	}
-	return nil, false
-}
-
-func (c *sigCache) put(text string, sig dedup.Signature) {
-	if len(text) < 4096 {
-		return
-	}
-	k := sha256.Sum256([]byte(text))
+	sig := sign(text)
 	if len(c.keys) < cap(c.keys) {
 		c.keys, c.sigs = append(c.keys, k), append(c.sigs, sig)
-		return
+	} else {
+		c.keys[c.next], c.sigs[c.next] = k, sig
+		c.next = (c.next + 1) % len(c.keys)
 	}
-	c.keys[c.next], c.sigs[c.next] = k, sig
-	c.next = (c.next + 1) % len(c.keys)
+	return sig
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,10 @@ type DatasetSource struct {
 
 	mu    sync.Mutex
 	cache map[string]*datasetCache // by revision
+	// drawing admits one draw at a time: visitors who arrive before a
+	// revision's pool exists wait for it rather than each downloading
+	// lineage and shards (up to MaxFileBytes apiece).
+	drawing chan struct{}
 }
 
 type datasetCache struct {
@@ -239,21 +244,61 @@ func (d *DatasetSource) Samples(ctx context.Context, n int) ([]Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	c := d.cache[sum.Revision]
-	pool := c.samples
-	d.mu.Unlock()
-	if pool == nil {
-		if pool, err = d.draw(ctx, sum); err != nil {
-			return nil, err
-		}
-		d.mu.Lock()
-		c.samples = pool
-		d.mu.Unlock()
+	pool, err := d.pool(ctx, sum)
+	if err != nil {
+		return nil, err
 	}
 	out := append([]Sample(nil), pool...)
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out[:min(n, len(out))], nil
+}
+
+// pool returns the revision's drawn samples, drawing them if no draw has
+// yet succeeded, one draw at a time.
+func (d *DatasetSource) pool(ctx context.Context, sum *DatasetSummary) ([]Sample, error) {
+	cached := func() (*datasetCache, chan struct{}) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.cache == nil {
+			d.cache = map[string]*datasetCache{}
+		}
+		c := d.cache[sum.Revision]
+		if c == nil { // the cache was reset since Summary read the revision
+			c = &datasetCache{summary: sum}
+			d.cache[sum.Revision] = c
+		}
+		if d.drawing == nil {
+			d.drawing = make(chan struct{}, 1)
+		}
+		return c, d.drawing
+	}
+	samples := func(c *datasetCache) []Sample {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return c.samples
+	}
+	c, drawing := cached()
+	if pool := samples(c); pool != nil {
+		return pool, nil
+	}
+	select {
+	case drawing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-drawing }()
+	// Another visitor's draw may have filled the pool while this one waited.
+	if pool := samples(c); pool != nil {
+		return pool, nil
+	}
+	pool, err := d.draw(ctx, sum)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	c.samples = pool
+	d.mu.Unlock()
+	return pool, nil
 }
 
 // pick is one drawn document: a lineage range and a row of it.
@@ -291,17 +336,13 @@ func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample
 		if read >= d.limit() {
 			break
 		}
-		b, err := d.readAll(ctx, d.Repo, sum.Revision, f.Path)
-		if errors.Is(err, store.ErrTooLarge) {
-			// Sample the first MaxFileBytes of a huge lineage file.
-			b, err = d.readPrefix(ctx, sum.Revision, f.Path)
-		}
+		b, err := d.readLines(ctx, sum.Revision, f.Path)
 		if err != nil {
 			return nil, err
 		}
 		read += int64(len(b))
 		dump := strings.Split(f.Path, "/")[1]
-		sc := bufio.NewScanner(strings.NewReader(string(b)))
+		sc := bufio.NewScanner(bytes.NewReader(b))
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
 			var lr lineageRange
@@ -355,17 +396,26 @@ func (d *DatasetSource) draw(ctx context.Context, sum *DatasetSummary) ([]Sample
 	return out, nil
 }
 
-func (d *DatasetSource) readPrefix(ctx context.Context, rev, path string) ([]byte, error) {
+// readLines reads a lines file of the dataset in one pass: whole when it
+// is within the limit, else its first MaxFileBytes cut after the last whole
+// line (a huge lineage file is sampled by its start).
+func (d *DatasetSource) readLines(ctx context.Context, rev, path string) ([]byte, error) {
 	rc, err := d.Store.Open(ctx, d.Repo, rev, path)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, d.limit()))
-	if i := strings.LastIndexByte(string(b), '\n'); i >= 0 {
-		b = b[:i+1]
+	b, err := io.ReadAll(io.LimitReader(rc, d.limit()+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s/%s: %w", d.Repo, rev, path, err)
 	}
-	return b, err
+	if int64(len(b)) > d.limit() {
+		b = b[:d.limit()]
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			b = b[:i+1]
+		}
+	}
+	return b, nil
 }
 
 // sourceRow maps the k-th row of a lineage range to its row in the
