@@ -48,6 +48,15 @@ func adversarialSeeds(k int) []string {
 		"<!DOCTYPE html/>" + r("<html/>", 100),
 		"\xff\xfe<html>\x00<body>\x01\x02\x03" + text,
 		"<html><body><table>" + r("<tr><td>"+truncateBytes(text, 50)+"</td></tr>", 3000) + "</table></body></html>",
+		// repeated paragraphs that trafilatura drops as duplicates send the
+		// page to jusText with runs of short ones between (its neighbour
+		// search was quadratic in them: 15 s for this 1 MB page)
+		// a div of many tails: readability's insert at position pos+1 walked
+		// pos children each time (7 s for this 480 KB page)
+		"<html><body><div>" + r("<img>t", 80000) + "</div></body></html>",
+		// empty elements among text: deleting them one by one was quadratic
+		"<html><body><div>" + r("<i></i>t", 80000) + "</div></body></html>",
+		"<html><body><p>x<time>y</time></p>" + r("<p>the cat of the day is on the mat and it was in the house with a dog that is for me to see and you are there ok then</p>"+strings.Repeat("<p>a</p>", 30), 3000) + "</body></html>",
 	}
 }
 

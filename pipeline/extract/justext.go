@@ -229,22 +229,26 @@ func classifyParagraphs(ps []*jtParagraph, stop map[string]struct{}) {
 	}
 }
 
-func neighbour(i int, ps []*jtParagraph, ignoreNeargood bool, inc int) string {
-	boundary := -1
-	if inc > 0 {
-		boundary = len(ps)
-	}
-	for i+inc != boundary {
-		i += inc
-		c := ps[i].class
-		if c == "good" || c == "bad" {
-			return c
+// nearest returns, for every paragraph, the class of the nearest one
+// before it (inc -1) or after it (inc 1) that is "good" or "bad" (or also
+// "neargood" when stopAtNeargood), "bad" when there is none: justext's
+// _get_neighbour for all paragraphs in one pass, where calling it for each
+// would be quadratic in a run of short paragraphs (a page of a hundred
+// thousand "<p>a" would take minutes, outside the work budget).
+func nearest(ps []*jtParagraph, inc int, stopAtNeargood bool) []string {
+	out := make([]string, len(ps))
+	c := "bad"
+	for k := range ps {
+		i := k
+		if inc > 0 {
+			i = len(ps) - 1 - k
 		}
-		if c == "neargood" && !ignoreNeargood {
-			return c
+		out[i] = c
+		if cl := ps[i].class; cl == "good" || cl == "bad" || stopAtNeargood && cl == "neargood" {
+			c = cl
 		}
 	}
-	return "bad"
+	return out
 }
 
 // reviseParagraphs is revise_paragraph_classification (headings off).
@@ -252,20 +256,20 @@ func reviseParagraphs(ps []*jtParagraph) {
 	for _, p := range ps {
 		p.class = p.cfClass
 	}
+	prev, next := nearest(ps, -1, false), nearest(ps, 1, false)
+	prevNear, nextNear := nearest(ps, -1, true), nearest(ps, 1, true)
 	newClasses := map[int]string{}
 	for i, p := range ps {
 		if p.class != "short" {
 			continue
 		}
-		prev := neighbour(i, ps, true, -1)
-		next := neighbour(i, ps, true, 1)
 		switch {
-		case prev == "good" && next == "good":
+		case prev[i] == "good" && next[i] == "good":
 			newClasses[i] = "good"
-		case prev == "bad" && next == "bad":
+		case prev[i] == "bad" && next[i] == "bad":
 			newClasses[i] = "bad"
-		case prev == "bad" && neighbour(i, ps, false, -1) == "neargood" ||
-			next == "bad" && neighbour(i, ps, false, 1) == "neargood":
+		case prev[i] == "bad" && prevNear[i] == "neargood" ||
+			next[i] == "bad" && nextNear[i] == "neargood":
 			newClasses[i] = "good"
 		default:
 			newClasses[i] = "bad"
@@ -274,13 +278,20 @@ func reviseParagraphs(ps []*jtParagraph) {
 	for i, c := range newClasses {
 		ps[i].class = c
 	}
+	// No paragraph is short now. The loop below turns each neargood one
+	// good or bad in order, so the nearest good or bad one before it is
+	// the one just before it, and after it the classes are still those
+	// next was computed from.
+	next = nearest(ps, 1, false)
 	for i, p := range ps {
 		if p.class != "neargood" {
 			continue
 		}
-		prev := neighbour(i, ps, true, -1)
-		next := neighbour(i, ps, true, 1)
-		if prev == "bad" && next == "bad" {
+		prev := "bad"
+		if i > 0 {
+			prev = ps[i-1].class
+		}
+		if prev == "bad" && next[i] == "bad" {
 			p.class = "bad"
 		} else {
 			p.class = "good"

@@ -201,7 +201,10 @@ func (r *readability) transformMisusedDivs() {
 				p := r.newP()
 				p.SetText(child.Tail)
 				child.ClearTail()
-				e.Insert(pos+1, p)
+				// e.insert(pos+1, p): only later children have changed,
+				// so position pos+1 is right after child (Insert would
+				// walk pos children, quadratic in a div's children)
+				e.InsertBefore(p, child.Next)
 			}
 			if child.Tag == "br" {
 				r.dropTree(child)
